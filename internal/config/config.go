@@ -1,0 +1,184 @@
+// Package config reads the server's configuration from the environment.
+// Every variable has a documented default fit for `go run .` on a laptop;
+// in production (APP_ENV=prod) secrets have no defaults and Validate refuses
+// weak ones.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Dev-only secrets. They are public (they are in this file), so Validate
+// refuses them in production.
+const (
+	devJWTKeys = "dev1:dev-only-jwt-secret-do-not-use-in-production-0123456789"
+	devPIIKey  = "6465762d6f6e6c792d7069692d6b65792d646f2d6e6f742d7573652d21000000"
+	devHashKey = "6465762d6f6e6c792d686173682d6b65792d646f2d6e6f742d7573652d210000"
+)
+
+// Config is the typed environment. See the README for the table.
+type Config struct {
+	Env         string `env:"APP_ENV" envDefault:"dev"`
+	Port        int    `env:"PORT" envDefault:"8080"`
+	DatabaseURL string `env:"DATABASE_URL"` // empty: embedded SQLite at DataDir/unionhall.db
+	DataDir     string `env:"DATA_DIR" envDefault:"./data"`
+
+	// JWTKeys is "kid:secret[,kid:secret…]"; the first key signs, all verify,
+	// so a key can be rotated in without logging everybody out.
+	JWTKeys        string        `env:"JWT_KEYS"`
+	JWTIssuer      string        `env:"JWT_ISSUER" envDefault:"unionhall"`
+	JWTAudience    string        `env:"JWT_AUDIENCE" envDefault:"unionhall-miniprogram"`
+	AccessTokenTTL time.Duration `env:"ACCESS_TOKEN_TTL" envDefault:"15m"`
+	RefreshTTL     time.Duration `env:"REFRESH_TOKEN_TTL" envDefault:"720h"`
+
+	// PIIKey encrypts ID numbers (AES-256-GCM); PIIHashKey keys the lookup hash.
+	// 32 bytes each, hex or base64.
+	PIIKey     string `env:"PII_KEY"`
+	PIIHashKey string `env:"PII_HASH_KEY"`
+
+	WeChatAppID   string `env:"WECHAT_APPID"`
+	WeChatSecret  string `env:"WECHAT_SECRET"`
+	WeChatAPIBase string `env:"WECHAT_API_BASE" envDefault:"https://api.weixin.qq.com"`
+
+	SeedDemo          bool   `env:"SEED_DEMO"` // default: true in dev, false in prod
+	BootstrapAdmin    string `env:"BOOTSTRAP_ADMIN_USERNAME"`
+	BootstrapPassword string `env:"BOOTSTRAP_ADMIN_PASSWORD"`
+
+	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
+	MaxUploadBytes  int64         `env:"MAX_UPLOAD_BYTES" envDefault:"10485760"`
+	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"15s"`
+	ComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"1000"`
+	DepthLimit      int           `env:"GRAPHQL_DEPTH_LIMIT" envDefault:"10"`
+	DBMaxOpenConns  int           `env:"DB_MAX_OPEN_CONNS" envDefault:"30"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+
+	// NoShowLimit no-shows within 90 days bar a member from booking for
+	// NoShowBanDays days.
+	NoShowLimit   int `env:"NO_SHOW_LIMIT" envDefault:"3"`
+	NoShowBanDays int `env:"NO_SHOW_BAN_DAYS" envDefault:"30"`
+}
+
+// Load parses the environment given as a lookup function (os.LookupEnv in
+// main, a map in tests) and fills dev defaults.
+func Load(lookup func(string) (string, bool)) (Config, error) {
+	vars := map[string]string{}
+	for _, k := range knownVars {
+		if v, ok := lookup(k); ok {
+			vars[k] = v
+		}
+	}
+	var c Config
+	if err := env.ParseWithOptions(&c, env.Options{Environment: vars}); err != nil {
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if _, ok := vars["SEED_DEMO"]; !ok {
+		c.SeedDemo = c.IsDev()
+	}
+	if c.IsDev() {
+		if c.JWTKeys == "" {
+			c.JWTKeys = devJWTKeys
+		}
+		if c.PIIKey == "" {
+			c.PIIKey = devPIIKey
+		}
+		if c.PIIHashKey == "" {
+			c.PIIHashKey = devHashKey
+		}
+	}
+	return c, c.Validate()
+}
+
+var knownVars = []string{
+	"APP_ENV", "PORT", "DATABASE_URL", "DATA_DIR", "JWT_KEYS", "JWT_ISSUER", "JWT_AUDIENCE",
+	"ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "PII_KEY", "PII_HASH_KEY", "WECHAT_APPID",
+	"WECHAT_SECRET", "WECHAT_API_BASE", "SEED_DEMO", "BOOTSTRAP_ADMIN_USERNAME",
+	"BOOTSTRAP_ADMIN_PASSWORD", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "REQUEST_TIMEOUT",
+	"GRAPHQL_COMPLEXITY_LIMIT", "GRAPHQL_DEPTH_LIMIT", "DB_MAX_OPEN_CONNS", "SHUTDOWN_TIMEOUT",
+	"NO_SHOW_LIMIT", "NO_SHOW_BAN_DAYS",
+}
+
+// IsDev reports whether the dev conveniences (playground, introspection,
+// fake WeChat, demo data) may be on.
+func (c Config) IsDev() bool { return c.Env == "dev" }
+
+// FakeWeChat reports whether the built-in dev WeChat is used.
+func (c Config) FakeWeChat() bool { return c.WeChatAppID == "" }
+
+// JWTKey is one signing key.
+type JWTKey struct {
+	ID     string
+	Secret []byte
+}
+
+// SigningKeys parses JWTKeys; the first one signs.
+func (c Config) SigningKeys() ([]JWTKey, error) {
+	var keys []JWTKey
+	seen := map[string]bool{}
+	for _, part := range strings.Split(c.JWTKeys, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		kid, secret, ok := strings.Cut(part, ":")
+		if !ok || kid == "" || secret == "" {
+			return nil, errors.New("config: JWT_KEYS must be kid:secret[,kid:secret…]")
+		}
+		if seen[kid] {
+			return nil, fmt.Errorf("config: JWT_KEYS repeats kid %q", kid)
+		}
+		seen[kid] = true
+		keys = append(keys, JWTKey{ID: kid, Secret: []byte(secret)})
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("config: JWT_KEYS is empty")
+	}
+	return keys, nil
+}
+
+// Validate refuses configurations that must not run: unknown env, and in
+// production default or short secrets and the fake WeChat.
+func (c Config) Validate() error {
+	if c.Env != "dev" && c.Env != "prod" {
+		return fmt.Errorf("config: APP_ENV must be dev or prod, not %q", c.Env)
+	}
+	keys, err := c.SigningKeys()
+	if err != nil {
+		return err
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		return fmt.Errorf("config: PORT %d out of range", c.Port)
+	}
+	if c.IsDev() {
+		return nil
+	}
+	var errs []error
+	for _, k := range keys {
+		if len(k.Secret) < 32 {
+			errs = append(errs, fmt.Errorf("config: JWT key %q is shorter than 32 bytes", k.ID))
+		}
+		if strings.Contains(devJWTKeys, string(k.Secret)) {
+			errs = append(errs, fmt.Errorf("config: JWT key %q is the public dev key", k.ID))
+		}
+	}
+	if c.PIIKey == "" || c.PIIHashKey == "" {
+		errs = append(errs, errors.New("config: PII_KEY and PII_HASH_KEY are required in prod"))
+	}
+	if c.PIIKey == c.PIIHashKey && c.PIIKey != "" {
+		errs = append(errs, errors.New("config: PII_KEY and PII_HASH_KEY must differ"))
+	}
+	if c.PIIKey == devPIIKey || c.PIIHashKey == devHashKey {
+		errs = append(errs, errors.New("config: PII keys are the public dev keys"))
+	}
+	if c.FakeWeChat() || c.WeChatSecret == "" {
+		errs = append(errs, errors.New("config: the fake WeChat is dev-only: set WECHAT_APPID and WECHAT_SECRET"))
+	}
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("config: DATABASE_URL (a MySQL DSN) is required in prod"))
+	}
+	return errors.Join(errs...)
+}

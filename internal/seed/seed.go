@@ -1,0 +1,230 @@
+// Package seed creates the demo data `go run .` starts with, and the first
+// super admin of a production install.
+package seed
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"unionhall/internal/pii"
+	"unionhall/internal/store"
+	"unionhall/models"
+)
+
+// DevPassword is every demo admin's password. Demo data is dev-only.
+const DevPassword = "dev-password-123"
+
+// DemoAdmin is a seeded admin account, for the start-up banner.
+type DemoAdmin struct {
+	Username, Union string
+	Role            models.AdminRole
+}
+
+// DemoData is what Demo seeded.
+type DemoData struct {
+	Admins  []DemoAdmin
+	Members []string // dev login codes
+	Unions  map[string]int64
+}
+
+type unionSpec struct {
+	key, parent, name string
+	level             models.UnionLevel
+	kind              models.UnionKind
+	admin             string
+}
+
+var demoUnions = []unionSpec{
+	{"city", "", "示范市总工会", models.UnionLevelCity, models.UnionKindFederation, "city_admin"},
+	{"dongcheng", "city", "东城区总工会", models.UnionLevelDistrict, models.UnionKindFederation, "dongcheng_admin"},
+	{"xicheng", "city", "西城区总工会", models.UnionLevelDistrict, models.UnionKindFederation, "xicheng_admin"},
+	{"donghua", "dongcheng", "东华街道总工会", models.UnionLevelStreet, models.UnionKindFederation, "donghua_admin"},
+	{"xihu", "xicheng", "西湖街道总工会", models.UnionLevelStreet, models.UnionKindFederation, "xihu_admin"},
+	{"shunda", "donghua", "顺达快递有限公司工会", models.UnionLevelGrassroots, models.UnionKindEnterprise, "shunda_admin"},
+	{"courier", "donghua", "东华街道快递员联合工会", models.UnionLevelGrassroots, models.UnionKindJoint, "courier_admin"},
+	{"rider", "xihu", "西湖街道外卖骑手联合工会", models.UnionLevelGrassroots, models.UnionKindJoint, "rider_admin"},
+	{"anxin", "xihu", "安心家政服务有限公司工会", models.UnionLevelGrassroots, models.UnionKindEnterprise, "anxin_admin"},
+	{"transport", "dongcheng", "东城区货运司机联合工会", models.UnionLevelGrassroots, models.UnionKindJoint, ""},
+}
+
+type memberSpec struct {
+	name   string
+	union  string
+	form   models.EmploymentForm
+	job    string
+	status models.MembershipStatus
+}
+
+// Synthetic people: the names are common, the ID numbers are generated with a
+// valid checksum and belong to nobody.
+var demoMembers = []memberSpec{
+	{"张伟", "courier", models.EmploymentCourier, "快递员", models.MembershipVerified},
+	{"王芳", "courier", models.EmploymentCourier, "快递员", models.MembershipVerified},
+	{"李强", "shunda", models.EmploymentStandard, "分拣员", models.MembershipVerified},
+	{"刘洋", "shunda", models.EmploymentCourier, "快递员", models.MembershipPending},
+	{"陈静", "rider", models.EmploymentFoodDelivery, "外卖骑手", models.MembershipVerified},
+	{"杨磊", "rider", models.EmploymentFoodDelivery, "外卖骑手", models.MembershipVerified},
+	{"赵敏", "rider", models.EmploymentFoodDelivery, "外卖骑手", models.MembershipPending},
+	{"黄勇", "transport", models.EmploymentTruckDriver, "货车司机", models.MembershipVerified},
+	{"周杰", "transport", models.EmploymentRideHailing, "网约车司机", models.MembershipVerified},
+	{"吴娟", "anxin", models.EmploymentDomestic, "家政服务员", models.MembershipVerified},
+	{"徐丽", "anxin", models.EmploymentNursing, "护工", models.MembershipVerified},
+	{"孙涛", "xihu", models.EmploymentSecurity, "保安员", models.MembershipRejected},
+	{"马超", "courier", models.EmploymentCourier, "快递员", models.MembershipVerified},
+	{"朱琳", "rider", models.EmploymentFoodDelivery, "外卖骑手", models.MembershipVerified},
+	{"胡斌", "transport", models.EmploymentTruckDriver, "货车司机", models.MembershipPending},
+	{"郭婷", "shunda", models.EmploymentStandard, "客服", models.MembershipVerified},
+	{"何军", "donghua", models.EmploymentOtherNewForm, "网络主播", models.MembershipVerified},
+	{"高雪", "anxin", models.EmploymentDomestic, "育儿嫂", models.MembershipVerified},
+}
+
+// Demo seeds the demo union tree, admins and members into an empty
+// database; it does nothing when unions exist.
+func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) (*DemoData, error) {
+	var n int64
+	if err := db.WithContext(ctx).Model(&models.Union{}).Count(&n).Error; err != nil {
+		return nil, err
+	}
+	if n > 0 {
+		return nil, nil
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(DevPassword), bcrypt.MinCost)
+	if err != nil {
+		return nil, err
+	}
+	out := &DemoData{Unions: map[string]int64{}}
+	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		byKey := map[string]*models.Union{}
+		for _, s := range demoUnions {
+			u, err := createUnion(tx, byKey[s.parent], s.name, s.level, s.kind, now)
+			if err != nil {
+				return err
+			}
+			byKey[s.key] = u
+			out.Unions[s.key] = u.ID
+			if s.admin == "" {
+				continue
+			}
+			role := models.RoleUnionAdmin
+			if s.parent == "" {
+				role = models.RoleSuperAdmin
+			}
+			a := models.Admin{Username: s.admin, PasswordHash: string(hash), DisplayName: s.name + "管理员",
+				Role: role, UnionID: u.ID, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Create(&a).Error; err != nil {
+				return err
+			}
+			out.Admins = append(out.Admins, DemoAdmin{Username: s.admin, Union: s.name, Role: role})
+		}
+		for i, s := range demoMembers {
+			code := fmt.Sprintf("dev:member%02d", i+1)
+			birth := time.Date(1975+i*2%28, time.Month(1+i%12), 1+i%27, 0, 0, 0, 0, time.UTC)
+			idNo := pii.MakeIDNumber("110101", birth, 100+i)
+			id, err := pii.ParseIDNumber(idNo, now)
+			if err != nil {
+				return err
+			}
+			sealed, err := sealer.Seal(id.Number)
+			if err != nil {
+				return err
+			}
+			h := sealer.Hash(id.Number)
+			unionID := byKey[s.union].ID
+			m := models.Member{
+				OpenID: code, UnionID: &unionID, RealName: s.name, IDCipher: sealed, IDHash: &h,
+				IDMask: pii.MaskIDNumber(id.Number), Phone: "139" + fmt.Sprintf("%08d", 10000+i),
+				BirthDate: &id.BirthDate, Gender: models.Gender(id.Gender), EmploymentForm: s.form,
+				Occupation: s.job, Status: s.status, BoundAt: &now, Version: 1, CreatedAt: now, UpdatedAt: now,
+			}
+			if s.status == models.MembershipVerified {
+				m.VerifiedAt = &now
+			}
+			if s.status == models.MembershipRejected {
+				m.RejectReason = "所填单位与花名册不符，请核对后重新提交"
+			}
+			if err := tx.Create(&m).Error; err != nil {
+				return err
+			}
+			out.Members = append(out.Members, code)
+		}
+		// Two members who have logged in but not bound an identity yet.
+		for i := 0; i < 2; i++ {
+			code := "dev:newcomer" + strconv.Itoa(i+1)
+			m := models.Member{OpenID: code, Status: models.MembershipUnbound, Version: 1, CreatedAt: now, UpdatedAt: now}
+			if err := tx.Create(&m).Error; err != nil {
+				return err
+			}
+			out.Members = append(out.Members, code)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func createUnion(tx *gorm.DB, parent *models.Union, name string, level models.UnionLevel, kind models.UnionKind, now time.Time) (*models.Union, error) {
+	u := models.Union{Name: name, Level: level, Kind: kind, Path: "/new-" + name + "/", CreatedAt: now}
+	if parent != nil {
+		u.ParentID, u.Depth = &parent.ID, parent.Depth+1
+	}
+	if err := tx.Create(&u).Error; err != nil {
+		return nil, err
+	}
+	if parent != nil {
+		u.Path = parent.ChildPath(u.ID)
+	} else {
+		u.Path = "/" + strconv.FormatInt(u.ID, 10) + "/"
+	}
+	if err := tx.Model(&u).Update("path", u.Path).Error; err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// SuperAdmin makes sure a super admin called username exists, creating the
+// city federation root union if the tree is empty. It reports whether it
+// created the account; an existing account is left as it is.
+func SuperAdmin(ctx context.Context, db *store.DB, username, password, rootName string, now time.Time) (bool, error) {
+	if len(password) < 12 {
+		return false, errors.New("the super admin password must be at least 12 characters")
+	}
+	created := false
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var existing models.Admin
+		err := tx.Where("username = ?", username).Take(&existing).Error
+		if err == nil {
+			return nil
+		}
+		if !store.IsNotFound(err) {
+			return err
+		}
+		var root models.Union
+		err = tx.Where("parent_id IS NULL").Order("id").Take(&root).Error
+		if store.IsNotFound(err) {
+			r, cerr := createUnion(tx, nil, rootName, models.UnionLevelCity, models.UnionKindFederation, now)
+			if cerr != nil {
+				return cerr
+			}
+			root, err = *r, nil
+		}
+		if err != nil {
+			return err
+		}
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+		if err != nil {
+			return err
+		}
+		created = true
+		return tx.Create(&models.Admin{Username: username, PasswordHash: string(hash), DisplayName: "超级管理员",
+			Role: models.RoleSuperAdmin, UnionID: root.ID, CreatedAt: now, UpdatedAt: now}).Error
+	})
+	return created, err
+}

@@ -1,0 +1,85 @@
+// Package service holds the domain operations. Each exported method is one
+// use case and, where it writes, one transaction; it checks the caller's
+// object and union scope itself, so a resolver, an HTTP export or a job that
+// calls it gets the same rules. Methods return *apperr.Error for anything the
+// client should see.
+package service
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+
+	"unionhall/internal/auth"
+	"unionhall/internal/clock"
+	"unionhall/internal/pii"
+	"unionhall/internal/ratelimit"
+	"unionhall/internal/store"
+	"unionhall/internal/upload"
+	"unionhall/internal/wechat"
+)
+
+// Settings are the tunables the domain needs from configuration.
+type Settings struct {
+	RefreshTTL     time.Duration
+	MaxUploadBytes int64
+	NoShowLimit    int
+	NoShowBanDays  int
+}
+
+// Service is every domain operation, sharing one set of dependencies.
+type Service struct {
+	db       *store.DB
+	clock    clock.Clock
+	tokens   *auth.Tokens
+	wechat   wechat.Client
+	sealer   *pii.Sealer
+	files    upload.Storage
+	log      *slog.Logger
+	settings Settings
+
+	adminLogins *ratelimit.Keyed
+}
+
+// Deps are what New needs.
+type Deps struct {
+	DB       *store.DB
+	Clock    clock.Clock
+	Tokens   *auth.Tokens
+	WeChat   wechat.Client
+	Sealer   *pii.Sealer
+	Files    upload.Storage
+	Log      *slog.Logger
+	Settings Settings
+}
+
+// New wires a Service.
+func New(d Deps) *Service {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	return &Service{
+		db: d.DB, clock: d.Clock, tokens: d.Tokens, wechat: d.WeChat, sealer: d.Sealer,
+		files: d.Files, log: d.Log, settings: d.Settings,
+		adminLogins: ratelimit.New(12*time.Second, 5), // 5 tries, then one per 12s
+	}
+}
+
+// DB exposes the database to the app layer (health checks, dataloaders).
+func (s *Service) DB() *store.DB { return s.db }
+
+// Clock is the service's clock.
+func (s *Service) Clock() clock.Clock { return s.clock }
+
+// Sealer opens sealed personal data for the member themself.
+func (s *Service) Sealer() *pii.Sealer { return s.sealer }
+
+// tx runs fn in one transaction bound to ctx.
+func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	return s.db.WithContext(ctx).Transaction(fn)
+}
+
+// q is a plain session bound to ctx, for reads and single statements.
+func (s *Service) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }

@@ -1,0 +1,236 @@
+package service
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"unionhall/internal/apperr"
+	"unionhall/internal/page"
+	"unionhall/internal/store"
+	"unionhall/models"
+)
+
+// UnionFilter selects unions: children of ParentID (roots when nil), or a
+// name search across the tree.
+type UnionFilter struct {
+	ParentID     *int64
+	NameContains string
+}
+
+// ListUnions pages through the union tree, ordered by id.
+func (s *Service) ListUnions(ctx context.Context, f UnionFilter, first *int, after *string) (page.Page[*models.Union], error) {
+	size, err := page.Size(first)
+	if err != nil {
+		return page.Page[*models.Union]{}, err
+	}
+	var key page.IDKey
+	hasKey, err := page.Decode(after, &key)
+	if err != nil {
+		return page.Page[*models.Union]{}, err
+	}
+	q := s.q(ctx).Model(&models.Union{})
+	name := strings.TrimSpace(f.NameContains)
+	switch {
+	case name != "":
+		if utf8.RuneCountInString(name) > 50 {
+			return page.Page[*models.Union]{}, apperr.Invalid("nameContains", "搜索词过长")
+		}
+		q = q.Where("name LIKE ? ESCAPE '!'", "%"+escapeLike(name)+"%")
+	case f.ParentID != nil:
+		q = q.Where("parent_id = ?", *f.ParentID)
+	default:
+		q = q.Where("parent_id IS NULL")
+	}
+	if hasKey {
+		q = q.Where("id > ?", key.ID)
+	}
+	var rows []*models.Union
+	if err := q.Order("id").Limit(size + 1).Find(&rows).Error; err != nil {
+		return page.Page[*models.Union]{}, err
+	}
+	return page.Trim(rows, size), nil
+}
+
+// GetUnion returns a union or NOT_FOUND.
+func (s *Service) GetUnion(ctx context.Context, id int64) (*models.Union, error) {
+	var u models.Union
+	if err := s.q(ctx).Take(&u, id).Error; err != nil {
+		return nil, store.Translate(err, "工会不存在", "")
+	}
+	return &u, nil
+}
+
+// UnionsByIDs loads unions for a dataloader, in the order of ids (nil for
+// missing ones).
+func (s *Service) UnionsByIDs(ctx context.Context, ids []int64) ([]*models.Union, error) {
+	var rows []*models.Union
+	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*models.Union, len(rows))
+	for _, u := range rows {
+		byID[u.ID] = u
+	}
+	out := make([]*models.Union, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}
+
+// CreateUnionInput is a new union under ParentID.
+type CreateUnionInput struct {
+	ParentID int64
+	Name     string
+	Level    models.UnionLevel
+	Kind     models.UnionKind
+}
+
+// CreateUnion adds a union below one in the caller's scope. The level must be
+// below the parent's. Codes: VALIDATION_FAILED, FORBIDDEN, ALREADY_EXISTS.
+func (s *Service) CreateUnion(ctx context.Context, in CreateUnionInput) (*models.Union, error) {
+	name, err := cleanText("name", in.Name, 2, 100)
+	if err != nil {
+		return nil, err
+	}
+	if !in.Level.IsValid() {
+		return nil, apperr.Invalid("level", "工会层级不正确")
+	}
+	if !in.Kind.IsValid() {
+		return nil, apperr.Invalid("kind", "工会类型不正确")
+	}
+	var u models.Union
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		parent, err := s.unionInScope(tx, sc, in.ParentID, "parentId")
+		if err != nil {
+			return err
+		}
+		if in.Level.Rank() <= parent.Level.Rank() {
+			return apperr.Invalid("level", "下级工会的层级应低于上级工会")
+		}
+		u = models.Union{ParentID: &parent.ID, Name: name, Level: in.Level, Kind: in.Kind,
+			Path: parent.Path + "new-" + strconv.FormatInt(s.clock.Now().UnixNano(), 36) + "/",
+			Depth: parent.Depth + 1, CreatedAt: s.clock.Now()}
+		if err := tx.Create(&u).Error; err != nil {
+			return store.Translate(err, "", "同一上级下已有同名工会")
+		}
+		// The path holds the row's own id, known only after the insert.
+		u.Path = parent.ChildPath(u.ID)
+		return tx.Model(&u).Update("path", u.Path).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
+}
+
+// CreateAdminInput is a new admin account.
+type CreateAdminInput struct {
+	Username    string
+	Password    string
+	DisplayName string
+	UnionID     int64
+	Role        models.AdminRole
+}
+
+// CreateAdmin adds an admin account for a union in the caller's scope. Only a
+// super admin creates super admins. Codes: VALIDATION_FAILED, FORBIDDEN,
+// ALREADY_EXISTS.
+func (s *Service) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models.Admin, error) {
+	username := strings.TrimSpace(in.Username)
+	if !validUsername(username) {
+		return nil, apperr.Invalid("username", "用户名应为 3–64 位字母、数字、下划线、点或减号")
+	}
+	if utf8.RuneCountInString(in.Password) < 10 || len(in.Password) > 72 {
+		return nil, apperr.Invalid("password", "密码长度应为 10–72 个字符")
+	}
+	display, err := cleanText("displayName", in.DisplayName, 1, 50)
+	if err != nil {
+		return nil, err
+	}
+	if !in.Role.IsValid() {
+		return nil, apperr.Invalid("role", "角色不正确")
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(in.Password), bcrypt.DefaultCost)
+	if err != nil {
+		return nil, err
+	}
+	var a models.Admin
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if in.Role == models.RoleSuperAdmin && !sc.Admin.IsSuperAdmin() {
+			return apperr.New(apperr.Forbidden, "只有超级管理员可以创建超级管理员")
+		}
+		u, err := s.unionInScope(tx, sc, in.UnionID, "unionId")
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		creator := sc.Admin.ID
+		a = models.Admin{Username: username, PasswordHash: string(hash), DisplayName: display, Role: in.Role,
+			UnionID: u.ID, CreatedBy: &creator, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&a).Error; err != nil {
+			return store.Translate(err, "", "用户名已被使用")
+		}
+		return s.audit(ctx, tx, sc.Admin.ID, "ADMIN_CREATE", "admin", &a.ID, &u.ID, "role="+string(a.Role))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// ListAdmins pages through admin accounts in the caller's scope.
+func (s *Service) ListAdmins(ctx context.Context, first *int, after *string) (page.Page[*models.Admin], error) {
+	size, err := page.Size(first)
+	if err != nil {
+		return page.Page[*models.Admin]{}, err
+	}
+	var key page.IDKey
+	hasKey, err := page.Decode(after, &key)
+	if err != nil {
+		return page.Page[*models.Admin]{}, err
+	}
+	sc, err := s.adminScope(ctx, s.q(ctx))
+	if err != nil {
+		return page.Page[*models.Admin]{}, err
+	}
+	q := s.q(ctx).Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), sc.Root.Path))
+	if hasKey {
+		q = q.Where("id > ?", key.ID)
+	}
+	var rows []*models.Admin
+	if err := q.Order("id").Limit(size + 1).Find(&rows).Error; err != nil {
+		return page.Page[*models.Admin]{}, err
+	}
+	return page.Trim(rows, size), nil
+}
+
+// AdminsByIDs loads admins for a dataloader, in the order of ids.
+func (s *Service) AdminsByIDs(ctx context.Context, ids []int64) ([]*models.Admin, error) {
+	var rows []*models.Admin
+	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	byID := make(map[int64]*models.Admin, len(rows))
+	for _, a := range rows {
+		byID[a.ID] = a
+	}
+	out := make([]*models.Admin, len(ids))
+	for i, id := range ids {
+		out[i] = byID[id]
+	}
+	return out, nil
+}

@@ -1,0 +1,197 @@
+// Package store opens the database (MySQL/MariaDB in production, embedded
+// SQLite by default), applies the versioned migrations and translates driver
+// errors into application errors at this one boundary.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldrv "github.com/go-sql-driver/mysql"
+	"github.com/pressly/goose/v3"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+
+	"unionhall/internal/apperr"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+const (
+	MySQL  Dialect = "mysql"
+	SQLite Dialect = "sqlite"
+)
+
+// Options for Open.
+type Options struct {
+	// URL is a MySQL DSN (user:pass@tcp(host:3306)/db?…, optionally prefixed
+	// mysql://) or sqlite:PATH. Empty means SQLite at DefaultSQLitePath.
+	URL               string
+	DefaultSQLitePath string
+	MaxOpenConns      int
+	Logger            *slog.Logger
+}
+
+// DB is the opened database.
+type DB struct {
+	*gorm.DB
+	SQL     *sql.DB
+	Dialect Dialect
+}
+
+// Open connects; it does not migrate.
+func Open(opts Options) (*DB, error) {
+	dialect, dsn, err := parseURL(opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &gorm.Config{
+		TranslateError:         true,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+		Logger:                 logger.Discard,
+		NowFunc:                func() time.Time { return time.Now().UTC().Truncate(time.Microsecond) },
+	}
+	var g *gorm.DB
+	switch dialect {
+	case MySQL:
+		g, err = gorm.Open(mysql.New(mysql.Config{DSN: dsn}), cfg)
+	case SQLite:
+		g, err = gorm.Open(sqlite.Open(dsn), cfg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %w", dialect, err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	switch dialect {
+	case MySQL:
+		n := opts.MaxOpenConns
+		if n <= 0 {
+			n = 30
+		}
+		sqlDB.SetMaxOpenConns(n)
+		sqlDB.SetMaxIdleConns(n)
+		sqlDB.SetConnMaxLifetime(3 * time.Minute)
+		sqlDB.SetConnMaxIdleTime(time.Minute)
+	case SQLite:
+		// SQLite has one writer. A single connection turns write contention
+		// into a queue in database/sql instead of busy-retries inside SQLite;
+		// it also means nothing may use the pool while holding a transaction.
+		sqlDB.SetMaxOpenConns(1)
+		sqlDB.SetMaxIdleConns(1)
+		sqlDB.SetConnMaxLifetime(0)
+	}
+	return &DB{DB: g, SQL: sqlDB, Dialect: dialect}, nil
+}
+
+func parseURL(opts Options) (Dialect, string, error) {
+	u := strings.TrimSpace(opts.URL)
+	if u == "" || strings.HasPrefix(u, "sqlite:") {
+		path := strings.TrimPrefix(u, "sqlite:")
+		if path == "" {
+			path = opts.DefaultSQLitePath
+		}
+		if path == "" {
+			return "", "", errors.New("store: no SQLite path")
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return "", "", fmt.Errorf("store: %w", err)
+		}
+		dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
+			"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		return SQLite, dsn, nil
+	}
+	u = strings.TrimPrefix(u, "mysql://")
+	cfg, err := mysqldrv.ParseDSN(u)
+	if err != nil {
+		return "", "", fmt.Errorf("store: DATABASE_URL is neither sqlite:PATH nor a MySQL DSN: %w", err)
+	}
+	// The conventions every query relies on: UTC times parsed into time.Time,
+	// full Unicode.
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	cfg.Params["charset"] = "utf8mb4"
+	cfg.Params["time_zone"] = "'+00:00'"
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	return MySQL, cfg.FormatDSN(), nil
+}
+
+// Migrate applies every pending migration of the dialect. The SQL lives in
+// internal/store/migrations/<dialect>/ for operators to review.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return err
+	}
+	gd := goose.DialectMySQL
+	if db.Dialect == SQLite {
+		gd = goose.DialectSQLite3
+	}
+	p, err := goose.NewProvider(gd, db.SQL, sub)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	return nil
+}
+
+// MigrationsFS exposes the embedded SQL (for the `migrations` subcommand).
+func MigrationsFS(d Dialect) (fs.FS, error) { return fs.Sub(migrations, "migrations/"+string(d)) }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.SQL.Close() }
+
+// Translate turns a database error into an application error. Duplicate
+// keys become ALREADY_EXISTS with msg, missing rows NOT_FOUND; anything else
+// is INTERNAL (logged, never shown).
+func Translate(err error, notFound, duplicate string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return apperr.New(apperr.NotFound, notFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return apperr.Wrap(err, apperr.AlreadyExists, duplicate)
+	}
+	if _, ok := apperr.As(err); ok {
+		return err
+	}
+	return err
+}
+
+// IsDuplicate reports whether err is a unique-index violation.
+func IsDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
+
+// IsNotFound reports whether err is gorm's record-not-found.
+func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }

@@ -1,0 +1,29 @@
+package resolvers
+
+import (
+	"unionhall/graph"
+	"unionhall/graph/model"
+)
+
+// listCost makes a connection cost its page size times its children, so
+// nesting lists (unions → children → children …) is priced as the rows it
+// can return, and the complexity limit bounds the work of a query.
+func listCost(child int, first *int) int {
+	n := 20
+	if first != nil && *first > 0 {
+		n = *first
+	}
+	return 1 + n*child
+}
+
+// Complexity returns the cost functions for list fields; other fields cost 1
+// plus their children.
+func Complexity() graph.ComplexityRoot {
+	var c graph.ComplexityRoot
+	c.Query.Unions = func(child int, _ *model.UnionFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.Members = func(child int, _ *model.MemberFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.Admins = func(child int, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.AuditLogs = func(child int, _ *model.AuditLogFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Union.Children = func(child int, first *int, _ *string) int { return listCost(child, first) }
+	return c
+}

@@ -1,0 +1,171 @@
+// Command unionhall is the trade-union service's GraphQL backend.
+//
+//	go run .                        serve (dev: embedded SQLite, demo data, fake WeChat)
+//	go run . migrate                apply database migrations and exit
+//	go run . create-admin USER      create the first super admin (password from
+//	                                BOOTSTRAP_ADMIN_PASSWORD or standard input)
+package main
+
+//go:generate go tool gqlgen generate
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"unionhall/internal/app"
+	"unionhall/internal/config"
+	"unionhall/internal/seed"
+	"unionhall/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.LookupEnv, os.Stdin, os.Stdout, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "unionhall:", err)
+		os.Exit(1)
+	}
+}
+
+// run is main, made testable: arguments, environment and streams come in;
+// ready, when not nil, receives the listening address.
+func run(ctx context.Context, args []string, lookup func(string) (string, bool), stdin io.Reader, stdout io.Writer, ready chan<- string) error {
+	cfg, err := config.Load(lookup)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(stdout, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, cfg, log, stdout, ready)
+	case "migrate":
+		a, err := app.New(ctx, cfg, app.Options{Log: log})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	case "create-admin":
+		if len(args) < 2 {
+			return errors.New("usage: create-admin USERNAME (password from BOOTSTRAP_ADMIN_PASSWORD or stdin)")
+		}
+		password, _ := lookup("BOOTSTRAP_ADMIN_PASSWORD")
+		if password == "" {
+			line, _ := bufio.NewReader(stdin).ReadString('\n')
+			password = strings.TrimSpace(line)
+		}
+		a, err := app.New(ctx, cfg, app.Options{Log: log})
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		created, err := seed.SuperAdmin(ctx, a.DB, args[1], password, rootUnionName(lookup), a.Clock.Now())
+		if err != nil {
+			return err
+		}
+		if created {
+			fmt.Fprintf(stdout, "super admin %q created\n", args[1])
+		} else {
+			fmt.Fprintf(stdout, "admin %q already exists; left unchanged\n", args[1])
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown command %q (serve, migrate, create-admin)", cmd)
+}
+
+func rootUnionName(lookup func(string) (string, bool)) string {
+	if v, ok := lookup("BOOTSTRAP_UNION_NAME"); ok && v != "" {
+		return v
+	}
+	return "市总工会"
+}
+
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.Writer, ready chan<- string) error {
+	a, err := app.New(ctx, cfg, app.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if cfg.BootstrapAdmin != "" {
+		if _, err := seed.SuperAdmin(ctx, a.DB, cfg.BootstrapAdmin, cfg.BootstrapPassword, "市总工会", a.Clock.Now()); err != nil {
+			return fmt.Errorf("bootstrap admin: %w", err)
+		}
+	}
+	var demo *seed.DemoData
+	if cfg.SeedDemo {
+		if demo, err = seed.Demo(ctx, a.DB, a.Svc.Sealer(), a.Clock.Now()); err != nil {
+			return fmt.Errorf("demo data: %w", err)
+		}
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      cfg.RequestTimeout + 15*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	addr := ln.Addr().(*net.TCPAddr)
+	url := fmt.Sprintf("http://localhost:%d", addr.Port)
+	banner(stdout, cfg, a.DB.Dialect, url, demo)
+	log.Info("listening", "addr", addr.String(), "env", cfg.Env, "database", string(a.DB.Dialect))
+	if ready != nil {
+		ready <- url
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	// Stop accepting, let in-flight requests finish.
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func banner(w io.Writer, cfg config.Config, d store.Dialect, url string, demo *seed.DemoData) {
+	fmt.Fprintf(w, "\n工会服务 GraphQL backend (%s, %s)\n", cfg.Env, d)
+	fmt.Fprintf(w, "  GraphQL:    %s/graphql\n", url)
+	if cfg.IsDev() {
+		fmt.Fprintf(w, "  Playground: %s/\n", url)
+	}
+	if demo != nil {
+		fmt.Fprintf(w, "  Demo data seeded. Admin logins (password %q):\n", seed.DevPassword)
+		for _, a := range demo.Admins {
+			fmt.Fprintf(w, "    %-16s %-12s %s\n", a.Username, a.Role, a.Union)
+		}
+		fmt.Fprintf(w, "  Member logins (fake WeChat): loginWithWeChat(input: {code: \"dev:member01\"}) … dev:member%02d, dev:newcomer1 (unbound)\n", len(demo.Members)-2)
+	} else if cfg.IsDev() {
+		fmt.Fprintf(w, "  Dev logins: admin city_admin / %s; member code dev:member01\n", seed.DevPassword)
+	}
+	fmt.Fprintln(w)
+}
