@@ -18,7 +18,7 @@ const (
 
 var AllAdminRoles = []AdminRole{RoleSuperAdmin, RoleUnionAdmin}
 
-func (e AdminRole) IsValid() bool           { return slicesContains(AllAdminRoles, e) }
+func (e AdminRole) IsValid() bool             { return slicesContains(AllAdminRoles, e) }
 func (e *AdminRole) UnmarshalGQL(v any) error { return unmarshalEnum(v, AllAdminRoles, e) }
 func (e AdminRole) MarshalGQL(w io.Writer)    { marshalEnum(w, e) }
 

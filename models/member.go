@@ -26,7 +26,7 @@ var AllEmploymentForms = []EmploymentForm{
 	EmploymentTruckDriver, EmploymentDomestic, EmploymentNursing, EmploymentSecurity, EmploymentOtherNewForm,
 }
 
-func (e EmploymentForm) IsValid() bool           { return slicesContains(AllEmploymentForms, e) }
+func (e EmploymentForm) IsValid() bool             { return slicesContains(AllEmploymentForms, e) }
 func (e *EmploymentForm) UnmarshalGQL(v any) error { return unmarshalEnum(v, AllEmploymentForms, e) }
 func (e EmploymentForm) MarshalGQL(w io.Writer)    { marshalEnum(w, e) }
 
@@ -52,7 +52,7 @@ const (
 
 var AllGenders = []Gender{GenderMale, GenderFemale}
 
-func (e Gender) IsValid() bool           { return slicesContains(AllGenders, e) }
+func (e Gender) IsValid() bool             { return slicesContains(AllGenders, e) }
 func (e *Gender) UnmarshalGQL(v any) error { return unmarshalEnum(v, AllGenders, e) }
 func (e Gender) MarshalGQL(w io.Writer)    { marshalEnum(w, e) }
 

@@ -19,7 +19,7 @@ const (
 
 var AllUnionLevels = []UnionLevel{UnionLevelCity, UnionLevelDistrict, UnionLevelStreet, UnionLevelGrassroots}
 
-func (e UnionLevel) IsValid() bool           { return slicesContains(AllUnionLevels, e) }
+func (e UnionLevel) IsValid() bool             { return slicesContains(AllUnionLevels, e) }
 func (e *UnionLevel) UnmarshalGQL(v any) error { return unmarshalEnum(v, AllUnionLevels, e) }
 func (e UnionLevel) MarshalGQL(w io.Writer)    { marshalEnum(w, e) }
 
@@ -45,7 +45,7 @@ const (
 
 var AllUnionKinds = []UnionKind{UnionKindFederation, UnionKindEnterprise, UnionKindJoint, UnionKindIndustry}
 
-func (e UnionKind) IsValid() bool           { return slicesContains(AllUnionKinds, e) }
+func (e UnionKind) IsValid() bool             { return slicesContains(AllUnionKinds, e) }
 func (e *UnionKind) UnmarshalGQL(v any) error { return unmarshalEnum(v, AllUnionKinds, e) }
 func (e UnionKind) MarshalGQL(w io.Writer)    { marshalEnum(w, e) }
 

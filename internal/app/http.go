@@ -17,8 +17,8 @@ import (
 type reqInfo struct {
 	op        string
 	principal string
-	status int
-	bytes  int
+	status    int
+	bytes     int
 }
 
 type reqInfoKey struct{}

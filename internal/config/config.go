@@ -52,7 +52,7 @@ type Config struct {
 	MaxBodyBytes    int64         `env:"MAX_BODY_BYTES" envDefault:"1048576"`
 	MaxUploadBytes  int64         `env:"MAX_UPLOAD_BYTES" envDefault:"10485760"`
 	RequestTimeout  time.Duration `env:"REQUEST_TIMEOUT" envDefault:"15s"`
-	ComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"1000"`
+	ComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"2500"`
 	DepthLimit      int           `env:"GRAPHQL_DEPTH_LIMIT" envDefault:"10"`
 	DBMaxOpenConns  int           `env:"DB_MAX_OPEN_CONNS" envDefault:"30"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"unionhall/internal/pii"
+	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -171,22 +172,8 @@ func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) 
 }
 
 func createUnion(tx *gorm.DB, parent *models.Union, name string, level models.UnionLevel, kind models.UnionKind, now time.Time) (*models.Union, error) {
-	u := models.Union{Name: name, Level: level, Kind: kind, Path: "/new-" + name + "/", CreatedAt: now}
-	if parent != nil {
-		u.ParentID, u.Depth = &parent.ID, parent.Depth+1
-	}
-	if err := tx.Create(&u).Error; err != nil {
-		return nil, err
-	}
-	if parent != nil {
-		u.Path = parent.ChildPath(u.ID)
-	} else {
-		u.Path = "/" + strconv.FormatInt(u.ID, 10) + "/"
-	}
-	if err := tx.Model(&u).Update("path", u.Path).Error; err != nil {
-		return nil, err
-	}
-	return &u, nil
+	u := models.Union{Name: name, Level: level, Kind: kind, CreatedAt: now}
+	return &u, service.InsertUnion(tx, parent, &u)
 }
 
 // SuperAdmin makes sure a super admin called username exists, creating the

@@ -336,4 +336,3 @@ func IsSelf(ctx context.Context, m *models.Member) bool {
 	p := auth.PrincipalFrom(ctx)
 	return p.IsMember() && p.ID == m.ID
 }
-

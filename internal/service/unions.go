@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -117,20 +119,34 @@ func (s *Service) CreateUnion(ctx context.Context, in CreateUnionInput) (*models
 		if in.Level.Rank() <= parent.Level.Rank() {
 			return apperr.Invalid("level", "下级工会的层级应低于上级工会")
 		}
-		u = models.Union{ParentID: &parent.ID, Name: name, Level: in.Level, Kind: in.Kind,
-			Path: parent.Path + "new-" + strconv.FormatInt(s.clock.Now().UnixNano(), 36) + "/",
-			Depth: parent.Depth + 1, CreatedAt: s.clock.Now()}
-		if err := tx.Create(&u).Error; err != nil {
-			return store.Translate(err, "", "同一上级下已有同名工会")
-		}
-		// The path holds the row's own id, known only after the insert.
-		u.Path = parent.ChildPath(u.ID)
-		return tx.Model(&u).Update("path", u.Path).Error
+		u = models.Union{Name: name, Level: in.Level, Kind: in.Kind, CreatedAt: s.clock.Now()}
+		return store.Translate(InsertUnion(tx, parent, &u), "", "同一上级下已有同名工会")
 	})
 	if err != nil {
 		return nil, err
 	}
 	return &u, nil
+}
+
+// InsertUnion stores u under parent (nil for a root) and sets its path,
+// which holds the row's own id and so is known only after the insert.
+func InsertUnion(tx *gorm.DB, parent *models.Union, u *models.Union) error {
+	var nonce [8]byte
+	_, _ = rand.Read(nonce[:])
+	u.Path = "/pending-" + hex.EncodeToString(nonce[:]) + "/" // unique until the real one is known
+	u.ParentID, u.Depth = nil, 0
+	if parent != nil {
+		u.ParentID, u.Depth = &parent.ID, parent.Depth+1
+	}
+	if err := tx.Create(u).Error; err != nil {
+		return err
+	}
+	if parent != nil {
+		u.Path = parent.ChildPath(u.ID)
+	} else {
+		u.Path = "/" + strconv.FormatInt(u.ID, 10) + "/"
+	}
+	return tx.Model(u).Update("path", u.Path).Error
 }
 
 // CreateAdminInput is a new admin account.

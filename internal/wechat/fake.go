@@ -28,6 +28,7 @@ const (
 // Codes it understands:
 //
 //	ok:<name>     openid "o-<name>", unionid "u-<name>"; single use, then 40163
+//	              (ok:<name>#<nonce> is another code for the same user)
 //	busy:<name>   errcode -1 the first time, then as ok:<name>
 //	busy2:<name>  errcode -1 always
 //	err:<n>       errcode n (e.g. err:40029, err:45011, err:40226)
@@ -107,13 +108,13 @@ func (f *FakeServer) answer(r *http.Request) fakeAnswer {
 		// "ok:" and the like are not valid fake codes.
 	case kind == "ok":
 		f.seen[code]++
-		return fakeSuccess(name, f.seen[code] == 1)
+		return fakeSuccess(user(name), f.seen[code] == 1)
 	case kind == "busy":
 		f.seen[code]++
 		if f.seen[code] == 1 {
 			return fakeAnswer{ErrCode: errcodeBusy, ErrMsg: "system error"}
 		}
-		return fakeSuccess(name, f.seen[code] == 2)
+		return fakeSuccess(user(name), f.seen[code] == 2)
 	case kind == "busy2":
 		return fakeAnswer{ErrCode: errcodeBusy, ErrMsg: "system error"}
 	case kind == "err":
@@ -122,6 +123,12 @@ func (f *FakeServer) answer(r *http.Request) fakeAnswer {
 		}
 	}
 	return fakeAnswer{ErrCode: errcodeInvalidCode, ErrMsg: "invalid code"}
+}
+
+// user drops a "#nonce" suffix, so many codes can name one user.
+func user(name string) string {
+	u, _, _ := strings.Cut(name, "#")
+	return u
 }
 
 // fakeSuccess answers a session for name, or 40163 if the code was already
