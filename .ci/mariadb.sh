@@ -13,7 +13,7 @@ answers() { # host port
   fi
 }
 
-if answers 127.0.0.1 3306; then
+if [ "${MARIADB_FORCE_LOCAL:-}" != 1 ] && answers 127.0.0.1 3306; then
   echo "root@tcp(127.0.0.1:3306)/"
   exit 0
 fi
