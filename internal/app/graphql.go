@@ -92,8 +92,8 @@ func rootField(oc *graphql.OperationContext) string {
 
 // presentError is the one place errors become GraphQL errors: application
 // errors keep their code and Chinese message, gqlgen's own (parse,
-// validation, limits, bad arguments) become VALIDATION_FAILED, and anything
-// else is INTERNAL with its text logged, not shown.
+// validation, limits) become VALIDATION_FAILED, and anything else is
+// INTERNAL with its text logged, not shown.
 func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		out := graphql.DefaultErrorPresenter(ctx, err)
@@ -114,18 +114,15 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			}
 			return out
 		}
+		// gqlgen's own errors (parse, validation, limits) carry no cause;
+		// anything with a foreign cause is a failure of ours.
 		var gerr *gqlerror.Error
-		if errors.As(err, &gerr) {
+		if errors.As(err, &gerr) && gerr.Err == nil {
 			switch out.Extensions["code"] {
 			case "COMPLEXITY_LIMIT_EXCEEDED":
 				out.Message = "查询过于复杂，请减少字段或每页条数"
 			case "DEPTH_LIMIT_EXCEEDED":
 				out.Message = "查询嵌套层级过深"
-			}
-			if gerr.Err != nil {
-				if inner, ok := apperr.As(gerr.Err); ok {
-					out.Message = inner.Message
-				}
 			}
 			out.Extensions["code"] = string(apperr.ValidationFailed)
 			return out

@@ -119,6 +119,10 @@ func withAuth(a *App, next http.Handler) http.Handler {
 // limits bounds a request's body and its time.
 func limits(maxBody int64, timeout time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBody {
+			writeJSONError(w, http.StatusRequestEntityTooLarge, apperr.New(apperr.ValidationFailed, "请求内容过大"))
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 		ctx, cancel := context.WithTimeout(r.Context(), timeout)
 		defer cancel()

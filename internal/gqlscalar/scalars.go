@@ -5,11 +5,11 @@ package gqlscalar
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"strconv"
 	"strings"
 	"time"
+	"unionhall/internal/apperr"
 
 	"github.com/99designs/gqlgen/graphql"
 )
@@ -37,11 +37,11 @@ func UnmarshalID64(v any) (int64, error) {
 	case int:
 		s = strconv.Itoa(x)
 	default:
-		return 0, fmt.Errorf("编号格式不正确")
+		return 0, apperr.New(apperr.ValidationFailed, "编号格式不正确")
 	}
 	id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
 	if err != nil || id <= 0 {
-		return 0, fmt.Errorf("编号格式不正确")
+		return 0, apperr.New(apperr.ValidationFailed, "编号格式不正确")
 	}
 	return id, nil
 }
@@ -57,11 +57,11 @@ func MarshalTime(t time.Time) graphql.Marshaler {
 func UnmarshalTime(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("时间格式应为 RFC 3339，如 2026-07-01T09:00:00+08:00")
+		return time.Time{}, apperr.New(apperr.ValidationFailed, "时间格式应为 RFC 3339，如 2026-07-01T09:00:00+08:00")
 	}
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("时间格式应为 RFC 3339，如 2026-07-01T09:00:00+08:00")
+		return time.Time{}, apperr.New(apperr.ValidationFailed, "时间格式应为 RFC 3339，如 2026-07-01T09:00:00+08:00")
 	}
 	return t.UTC().Truncate(time.Microsecond), nil
 }
@@ -77,11 +77,11 @@ func MarshalDate(t time.Time) graphql.Marshaler {
 func UnmarshalDate(v any) (time.Time, error) {
 	s, ok := v.(string)
 	if !ok {
-		return time.Time{}, fmt.Errorf("日期格式应为 YYYY-MM-DD")
+		return time.Time{}, apperr.New(apperr.ValidationFailed, "日期格式应为 YYYY-MM-DD")
 	}
 	t, err := time.ParseInLocation(time.DateOnly, s, time.UTC)
 	if err != nil {
-		return time.Time{}, fmt.Errorf("日期格式应为 YYYY-MM-DD")
+		return time.Time{}, apperr.New(apperr.ValidationFailed, "日期格式应为 YYYY-MM-DD")
 	}
 	return t, nil
 }
