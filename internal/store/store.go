@@ -184,9 +184,6 @@ func Translate(err error, notFound, duplicate string) error {
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return apperr.Wrap(err, apperr.AlreadyExists, duplicate)
 	}
-	if _, ok := apperr.As(err); ok {
-		return err
-	}
 	return err
 }
 
