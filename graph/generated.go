@@ -34,9 +34,12 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Admin() AdminResolver
 	AuditLog() AuditLogResolver
+	Eligibility() EligibilityResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	TrainingBooking() TrainingBookingResolver
+	TrainingClass() TrainingClassResolver
 	Union() UnionResolver
 }
 
@@ -99,12 +102,25 @@ type ComplexityRoot struct {
 		Member func(childComplexity int) int
 	}
 
+	BookingPayload struct {
+		Booking func(childComplexity int) int
+	}
+
 	CreateAdminPayload struct {
 		Admin func(childComplexity int) int
 	}
 
 	CreateUnionPayload struct {
 		Union func(childComplexity int) int
+	}
+
+	Eligibility struct {
+		EmploymentForms func(childComplexity int) int
+		Gender          func(childComplexity int) int
+		MaxAge          func(childComplexity int) int
+		MinAge          func(childComplexity int) int
+		Union           func(childComplexity int) int
+		VerifiedOnly    func(childComplexity int) int
 	}
 
 	ImportRosterPayload struct {
@@ -145,17 +161,26 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		BindProfile     func(childComplexity int, input model.BindProfileInput) int
-		CreateAdmin     func(childComplexity int, input model.CreateAdminInput) int
-		CreateUnion     func(childComplexity int, input model.CreateUnionInput) int
-		ImportRoster    func(childComplexity int, input model.ImportRosterInput) int
-		LoginAdmin      func(childComplexity int, input model.LoginAdminInput) int
-		LoginWithWeChat func(childComplexity int, input model.LoginWithWeChatInput) int
-		Logout          func(childComplexity int, input *model.LogoutInput) int
-		Ping            func(childComplexity int) int
-		RefreshToken    func(childComplexity int, input model.RefreshTokenInput) int
-		RejectMember    func(childComplexity int, input model.RejectMemberInput) int
-		VerifyMember    func(childComplexity int, input model.VerifyMemberInput) int
+		BindProfile          func(childComplexity int, input model.BindProfileInput) int
+		BookClass            func(childComplexity int, input model.BookClassInput) int
+		CancelBooking        func(childComplexity int, input model.CancelBookingInput) int
+		CancelTrainingClass  func(childComplexity int, input model.CancelTrainingClassInput) int
+		CheckInBooking       func(childComplexity int, input model.CheckInBookingInput) int
+		CloseTrainingClass   func(childComplexity int, input model.TrainingClassIDInput) int
+		CreateAdmin          func(childComplexity int, input model.CreateAdminInput) int
+		CreateTrainingClass  func(childComplexity int, input model.CreateTrainingClassInput) int
+		CreateUnion          func(childComplexity int, input model.CreateUnionInput) int
+		ImportRoster         func(childComplexity int, input model.ImportRosterInput) int
+		LoginAdmin           func(childComplexity int, input model.LoginAdminInput) int
+		LoginWithWeChat      func(childComplexity int, input model.LoginWithWeChatInput) int
+		Logout               func(childComplexity int, input *model.LogoutInput) int
+		MarkAttendance       func(childComplexity int, input model.MarkAttendanceInput) int
+		Ping                 func(childComplexity int) int
+		PublishTrainingClass func(childComplexity int, input model.TrainingClassIDInput) int
+		RefreshToken         func(childComplexity int, input model.RefreshTokenInput) int
+		RejectMember         func(childComplexity int, input model.RejectMemberInput) int
+		UpdateTrainingClass  func(childComplexity int, input model.UpdateTrainingClassInput) int
+		VerifyMember         func(childComplexity int, input model.VerifyMemberInput) int
 	}
 
 	PageInfo struct {
@@ -164,15 +189,19 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Admins       func(childComplexity int, first *int, after *string) int
-		AuditLogs    func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
-		CurrentAdmin func(childComplexity int) int
-		Me           func(childComplexity int) int
-		Member       func(childComplexity int, id int64) int
-		Members      func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
-		Ping         func(childComplexity int) int
-		Union        func(childComplexity int, id int64) int
-		Unions       func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
+		Admins          func(childComplexity int, first *int, after *string) int
+		AuditLogs       func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
+		ClassBookings   func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
+		CurrentAdmin    func(childComplexity int) int
+		Me              func(childComplexity int) int
+		Member          func(childComplexity int, id int64) int
+		Members         func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
+		MyBookings      func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		Ping            func(childComplexity int) int
+		TrainingClass   func(childComplexity int, id int64) int
+		TrainingClasses func(childComplexity int, filter *model.TrainingClassFilter, first *int, after *string) int
+		Union           func(childComplexity int, id int64) int
+		Unions          func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
 	}
 
 	RejectMemberPayload struct {
@@ -184,6 +213,90 @@ type ComplexityRoot struct {
 		Name    func(childComplexity int) int
 		Row     func(childComplexity int) int
 		Status  func(childComplexity int) int
+	}
+
+	TrainingBooking struct {
+		CancelReason     func(childComplexity int) int
+		CancelledAt      func(childComplexity int) int
+		CheckedInAt      func(childComplexity int) int
+		CheckinCode      func(childComplexity int) int
+		CheckinPayload   func(childComplexity int) int
+		Class            func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Member           func(childComplexity int) int
+		PromotedAt       func(childComplexity int) int
+		Status           func(childComplexity int) int
+		WaitlistPosition func(childComplexity int) int
+	}
+
+	TrainingBookingConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	TrainingBookingEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	TrainingClass struct {
+		BookingClosesAt  func(childComplexity int) int
+		BookingOpensAt   func(childComplexity int) int
+		CancelDeadline   func(childComplexity int) int
+		CancelReason     func(childComplexity int) int
+		Capacity         func(childComplexity int) int
+		Category         func(childComplexity int) int
+		ConfirmedCount   func(childComplexity int) int
+		CoverURL         func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Description      func(childComplexity int) int
+		Eligibility      func(childComplexity int) int
+		EndsAt           func(childComplexity int) int
+		ID               func(childComplexity int) int
+		IneligibleReason func(childComplexity int) int
+		MyBooking        func(childComplexity int) int
+		PublishedAt      func(childComplexity int) int
+		SeatsLeft        func(childComplexity int) int
+		Sessions         func(childComplexity int) int
+		StartsAt         func(childComplexity int) int
+		Stats            func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Teacher          func(childComplexity int) int
+		Title            func(childComplexity int) int
+		Union            func(childComplexity int) int
+		Version          func(childComplexity int) int
+		WaitlistCount    func(childComplexity int) int
+		WaitlistLimit    func(childComplexity int) int
+	}
+
+	TrainingClassConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	TrainingClassEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	TrainingClassPayload struct {
+		TrainingClass func(childComplexity int) int
+	}
+
+	TrainingClassStats struct {
+		Attended   func(childComplexity int) int
+		Cancelled  func(childComplexity int) int
+		Confirmed  func(childComplexity int) int
+		NoShows    func(childComplexity int) int
+		Waitlisted func(childComplexity int) int
+	}
+
+	TrainingSession struct {
+		EndsAt    func(childComplexity int) int
+		OnlineURL func(childComplexity int) int
+		Place     func(childComplexity int) int
+		StartsAt  func(childComplexity int) int
 	}
 
 	Union struct {
@@ -222,6 +335,9 @@ type AdminResolver interface {
 type AuditLogResolver interface {
 	Admin(ctx context.Context, obj *models.AuditLog) (*models.Admin, error)
 }
+type EligibilityResolver interface {
+	Union(ctx context.Context, obj *models.Eligibility) (*models.Union, error)
+}
 type MemberResolver interface {
 	IDNumber(ctx context.Context, obj *models.Member) (*string, error)
 	Phone(ctx context.Context, obj *models.Member) (*string, error)
@@ -238,6 +354,15 @@ type MutationResolver interface {
 	VerifyMember(ctx context.Context, input model.VerifyMemberInput) (*model.VerifyMemberPayload, error)
 	RejectMember(ctx context.Context, input model.RejectMemberInput) (*model.RejectMemberPayload, error)
 	ImportRoster(ctx context.Context, input model.ImportRosterInput) (*model.ImportRosterPayload, error)
+	CreateTrainingClass(ctx context.Context, input model.CreateTrainingClassInput) (*model.TrainingClassPayload, error)
+	UpdateTrainingClass(ctx context.Context, input model.UpdateTrainingClassInput) (*model.TrainingClassPayload, error)
+	PublishTrainingClass(ctx context.Context, input model.TrainingClassIDInput) (*model.TrainingClassPayload, error)
+	CloseTrainingClass(ctx context.Context, input model.TrainingClassIDInput) (*model.TrainingClassPayload, error)
+	CancelTrainingClass(ctx context.Context, input model.CancelTrainingClassInput) (*model.TrainingClassPayload, error)
+	BookClass(ctx context.Context, input model.BookClassInput) (*model.BookingPayload, error)
+	CancelBooking(ctx context.Context, input model.CancelBookingInput) (*model.BookingPayload, error)
+	CheckInBooking(ctx context.Context, input model.CheckInBookingInput) (*model.BookingPayload, error)
+	MarkAttendance(ctx context.Context, input model.MarkAttendanceInput) (*model.BookingPayload, error)
 	CreateUnion(ctx context.Context, input model.CreateUnionInput) (*model.CreateUnionPayload, error)
 	CreateAdmin(ctx context.Context, input model.CreateAdminInput) (*model.CreateAdminPayload, error)
 }
@@ -248,9 +373,29 @@ type QueryResolver interface {
 	Members(ctx context.Context, filter *model.MemberFilter, first *int, after *string) (*model.MemberConnection, error)
 	Member(ctx context.Context, id int64) (*models.Member, error)
 	AuditLogs(ctx context.Context, filter *model.AuditLogFilter, first *int, after *string) (*model.AuditLogConnection, error)
+	TrainingClasses(ctx context.Context, filter *model.TrainingClassFilter, first *int, after *string) (*model.TrainingClassConnection, error)
+	TrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error)
+	MyBookings(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.TrainingBookingConnection, error)
+	ClassBookings(ctx context.Context, classID int64, filter *model.BookingFilter, first *int, after *string) (*model.TrainingBookingConnection, error)
 	Unions(ctx context.Context, filter *model.UnionFilter, first *int, after *string) (*model.UnionConnection, error)
 	Union(ctx context.Context, id int64) (*models.Union, error)
 	Admins(ctx context.Context, first *int, after *string) (*model.AdminConnection, error)
+}
+type TrainingBookingResolver interface {
+	Class(ctx context.Context, obj *models.TrainingBooking) (*models.TrainingClass, error)
+	Member(ctx context.Context, obj *models.TrainingBooking) (*models.Member, error)
+
+	WaitlistPosition(ctx context.Context, obj *models.TrainingBooking) (*int, error)
+	CheckinCode(ctx context.Context, obj *models.TrainingBooking) (*string, error)
+	CheckinPayload(ctx context.Context, obj *models.TrainingBooking) (*string, error)
+}
+type TrainingClassResolver interface {
+	Union(ctx context.Context, obj *models.TrainingClass) (*models.Union, error)
+	Sessions(ctx context.Context, obj *models.TrainingClass) ([]*models.TrainingSession, error)
+
+	MyBooking(ctx context.Context, obj *models.TrainingClass) (*models.TrainingBooking, error)
+	IneligibleReason(ctx context.Context, obj *models.TrainingClass) (*string, error)
+	Stats(ctx context.Context, obj *models.TrainingClass) (*model.TrainingClassStats, error)
 }
 type UnionResolver interface {
 	Parent(ctx context.Context, obj *models.Union) (*models.Union, error)
@@ -464,6 +609,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.BindProfilePayload.Member(childComplexity), true
 
+	case "BookingPayload.booking":
+		if e.ComplexityRoot.BookingPayload.Booking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPayload.Booking(childComplexity), true
+
 	case "CreateAdminPayload.admin":
 		if e.ComplexityRoot.CreateAdminPayload.Admin == nil {
 			break
@@ -477,6 +629,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateUnionPayload.Union(childComplexity), true
+
+	case "Eligibility.employmentForms":
+		if e.ComplexityRoot.Eligibility.EmploymentForms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Eligibility.EmploymentForms(childComplexity), true
+	case "Eligibility.gender":
+		if e.ComplexityRoot.Eligibility.Gender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Eligibility.Gender(childComplexity), true
+	case "Eligibility.maxAge":
+		if e.ComplexityRoot.Eligibility.MaxAge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Eligibility.MaxAge(childComplexity), true
+	case "Eligibility.minAge":
+		if e.ComplexityRoot.Eligibility.MinAge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Eligibility.MinAge(childComplexity), true
+	case "Eligibility.union":
+		if e.ComplexityRoot.Eligibility.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Eligibility.Union(childComplexity), true
+	case "Eligibility.verifiedOnly":
+		if e.ComplexityRoot.Eligibility.VerifiedOnly == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Eligibility.VerifiedOnly(childComplexity), true
 
 	case "ImportRosterPayload.failed":
 		if e.ComplexityRoot.ImportRosterPayload.Failed == nil {
@@ -626,6 +815,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.BindProfile(childComplexity, args["input"].(model.BindProfileInput)), true
+	case "Mutation.bookClass":
+		if e.ComplexityRoot.Mutation.BookClass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bookClass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BookClass(childComplexity, args["input"].(model.BookClassInput)), true
+	case "Mutation.cancelBooking":
+		if e.ComplexityRoot.Mutation.CancelBooking == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelBooking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelBooking(childComplexity, args["input"].(model.CancelBookingInput)), true
+	case "Mutation.cancelTrainingClass":
+		if e.ComplexityRoot.Mutation.CancelTrainingClass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelTrainingClass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelTrainingClass(childComplexity, args["input"].(model.CancelTrainingClassInput)), true
+	case "Mutation.checkInBooking":
+		if e.ComplexityRoot.Mutation.CheckInBooking == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInBooking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInBooking(childComplexity, args["input"].(model.CheckInBookingInput)), true
+	case "Mutation.closeTrainingClass":
+		if e.ComplexityRoot.Mutation.CloseTrainingClass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeTrainingClass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseTrainingClass(childComplexity, args["input"].(model.TrainingClassIDInput)), true
 	case "Mutation.createAdmin":
 		if e.ComplexityRoot.Mutation.CreateAdmin == nil {
 			break
@@ -637,6 +881,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAdmin(childComplexity, args["input"].(model.CreateAdminInput)), true
+	case "Mutation.createTrainingClass":
+		if e.ComplexityRoot.Mutation.CreateTrainingClass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createTrainingClass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateTrainingClass(childComplexity, args["input"].(model.CreateTrainingClassInput)), true
 	case "Mutation.createUnion":
 		if e.ComplexityRoot.Mutation.CreateUnion == nil {
 			break
@@ -692,12 +947,34 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Logout(childComplexity, args["input"].(*model.LogoutInput)), true
+	case "Mutation.markAttendance":
+		if e.ComplexityRoot.Mutation.MarkAttendance == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_markAttendance_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.MarkAttendance(childComplexity, args["input"].(model.MarkAttendanceInput)), true
 	case "Mutation.ping":
 		if e.ComplexityRoot.Mutation.Ping == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Mutation.Ping(childComplexity), true
+	case "Mutation.publishTrainingClass":
+		if e.ComplexityRoot.Mutation.PublishTrainingClass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishTrainingClass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishTrainingClass(childComplexity, args["input"].(model.TrainingClassIDInput)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -720,6 +997,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectMember(childComplexity, args["input"].(model.RejectMemberInput)), true
+	case "Mutation.updateTrainingClass":
+		if e.ComplexityRoot.Mutation.UpdateTrainingClass == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateTrainingClass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateTrainingClass(childComplexity, args["input"].(model.UpdateTrainingClassInput)), true
 	case "Mutation.verifyMember":
 		if e.ComplexityRoot.Mutation.VerifyMember == nil {
 			break
@@ -767,6 +1055,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["filter"].(*model.AuditLogFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.classBookings":
+		if e.ComplexityRoot.Query.ClassBookings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_classBookings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ClassBookings(childComplexity, args["classId"].(int64), args["filter"].(*model.BookingFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.currentAdmin":
 		if e.ComplexityRoot.Query.CurrentAdmin == nil {
 			break
@@ -802,12 +1101,45 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["filter"].(*model.MemberFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myBookings":
+		if e.ComplexityRoot.Query.MyBookings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myBookings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyBookings(childComplexity, args["filter"].(*model.BookingFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.ping":
 		if e.ComplexityRoot.Query.Ping == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Query.Ping(childComplexity), true
+	case "Query.trainingClass":
+		if e.ComplexityRoot.Query.TrainingClass == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trainingClass_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrainingClass(childComplexity, args["id"].(int64)), true
+	case "Query.trainingClasses":
+		if e.ComplexityRoot.Query.TrainingClasses == nil {
+			break
+		}
+
+		args, err := ec.field_Query_trainingClasses_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.TrainingClasses(childComplexity, args["filter"].(*model.TrainingClassFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.union":
 		if e.ComplexityRoot.Query.Union == nil {
 			break
@@ -862,6 +1194,357 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RosterRowResult.Status(childComplexity), true
+
+	case "TrainingBooking.cancelReason":
+		if e.ComplexityRoot.TrainingBooking.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.CancelReason(childComplexity), true
+	case "TrainingBooking.cancelledAt":
+		if e.ComplexityRoot.TrainingBooking.CancelledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.CancelledAt(childComplexity), true
+	case "TrainingBooking.checkedInAt":
+		if e.ComplexityRoot.TrainingBooking.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.CheckedInAt(childComplexity), true
+	case "TrainingBooking.checkinCode":
+		if e.ComplexityRoot.TrainingBooking.CheckinCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.CheckinCode(childComplexity), true
+	case "TrainingBooking.checkinPayload":
+		if e.ComplexityRoot.TrainingBooking.CheckinPayload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.CheckinPayload(childComplexity), true
+	case "TrainingBooking.class":
+		if e.ComplexityRoot.TrainingBooking.Class == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.Class(childComplexity), true
+	case "TrainingBooking.createdAt":
+		if e.ComplexityRoot.TrainingBooking.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.CreatedAt(childComplexity), true
+	case "TrainingBooking.id":
+		if e.ComplexityRoot.TrainingBooking.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.ID(childComplexity), true
+	case "TrainingBooking.member":
+		if e.ComplexityRoot.TrainingBooking.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.Member(childComplexity), true
+	case "TrainingBooking.promotedAt":
+		if e.ComplexityRoot.TrainingBooking.PromotedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.PromotedAt(childComplexity), true
+	case "TrainingBooking.status":
+		if e.ComplexityRoot.TrainingBooking.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.Status(childComplexity), true
+	case "TrainingBooking.waitlistPosition":
+		if e.ComplexityRoot.TrainingBooking.WaitlistPosition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBooking.WaitlistPosition(childComplexity), true
+
+	case "TrainingBookingConnection.edges":
+		if e.ComplexityRoot.TrainingBookingConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBookingConnection.Edges(childComplexity), true
+	case "TrainingBookingConnection.pageInfo":
+		if e.ComplexityRoot.TrainingBookingConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBookingConnection.PageInfo(childComplexity), true
+
+	case "TrainingBookingEdge.cursor":
+		if e.ComplexityRoot.TrainingBookingEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBookingEdge.Cursor(childComplexity), true
+	case "TrainingBookingEdge.node":
+		if e.ComplexityRoot.TrainingBookingEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingBookingEdge.Node(childComplexity), true
+
+	case "TrainingClass.bookingClosesAt":
+		if e.ComplexityRoot.TrainingClass.BookingClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.BookingClosesAt(childComplexity), true
+	case "TrainingClass.bookingOpensAt":
+		if e.ComplexityRoot.TrainingClass.BookingOpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.BookingOpensAt(childComplexity), true
+	case "TrainingClass.cancelDeadline":
+		if e.ComplexityRoot.TrainingClass.CancelDeadline == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.CancelDeadline(childComplexity), true
+	case "TrainingClass.cancelReason":
+		if e.ComplexityRoot.TrainingClass.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.CancelReason(childComplexity), true
+	case "TrainingClass.capacity":
+		if e.ComplexityRoot.TrainingClass.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Capacity(childComplexity), true
+	case "TrainingClass.category":
+		if e.ComplexityRoot.TrainingClass.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Category(childComplexity), true
+	case "TrainingClass.confirmedCount":
+		if e.ComplexityRoot.TrainingClass.ConfirmedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.ConfirmedCount(childComplexity), true
+	case "TrainingClass.coverUrl":
+		if e.ComplexityRoot.TrainingClass.CoverURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.CoverURL(childComplexity), true
+	case "TrainingClass.createdAt":
+		if e.ComplexityRoot.TrainingClass.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.CreatedAt(childComplexity), true
+	case "TrainingClass.description":
+		if e.ComplexityRoot.TrainingClass.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Description(childComplexity), true
+	case "TrainingClass.eligibility":
+		if e.ComplexityRoot.TrainingClass.Eligibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Eligibility(childComplexity), true
+	case "TrainingClass.endsAt":
+		if e.ComplexityRoot.TrainingClass.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.EndsAt(childComplexity), true
+	case "TrainingClass.id":
+		if e.ComplexityRoot.TrainingClass.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.ID(childComplexity), true
+	case "TrainingClass.ineligibleReason":
+		if e.ComplexityRoot.TrainingClass.IneligibleReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.IneligibleReason(childComplexity), true
+	case "TrainingClass.myBooking":
+		if e.ComplexityRoot.TrainingClass.MyBooking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.MyBooking(childComplexity), true
+	case "TrainingClass.publishedAt":
+		if e.ComplexityRoot.TrainingClass.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.PublishedAt(childComplexity), true
+	case "TrainingClass.seatsLeft":
+		if e.ComplexityRoot.TrainingClass.SeatsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.SeatsLeft(childComplexity), true
+	case "TrainingClass.sessions":
+		if e.ComplexityRoot.TrainingClass.Sessions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Sessions(childComplexity), true
+	case "TrainingClass.startsAt":
+		if e.ComplexityRoot.TrainingClass.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.StartsAt(childComplexity), true
+	case "TrainingClass.stats":
+		if e.ComplexityRoot.TrainingClass.Stats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Stats(childComplexity), true
+	case "TrainingClass.status":
+		if e.ComplexityRoot.TrainingClass.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Status(childComplexity), true
+	case "TrainingClass.teacher":
+		if e.ComplexityRoot.TrainingClass.Teacher == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Teacher(childComplexity), true
+	case "TrainingClass.title":
+		if e.ComplexityRoot.TrainingClass.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Title(childComplexity), true
+	case "TrainingClass.union":
+		if e.ComplexityRoot.TrainingClass.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Union(childComplexity), true
+	case "TrainingClass.version":
+		if e.ComplexityRoot.TrainingClass.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.Version(childComplexity), true
+	case "TrainingClass.waitlistCount":
+		if e.ComplexityRoot.TrainingClass.WaitlistCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.WaitlistCount(childComplexity), true
+	case "TrainingClass.waitlistLimit":
+		if e.ComplexityRoot.TrainingClass.WaitlistLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClass.WaitlistLimit(childComplexity), true
+
+	case "TrainingClassConnection.edges":
+		if e.ComplexityRoot.TrainingClassConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassConnection.Edges(childComplexity), true
+	case "TrainingClassConnection.pageInfo":
+		if e.ComplexityRoot.TrainingClassConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassConnection.PageInfo(childComplexity), true
+
+	case "TrainingClassEdge.cursor":
+		if e.ComplexityRoot.TrainingClassEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassEdge.Cursor(childComplexity), true
+	case "TrainingClassEdge.node":
+		if e.ComplexityRoot.TrainingClassEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassEdge.Node(childComplexity), true
+
+	case "TrainingClassPayload.trainingClass":
+		if e.ComplexityRoot.TrainingClassPayload.TrainingClass == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassPayload.TrainingClass(childComplexity), true
+
+	case "TrainingClassStats.attended":
+		if e.ComplexityRoot.TrainingClassStats.Attended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassStats.Attended(childComplexity), true
+	case "TrainingClassStats.cancelled":
+		if e.ComplexityRoot.TrainingClassStats.Cancelled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassStats.Cancelled(childComplexity), true
+	case "TrainingClassStats.confirmed":
+		if e.ComplexityRoot.TrainingClassStats.Confirmed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassStats.Confirmed(childComplexity), true
+	case "TrainingClassStats.noShows":
+		if e.ComplexityRoot.TrainingClassStats.NoShows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassStats.NoShows(childComplexity), true
+	case "TrainingClassStats.waitlisted":
+		if e.ComplexityRoot.TrainingClassStats.Waitlisted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingClassStats.Waitlisted(childComplexity), true
+
+	case "TrainingSession.endsAt":
+		if e.ComplexityRoot.TrainingSession.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingSession.EndsAt(childComplexity), true
+	case "TrainingSession.onlineUrl":
+		if e.ComplexityRoot.TrainingSession.OnlineURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingSession.OnlineURL(childComplexity), true
+	case "TrainingSession.place":
+		if e.ComplexityRoot.TrainingSession.Place == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingSession.Place(childComplexity), true
+	case "TrainingSession.startsAt":
+		if e.ComplexityRoot.TrainingSession.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TrainingSession.StartsAt(childComplexity), true
 
 	case "Union.ancestors":
 		if e.ComplexityRoot.Union.Ancestors == nil {
@@ -961,16 +1644,28 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AuditLogFilter", ec.unmarshalInputAuditLogFilter),
 			graphql.NewInputUnmarshaler("BindProfileInput", ec.unmarshalInputBindProfileInput),
+			graphql.NewInputUnmarshaler("BookClassInput", ec.unmarshalInputBookClassInput),
+			graphql.NewInputUnmarshaler("BookingFilter", ec.unmarshalInputBookingFilter),
+			graphql.NewInputUnmarshaler("CancelBookingInput", ec.unmarshalInputCancelBookingInput),
+			graphql.NewInputUnmarshaler("CancelTrainingClassInput", ec.unmarshalInputCancelTrainingClassInput),
+			graphql.NewInputUnmarshaler("CheckInBookingInput", ec.unmarshalInputCheckInBookingInput),
 			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
+			graphql.NewInputUnmarshaler("CreateTrainingClassInput", ec.unmarshalInputCreateTrainingClassInput),
 			graphql.NewInputUnmarshaler("CreateUnionInput", ec.unmarshalInputCreateUnionInput),
+			graphql.NewInputUnmarshaler("EligibilityInput", ec.unmarshalInputEligibilityInput),
 			graphql.NewInputUnmarshaler("ImportRosterInput", ec.unmarshalInputImportRosterInput),
 			graphql.NewInputUnmarshaler("LoginAdminInput", ec.unmarshalInputLoginAdminInput),
 			graphql.NewInputUnmarshaler("LoginWithWeChatInput", ec.unmarshalInputLoginWithWeChatInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
+			graphql.NewInputUnmarshaler("MarkAttendanceInput", ec.unmarshalInputMarkAttendanceInput),
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RejectMemberInput", ec.unmarshalInputRejectMemberInput),
+			graphql.NewInputUnmarshaler("TrainingClassFilter", ec.unmarshalInputTrainingClassFilter),
+			graphql.NewInputUnmarshaler("TrainingClassIdInput", ec.unmarshalInputTrainingClassIdInput),
+			graphql.NewInputUnmarshaler("TrainingSessionInput", ec.unmarshalInputTrainingSessionInput),
 			graphql.NewInputUnmarshaler("UnionFilter", ec.unmarshalInputUnionFilter),
+			graphql.NewInputUnmarshaler("UpdateTrainingClassInput", ec.unmarshalInputUpdateTrainingClassInput),
 			graphql.NewInputUnmarshaler("VerifyMemberInput", ec.unmarshalInputVerifyMemberInput),
 		)
 	}
@@ -1047,7 +1742,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "common.graphqls" "identity.graphqls" "members.graphqls" "unions.graphqls"
+//go:embed "common.graphqls" "identity.graphqls" "members.graphqls" "training.graphqls" "unions.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1062,6 +1757,7 @@ var sources = []*ast.Source{
 	{Name: "common.graphqls", Input: sourceData("common.graphqls"), BuiltIn: false},
 	{Name: "identity.graphqls", Input: sourceData("identity.graphqls"), BuiltIn: false},
 	{Name: "members.graphqls", Input: sourceData("members.graphqls"), BuiltIn: false},
+	{Name: "training.graphqls", Input: sourceData("training.graphqls"), BuiltIn: false},
 	{Name: "unions.graphqls", Input: sourceData("unions.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1178,6 +1874,14 @@ func (ec *executionContext) childFields_BindProfilePayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type BindProfilePayload", field.Name)
 }
 
+func (ec *executionContext) childFields_BookingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "booking":
+		return ec.fieldContext_BookingPayload_booking(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BookingPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateAdminPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "admin":
@@ -1192,6 +1896,24 @@ func (ec *executionContext) childFields_CreateUnionPayload(ctx context.Context, 
 		return ec.fieldContext_CreateUnionPayload_union(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateUnionPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Eligibility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "union":
+		return ec.fieldContext_Eligibility_union(ctx, field)
+	case "employmentForms":
+		return ec.fieldContext_Eligibility_employmentForms(ctx, field)
+	case "gender":
+		return ec.fieldContext_Eligibility_gender(ctx, field)
+	case "minAge":
+		return ec.fieldContext_Eligibility_minAge(ctx, field)
+	case "maxAge":
+		return ec.fieldContext_Eligibility_maxAge(ctx, field)
+	case "verifiedOnly":
+		return ec.fieldContext_Eligibility_verifiedOnly(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Eligibility", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportRosterPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1298,6 +2020,174 @@ func (ec *executionContext) childFields_RosterRowResult(ctx context.Context, fie
 		return ec.fieldContext_RosterRowResult_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RosterRowResult", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingBooking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TrainingBooking_id(ctx, field)
+	case "class":
+		return ec.fieldContext_TrainingBooking_class(ctx, field)
+	case "member":
+		return ec.fieldContext_TrainingBooking_member(ctx, field)
+	case "status":
+		return ec.fieldContext_TrainingBooking_status(ctx, field)
+	case "waitlistPosition":
+		return ec.fieldContext_TrainingBooking_waitlistPosition(ctx, field)
+	case "checkinCode":
+		return ec.fieldContext_TrainingBooking_checkinCode(ctx, field)
+	case "checkinPayload":
+		return ec.fieldContext_TrainingBooking_checkinPayload(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_TrainingBooking_checkedInAt(ctx, field)
+	case "promotedAt":
+		return ec.fieldContext_TrainingBooking_promotedAt(ctx, field)
+	case "cancelledAt":
+		return ec.fieldContext_TrainingBooking_cancelledAt(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_TrainingBooking_cancelReason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_TrainingBooking_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingBooking", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingBookingConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TrainingBookingConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TrainingBookingConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingBookingConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingBookingEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_TrainingBookingEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_TrainingBookingEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingBookingEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingClass(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_TrainingClass_id(ctx, field)
+	case "title":
+		return ec.fieldContext_TrainingClass_title(ctx, field)
+	case "category":
+		return ec.fieldContext_TrainingClass_category(ctx, field)
+	case "description":
+		return ec.fieldContext_TrainingClass_description(ctx, field)
+	case "teacher":
+		return ec.fieldContext_TrainingClass_teacher(ctx, field)
+	case "coverUrl":
+		return ec.fieldContext_TrainingClass_coverUrl(ctx, field)
+	case "union":
+		return ec.fieldContext_TrainingClass_union(ctx, field)
+	case "sessions":
+		return ec.fieldContext_TrainingClass_sessions(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_TrainingClass_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_TrainingClass_endsAt(ctx, field)
+	case "capacity":
+		return ec.fieldContext_TrainingClass_capacity(ctx, field)
+	case "waitlistLimit":
+		return ec.fieldContext_TrainingClass_waitlistLimit(ctx, field)
+	case "confirmedCount":
+		return ec.fieldContext_TrainingClass_confirmedCount(ctx, field)
+	case "waitlistCount":
+		return ec.fieldContext_TrainingClass_waitlistCount(ctx, field)
+	case "seatsLeft":
+		return ec.fieldContext_TrainingClass_seatsLeft(ctx, field)
+	case "bookingOpensAt":
+		return ec.fieldContext_TrainingClass_bookingOpensAt(ctx, field)
+	case "bookingClosesAt":
+		return ec.fieldContext_TrainingClass_bookingClosesAt(ctx, field)
+	case "cancelDeadline":
+		return ec.fieldContext_TrainingClass_cancelDeadline(ctx, field)
+	case "eligibility":
+		return ec.fieldContext_TrainingClass_eligibility(ctx, field)
+	case "status":
+		return ec.fieldContext_TrainingClass_status(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_TrainingClass_cancelReason(ctx, field)
+	case "version":
+		return ec.fieldContext_TrainingClass_version(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_TrainingClass_publishedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_TrainingClass_createdAt(ctx, field)
+	case "myBooking":
+		return ec.fieldContext_TrainingClass_myBooking(ctx, field)
+	case "ineligibleReason":
+		return ec.fieldContext_TrainingClass_ineligibleReason(ctx, field)
+	case "stats":
+		return ec.fieldContext_TrainingClass_stats(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingClass", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingClassConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_TrainingClassConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_TrainingClassConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingClassConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingClassEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_TrainingClassEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_TrainingClassEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingClassEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingClassPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "trainingClass":
+		return ec.fieldContext_TrainingClassPayload_trainingClass(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingClassPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingClassStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "confirmed":
+		return ec.fieldContext_TrainingClassStats_confirmed(ctx, field)
+	case "waitlisted":
+		return ec.fieldContext_TrainingClassStats_waitlisted(ctx, field)
+	case "attended":
+		return ec.fieldContext_TrainingClassStats_attended(ctx, field)
+	case "noShows":
+		return ec.fieldContext_TrainingClassStats_noShows(ctx, field)
+	case "cancelled":
+		return ec.fieldContext_TrainingClassStats_cancelled(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingClassStats", field.Name)
+}
+
+func (ec *executionContext) childFields_TrainingSession(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "startsAt":
+		return ec.fieldContext_TrainingSession_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_TrainingSession_endsAt(ctx, field)
+	case "place":
+		return ec.fieldContext_TrainingSession_place(ctx, field)
+	case "onlineUrl":
+		return ec.fieldContext_TrainingSession_onlineUrl(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TrainingSession", field.Name)
 }
 
 func (ec *executionContext) childFields_Union(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1494,12 +2384,96 @@ func (ec *executionContext) field_Mutation_bindProfile_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_bookClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.BookClassInput, error) {
+			return ec.unmarshalNBookClassInput2unionhallᚋgraphᚋmodelᚐBookClassInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelBooking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelBookingInput, error) {
+			return ec.unmarshalNCancelBookingInput2unionhallᚋgraphᚋmodelᚐCancelBookingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelTrainingClassInput, error) {
+			return ec.unmarshalNCancelTrainingClassInput2unionhallᚋgraphᚋmodelᚐCancelTrainingClassInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkInBooking_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CheckInBookingInput, error) {
+			return ec.unmarshalNCheckInBookingInput2unionhallᚋgraphᚋmodelᚐCheckInBookingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_closeTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TrainingClassIDInput, error) {
+			return ec.unmarshalNTrainingClassIdInput2unionhallᚋgraphᚋmodelᚐTrainingClassIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createAdmin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateAdminInput, error) {
 			return ec.unmarshalNCreateAdminInput2unionhallᚋgraphᚋmodelᚐCreateAdminInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateTrainingClassInput, error) {
+			return ec.unmarshalNCreateTrainingClassInput2unionhallᚋgraphᚋmodelᚐCreateTrainingClassInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1578,6 +2552,34 @@ func (ec *executionContext) field_Mutation_logout_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_markAttendance_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MarkAttendanceInput, error) {
+			return ec.unmarshalNMarkAttendanceInput2unionhallᚋgraphᚋmodelᚐMarkAttendanceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.TrainingClassIDInput, error) {
+			return ec.unmarshalNTrainingClassIdInput2unionhallᚋgraphᚋmodelᚐTrainingClassIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1598,6 +2600,20 @@ func (ec *executionContext) field_Mutation_rejectMember_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RejectMemberInput, error) {
 			return ec.unmarshalNRejectMemberInput2unionhallᚋgraphᚋmodelᚐRejectMemberInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateTrainingClassInput, error) {
+			return ec.unmarshalNUpdateTrainingClassInput2unionhallᚋgraphᚋmodelᚐUpdateTrainingClassInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -1686,6 +2702,44 @@ func (ec *executionContext) field_Query_auditLogs_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_classBookings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "classId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["classId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BookingFilter, error) {
+			return ec.unmarshalOBookingFilter2ᚖunionhallᚋgraphᚋmodelᚐBookingFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -1706,6 +2760,80 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.MemberFilter, error) {
 			return ec.unmarshalOMemberFilter2ᚖunionhallᚋgraphᚋmodelᚐMemberFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myBookings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.BookingFilter, error) {
+			return ec.unmarshalOBookingFilter2ᚖunionhallᚋgraphᚋmodelᚐBookingFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_trainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_trainingClasses_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.TrainingClassFilter, error) {
+			return ec.unmarshalOTrainingClassFilter2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2659,6 +3787,38 @@ func (ec *executionContext) fieldContext_BindProfilePayload_member(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _BookingPayload_booking(ctx context.Context, field graphql.CollectedField, obj *model.BookingPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_BookingPayload_booking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Booking, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.TrainingBooking) graphql.Marshaler {
+			return ec.marshalNTrainingBooking2ᚖunionhallᚋmodelsᚐTrainingBooking(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_BookingPayload_booking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "BookingPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingBooking(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _CreateAdminPayload_admin(ctx context.Context, field graphql.CollectedField, obj *model.CreateAdminPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -2721,6 +3881,153 @@ func (ec *executionContext) fieldContext_CreateUnionPayload_union(_ context.Cont
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Eligibility_union(ctx context.Context, field graphql.CollectedField, obj *models.Eligibility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Eligibility_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Eligibility().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalOUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Eligibility_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Eligibility",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Eligibility_employmentForms(ctx context.Context, field graphql.CollectedField, obj *models.Eligibility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Eligibility_employmentForms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmploymentForms(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []models.EmploymentForm) graphql.Marshaler {
+			return ec.marshalNEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Eligibility_employmentForms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Eligibility", field, true, false, "EmploymentForm")
+}
+
+func (ec *executionContext) _Eligibility_gender(ctx context.Context, field graphql.CollectedField, obj *models.Eligibility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Eligibility_gender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gender(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Gender) graphql.Marshaler {
+			return ec.marshalOGender2ᚖunionhallᚋmodelsᚐGender(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Eligibility_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Eligibility", field, true, false, "Gender")
+}
+
+func (ec *executionContext) _Eligibility_minAge(ctx context.Context, field graphql.CollectedField, obj *models.Eligibility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Eligibility_minAge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MinAge(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Eligibility_minAge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Eligibility", field, true, false, "Int")
+}
+
+func (ec *executionContext) _Eligibility_maxAge(ctx context.Context, field graphql.CollectedField, obj *models.Eligibility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Eligibility_maxAge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxAge(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Eligibility_maxAge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Eligibility", field, true, false, "Int")
+}
+
+func (ec *executionContext) _Eligibility_verifiedOnly(ctx context.Context, field graphql.CollectedField, obj *models.Eligibility) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Eligibility_verifiedOnly(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VerifiedOnly(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Eligibility_verifiedOnly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Eligibility", field, true, false, "Boolean")
 }
 
 func (ec *executionContext) _ImportRosterPayload_imported(ctx context.Context, field graphql.CollectedField, obj *model.ImportRosterPayload) (ret graphql.Marshaler) {
@@ -3721,6 +5028,564 @@ func (ec *executionContext) fieldContext_Mutation_importRoster(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createTrainingClass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createTrainingClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateTrainingClass(ctx, fc.Args["input"].(model.CreateTrainingClassInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingClassPayload) graphql.Marshaler {
+			return ec.marshalNTrainingClassPayload2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createTrainingClass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClassPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createTrainingClass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateTrainingClass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateTrainingClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateTrainingClass(ctx, fc.Args["input"].(model.UpdateTrainingClassInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingClassPayload) graphql.Marshaler {
+			return ec.marshalNTrainingClassPayload2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateTrainingClass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClassPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateTrainingClass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishTrainingClass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishTrainingClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishTrainingClass(ctx, fc.Args["input"].(model.TrainingClassIDInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingClassPayload) graphql.Marshaler {
+			return ec.marshalNTrainingClassPayload2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishTrainingClass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClassPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishTrainingClass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeTrainingClass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeTrainingClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseTrainingClass(ctx, fc.Args["input"].(model.TrainingClassIDInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingClassPayload) graphql.Marshaler {
+			return ec.marshalNTrainingClassPayload2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeTrainingClass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClassPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeTrainingClass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelTrainingClass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelTrainingClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelTrainingClass(ctx, fc.Args["input"].(model.CancelTrainingClassInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TrainingClassPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingClassPayload) graphql.Marshaler {
+			return ec.marshalNTrainingClassPayload2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelTrainingClass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClassPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelTrainingClass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_bookClass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_bookClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BookClass(ctx, fc.Args["input"].(model.BookClassInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.BookingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.BookingPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BookingPayload) graphql.Marshaler {
+			return ec.marshalNBookingPayload2ᚖunionhallᚋgraphᚋmodelᚐBookingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_bookClass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BookingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_bookClass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelBooking(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelBooking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelBooking(ctx, fc.Args["input"].(model.CancelBookingInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.BookingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.BookingPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BookingPayload) graphql.Marshaler {
+			return ec.marshalNBookingPayload2ᚖunionhallᚋgraphᚋmodelᚐBookingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelBooking(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BookingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelBooking_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInBooking(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInBooking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInBooking(ctx, fc.Args["input"].(model.CheckInBookingInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.BookingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.BookingPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BookingPayload) graphql.Marshaler {
+			return ec.marshalNBookingPayload2ᚖunionhallᚋgraphᚋmodelᚐBookingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInBooking(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BookingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInBooking_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_markAttendance(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_markAttendance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().MarkAttendance(ctx, fc.Args["input"].(model.MarkAttendanceInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.BookingPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.BookingPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.BookingPayload) graphql.Marshaler {
+			return ec.marshalNBookingPayload2ᚖunionhallᚋgraphᚋmodelᚐBookingPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_markAttendance(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_BookingPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_markAttendance_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createUnion(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4200,6 +6065,254 @@ func (ec *executionContext) fieldContext_Query_auditLogs(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_trainingClasses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_trainingClasses(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TrainingClasses(ctx, fc.Args["filter"].(*model.TrainingClassFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *model.TrainingClassConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TrainingClassConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingClassConnection) graphql.Marshaler {
+			return ec.marshalNTrainingClassConnection2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_trainingClasses(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClassConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_trainingClasses_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_trainingClass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_trainingClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().TrainingClass(ctx, fc.Args["id"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *models.TrainingClass
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.TrainingClass
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.TrainingClass) graphql.Marshaler {
+			return ec.marshalOTrainingClass2ᚖunionhallᚋmodelsᚐTrainingClass(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_trainingClass(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClass(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_trainingClass_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myBookings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myBookings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyBookings(ctx, fc.Args["filter"].(*model.BookingFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.TrainingBookingConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TrainingBookingConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingBookingConnection) graphql.Marshaler {
+			return ec.marshalNTrainingBookingConnection2ᚖunionhallᚋgraphᚋmodelᚐTrainingBookingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myBookings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingBookingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myBookings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_classBookings(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_classBookings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ClassBookings(ctx, fc.Args["classId"].(int64), fc.Args["filter"].(*model.BookingFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.TrainingBookingConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.TrainingBookingConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingBookingConnection) graphql.Marshaler {
+			return ec.marshalNTrainingBookingConnection2ᚖunionhallᚋgraphᚋmodelᚐTrainingBookingConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_classBookings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingBookingConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_classBookings_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_unions(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -4584,6 +6697,1443 @@ func (ec *executionContext) _RosterRowResult_message(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_RosterRowResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RosterRowResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingBooking_id(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TrainingBooking_class(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_class(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingBooking().Class(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.TrainingClass) graphql.Marshaler {
+			return ec.marshalNTrainingClass2ᚖunionhallᚋmodelsᚐTrainingClass(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_class(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClass(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingBooking_member(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingBooking().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖunionhallᚋmodelsᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingBooking",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingBooking_status(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.BookingStatus) graphql.Marshaler {
+			return ec.marshalNBookingStatus2unionhallᚋmodelsᚐBookingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, false, false, "BookingStatus")
+}
+
+func (ec *executionContext) _TrainingBooking_waitlistPosition(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_waitlistPosition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingBooking().WaitlistPosition(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_waitlistPosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, true, true, "Int")
+}
+
+func (ec *executionContext) _TrainingBooking_checkinCode(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_checkinCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingBooking().CheckinCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_checkinCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, true, true, "String")
+}
+
+func (ec *executionContext) _TrainingBooking_checkinPayload(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_checkinPayload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingBooking().CheckinPayload(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_checkinPayload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, true, true, "String")
+}
+
+func (ec *executionContext) _TrainingBooking_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingBooking_promotedAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_promotedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromotedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_promotedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingBooking_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_cancelledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingBooking_cancelReason(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingBooking_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBooking_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBooking_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBooking", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingBookingConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.TrainingBookingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBookingConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TrainingBookingEdge) graphql.Marshaler {
+			return ec.marshalNTrainingBookingEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐTrainingBookingEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBookingConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingBookingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingBookingEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingBookingConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.TrainingBookingConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBookingConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBookingConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingBookingConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingBookingEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.TrainingBookingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBookingEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBookingEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingBookingEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingBookingEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.TrainingBookingEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingBookingEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.TrainingBooking) graphql.Marshaler {
+			return ec.marshalNTrainingBooking2ᚖunionhallᚋmodelsᚐTrainingBooking(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingBookingEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingBookingEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingBooking(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClass_id(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "ID")
+}
+
+func (ec *executionContext) _TrainingClass_title(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingClass_category(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.SkillCategory) graphql.Marshaler {
+			return ec.marshalNSkillCategory2unionhallᚋmodelsᚐSkillCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "SkillCategory")
+}
+
+func (ec *executionContext) _TrainingClass_description(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingClass_teacher(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_teacher(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Teacher, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_teacher(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingClass_coverUrl(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_coverUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CoverURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_coverUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingClass_union(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingClass().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClass",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClass_sessions(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_sessions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingClass().Sessions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.TrainingSession) graphql.Marshaler {
+			return ec.marshalNTrainingSession2ᚕᚖunionhallᚋmodelsᚐTrainingSessionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_sessions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClass",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingSession(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClass_startsAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingClass_endsAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingClass_capacity(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClass_waitlistLimit(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_waitlistLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_waitlistLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClass_confirmedCount(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_confirmedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfirmedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_confirmedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClass_waitlistCount(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_waitlistCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_waitlistCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClass_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_seatsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SeatsLeft(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_seatsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, true, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClass_bookingOpensAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_bookingOpensAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BookingOpensAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_bookingOpensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingClass_bookingClosesAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_bookingClosesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BookingClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_bookingClosesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingClass_cancelDeadline(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_cancelDeadline(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelDeadline, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_cancelDeadline(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingClass_eligibility(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_eligibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligibility, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Eligibility) graphql.Marshaler {
+			return ec.marshalNEligibility2unionhallᚋmodelsᚐEligibility(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_eligibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClass",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Eligibility(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClass_status(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.OfferingStatus) graphql.Marshaler {
+			return ec.marshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "OfferingStatus")
+}
+
+func (ec *executionContext) _TrainingClass_cancelReason(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingClass_version(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClass_publishedAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingClass_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingClass_myBooking(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_myBooking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingClass().MyBooking(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.TrainingBooking) graphql.Marshaler {
+			return ec.marshalOTrainingBooking2ᚖunionhallᚋmodelsᚐTrainingBooking(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_myBooking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClass",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingBooking(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClass_ineligibleReason(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_ineligibleReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingClass().IneligibleReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_ineligibleReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClass", field, true, true, "String")
+}
+
+func (ec *executionContext) _TrainingClass_stats(ctx context.Context, field graphql.CollectedField, obj *models.TrainingClass) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClass_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.TrainingClass().Stats(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.TrainingClassStats) graphql.Marshaler {
+			return ec.marshalOTrainingClassStats2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassStats(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClass_stats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClass",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClassStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClassConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.TrainingClassEdge) graphql.Marshaler {
+			return ec.marshalNTrainingClassEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐTrainingClassEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClassConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClassEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClassConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClassConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClassEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClassEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingClassEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.TrainingClass) graphql.Marshaler {
+			return ec.marshalNTrainingClass2ᚖunionhallᚋmodelsᚐTrainingClass(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClassEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClass(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClassPayload_trainingClass(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassPayload_trainingClass(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TrainingClass, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.TrainingClass) graphql.Marshaler {
+			return ec.marshalNTrainingClass2ᚖunionhallᚋmodelsᚐTrainingClass(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassPayload_trainingClass(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "TrainingClassPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingClass(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _TrainingClassStats_confirmed(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassStats_confirmed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Confirmed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassStats_confirmed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClassStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClassStats_waitlisted(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassStats_waitlisted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waitlisted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassStats_waitlisted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClassStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClassStats_attended(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassStats_attended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassStats_attended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClassStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClassStats_noShows(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassStats_noShows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoShows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassStats_noShows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClassStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingClassStats_cancelled(ctx context.Context, field graphql.CollectedField, obj *model.TrainingClassStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingClassStats_cancelled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cancelled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingClassStats_cancelled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingClassStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _TrainingSession_startsAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingSession_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingSession_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingSession", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingSession_endsAt(ctx context.Context, field graphql.CollectedField, obj *models.TrainingSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingSession_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingSession_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingSession", field, false, false, "Time")
+}
+
+func (ec *executionContext) _TrainingSession_place(ctx context.Context, field graphql.CollectedField, obj *models.TrainingSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingSession_place(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Place, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingSession_place(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingSession", field, false, false, "String")
+}
+
+func (ec *executionContext) _TrainingSession_onlineUrl(ctx context.Context, field graphql.CollectedField, obj *models.TrainingSession) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_TrainingSession_onlineUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OnlineURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_TrainingSession_onlineUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("TrainingSession", field, false, false, "String")
 }
 
 func (ec *executionContext) _Union_id(ctx context.Context, field graphql.CollectedField, obj *models.Union) (ret graphql.Marshaler) {
@@ -6173,6 +9723,223 @@ func UnmarshalBindProfileInput(ctx context.Context, raw any) (model.BindProfileI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputBookClassInput(ctx context.Context, obj any) (model.BookClassInput, error) {
+	var it model.BookClassInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"classId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "classId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("classId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClassID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBookClassInput unmarshals raw into the BookClassInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBookClassInput(ctx context.Context, raw any) (model.BookClassInput, error) {
+	var out model.BookClassInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BookClassInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputBookingFilter(ctx context.Context, obj any) (model.BookingFilter, error) {
+	var it model.BookingFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOBookingStatus2ᚖunionhallᚋmodelsᚐBookingStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalBookingFilter unmarshals raw into the BookingFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalBookingFilter(ctx context.Context, raw any) (model.BookingFilter, error) {
+	var out model.BookingFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "BookingFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCancelBookingInput(ctx context.Context, obj any) (model.CancelBookingInput, error) {
+	var it model.CancelBookingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"bookingId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "bookingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bookingId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BookingID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelBookingInput unmarshals raw into the CancelBookingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelBookingInput(ctx context.Context, raw any) (model.CancelBookingInput, error) {
+	var out model.CancelBookingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelBookingInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCancelTrainingClassInput(ctx context.Context, obj any) (model.CancelTrainingClassInput, error) {
+	var it model.CancelTrainingClassInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelTrainingClassInput unmarshals raw into the CancelTrainingClassInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelTrainingClassInput(ctx context.Context, raw any) (model.CancelTrainingClassInput, error) {
+	var out model.CancelTrainingClassInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelTrainingClassInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCheckInBookingInput(ctx context.Context, obj any) (model.CheckInBookingInput, error) {
+	var it model.CheckInBookingInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCheckInBookingInput unmarshals raw into the CheckInBookingInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCheckInBookingInput(ctx context.Context, raw any) (model.CheckInBookingInput, error) {
+	var out model.CheckInBookingInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInBookingInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateAdminInput(ctx context.Context, obj any) (model.CreateAdminInput, error) {
 	var it model.CreateAdminInput
 	if obj == nil {
@@ -6247,6 +10014,136 @@ func UnmarshalCreateAdminInput(ctx context.Context, raw any) (model.CreateAdminI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateTrainingClassInput(ctx context.Context, obj any) (model.CreateTrainingClassInput, error) {
+	var it model.CreateTrainingClassInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["waitlistLimit"]; !present {
+		asMap["waitlistLimit"] = 0
+	}
+
+	fieldsInOrder := [...]string{"unionId", "title", "category", "description", "teacher", "coverUrl", "sessions", "capacity", "waitlistLimit", "bookingOpensAt", "bookingClosesAt", "cancelDeadline", "eligibility"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNSkillCategory2unionhallᚋmodelsᚐSkillCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "teacher":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teacher"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Teacher = data
+		case "coverUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("coverUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CoverURL = data
+		case "sessions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessions"))
+			data, err := ec.unmarshalNTrainingSessionInput2ᚕᚖunionhallᚋgraphᚋmodelᚐTrainingSessionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sessions = data
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		case "waitlistLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waitlistLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WaitlistLimit = data
+		case "bookingOpensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bookingOpensAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BookingOpensAt = data
+		case "bookingClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bookingClosesAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BookingClosesAt = data
+		case "cancelDeadline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelDeadline"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelDeadline = data
+		case "eligibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
+			data, err := ec.unmarshalOEligibilityInput2ᚖunionhallᚋgraphᚋmodelᚐEligibilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eligibility = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateTrainingClassInput unmarshals raw into the CreateTrainingClassInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateTrainingClassInput(ctx context.Context, raw any) (model.CreateTrainingClassInput, error) {
+	var out model.CreateTrainingClassInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateTrainingClassInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateUnionInput(ctx context.Context, obj any) (model.CreateUnionInput, error) {
 	var it model.CreateUnionInput
 	if obj == nil {
@@ -6307,6 +10204,83 @@ func (ec *executionContext) unmarshalInputCreateUnionInput(ctx context.Context, 
 func UnmarshalCreateUnionInput(ctx context.Context, raw any) (model.CreateUnionInput, error) {
 	var out model.CreateUnionInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateUnionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEligibilityInput(ctx context.Context, obj any) (model.EligibilityInput, error) {
+	var it model.EligibilityInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unionId", "employmentForms", "gender", "minAge", "maxAge", "verifiedOnly"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "employmentForms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("employmentForms"))
+			data, err := ec.unmarshalOEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmploymentForms = data
+		case "gender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
+			data, err := ec.unmarshalOGender2ᚖunionhallᚋmodelsᚐGender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gender = data
+		case "minAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minAge"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinAge = data
+		case "maxAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAge"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAge = data
+		case "verifiedOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("verifiedOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VerifiedOnly = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEligibilityInput unmarshals raw into the EligibilityInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEligibilityInput(ctx context.Context, raw any) (model.EligibilityInput, error) {
+	var out model.EligibilityInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EligibilityInput", raw, &out)
 	return out, err
 }
 
@@ -6492,6 +10466,55 @@ func UnmarshalLogoutInput(ctx context.Context, raw any) (model.LogoutInput, erro
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMarkAttendanceInput(ctx context.Context, obj any) (model.MarkAttendanceInput, error) {
+	var it model.MarkAttendanceInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"bookingId", "attended"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "bookingId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bookingId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BookingID = data
+		case "attended":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("attended"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Attended = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMarkAttendanceInput unmarshals raw into the MarkAttendanceInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMarkAttendanceInput(ctx context.Context, raw any) (model.MarkAttendanceInput, error) {
+	var out model.MarkAttendanceInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MarkAttendanceInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMemberFilter(ctx context.Context, obj any) (model.MemberFilter, error) {
 	var it model.MemberFilter
 	if obj == nil {
@@ -6646,6 +10669,181 @@ func UnmarshalRejectMemberInput(ctx context.Context, raw any) (model.RejectMembe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputTrainingClassFilter(ctx context.Context, obj any) (model.TrainingClassFilter, error) {
+	var it model.TrainingClassFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"category", "upcoming", "hasSeats", "unionId", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOSkillCategory2ᚖunionhallᚋmodelsᚐSkillCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "upcoming":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("upcoming"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Upcoming = data
+		case "hasSeats":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hasSeats"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HasSeats = data
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTrainingClassFilter unmarshals raw into the TrainingClassFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrainingClassFilter(ctx context.Context, raw any) (model.TrainingClassFilter, error) {
+	var out model.TrainingClassFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainingClassFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTrainingClassIdInput(ctx context.Context, obj any) (model.TrainingClassIDInput, error) {
+	var it model.TrainingClassIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTrainingClassIdInput unmarshals raw into the TrainingClassIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrainingClassIdInput(ctx context.Context, raw any) (model.TrainingClassIDInput, error) {
+	var out model.TrainingClassIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainingClassIdInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputTrainingSessionInput(ctx context.Context, obj any) (model.TrainingSessionInput, error) {
+	var it model.TrainingSessionInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"startsAt", "endsAt", "place", "onlineUrl"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "onlineUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("onlineUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OnlineURL = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalTrainingSessionInput unmarshals raw into the TrainingSessionInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalTrainingSessionInput(ctx context.Context, raw any) (model.TrainingSessionInput, error) {
+	var out model.TrainingSessionInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "TrainingSessionInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUnionFilter(ctx context.Context, obj any) (model.UnionFilter, error) {
 	var it model.UnionFilter
 	if obj == nil {
@@ -6692,6 +10890,139 @@ func (ec *executionContext) unmarshalInputUnionFilter(ctx context.Context, obj a
 func UnmarshalUnionFilter(ctx context.Context, raw any) (model.UnionFilter, error) {
 	var out model.UnionFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnionFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateTrainingClassInput(ctx context.Context, obj any) (model.UpdateTrainingClassInput, error) {
+	var it model.UpdateTrainingClassInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version", "title", "category", "description", "teacher", "coverUrl", "sessions", "capacity", "waitlistLimit", "bookingOpensAt", "bookingClosesAt", "cancelDeadline", "eligibility"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOSkillCategory2ᚖunionhallᚋmodelsᚐSkillCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "teacher":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("teacher"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Teacher = data
+		case "coverUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("coverUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CoverURL = data
+		case "sessions":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("sessions"))
+			data, err := ec.unmarshalOTrainingSessionInput2ᚕᚖunionhallᚋgraphᚋmodelᚐTrainingSessionInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Sessions = data
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		case "waitlistLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waitlistLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WaitlistLimit = data
+		case "bookingOpensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bookingOpensAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BookingOpensAt = data
+		case "bookingClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bookingClosesAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BookingClosesAt = data
+		case "cancelDeadline":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("cancelDeadline"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CancelDeadline = data
+		case "eligibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
+			data, err := ec.unmarshalOEligibilityInput2ᚖunionhallᚋgraphᚋmodelᚐEligibilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eligibility = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateTrainingClassInput unmarshals raw into the UpdateTrainingClassInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateTrainingClassInput(ctx context.Context, raw any) (model.UpdateTrainingClassInput, error) {
+	var out model.UpdateTrainingClassInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateTrainingClassInput", raw, &out)
 	return out, err
 }
 
@@ -7121,6 +11452,39 @@ func (ec *executionContext) _BindProfilePayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var bookingPayloadImplementors = []string{"BookingPayload"}
+
+func (ec *executionContext) _BookingPayload(ctx context.Context, sel ast.SelectionSet, obj *model.BookingPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, bookingPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("BookingPayload")
+		case "booking":
+			out.Values[i] = ec._BookingPayload_booking(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var createAdminPayloadImplementors = []string{"CreateAdminPayload"}
 
 func (ec *executionContext) _CreateAdminPayload(ctx context.Context, sel ast.SelectionSet, obj *model.CreateAdminPayload) graphql.Marshaler {
@@ -7169,6 +11533,65 @@ func (ec *executionContext) _CreateUnionPayload(ctx context.Context, sel ast.Sel
 			out.Values[i] = ec._CreateUnionPayload_union(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eligibilityImplementors = []string{"Eligibility"}
+
+func (ec *executionContext) _Eligibility(ctx context.Context, sel ast.SelectionSet, obj *models.Eligibility) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eligibilityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Eligibility")
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Eligibility_union(ctx, field, obj)
+				})
+		case "employmentForms":
+			out.Values[i] = ec._Eligibility_employmentForms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gender":
+			out.Values[i] = ec._Eligibility_gender(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "minAge":
+			out.Values[i] = ec._Eligibility_minAge(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxAge":
+			out.Values[i] = ec._Eligibility_maxAge(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "verifiedOnly":
+			out.Values[i] = ec._Eligibility_verifiedOnly(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -7522,6 +11945,69 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createTrainingClass":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createTrainingClass(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateTrainingClass":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateTrainingClass(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishTrainingClass":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishTrainingClass(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeTrainingClass":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeTrainingClass(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelTrainingClass":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelTrainingClass(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "bookClass":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_bookClass(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelBooking":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelBooking(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInBooking":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInBooking(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "markAttendance":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_markAttendance(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createUnion":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createUnion(ctx, field)
@@ -7646,6 +12132,30 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditLogs(ctx, field)
 				})
+		case "trainingClasses":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trainingClasses(ctx, field)
+				})
+		case "trainingClass":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_trainingClass(ctx, field)
+				})
+		case "myBookings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myBookings(ctx, field)
+				})
+		case "classBookings":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_classBookings(ctx, field)
+				})
 		case "unions":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -7756,6 +12266,553 @@ func (ec *executionContext) _RosterRowResult(ctx context.Context, sel ast.Select
 			}
 		case "message":
 			out.Values[i] = ec._RosterRowResult_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingBookingImplementors = []string{"TrainingBooking"}
+
+func (ec *executionContext) _TrainingBooking(ctx context.Context, sel ast.SelectionSet, obj *models.TrainingBooking) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingBookingImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingBooking")
+		case "id":
+			out.Values[i] = ec._TrainingBooking_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "class":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingBooking_class(ctx, field, obj)
+				})
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingBooking_member(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._TrainingBooking_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlistPosition":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingBooking_waitlistPosition(ctx, field, obj)
+				})
+		case "checkinCode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingBooking_checkinCode(ctx, field, obj)
+				})
+		case "checkinPayload":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingBooking_checkinPayload(ctx, field, obj)
+				})
+		case "checkedInAt":
+			out.Values[i] = ec._TrainingBooking_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "promotedAt":
+			out.Values[i] = ec._TrainingBooking_promotedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelledAt":
+			out.Values[i] = ec._TrainingBooking_cancelledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelReason":
+			out.Values[i] = ec._TrainingBooking_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._TrainingBooking_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingBookingConnectionImplementors = []string{"TrainingBookingConnection"}
+
+func (ec *executionContext) _TrainingBookingConnection(ctx context.Context, sel ast.SelectionSet, obj *model.TrainingBookingConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingBookingConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingBookingConnection")
+		case "edges":
+			out.Values[i] = ec._TrainingBookingConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._TrainingBookingConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingBookingEdgeImplementors = []string{"TrainingBookingEdge"}
+
+func (ec *executionContext) _TrainingBookingEdge(ctx context.Context, sel ast.SelectionSet, obj *model.TrainingBookingEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingBookingEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingBookingEdge")
+		case "cursor":
+			out.Values[i] = ec._TrainingBookingEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._TrainingBookingEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingClassImplementors = []string{"TrainingClass"}
+
+func (ec *executionContext) _TrainingClass(ctx context.Context, sel ast.SelectionSet, obj *models.TrainingClass) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingClassImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingClass")
+		case "id":
+			out.Values[i] = ec._TrainingClass_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._TrainingClass_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.Values[i] = ec._TrainingClass_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._TrainingClass_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "teacher":
+			out.Values[i] = ec._TrainingClass_teacher(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "coverUrl":
+			out.Values[i] = ec._TrainingClass_coverUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingClass_union(ctx, field, obj)
+				})
+		case "sessions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingClass_sessions(ctx, field, obj)
+				})
+		case "startsAt":
+			out.Values[i] = ec._TrainingClass_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._TrainingClass_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capacity":
+			out.Values[i] = ec._TrainingClass_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlistLimit":
+			out.Values[i] = ec._TrainingClass_waitlistLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "confirmedCount":
+			out.Values[i] = ec._TrainingClass_confirmedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlistCount":
+			out.Values[i] = ec._TrainingClass_waitlistCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seatsLeft":
+			out.Values[i] = ec._TrainingClass_seatsLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bookingOpensAt":
+			out.Values[i] = ec._TrainingClass_bookingOpensAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bookingClosesAt":
+			out.Values[i] = ec._TrainingClass_bookingClosesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelDeadline":
+			out.Values[i] = ec._TrainingClass_cancelDeadline(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eligibility":
+			out.Values[i] = ec._TrainingClass_eligibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._TrainingClass_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelReason":
+			out.Values[i] = ec._TrainingClass_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._TrainingClass_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._TrainingClass_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._TrainingClass_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "myBooking":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingClass_myBooking(ctx, field, obj)
+				})
+		case "ineligibleReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingClass_ineligibleReason(ctx, field, obj)
+				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._TrainingClass_stats(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingClassConnectionImplementors = []string{"TrainingClassConnection"}
+
+func (ec *executionContext) _TrainingClassConnection(ctx context.Context, sel ast.SelectionSet, obj *model.TrainingClassConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingClassConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingClassConnection")
+		case "edges":
+			out.Values[i] = ec._TrainingClassConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._TrainingClassConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingClassEdgeImplementors = []string{"TrainingClassEdge"}
+
+func (ec *executionContext) _TrainingClassEdge(ctx context.Context, sel ast.SelectionSet, obj *model.TrainingClassEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingClassEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingClassEdge")
+		case "cursor":
+			out.Values[i] = ec._TrainingClassEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._TrainingClassEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingClassPayloadImplementors = []string{"TrainingClassPayload"}
+
+func (ec *executionContext) _TrainingClassPayload(ctx context.Context, sel ast.SelectionSet, obj *model.TrainingClassPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingClassPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingClassPayload")
+		case "trainingClass":
+			out.Values[i] = ec._TrainingClassPayload_trainingClass(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingClassStatsImplementors = []string{"TrainingClassStats"}
+
+func (ec *executionContext) _TrainingClassStats(ctx context.Context, sel ast.SelectionSet, obj *model.TrainingClassStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingClassStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingClassStats")
+		case "confirmed":
+			out.Values[i] = ec._TrainingClassStats_confirmed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waitlisted":
+			out.Values[i] = ec._TrainingClassStats_waitlisted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attended":
+			out.Values[i] = ec._TrainingClassStats_attended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "noShows":
+			out.Values[i] = ec._TrainingClassStats_noShows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelled":
+			out.Values[i] = ec._TrainingClassStats_cancelled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var trainingSessionImplementors = []string{"TrainingSession"}
+
+func (ec *executionContext) _TrainingSession(ctx context.Context, sel ast.SelectionSet, obj *models.TrainingSession) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, trainingSessionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("TrainingSession")
+		case "startsAt":
+			out.Values[i] = ec._TrainingSession_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._TrainingSession_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "place":
+			out.Values[i] = ec._TrainingSession_place(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "onlineUrl":
+			out.Values[i] = ec._TrainingSession_onlineUrl(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -8429,6 +13486,29 @@ func (ec *executionContext) marshalNBindProfilePayload2ᚖunionhallᚋgraphᚋmo
 	return ec._BindProfilePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNBookClassInput2unionhallᚋgraphᚋmodelᚐBookClassInput(ctx context.Context, v any) (model.BookClassInput, error) {
+	res, err := ec.unmarshalInputBookClassInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBookingPayload2ᚖunionhallᚋgraphᚋmodelᚐBookingPayload(ctx context.Context, sel ast.SelectionSet, v *model.BookingPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "BookingPayload!")
+		return graphql.Null
+	}
+	return ec._BookingPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNBookingStatus2unionhallᚋmodelsᚐBookingStatus(ctx context.Context, v any) (models.BookingStatus, error) {
+	var res models.BookingStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBookingStatus2unionhallᚋmodelsᚐBookingStatus(ctx context.Context, sel ast.SelectionSet, v models.BookingStatus) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8441,6 +13521,21 @@ func (ec *executionContext) marshalNBoolean2bool(ctx context.Context, sel ast.Se
 		graphql.AddInvalidNullFromMarshaler(ctx, "Boolean!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNCancelBookingInput2unionhallᚋgraphᚋmodelᚐCancelBookingInput(ctx context.Context, v any) (model.CancelBookingInput, error) {
+	res, err := ec.unmarshalInputCancelBookingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCancelTrainingClassInput2unionhallᚋgraphᚋmodelᚐCancelTrainingClassInput(ctx context.Context, v any) (model.CancelTrainingClassInput, error) {
+	res, err := ec.unmarshalInputCancelTrainingClassInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCheckInBookingInput2unionhallᚋgraphᚋmodelᚐCheckInBookingInput(ctx context.Context, v any) (model.CheckInBookingInput, error) {
+	res, err := ec.unmarshalInputCheckInBookingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateAdminInput2unionhallᚋgraphᚋmodelᚐCreateAdminInput(ctx context.Context, v any) (model.CreateAdminInput, error) {
@@ -8456,6 +13551,11 @@ func (ec *executionContext) marshalNCreateAdminPayload2ᚖunionhallᚋgraphᚋmo
 	return ec._CreateAdminPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNCreateTrainingClassInput2unionhallᚋgraphᚋmodelᚐCreateTrainingClassInput(ctx context.Context, v any) (model.CreateTrainingClassInput, error) {
+	res, err := ec.unmarshalInputCreateTrainingClassInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateUnionInput2unionhallᚋgraphᚋmodelᚐCreateUnionInput(ctx context.Context, v any) (model.CreateUnionInput, error) {
 	res, err := ec.unmarshalInputCreateUnionInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8469,6 +13569,10 @@ func (ec *executionContext) marshalNCreateUnionPayload2ᚖunionhallᚋgraphᚋmo
 	return ec._CreateUnionPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNEligibility2unionhallᚋmodelsᚐEligibility(ctx context.Context, sel ast.SelectionSet, v models.Eligibility) graphql.Marshaler {
+	return ec._Eligibility(ctx, sel, &v)
+}
+
 func (ec *executionContext) unmarshalNEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx context.Context, v any) (models.EmploymentForm, error) {
 	var res models.EmploymentForm
 	err := res.UnmarshalGQL(v)
@@ -8477,6 +13581,36 @@ func (ec *executionContext) unmarshalNEmploymentForm2unionhallᚋmodelsᚐEmploy
 
 func (ec *executionContext) marshalNEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx context.Context, sel ast.SelectionSet, v models.EmploymentForm) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx context.Context, v any) ([]models.EmploymentForm, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]models.EmploymentForm, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx context.Context, sel ast.SelectionSet, v []models.EmploymentForm) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
@@ -8538,6 +13672,11 @@ func (ec *executionContext) marshalNLogoutPayload2ᚖunionhallᚋgraphᚋmodel�
 	return ec._LogoutPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNMarkAttendanceInput2unionhallᚋgraphᚋmodelᚐMarkAttendanceInput(ctx context.Context, v any) (model.MarkAttendanceInput, error) {
+	res, err := ec.unmarshalInputMarkAttendanceInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNMember2ᚖunionhallᚋmodelsᚐMember(ctx context.Context, sel ast.SelectionSet, v *models.Member) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Member!")
@@ -8585,6 +13724,16 @@ func (ec *executionContext) unmarshalNMembershipStatus2unionhallᚋmodelsᚐMemb
 }
 
 func (ec *executionContext) marshalNMembershipStatus2unionhallᚋmodelsᚐMembershipStatus(ctx context.Context, sel ast.SelectionSet, v models.MembershipStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx context.Context, v any) (models.OfferingStatus, error) {
+	var res models.OfferingStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx context.Context, sel ast.SelectionSet, v models.OfferingStatus) graphql.Marshaler {
 	return v
 }
 
@@ -8658,6 +13807,16 @@ func (ec *executionContext) marshalNRosterRowStatus2unionhallᚋgraphᚋmodelᚐ
 	return v
 }
 
+func (ec *executionContext) unmarshalNSkillCategory2unionhallᚋmodelsᚐSkillCategory(ctx context.Context, v any) (models.SkillCategory, error) {
+	var res models.SkillCategory
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSkillCategory2unionhallᚋmodelsᚐSkillCategory(ctx context.Context, sel ast.SelectionSet, v models.SkillCategory) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8684,6 +13843,142 @@ func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
+}
+
+func (ec *executionContext) marshalNTrainingBooking2ᚖunionhallᚋmodelsᚐTrainingBooking(ctx context.Context, sel ast.SelectionSet, v *models.TrainingBooking) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingBooking!")
+		return graphql.Null
+	}
+	return ec._TrainingBooking(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTrainingBookingConnection2ᚖunionhallᚋgraphᚋmodelᚐTrainingBookingConnection(ctx context.Context, sel ast.SelectionSet, v *model.TrainingBookingConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingBookingConnection!")
+		return graphql.Null
+	}
+	return ec._TrainingBookingConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTrainingBookingEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐTrainingBookingEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TrainingBookingEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrainingBookingEdge2ᚖunionhallᚋgraphᚋmodelᚐTrainingBookingEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTrainingBookingEdge2ᚖunionhallᚋgraphᚋmodelᚐTrainingBookingEdge(ctx context.Context, sel ast.SelectionSet, v *model.TrainingBookingEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingBookingEdge!")
+		return graphql.Null
+	}
+	return ec._TrainingBookingEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTrainingClass2ᚖunionhallᚋmodelsᚐTrainingClass(ctx context.Context, sel ast.SelectionSet, v *models.TrainingClass) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingClass!")
+		return graphql.Null
+	}
+	return ec._TrainingClass(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTrainingClassConnection2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassConnection(ctx context.Context, sel ast.SelectionSet, v *model.TrainingClassConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingClassConnection!")
+		return graphql.Null
+	}
+	return ec._TrainingClassConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTrainingClassEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐTrainingClassEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.TrainingClassEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrainingClassEdge2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTrainingClassEdge2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassEdge(ctx context.Context, sel ast.SelectionSet, v *model.TrainingClassEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingClassEdge!")
+		return graphql.Null
+	}
+	return ec._TrainingClassEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTrainingClassIdInput2unionhallᚋgraphᚋmodelᚐTrainingClassIDInput(ctx context.Context, v any) (model.TrainingClassIDInput, error) {
+	res, err := ec.unmarshalInputTrainingClassIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTrainingClassPayload2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassPayload(ctx context.Context, sel ast.SelectionSet, v *model.TrainingClassPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingClassPayload!")
+		return graphql.Null
+	}
+	return ec._TrainingClassPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNTrainingSession2ᚕᚖunionhallᚋmodelsᚐTrainingSessionᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.TrainingSession) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTrainingSession2ᚖunionhallᚋmodelsᚐTrainingSession(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNTrainingSession2ᚖunionhallᚋmodelsᚐTrainingSession(ctx context.Context, sel ast.SelectionSet, v *models.TrainingSession) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "TrainingSession!")
+		return graphql.Null
+	}
+	return ec._TrainingSession(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNTrainingSessionInput2ᚕᚖunionhallᚋgraphᚋmodelᚐTrainingSessionInputᚄ(ctx context.Context, v any) ([]*model.TrainingSessionInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.TrainingSessionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTrainingSessionInput2ᚖunionhallᚋgraphᚋmodelᚐTrainingSessionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNTrainingSessionInput2ᚖunionhallᚋgraphᚋmodelᚐTrainingSessionInput(ctx context.Context, v any) (*model.TrainingSessionInput, error) {
+	res, err := ec.unmarshalInputTrainingSessionInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNUnion2ᚕᚖunionhallᚋmodelsᚐUnionᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Union) graphql.Marshaler {
@@ -8760,6 +14055,11 @@ func (ec *executionContext) unmarshalNUnionLevel2unionhallᚋmodelsᚐUnionLevel
 
 func (ec *executionContext) marshalNUnionLevel2unionhallᚋmodelsᚐUnionLevel(ctx context.Context, sel ast.SelectionSet, v models.UnionLevel) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNUpdateTrainingClassInput2unionhallᚋgraphᚋmodelᚐUpdateTrainingClassInput(ctx context.Context, v any) (model.UpdateTrainingClassInput, error) {
+	res, err := ec.unmarshalInputUpdateTrainingClassInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNVerifyMemberInput2unionhallᚋgraphᚋmodelᚐVerifyMemberInput(ctx context.Context, v any) (model.VerifyMemberInput, error) {
@@ -8932,6 +14232,30 @@ func (ec *executionContext) unmarshalOAuditLogFilter2ᚖunionhallᚋgraphᚋmode
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOBookingFilter2ᚖunionhallᚋgraphᚋmodelᚐBookingFilter(ctx context.Context, v any) (*model.BookingFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputBookingFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOBookingStatus2ᚖunionhallᚋmodelsᚐBookingStatus(ctx context.Context, v any) (*models.BookingStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.BookingStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBookingStatus2ᚖunionhallᚋmodelsᚐBookingStatus(ctx context.Context, sel ast.SelectionSet, v *models.BookingStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOBoolean2bool(ctx context.Context, v any) (bool, error) {
 	res, err := graphql.UnmarshalBoolean(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -8980,6 +14304,14 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) unmarshalOEligibilityInput2ᚖunionhallᚋgraphᚋmodelᚐEligibilityInput(ctx context.Context, v any) (*model.EligibilityInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEligibilityInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx context.Context, v any) (models.EmploymentForm, error) {
 	var res models.EmploymentForm
 	err := res.UnmarshalGQL(v)
@@ -8988,6 +14320,42 @@ func (ec *executionContext) unmarshalOEmploymentForm2unionhallᚋmodelsᚐEmploy
 
 func (ec *executionContext) marshalOEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx context.Context, sel ast.SelectionSet, v models.EmploymentForm) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalOEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx context.Context, v any) ([]models.EmploymentForm, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]models.EmploymentForm, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx context.Context, sel ast.SelectionSet, v []models.EmploymentForm) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOEmploymentForm2ᚖunionhallᚋmodelsᚐEmploymentForm(ctx context.Context, v any) (*models.EmploymentForm, error) {
@@ -9013,6 +14381,22 @@ func (ec *executionContext) unmarshalOGender2unionhallᚋmodelsᚐGender(ctx con
 }
 
 func (ec *executionContext) marshalOGender2unionhallᚋmodelsᚐGender(ctx context.Context, sel ast.SelectionSet, v models.Gender) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalOGender2ᚖunionhallᚋmodelsᚐGender(ctx context.Context, v any) (*models.Gender, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.Gender)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGender2ᚖunionhallᚋmodelsᚐGender(ctx context.Context, sel ast.SelectionSet, v *models.Gender) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
 	return v
 }
 
@@ -9091,6 +14475,38 @@ func (ec *executionContext) marshalOMembershipStatus2ᚖunionhallᚋmodelsᚐMem
 	return v
 }
 
+func (ec *executionContext) unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx context.Context, v any) (*models.OfferingStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.OfferingStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx context.Context, sel ast.SelectionSet, v *models.OfferingStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOSkillCategory2ᚖunionhallᚋmodelsᚐSkillCategory(ctx context.Context, v any) (*models.SkillCategory, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.SkillCategory)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSkillCategory2ᚖunionhallᚋmodelsᚐSkillCategory(ctx context.Context, sel ast.SelectionSet, v *models.SkillCategory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -9137,6 +14553,52 @@ func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel
 	_ = ctx
 	res := gqlscalar.MarshalTime(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOTrainingBooking2ᚖunionhallᚋmodelsᚐTrainingBooking(ctx context.Context, sel ast.SelectionSet, v *models.TrainingBooking) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TrainingBooking(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOTrainingClass2ᚖunionhallᚋmodelsᚐTrainingClass(ctx context.Context, sel ast.SelectionSet, v *models.TrainingClass) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TrainingClass(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTrainingClassFilter2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassFilter(ctx context.Context, v any) (*model.TrainingClassFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputTrainingClassFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTrainingClassStats2ᚖunionhallᚋgraphᚋmodelᚐTrainingClassStats(ctx context.Context, sel ast.SelectionSet, v *model.TrainingClassStats) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._TrainingClassStats(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOTrainingSessionInput2ᚕᚖunionhallᚋgraphᚋmodelᚐTrainingSessionInputᚄ(ctx context.Context, v any) ([]*model.TrainingSessionInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.TrainingSessionInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNTrainingSessionInput2ᚖunionhallᚋgraphᚋmodelᚐTrainingSessionInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) marshalOUnion2ᚖunionhallᚋmodelsᚐUnion(ctx context.Context, sel ast.SelectionSet, v *models.Union) graphql.Marshaler {

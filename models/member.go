@@ -96,9 +96,12 @@ type Member struct {
 	VerifiedAt     *time.Time
 	VerifiedBy     *int64
 	BoundAt        *time.Time
-	Version        int
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// TrainingBannedUntil is set by the no-show rule (see the training
+	// service); the member may not book classes before it.
+	TrainingBannedUntil *time.Time
+	Version             int
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
 }
 
 // IsBound reports whether the member has bound a real identity.

@@ -63,6 +63,32 @@ type BindProfilePayload struct {
 	Member *models.Member `json:"member"`
 }
 
+type BookClassInput struct {
+	ClassID int64 `json:"classId"`
+}
+
+type BookingFilter struct {
+	Status *models.BookingStatus `json:"status,omitempty"`
+}
+
+type BookingPayload struct {
+	Booking *models.TrainingBooking `json:"booking"`
+}
+
+type CancelBookingInput struct {
+	BookingID int64 `json:"bookingId"`
+}
+
+type CancelTrainingClassInput struct {
+	ID     int64  `json:"id"`
+	Reason string `json:"reason"`
+}
+
+type CheckInBookingInput struct {
+	// The booking's check-in code, or the whole QR payload.
+	Code string `json:"code"`
+}
+
 type CreateAdminInput struct {
 	Username string `json:"username"`
 	// At least 10 characters.
@@ -77,6 +103,24 @@ type CreateAdminPayload struct {
 	Admin *models.Admin `json:"admin"`
 }
 
+type CreateTrainingClassInput struct {
+	// A union in the caller's scope; omitted: the caller's own union.
+	UnionID         *int64                  `json:"unionId,omitempty"`
+	Title           string                  `json:"title"`
+	Category        models.SkillCategory    `json:"category"`
+	Description     *string                 `json:"description,omitempty"`
+	Teacher         *string                 `json:"teacher,omitempty"`
+	CoverURL        *string                 `json:"coverUrl,omitempty"`
+	Sessions        []*TrainingSessionInput `json:"sessions"`
+	Capacity        int                     `json:"capacity"`
+	WaitlistLimit   *int                    `json:"waitlistLimit,omitempty"`
+	BookingOpensAt  time.Time               `json:"bookingOpensAt"`
+	BookingClosesAt time.Time               `json:"bookingClosesAt"`
+	// Omitted: the booking close time.
+	CancelDeadline *time.Time        `json:"cancelDeadline,omitempty"`
+	Eligibility    *EligibilityInput `json:"eligibility,omitempty"`
+}
+
 type CreateUnionInput struct {
 	ParentID int64             `json:"parentId"`
 	Name     string            `json:"name"`
@@ -86,6 +130,16 @@ type CreateUnionInput struct {
 
 type CreateUnionPayload struct {
 	Union *models.Union `json:"union"`
+}
+
+type EligibilityInput struct {
+	// A union in the publisher's subtree; omitted: the publishing union's whole subtree.
+	UnionID         *int64                  `json:"unionId,omitempty"`
+	EmploymentForms []models.EmploymentForm `json:"employmentForms,omitempty"`
+	Gender          *models.Gender          `json:"gender,omitempty"`
+	MinAge          *int                    `json:"minAge,omitempty"`
+	MaxAge          *int                    `json:"maxAge,omitempty"`
+	VerifiedOnly    *bool                   `json:"verifiedOnly,omitempty"`
 }
 
 type ImportRosterInput struct {
@@ -115,6 +169,11 @@ type LogoutInput struct {
 
 type LogoutPayload struct {
 	Ok bool `json:"ok"`
+}
+
+type MarkAttendanceInput struct {
+	BookingID int64 `json:"bookingId"`
+	Attended  bool  `json:"attended"`
 }
 
 type MemberConnection struct {
@@ -169,6 +228,61 @@ type RosterRowResult struct {
 	Message string `json:"message"`
 }
 
+type TrainingBookingConnection struct {
+	Edges    []*TrainingBookingEdge `json:"edges"`
+	PageInfo *PageInfo              `json:"pageInfo"`
+}
+
+type TrainingBookingEdge struct {
+	Cursor string                  `json:"cursor"`
+	Node   *models.TrainingBooking `json:"node"`
+}
+
+type TrainingClassConnection struct {
+	Edges    []*TrainingClassEdge `json:"edges"`
+	PageInfo *PageInfo            `json:"pageInfo"`
+}
+
+type TrainingClassEdge struct {
+	Cursor string                `json:"cursor"`
+	Node   *models.TrainingClass `json:"node"`
+}
+
+type TrainingClassFilter struct {
+	Category *models.SkillCategory `json:"category,omitempty"`
+	// Only classes that have not started yet.
+	Upcoming *bool `json:"upcoming,omitempty"`
+	// Only classes with a free seat.
+	HasSeats *bool `json:"hasSeats,omitempty"`
+	// Admins: a union in their scope (and its subtree).
+	UnionID *int64 `json:"unionId,omitempty"`
+	// Admins: one status (members always see published and closed classes).
+	Status *models.OfferingStatus `json:"status,omitempty"`
+}
+
+type TrainingClassIDInput struct {
+	ID int64 `json:"id"`
+}
+
+type TrainingClassPayload struct {
+	TrainingClass *models.TrainingClass `json:"trainingClass"`
+}
+
+type TrainingClassStats struct {
+	Confirmed  int `json:"confirmed"`
+	Waitlisted int `json:"waitlisted"`
+	Attended   int `json:"attended"`
+	NoShows    int `json:"noShows"`
+	Cancelled  int `json:"cancelled"`
+}
+
+type TrainingSessionInput struct {
+	StartsAt  time.Time `json:"startsAt"`
+	EndsAt    time.Time `json:"endsAt"`
+	Place     *string   `json:"place,omitempty"`
+	OnlineURL *string   `json:"onlineUrl,omitempty"`
+}
+
 type UnionConnection struct {
 	Edges    []*UnionEdge `json:"edges"`
 	PageInfo *PageInfo    `json:"pageInfo"`
@@ -184,6 +298,24 @@ type UnionFilter struct {
 	ParentID *int64 `json:"parentId,omitempty"`
 	// Search by name anywhere in the tree instead.
 	NameContains *string `json:"nameContains,omitempty"`
+}
+
+type UpdateTrainingClassInput struct {
+	ID int64 `json:"id"`
+	// The version the edit was made from.
+	Version         int                     `json:"version"`
+	Title           *string                 `json:"title,omitempty"`
+	Category        *models.SkillCategory   `json:"category,omitempty"`
+	Description     *string                 `json:"description,omitempty"`
+	Teacher         *string                 `json:"teacher,omitempty"`
+	CoverURL        *string                 `json:"coverUrl,omitempty"`
+	Sessions        []*TrainingSessionInput `json:"sessions,omitempty"`
+	Capacity        *int                    `json:"capacity,omitempty"`
+	WaitlistLimit   *int                    `json:"waitlistLimit,omitempty"`
+	BookingOpensAt  *time.Time              `json:"bookingOpensAt,omitempty"`
+	BookingClosesAt *time.Time              `json:"bookingClosesAt,omitempty"`
+	CancelDeadline  *time.Time              `json:"cancelDeadline,omitempty"`
+	Eligibility     *EligibilityInput       `json:"eligibility,omitempty"`
 }
 
 type VerifyMemberInput struct {

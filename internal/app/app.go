@@ -138,7 +138,7 @@ func (a *App) routes() http.Handler {
 	m := newMetrics(a.DB.SQL)
 	gql := newGraphQL(a.Cfg, a.Svc, a.Log, m)
 	mux := http.NewServeMux()
-	api := withAuth(a, loader.Middleware(a.Svc, gql))
+	api := withAuth(a, loader.Middleware(a.Svc, service.WithRequestMemo, gql))
 	mux.Handle("/graphql", observe("/graphql", a.Log, m, limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, api)))
 	mux.Handle("POST /upload", observe("/upload", a.Log, m,
 		limits(a.Cfg.MaxUploadBytes+64<<10, a.Cfg.RequestTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))

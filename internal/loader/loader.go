@@ -17,12 +17,20 @@ import (
 type Source interface {
 	UnionsByIDs(ctx context.Context, ids []int64) ([]*models.Union, error)
 	AdminsByIDs(ctx context.Context, ids []int64) ([]*models.Admin, error)
+	MembersByIDs(ctx context.Context, ids []int64) ([]*models.Member, error)
+	ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error)
+	SessionsByClassIDs(ctx context.Context, ids []int64) ([][]*models.TrainingSession, error)
+	MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*models.TrainingBooking, error)
 }
 
 // Loaders is one request's set.
 type Loaders struct {
-	Union *dataloader.Loader[int64, *models.Union]
-	Admin *dataloader.Loader[int64, *models.Admin]
+	Union     *dataloader.Loader[int64, *models.Union]
+	Admin     *dataloader.Loader[int64, *models.Admin]
+	Member    *dataloader.Loader[int64, *models.Member]
+	Class     *dataloader.Loader[int64, *models.TrainingClass]
+	Sessions  *dataloader.Loader[int64, []*models.TrainingSession]
+	MyBooking *dataloader.Loader[int64, *models.TrainingBooking]
 }
 
 func batch[V any](fetch func(context.Context, []int64) ([]V, error)) dataloader.BatchFunc[int64, V] {
@@ -40,23 +48,34 @@ func batch[V any](fetch func(context.Context, []int64) ([]V, error)) dataloader.
 	}
 }
 
+// newLoader batches the keys asked for within a millisecond (the fields of
+// one list resolve concurrently) into one fetch.
+func newLoader[V any](fetch func(context.Context, []int64) ([]V, error)) *dataloader.Loader[int64, V] {
+	return dataloader.NewBatchedLoader(batch(fetch), dataloader.WithWait[int64, V](time.Millisecond))
+}
+
 // New makes a request's loaders.
 func New(src Source) *Loaders {
-	opts := func() []dataloader.Option[int64, *models.Union] {
-		return []dataloader.Option[int64, *models.Union]{dataloader.WithWait[int64, *models.Union](time.Millisecond)}
-	}
 	return &Loaders{
-		Union: dataloader.NewBatchedLoader(batch(src.UnionsByIDs), opts()...),
-		Admin: dataloader.NewBatchedLoader(batch(src.AdminsByIDs), dataloader.WithWait[int64, *models.Admin](time.Millisecond)),
+		Union:     newLoader(src.UnionsByIDs),
+		Admin:     newLoader(src.AdminsByIDs),
+		Member:    newLoader(src.MembersByIDs),
+		Class:     newLoader(src.ClassesByIDs),
+		Sessions:  newLoader(src.SessionsByClassIDs),
+		MyBooking: newLoader(src.MyBookingsByClassIDs),
 	}
 }
 
 type ctxKey struct{}
 
-// Middleware puts a fresh set of loaders in every request's context.
-func Middleware(src Source, next http.Handler) http.Handler {
+// Middleware puts a fresh set of loaders in every request's context, and
+// whatever per-request memo the source keeps (memo may be nil).
+func Middleware(src Source, memo func(context.Context) context.Context, next http.Handler) http.Handler {
+	if memo == nil {
+		memo = func(ctx context.Context) context.Context { return ctx }
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := context.WithValue(r.Context(), ctxKey{}, New(src))
+		ctx := context.WithValue(memo(r.Context()), ctxKey{}, New(src))
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -75,4 +94,24 @@ func Union(ctx context.Context, id int64) (*models.Union, error) {
 // Admin loads one admin by id through the request's loader.
 func Admin(ctx context.Context, id int64) (*models.Admin, error) {
 	return For(ctx).Admin.Load(ctx, id)()
+}
+
+// Member loads one member by id.
+func Member(ctx context.Context, id int64) (*models.Member, error) {
+	return For(ctx).Member.Load(ctx, id)()
+}
+
+// Class loads one training class by id.
+func Class(ctx context.Context, id int64) (*models.TrainingClass, error) {
+	return For(ctx).Class.Load(ctx, id)()
+}
+
+// Sessions loads a class's sessions.
+func Sessions(ctx context.Context, classID int64) ([]*models.TrainingSession, error) {
+	return For(ctx).Sessions.Load(ctx, classID)()
+}
+
+// MyBooking loads the calling member's latest booking of a class.
+func MyBooking(ctx context.Context, classID int64) (*models.TrainingBooking, error) {
+	return For(ctx).MyBooking.Load(ctx, classID)()
 }

@@ -76,9 +76,17 @@ func (s *Service) Clock() clock.Clock { return s.clock }
 // Sealer opens sealed personal data for the member themself.
 func (s *Service) Sealer() *pii.Sealer { return s.sealer }
 
-// tx runs fn in one transaction bound to ctx.
+// tx runs fn in one transaction bound to ctx. A transaction MySQL picked
+// as a deadlock victim was rolled back whole, so it runs again (fn must not
+// keep state across tries).
 func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
-	return s.db.WithContext(ctx).Transaction(fn)
+	for try := 1; ; try++ {
+		err := s.db.WithContext(ctx).Transaction(fn)
+		if err == nil || try == 4 || !store.IsRetryable(err) || ctx.Err() != nil {
+			return err
+		}
+		time.Sleep(time.Duration(try*try) * time.Millisecond)
+	}
 }
 
 // q is a plain session bound to ctx, for reads and single statements.

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/glebarez/sqlite"
@@ -52,6 +53,46 @@ type DB struct {
 	*gorm.DB
 	SQL     *sql.DB
 	Dialect Dialect
+
+	statements *atomic.Int64
+}
+
+// Statements is how many SQL statements (not counting BEGIN and COMMIT)
+// this DB has run; benchmarks and tests read it to bound a request's cost.
+func (db *DB) Statements() int64 { return db.statements.Load() }
+
+// countStatements counts every statement GORM runs, in total and for the
+// request whose context carries a counter (see WithStatementCounter).
+func countStatements(g *gorm.DB, total *atomic.Int64) error {
+	fn := func(tx *gorm.DB) {
+		total.Add(1)
+		if c, ok := tx.Statement.Context.Value(counterKey{}).(*atomic.Int64); ok {
+			c.Add(1)
+		}
+	}
+	cb := g.Callback()
+	for _, err := range []error{
+		cb.Query().After("gorm:query").Register("unionhall:count", fn),
+		cb.Create().After("gorm:create").Register("unionhall:count", fn),
+		cb.Update().After("gorm:update").Register("unionhall:count", fn),
+		cb.Delete().After("gorm:delete").Register("unionhall:count", fn),
+		cb.Row().After("gorm:row").Register("unionhall:count", fn),
+		cb.Raw().After("gorm:raw").Register("unionhall:count", fn),
+	} {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+type counterKey struct{}
+
+// WithStatementCounter returns ctx carrying a counter that every statement
+// run with ctx increments.
+func WithStatementCounter(ctx context.Context) (context.Context, *atomic.Int64) {
+	c := new(atomic.Int64)
+	return context.WithValue(ctx, counterKey{}, c), c
 }
 
 // Open connects; it does not migrate.
@@ -99,7 +140,11 @@ func Open(opts Options) (*DB, error) {
 		sqlDB.SetMaxIdleConns(1)
 		sqlDB.SetConnMaxLifetime(0)
 	}
-	return &DB{DB: g, SQL: sqlDB, Dialect: dialect}, nil
+	total := new(atomic.Int64)
+	if err := countStatements(g, total); err != nil {
+		return nil, err
+	}
+	return &DB{DB: g, SQL: sqlDB, Dialect: dialect, statements: total}, nil
 }
 
 func parseURL(opts Options) (Dialect, string, error) {
@@ -192,3 +237,10 @@ func IsDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) 
 
 // IsNotFound reports whether err is gorm's record-not-found.
 func IsNotFound(err error) bool { return errors.Is(err, gorm.ErrRecordNotFound) }
+
+// IsRetryable reports whether err is MySQL choosing this transaction as a
+// deadlock victim: it was rolled back whole and may simply run again.
+func IsRetryable(err error) bool {
+	var me *mysqldrv.MySQLError
+	return errors.As(err, &me) && me.Number == 1213
+}

@@ -1,0 +1,194 @@
+// Package seats is the one seat mechanism of every offering with limited
+// places: training classes first, then event sign-ups, childcare and
+// matchmaking. A pool is a row of the offering's table carrying five
+// counters (capacity, waitlist_limit, confirmed_count, waitlist_count,
+// waitlist_seq); a hold is a row of the sign-up table carrying status,
+// active and wait_seq.
+//
+// Correctness rests on conditional UPDATEs of the pool row, which both
+// engines honour: a seat is granted only by an UPDATE whose WHERE says a seat
+// is free, so two instances sharing one database can never oversell. On
+// MySQL that UPDATE also takes the pool's row lock until commit, and every
+// function here touches the pool before its holds, so releases, promotions
+// and grants of one pool queue in one order and cannot deadlock each other.
+// On SQLite a write transaction is already exclusive.
+//
+// Every function must run inside the caller's transaction.
+package seats
+
+import (
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+
+	"unionhall/internal/apperr"
+)
+
+// The hold statuses this package reads and writes. Modules use these values
+// for their own status columns (a module may add others, such as ATTENDED,
+// for holds that keep their seat).
+const (
+	Confirmed  = "CONFIRMED"
+	Waitlisted = "WAITLISTED"
+)
+
+// Spec names the tables of one kind of offering. The names are constants of
+// the calling module, never input.
+type Spec struct {
+	Pools  string // the offering table
+	Holds  string // the sign-up table
+	PoolFK string // the holds' column naming the pool
+}
+
+// Grant is what Take gave.
+type Grant struct {
+	Status   string // Confirmed or Waitlisted
+	WaitSeq  *int64 // the place in the queue's order, for Waitlisted
+	Position int    // 1-based place in the waitlist at the time of the grant
+}
+
+// ErrFull is the refusal when neither a seat nor a waitlist place is left.
+var ErrFull = apperr.New(apperr.Full, "名额已满，候补名单也已排满")
+
+// Take grants one seat in pool id or, when the seats are gone, a place at the
+// end of the waitlist. Codes: FULL.
+func Take(tx *gorm.DB, sp Spec, id int64) (Grant, error) {
+	res := tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = confirmed_count + 1 WHERE id = ? AND confirmed_count < capacity", id)
+	if res.Error != nil {
+		return Grant{}, res.Error
+	}
+	if res.RowsAffected == 1 {
+		return Grant{Status: Confirmed}, nil
+	}
+	res = tx.Exec("UPDATE "+sp.Pools+" SET waitlist_count = waitlist_count + 1, waitlist_seq = waitlist_seq + 1"+
+		" WHERE id = ? AND waitlist_count < waitlist_limit", id)
+	if res.Error != nil {
+		return Grant{}, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return Grant{}, ErrFull
+	}
+		var c struct {
+		WaitlistSeq   int64
+		WaitlistCount int
+	}
+	if err := tx.Raw("SELECT waitlist_seq, waitlist_count FROM "+sp.Pools+" WHERE id = ?"+forUpdate(tx), id).Scan(&c).Error; err != nil {
+		return Grant{}, err
+	}
+	return Grant{Status: Waitlisted, WaitSeq: &c.WaitlistSeq, Position: c.WaitlistCount}, nil
+}
+
+// Lock takes pool id's row lock before the caller changes any of its holds,
+// keeping the pool-then-holds order, and reports whether the pool exists.
+// Reads the caller makes after it (with clause.Locking on MySQL) see the
+// latest committed holds, whatever snapshot the transaction started with.
+func Lock(tx *gorm.DB, sp Spec, id int64) (bool, error) {
+	var ids []int64
+	err := tx.Raw("SELECT id FROM "+sp.Pools+" WHERE id = ?"+forUpdate(tx), id).Scan(&ids).Error
+	return len(ids) == 1, err
+}
+
+// forUpdate makes a read current and locking on MySQL, whose plain reads
+// come from the transaction's snapshot. SQLite's write transactions are
+// exclusive, and it has no such clause.
+func forUpdate(tx *gorm.DB) string {
+	if tx.Dialector.Name() == "mysql" {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// Release gives back what a hold that was in status `was` held, after the
+// caller has locked the pool and ended the hold. A confirmed seat passes at
+// once to the head of the waitlist, whose id is returned; otherwise the seat
+// or waitlist place is freed.
+func Release(tx *gorm.DB, sp Spec, id int64, was string, now time.Time) (*int64, error) {
+	switch was {
+	case Waitlisted:
+		return nil, tx.Exec("UPDATE "+sp.Pools+" SET waitlist_count = waitlist_count - 1 WHERE id = ? AND waitlist_count > 0", id).Error
+	case Confirmed:
+	default:
+		return nil, fmt.Errorf("seats: release of a hold in status %q", was)
+	}
+	promoted, err := promote(tx, sp, id, 1, now)
+	if err != nil {
+		return nil, err
+	}
+	if len(promoted) == 1 { // the seat changes hands: one fewer waiting
+		return &promoted[0], tx.Exec("UPDATE "+sp.Pools+" SET waitlist_count = waitlist_count - 1 WHERE id = ?", id).Error
+	}
+	return nil, tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = confirmed_count - 1 WHERE id = ? AND confirmed_count > 0", id).Error
+}
+
+// Resize sets pool id's capacity and waitlist limit, after the caller has
+// locked the pool. The capacity may not drop below the seats already given;
+// when it grows, the waitlist moves up into the new seats (their ids are
+// returned). Codes: VALIDATION_FAILED (field capacity).
+func Resize(tx *gorm.DB, sp Spec, id int64, capacity, waitlistLimit int, now time.Time) ([]int64, error) {
+	res := tx.Exec("UPDATE "+sp.Pools+" SET capacity = ?, waitlist_limit = ? WHERE id = ? AND confirmed_count <= ?",
+		capacity, waitlistLimit, id, capacity)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected == 0 {
+		var confirmed int
+		if err := tx.Raw("SELECT confirmed_count FROM "+sp.Pools+" WHERE id = ?"+forUpdate(tx), id).Scan(&confirmed).Error; err != nil {
+			return nil, err
+		}
+		if confirmed > capacity {
+			return nil, apperr.Invalid("capacity", fmt.Sprintf("已有 %d 人报名成功，名额不能少于此数", confirmed))
+		}
+	}
+	var c struct{ Capacity, ConfirmedCount int }
+	if err := tx.Raw("SELECT capacity, confirmed_count FROM "+sp.Pools+" WHERE id = ?"+forUpdate(tx), id).Scan(&c).Error; err != nil {
+		return nil, err
+	}
+	free := c.Capacity - c.ConfirmedCount
+	if free <= 0 {
+		return nil, nil
+	}
+	promoted, err := promote(tx, sp, id, free, now)
+	if err != nil || len(promoted) == 0 {
+		return nil, err
+	}
+	n := len(promoted)
+	return promoted, tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = confirmed_count + ?, waitlist_count = waitlist_count - ? WHERE id = ?",
+		n, n, id).Error
+}
+
+// promote moves up to n waitlisted holds, head first, into CONFIRMED. It
+// leaves the counters to the caller.
+func promote(tx *gorm.DB, sp Spec, id int64, n int, now time.Time) ([]int64, error) {
+	var ids []int64
+	if err := tx.Raw("SELECT id FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND status = ? ORDER BY wait_seq LIMIT ?"+forUpdate(tx),
+		id, Waitlisted, n).Scan(&ids).Error; err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	res := tx.Exec("UPDATE "+sp.Holds+" SET status = ?, promoted_at = ?, updated_at = ? WHERE id IN ? AND status = ?",
+		Confirmed, now, now, ids, Waitlisted)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if int(res.RowsAffected) != len(ids) {
+		// Every change to a pool's holds takes the pool lock first, so this
+		// means a caller broke that rule.
+		return nil, fmt.Errorf("seats: promoted %d of %d holds of %s %d", res.RowsAffected, len(ids), sp.Pools, id)
+	}
+	return ids, nil
+}
+
+// Position is a waitlisted hold's 1-based place in the queue now (a plain
+// read: a display value).
+func Position(tx *gorm.DB, sp Spec, id int64, waitSeq int64) (int, error) {
+	var n int
+	err := tx.Raw("SELECT COUNT(*) FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND status = ? AND wait_seq <= ?",
+		id, Waitlisted, waitSeq).Scan(&n).Error
+	return n, err
+}
+
+// Clear empties pool id's counters after the caller has ended all its holds
+// (the offering was cancelled).
+func Clear(tx *gorm.DB, sp Spec, id int64) error {
+	return tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = 0, waitlist_count = 0 WHERE id = ?", id).Error
+}

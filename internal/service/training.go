@@ -1,0 +1,1084 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"unionhall/internal/apperr"
+	"unionhall/internal/auth"
+	"unionhall/internal/gqlscalar"
+	"unionhall/internal/page"
+	"unionhall/internal/seats"
+	"unionhall/internal/store"
+	"unionhall/models"
+)
+
+// trainingSeats is where classes keep their seats.
+var trainingSeats = seats.Spec{Pools: "training_classes", Holds: "training_bookings", PoolFK: "class_id"}
+
+var (
+	errClassNotFound   = apperr.New(apperr.NotFound, "课程不存在或已下架")
+	errBookingNotFound = apperr.New(apperr.NotFound, "预约记录不存在")
+)
+
+// SessionInput is one sitting of a class.
+type SessionInput struct {
+	StartsAt, EndsAt time.Time
+	Place, OnlineURL string
+}
+
+// ClassInput is a class as an admin writes it. For updates, nil fields keep
+// their stored values.
+type ClassInput struct {
+	UnionID         *int64 // create only: the publishing union
+	Title           *string
+	Category        *models.SkillCategory
+	Description     *string
+	Teacher         *string
+	CoverURL        *string
+	Sessions        []SessionInput // nil: unchanged
+	Capacity        *int
+	WaitlistLimit   *int
+	BookingOpensAt  *time.Time
+	BookingClosesAt *time.Time
+	CancelDeadline  *time.Time
+	Eligibility     *EligibilityInput
+}
+
+// CreateTrainingClass stores a new class as a DRAFT in a union of the
+// caller's scope. Codes: VALIDATION_FAILED (with field), FORBIDDEN.
+func (s *Service) CreateTrainingClass(ctx context.Context, in ClassInput) (*models.TrainingClass, error) {
+	var c models.TrainingClass
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		pub := sc.Root
+		if in.UnionID != nil {
+			if pub, err = s.unionInScope(tx, sc, *in.UnionID, "unionId"); err != nil {
+				return err
+			}
+		}
+		now := s.clock.Now()
+		c = models.TrainingClass{UnionID: pub.ID, Status: models.OfferingDraft, Version: 1,
+			CreatedBy: sc.Admin.ID, CreatedAt: now, UpdatedAt: now}
+		sessions, err := s.applyClassInput(tx, sc, pub, &c, in, true)
+		if err != nil {
+			return err
+		}
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		return saveSessions(tx, c.ID, sessions)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// UpdateTrainingClass changes a class of the caller's scope. version must be
+// the one the edit started from. On a published class the capacity may grow
+// (the waitlist moves up at once) but never drop below the confirmed count.
+// Codes: VALIDATION_FAILED, FORBIDDEN, CONFLICT (stale version or a closed
+// or cancelled class).
+func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int, in ClassInput) (*models.TrainingClass, error) {
+	var c models.TrainingClass
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		// Lock first: capacity and waitlist changes must queue with bookings.
+		if ok, err := seats.Lock(tx, trainingSeats, id); err != nil || !ok {
+			if err == nil {
+				err = s.classOutOfScope(sc)
+			}
+			return err
+		}
+		pub, err := s.classInScope(tx, sc, id, &c, true)
+		if err != nil {
+			return err
+		}
+		if c.Version != version {
+			return apperr.New(apperr.Conflict, "课程已被他人修改，请刷新后重试")
+		}
+		if c.Status == models.OfferingCancelled || c.Status == models.OfferingClosed {
+			return apperr.New(apperr.Conflict, "已截止或已取消的课程不能再修改")
+		}
+		oldCapacity, oldWaitlist := c.Capacity, c.WaitlistLimit
+		sessions, err := s.applyClassInput(tx, sc, pub, &c, in, false)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if c.Capacity != oldCapacity || c.WaitlistLimit != oldWaitlist {
+			if c.WaitlistLimit < c.WaitlistCount {
+				return apperr.Invalid("waitlistLimit", fmt.Sprintf("已有 %d 人在候补，候补人数不能少于此数", c.WaitlistCount))
+			}
+			if _, err := seats.Resize(tx, trainingSeats, c.ID, c.Capacity, c.WaitlistLimit, now); err != nil {
+				return err
+			}
+		}
+		res := tx.Model(&models.TrainingClass{}).Where("id = ? AND version = ?", c.ID, version).Updates(map[string]any{
+			"title": c.Title, "category": c.Category, "description": c.Description, "teacher": c.Teacher,
+			"cover_url": c.CoverURL, "starts_at": c.StartsAt, "ends_at": c.EndsAt,
+			"booking_opens_at": c.BookingOpensAt, "booking_closes_at": c.BookingClosesAt, "cancel_deadline": c.CancelDeadline,
+			"elig_union_id": c.EligUnionID, "elig_path": c.EligPath, "elig_forms": c.EligForms, "elig_gender": c.EligGender,
+			"elig_min_age": c.EligMinAge, "elig_max_age": c.EligMaxAge, "elig_verified_only": c.EligVerifiedOnly,
+			"version": gorm.Expr("version + 1"), "updated_at": now,
+		})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return apperr.New(apperr.Conflict, "课程已被他人修改，请刷新后重试")
+		}
+		if sessions != nil {
+			if err := tx.Where("class_id = ?", c.ID).Delete(&models.TrainingSession{}).Error; err != nil {
+				return err
+			}
+			if err := saveSessions(tx, c.ID, sessions); err != nil {
+				return err
+			}
+		}
+		return tx.Take(&c, c.ID).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// applyClassInput validates in against c (the stored class, or a new one)
+// and writes the result into c. It returns the new sessions, or nil when
+// they are unchanged.
+func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *models.TrainingClass, in ClassInput, isNew bool) ([]models.TrainingSession, error) {
+	var err error
+	if in.Title != nil || isNew {
+		if c.Title, err = cleanText("title", deref(in.Title), 2, 100); err != nil {
+			return nil, err
+		}
+	}
+	if in.Category != nil || isNew {
+		if in.Category == nil || !in.Category.IsValid() {
+			return nil, apperr.Invalid("category", "请选择课程类别")
+		}
+		c.Category = *in.Category
+	}
+	if in.Description != nil {
+		if c.Description, err = cleanText("description", *in.Description, 0, 5000); err != nil {
+			return nil, err
+		}
+	}
+	if in.Teacher != nil {
+		if c.Teacher, err = cleanText("teacher", *in.Teacher, 0, 50); err != nil {
+			return nil, err
+		}
+	}
+	if in.CoverURL != nil {
+		if c.CoverURL, err = cleanURL("coverUrl", *in.CoverURL); err != nil {
+			return nil, err
+		}
+	}
+	var sessions []models.TrainingSession
+	if in.Sessions != nil || isNew {
+		if sessions, err = validSessions(in.Sessions); err != nil {
+			return nil, err
+		}
+		c.StartsAt, c.EndsAt = sessions[0].StartsAt, sessions[0].EndsAt
+		for _, x := range sessions {
+			c.EndsAt = maxTime(c.EndsAt, x.EndsAt)
+		}
+	}
+	if in.Capacity != nil || isNew {
+		if c.Capacity = deref(in.Capacity); c.Capacity < 1 || c.Capacity > 100000 {
+			return nil, apperr.Invalid("capacity", "名额应在 1 到 100000 之间")
+		}
+	}
+	if in.WaitlistLimit != nil {
+		if c.WaitlistLimit = *in.WaitlistLimit; c.WaitlistLimit < 0 || c.WaitlistLimit > 100000 {
+			return nil, apperr.Invalid("waitlistLimit", "候补人数应在 0 到 100000 之间")
+		}
+	}
+	windowChanged := in.BookingOpensAt != nil || in.BookingClosesAt != nil || in.CancelDeadline != nil
+	if in.BookingOpensAt != nil {
+		c.BookingOpensAt = *in.BookingOpensAt
+	}
+	if in.BookingClosesAt != nil {
+		c.BookingClosesAt = *in.BookingClosesAt
+		if in.CancelDeadline == nil && isNew {
+			c.CancelDeadline = *in.BookingClosesAt
+		}
+	}
+	if in.CancelDeadline != nil {
+		c.CancelDeadline = *in.CancelDeadline
+	}
+	if isNew && (in.BookingOpensAt == nil || in.BookingClosesAt == nil) {
+		return nil, apperr.Invalid("bookingOpensAt", "请填写报名开始和截止时间")
+	}
+	switch {
+	case !c.BookingOpensAt.Before(c.BookingClosesAt):
+		return nil, apperr.Invalid("bookingClosesAt", "报名截止时间应晚于开始时间")
+	case (isNew || windowChanged) && !c.BookingClosesAt.After(s.clock.Now()):
+		return nil, apperr.Invalid("bookingClosesAt", "报名截止时间已过，请重新选择")
+	case c.BookingClosesAt.After(c.StartsAt):
+		return nil, apperr.Invalid("bookingClosesAt", "报名应在第一次课开始前截止")
+	case c.CancelDeadline.After(c.StartsAt):
+		return nil, apperr.Invalid("cancelDeadline", "取消截止时间应早于第一次课开始")
+	case c.CancelDeadline.Before(c.BookingOpensAt):
+		return nil, apperr.Invalid("cancelDeadline", "取消截止时间应晚于报名开始时间")
+	}
+	if in.Eligibility != nil || isNew {
+		if c.Eligibility, err = s.eligibility(tx, sc, pub, in.Eligibility); err != nil {
+			return nil, err
+		}
+	}
+	return sessions, nil
+}
+
+func validSessions(in []SessionInput) ([]models.TrainingSession, error) {
+	if len(in) == 0 || len(in) > 60 {
+		return nil, apperr.Invalid("sessions", "请安排 1 到 60 次课")
+	}
+	out := make([]models.TrainingSession, len(in))
+	for i, x := range in {
+		field := fmt.Sprintf("sessions.%d", i)
+		if !x.EndsAt.After(x.StartsAt) {
+			return nil, apperr.Invalid(field+".endsAt", "下课时间应晚于上课时间")
+		}
+		if x.EndsAt.Sub(x.StartsAt) > 24*time.Hour {
+			return nil, apperr.Invalid(field+".endsAt", "一次课不能超过 24 小时")
+		}
+		place, err := cleanText(field+".place", x.Place, 0, 200)
+		if err != nil {
+			return nil, err
+		}
+		link, err := cleanURL(field+".onlineUrl", x.OnlineURL)
+		if err != nil {
+			return nil, err
+		}
+		if place == "" && link == "" {
+			return nil, apperr.Invalid(field+".place", "请填写上课地点或线上课堂链接")
+		}
+		if i > 0 && x.StartsAt.Before(in[i-1].StartsAt) {
+			return nil, apperr.Invalid(field+".startsAt", "请按时间先后排列课次")
+		}
+		out[i] = models.TrainingSession{Seq: i + 1, StartsAt: x.StartsAt, EndsAt: x.EndsAt, Place: place, OnlineURL: link}
+	}
+	return out, nil
+}
+
+func saveSessions(tx *gorm.DB, classID int64, sessions []models.TrainingSession) error {
+	for i := range sessions {
+		sessions[i].ClassID = classID
+		sessions[i].ID = 0
+	}
+	return tx.Create(&sessions).Error
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// classInScope loads class id into c and checks that its publishing union is
+// in the caller's scope; it returns that union. A class outside the scope is
+// FORBIDDEN whether or not it exists. lockedRead makes the read current on
+// MySQL (after seats.Lock).
+func (s *Service) classInScope(tx *gorm.DB, sc *Scope, id int64, c *models.TrainingClass, lockedRead bool) (*models.Union, error) {
+	q := tx
+	if lockedRead {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(c, id).Error; err != nil {
+		if store.IsNotFound(err) {
+			return nil, s.classOutOfScope(sc)
+		}
+		return nil, err
+	}
+	var u models.Union
+	if err := tx.Take(&u, c.UnionID).Error; err != nil {
+		return nil, err
+	}
+	if !sc.Covers(&u) {
+		return nil, errOutOfScope
+	}
+	return &u, nil
+}
+
+func (s *Service) classOutOfScope(sc *Scope) error {
+	if sc.Admin.IsSuperAdmin() {
+		return errClassNotFound
+	}
+	return errOutOfScope
+}
+
+// PublishTrainingClass opens a draft to members. Idempotent.
+// Codes: FORBIDDEN, CONFLICT (cancelled).
+func (s *Service) PublishTrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error) {
+	return s.moveClass(ctx, id, models.OfferingPublished, "")
+}
+
+// CloseTrainingClass stops bookings; existing bookings stand. Idempotent.
+// Codes: FORBIDDEN, CONFLICT.
+func (s *Service) CloseTrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error) {
+	return s.moveClass(ctx, id, models.OfferingClosed, "")
+}
+
+// CancelTrainingClass calls a class off: every active booking is cancelled
+// with the reason, which members see. Idempotent.
+// Codes: VALIDATION_FAILED (reason), FORBIDDEN, CONFLICT.
+func (s *Service) CancelTrainingClass(ctx context.Context, id int64, reason string) (*models.TrainingClass, error) {
+	reason, err := cleanText("reason", reason, 2, 150)
+	if err != nil {
+		return nil, err
+	}
+	return s.moveClass(ctx, id, models.OfferingCancelled, reason)
+}
+
+func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingStatus, reason string) (*models.TrainingClass, error) {
+	var c models.TrainingClass
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if ok, err := seats.Lock(tx, trainingSeats, id); err != nil || !ok {
+			if err == nil {
+				err = s.classOutOfScope(sc)
+			}
+			return err
+		}
+		if _, err := s.classInScope(tx, sc, id, &c, true); err != nil {
+			return err
+		}
+		if c.Status == to {
+			return nil // a retry
+		}
+		if !c.Status.CanTransition(to) {
+			return apperr.Newf(apperr.Conflict, "课程当前状态为%s，不能%s", statusLabel(c.Status), actionLabel(to))
+		}
+		now := s.clock.Now()
+		updates := map[string]any{"status": to, "updated_at": now, "version": gorm.Expr("version + 1")}
+		switch to {
+		case models.OfferingPublished:
+			updates["published_at"] = now
+		case models.OfferingCancelled:
+			updates["cancel_reason"] = reason
+			if err := tx.Model(&models.TrainingBooking{}).
+				Where("class_id = ? AND status IN ?", c.ID, []models.BookingStatus{models.BookingConfirmed, models.BookingWaitlisted}).
+				Updates(map[string]any{"status": models.BookingCancelled, "active": nil, "cancelled_at": now,
+					"cancel_reason": "课程已取消：" + reason, "updated_at": now}).Error; err != nil {
+				return err
+			}
+			if err := seats.Clear(tx, trainingSeats, c.ID); err != nil {
+				return err
+			}
+		}
+		res := tx.Model(&models.TrainingClass{}).Where("id = ? AND status = ?", c.ID, c.Status).Updates(updates)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return apperr.New(apperr.Conflict, "课程状态刚被修改，请刷新后重试")
+		}
+		return tx.Take(&c, c.ID).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func statusLabel(st models.OfferingStatus) string {
+	return map[models.OfferingStatus]string{models.OfferingDraft: "草稿", models.OfferingPublished: "已发布",
+		models.OfferingClosed: "已截止", models.OfferingCancelled: "已取消"}[st]
+}
+
+func actionLabel(st models.OfferingStatus) string {
+	return map[models.OfferingStatus]string{models.OfferingPublished: "发布", models.OfferingClosed: "截止报名",
+		models.OfferingCancelled: "取消"}[st]
+}
+
+// BookClass books the calling member a seat in a class: CONFIRMED while
+// seats last, then WAITLISTED while the waitlist has room. A member has at
+// most one active booking per class; a retry returns it unchanged.
+// Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE (with the reason), FULL.
+func (s *Service) BookClass(ctx context.Context, classID int64) (*models.TrainingBooking, error) {
+	p, err := memberPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var b models.TrainingBooking
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		found, err := activeBooking(tx, classID, p.ID, &b)
+		if err != nil || found {
+			return err
+		}
+		var c models.TrainingClass
+		if err := tx.Take(&c, classID).Error; err != nil {
+			return store.Translate(err, errClassNotFound.Message, "")
+		}
+		v, err := s.loadViewer(tx, p.ID)
+		if err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if err := s.canBook(v, &c, now); err != nil {
+			return err
+		}
+		grant, err := seats.Take(tx, trainingSeats, c.ID)
+		if err != nil {
+			return err
+		}
+		active := true
+		b = models.TrainingBooking{ClassID: c.ID, MemberID: p.ID, Status: models.BookingStatus(grant.Status),
+			Active: &active, WaitSeq: grant.WaitSeq, CheckinCode: newCode(20), CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&b).Error; err != nil {
+			if store.IsDuplicate(err) {
+				return errRaced // a parallel retry won; roll back our seat
+			}
+			return err
+		}
+		return nil
+	})
+	if errors.Is(err, errRaced) {
+		b = models.TrainingBooking{}
+		var found bool
+		if found, err = activeBooking(s.q(ctx), classID, p.ID, &b); err == nil && !found {
+			err = apperr.New(apperr.Conflict, "预约状态刚刚变化，请重试")
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// errRaced rolls back a transaction that lost a race to a unique index.
+var errRaced = errors.New("raced")
+
+func activeBooking(tx *gorm.DB, classID, memberID int64, b *models.TrainingBooking) (bool, error) {
+	err := tx.Where("class_id = ? AND member_id = ? AND active = ?", classID, memberID, true).Take(b).Error
+	if store.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// canBook is the booking rule: the class is visible to the member, open,
+// within its window, and the member is eligible and not barred by the
+// no-show rule. Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE.
+func (s *Service) canBook(v *Viewer, c *models.TrainingClass, now time.Time) error {
+	if !c.IsVisibleToMembers() || !v.OnChain(c.UnionID) {
+		return errClassNotFound
+	}
+	switch {
+	case c.Status == models.OfferingCancelled:
+		return apperr.New(apperr.WindowClosed, "课程已取消")
+	case c.Status == models.OfferingClosed, !now.Before(c.BookingClosesAt):
+		return apperr.New(apperr.WindowClosed, "报名已截止")
+	case now.Before(c.BookingOpensAt):
+		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", formatChinaTime(c.BookingOpensAt))
+	}
+	if reason := s.ineligibility(v, &c.Eligibility, now); reason != "" {
+		return apperr.New(apperr.NotEligible, reason)
+	}
+	if until := v.Member.TrainingBannedUntil; until != nil && now.Before(*until) {
+		return apperr.Newf(apperr.NotEligible, "近 90 天内缺席培训达 %d 次，%s 前暂停报名",
+			s.settings.NoShowLimit, formatChinaTime(*until))
+	}
+	return nil
+}
+
+func formatChinaTime(t time.Time) string { return t.In(gqlscalar.China).Format("2006-01-02 15:04") }
+
+// CancelBooking cancels the calling member's booking. A confirmed seat goes
+// at once to the first member on the waitlist, in the same transaction.
+// Idempotent: cancelling a cancelled booking returns it.
+// Codes: NOT_FOUND, WINDOW_CLOSED (past the cancel deadline).
+func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.TrainingBooking, error) {
+	p, err := memberPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var b models.TrainingBooking
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Take(&b, bookingID).Error; err != nil || b.MemberID != p.ID {
+			if err == nil || store.IsNotFound(err) {
+				return errBookingNotFound
+			}
+			return err
+		}
+		if _, err := seats.Lock(tx, trainingSeats, b.ClassID); err != nil {
+			return err
+		}
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&b, bookingID).Error; err != nil {
+			return err
+		}
+		if !b.Status.IsActive() {
+			if b.Status == models.BookingCancelled {
+				return nil // a retry
+			}
+			return apperr.New(apperr.WindowClosed, "课程已结束，不能取消")
+		}
+		var c models.TrainingClass
+		if err := tx.Take(&c, b.ClassID).Error; err != nil {
+			return err
+		}
+		now := s.clock.Now()
+		if b.Status == models.BookingConfirmed && !now.Before(c.CancelDeadline) {
+			return apperr.Newf(apperr.WindowClosed, "已过取消截止时间（%s），如不能参加请联系工会", formatChinaTime(c.CancelDeadline))
+		}
+		was := b.Status
+		res := tx.Model(&models.TrainingBooking{}).Where("id = ? AND status = ?", b.ID, was).Updates(map[string]any{
+			"status": models.BookingCancelled, "active": nil, "cancelled_at": now, "cancel_reason": "本人取消", "updated_at": now})
+		if res.Error != nil {
+			return res.Error
+		}
+		if _, err := seats.Release(tx, trainingSeats, c.ID, string(was), now); err != nil {
+			return err
+		}
+		return tx.Take(&b, b.ID).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+// CheckInBooking marks the booking with this code ATTENDED. The code may be
+// the whole QR payload. Idempotent. Codes: NOT_FOUND, FORBIDDEN,
+// VALIDATION_FAILED (the booking holds no seat).
+func (s *Service) CheckInBooking(ctx context.Context, code string) (*models.TrainingBooking, error) {
+	code = strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(code), "unionhall:checkin:")))
+	if len(code) != 20 {
+		return nil, apperr.Invalid("code", "签到码应为 20 位")
+	}
+	return s.setAttendance(ctx, func(tx *gorm.DB, b *models.TrainingBooking) error {
+		return tx.Where("checkin_code = ?", code).Take(b).Error
+	}, true)
+}
+
+// MarkAttendance records from a list whether a member came. Not attended
+// after the class has ended is a no-show. Codes: NOT_FOUND, FORBIDDEN,
+// VALIDATION_FAILED.
+func (s *Service) MarkAttendance(ctx context.Context, bookingID int64, attended bool) (*models.TrainingBooking, error) {
+	return s.setAttendance(ctx, func(tx *gorm.DB, b *models.TrainingBooking) error {
+		return tx.Take(b, bookingID).Error
+	}, attended)
+}
+
+func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models.TrainingBooking) error, attended bool) (*models.TrainingBooking, error) {
+	var b models.TrainingBooking
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := find(tx, &b); err != nil {
+			if store.IsNotFound(err) {
+				return apperr.New(apperr.NotFound, "找不到该预约，请核对签到码")
+			}
+			return err
+		}
+		var c models.TrainingClass
+		if _, err := s.classInScope(tx, sc, b.ClassID, &c, false); err != nil {
+			return err
+		}
+		if c.Status == models.OfferingCancelled {
+			return apperr.Invalid("code", "课程已取消")
+		}
+		now := s.clock.Now()
+		to := models.BookingAttended
+		switch {
+		case !attended && now.After(c.EndsAt):
+			to = models.BookingNoShow
+		case !attended:
+			to = models.BookingConfirmed
+		}
+		switch b.Status {
+		case to:
+			return nil // a retry
+		case models.BookingConfirmed, models.BookingAttended, models.BookingNoShow:
+		default:
+			return apperr.Invalid("code", "该预约没有获得名额（"+bookingLabel(b.Status)+"），不能签到")
+		}
+		updates := map[string]any{"status": to, "updated_at": now}
+		if to == models.BookingAttended {
+			updates["checked_in_at"], updates["checked_in_by"] = now, sc.Admin.ID
+		} else {
+			updates["checked_in_at"], updates["checked_in_by"] = nil, nil
+		}
+		res := tx.Model(&models.TrainingBooking{}).Where("id = ? AND status = ?", b.ID, b.Status).Updates(updates)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return apperr.New(apperr.Conflict, "签到状态刚被修改，请刷新后重试")
+		}
+		if b.Status == models.BookingNoShow || to == models.BookingNoShow {
+			if err := s.recomputeBan(tx, b.MemberID, now); err != nil {
+				return err
+			}
+		}
+		if err := s.audit(ctx, tx, sc.Admin.ID, "TRAINING_ATTENDANCE", "training_booking", &b.ID, &c.UnionID, string(to)); err != nil {
+			return err
+		}
+		return tx.Take(&b, b.ID).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &b, nil
+}
+
+func bookingLabel(st models.BookingStatus) string {
+	return map[models.BookingStatus]string{models.BookingConfirmed: "已预约", models.BookingWaitlisted: "候补中",
+		models.BookingCancelled: "已取消", models.BookingAttended: "已签到", models.BookingNoShow: "缺席"}[st]
+}
+
+// SweepNoShows turns the confirmed, unattended bookings of classes that have
+// ended into NO_SHOW and applies the no-show rule to their members. It is
+// safe to run on every instance at once (conditional updates), and returns
+// how many bookings it marked.
+func (s *Service) SweepNoShows(ctx context.Context) (int, error) {
+	now := s.clock.Now()
+	total := 0
+	for {
+		var rows []struct{ ID, MemberID int64 }
+		if err := s.q(ctx).Table("training_bookings AS b").Select("b.id, b.member_id").
+			Joins("JOIN training_classes AS c ON c.id = b.class_id").
+			Where("b.status = ? AND c.ends_at < ? AND c.status IN ?", models.BookingConfirmed, now,
+				[]models.OfferingStatus{models.OfferingPublished, models.OfferingClosed}).
+			Order("b.id").Limit(500).Scan(&rows).Error; err != nil {
+			return total, err
+		}
+		if len(rows) == 0 {
+			return total, nil
+		}
+		for _, r := range rows {
+			err := s.tx(ctx, func(tx *gorm.DB) error {
+				res := tx.Model(&models.TrainingBooking{}).Where("id = ? AND status = ?", r.ID, models.BookingConfirmed).
+					Updates(map[string]any{"status": models.BookingNoShow, "updated_at": now})
+				if res.Error != nil || res.RowsAffected == 0 {
+					return res.Error
+				}
+				total++
+				return s.recomputeBan(tx, r.MemberID, now)
+			})
+			if err != nil {
+				return total, err
+			}
+		}
+		if len(rows) < 500 {
+			return total, nil
+		}
+	}
+}
+
+// recomputeBan applies the no-show rule to a member: NoShowLimit no-shows
+// within 90 days bar them from booking for NoShowBanDays days after the
+// last of those. The result is stored on the member, so checking it costs
+// no query.
+func (s *Service) recomputeBan(tx *gorm.DB, memberID int64, now time.Time) error {
+	n, days := s.settings.NoShowLimit, s.settings.NoShowBanDays
+	var until *time.Time
+	if n > 0 && days > 0 {
+		ban := time.Duration(days) * 24 * time.Hour
+		var ends []time.Time
+		if err := tx.Table("training_bookings AS b").Select("c.ends_at").
+			Joins("JOIN training_classes AS c ON c.id = b.class_id").
+			Where("b.member_id = ? AND b.status = ? AND c.ends_at >= ?", memberID, models.BookingNoShow,
+				now.Add(-noShowWindow-ban)).
+			Order("c.ends_at").Scan(&ends).Error; err != nil {
+			return err
+		}
+		if t := BanUntil(ends, n, noShowWindow, ban); !t.IsZero() {
+			until = &t
+		}
+	}
+	return tx.Model(&models.Member{}).Where("id = ?", memberID).Update("training_banned_until", until).Error
+}
+
+const noShowWindow = 90 * 24 * time.Hour
+
+// BanUntil is the no-show rule: given the times of a member's no-shows in
+// order, whenever n of them fall within window, booking is barred for ban
+// after the last of the n. It returns the end of the latest bar (zero when
+// none).
+func BanUntil(noShows []time.Time, n int, window, ban time.Duration) time.Time {
+	var until time.Time
+	for i := n - 1; i >= 0 && i < len(noShows); i++ {
+		if noShows[i].Sub(noShows[i-n+1]) <= window {
+			if t := noShows[i].Add(ban); t.After(until) {
+				until = t
+			}
+		}
+	}
+	return until
+}
+
+// ClassFilter narrows a class list.
+type ClassFilter struct {
+	Category *models.SkillCategory
+	Upcoming bool
+	HasSeats bool
+	UnionID  *int64                 // admins
+	Status   *models.OfferingStatus // admins
+}
+
+// classKey orders class lists: soonest first, then id.
+type classKey struct {
+	T time.Time `json:"t"`
+	I int64     `json:"i"`
+}
+
+// ClassCursor is a class's cursor in a list.
+func ClassCursor(c *models.TrainingClass) any { return classKey{T: c.StartsAt, I: c.ID} }
+
+// ListTrainingClasses lists classes soonest first. Members see published and
+// closed classes of the unions on their chain (their union up to the root);
+// admins see every class of their subtree.
+// Codes: VALIDATION_FAILED, FORBIDDEN (a union outside the admin's scope).
+func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first *int, after *string) (page.Page[*models.TrainingClass], error) {
+	var empty page.Page[*models.TrainingClass]
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return empty, err
+	}
+	size, err := page.Size(first)
+	if err != nil {
+		return empty, err
+	}
+	var key classKey
+	hasKey, err := page.Decode(after, &key)
+	if err != nil {
+		return empty, err
+	}
+	if f.Category != nil && !f.Category.IsValid() {
+		return empty, apperr.Invalid("category", "课程类别不正确")
+	}
+	q := s.q(ctx).Model(&models.TrainingClass{})
+	if p.IsMember() {
+		v, err := s.Viewer(ctx)
+		if err != nil {
+			return empty, err
+		}
+		chain := v.Chain()
+		if len(chain) == 0 {
+			return empty, nil
+		}
+		q = q.Where("union_id IN ? AND status IN ?", chain, []models.OfferingStatus{models.OfferingPublished, models.OfferingClosed})
+	} else {
+		sc, err := s.adminScope(ctx, s.q(ctx))
+		if err != nil {
+			return empty, err
+		}
+		root := sc.Root
+		if f.UnionID != nil {
+			if root, err = s.unionInScope(s.q(ctx), sc, *f.UnionID, "unionId"); err != nil {
+				return empty, err
+			}
+		}
+		q = q.Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), root.Path))
+		if f.Status != nil {
+			q = q.Where("status = ?", *f.Status)
+		}
+	}
+	if f.Category != nil {
+		q = q.Where("category = ?", *f.Category)
+	}
+	if f.Upcoming {
+		q = q.Where("starts_at > ?", s.clock.Now())
+	}
+	if f.HasSeats {
+		q = q.Where("confirmed_count < capacity")
+	}
+	if hasKey {
+		q = q.Where("starts_at > ? OR (starts_at = ? AND id > ?)", key.T, key.T, key.I)
+	}
+	var rows []*models.TrainingClass
+	if err := q.Order("starts_at, id").Limit(size + 1).Find(&rows).Error; err != nil {
+		return empty, err
+	}
+	return page.Trim(rows, size), nil
+}
+
+// GetTrainingClass returns a class the caller may see: for members, one
+// published to their chain (NOT_FOUND otherwise); for admins, one of their
+// subtree (FORBIDDEN otherwise).
+func (s *Service) GetTrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error) {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var c models.TrainingClass
+	if p.IsMember() {
+		v, err := s.Viewer(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.q(ctx).Take(&c, id).Error; err != nil {
+			return nil, store.Translate(err, errClassNotFound.Message, "")
+		}
+		if !c.IsVisibleToMembers() || !v.OnChain(c.UnionID) {
+			return nil, errClassNotFound
+		}
+		return &c, nil
+	}
+	sc, err := s.adminScope(ctx, s.q(ctx))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.classInScope(s.q(ctx), sc, id, &c, false); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ClassIneligibility explains why the calling member may not book c now
+// ("" when they may, and always for admins). It reads only the request's
+// viewer, so a page of classes costs no extra query.
+func (s *Service) ClassIneligibility(ctx context.Context, c *models.TrainingClass) (string, error) {
+	if !auth.PrincipalFrom(ctx).IsMember() {
+		return "", nil
+	}
+	v, err := s.Viewer(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := s.canBook(v, c, s.clock.Now()); err != nil {
+		if ae, ok := apperr.As(err); ok && ae.Code != apperr.Internal {
+			return ae.Message, nil
+		}
+		return "", err
+	}
+	return "", nil
+}
+
+// ClassStats are a class's booking counts.
+type ClassStats struct {
+	Confirmed, Waitlisted, Attended, NoShows, Cancelled int
+}
+
+// TrainingClassStats counts a class's bookings by status, for admins of its
+// scope; members get nil. Codes: FORBIDDEN.
+func (s *Service) TrainingClassStats(ctx context.Context, c *models.TrainingClass) (*ClassStats, error) {
+	if !auth.PrincipalFrom(ctx).IsAdmin() {
+		return nil, nil
+	}
+	sc, err := s.adminScope(ctx, s.q(ctx))
+	if err != nil {
+		return nil, err
+	}
+	var cc models.TrainingClass
+	if _, err := s.classInScope(s.q(ctx), sc, c.ID, &cc, false); err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		Status models.BookingStatus
+		N      int
+	}
+	if err := s.q(ctx).Model(&models.TrainingBooking{}).Select("status, COUNT(*) AS n").
+		Where("class_id = ?", c.ID).Group("status").Scan(&rows).Error; err != nil {
+		return nil, err
+	}
+	var st ClassStats
+	for _, r := range rows {
+		switch r.Status {
+		case models.BookingConfirmed:
+			st.Confirmed = r.N
+		case models.BookingWaitlisted:
+			st.Waitlisted = r.N
+		case models.BookingAttended:
+			st.Attended = r.N
+		case models.BookingNoShow:
+			st.NoShows = r.N
+		case models.BookingCancelled:
+			st.Cancelled = r.N
+		}
+	}
+	return &st, nil
+}
+
+// BookingFilter narrows a booking list.
+type BookingFilter struct {
+	Status *models.BookingStatus
+}
+
+// MyBookings lists the calling member's bookings, newest first.
+func (s *Service) MyBookings(ctx context.Context, f BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
+	var empty page.Page[*models.TrainingBooking]
+	p, err := memberPrincipal(ctx)
+	if err != nil {
+		return empty, err
+	}
+	size, err := page.Size(first)
+	if err != nil {
+		return empty, err
+	}
+	var key page.IDKey
+	hasKey, err := page.Decode(after, &key)
+	if err != nil {
+		return empty, err
+	}
+	q := s.q(ctx).Where("member_id = ?", p.ID)
+	if f.Status != nil {
+		q = q.Where("status = ?", *f.Status)
+	}
+	if hasKey {
+		q = q.Where("id < ?", key.ID)
+	}
+	var rows []*models.TrainingBooking
+	if err := q.Order("id DESC").Limit(size + 1).Find(&rows).Error; err != nil {
+		return empty, err
+	}
+	return page.Trim(rows, size), nil
+}
+
+// ClassBookings lists a class's bookings in booking order for admins of its
+// scope. The read of members' data is audited. Codes: FORBIDDEN.
+func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
+	var empty page.Page[*models.TrainingBooking]
+	size, err := page.Size(first)
+	if err != nil {
+		return empty, err
+	}
+	var key page.IDKey
+	hasKey, err := page.Decode(after, &key)
+	if err != nil {
+		return empty, err
+	}
+	var rows []*models.TrainingBooking
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var c models.TrainingClass
+		if _, err := s.classInScope(tx, sc, classID, &c, false); err != nil {
+			return err
+		}
+		q := tx.Where("class_id = ?", classID)
+		if f.Status != nil {
+			q = q.Where("status = ?", *f.Status)
+		}
+		if hasKey {
+			q = q.Where("id > ?", key.ID)
+		}
+		if err := q.Order("id").Limit(size + 1).Find(&rows).Error; err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_LIST", "training_class", &c.ID, &c.UnionID,
+			fmt.Sprintf("rows=%d", min(len(rows), size)))
+	})
+	if err != nil {
+		return empty, err
+	}
+	return page.Trim(rows, size), nil
+}
+
+// WaitlistPosition is a waitlisted booking's place in the queue now (nil
+// otherwise).
+func (s *Service) WaitlistPosition(ctx context.Context, b *models.TrainingBooking) (*int, error) {
+	if b.Status != models.BookingWaitlisted || b.WaitSeq == nil {
+		return nil, nil
+	}
+	n, err := seats.Position(s.q(ctx), trainingSeats, b.ClassID, *b.WaitSeq)
+	if err != nil {
+		return nil, err
+	}
+	return &n, nil
+}
+
+// IsOwnBooking reports whether the caller is the member who booked b.
+func IsOwnBooking(ctx context.Context, b *models.TrainingBooking) bool {
+	p := auth.PrincipalFrom(ctx)
+	return p.IsMember() && p.ID == b.MemberID
+}
+
+// SessionsByClassIDs loads classes' sessions for a dataloader.
+func (s *Service) SessionsByClassIDs(ctx context.Context, ids []int64) ([][]*models.TrainingSession, error) {
+	var rows []*models.TrainingSession
+	if err := s.q(ctx).Where("class_id IN ?", ids).Order("class_id, seq").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	by := map[int64][]*models.TrainingSession{}
+	for _, r := range rows {
+		by[r.ClassID] = append(by[r.ClassID], r)
+	}
+	out := make([][]*models.TrainingSession, len(ids))
+	for i, id := range ids {
+		out[i] = by[id]
+		if out[i] == nil {
+			out[i] = []*models.TrainingSession{}
+		}
+	}
+	return out, nil
+}
+
+// MyBookingsByClassIDs loads the calling member's latest booking of each
+// class, for a dataloader; nil where there is none or the caller is no
+// member.
+func (s *Service) MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*models.TrainingBooking, error) {
+	out := make([]*models.TrainingBooking, len(ids))
+	p := auth.PrincipalFrom(ctx)
+	if !p.IsMember() {
+		return out, nil
+	}
+	var rows []*models.TrainingBooking
+	if err := s.q(ctx).Where("member_id = ? AND class_id IN ?", p.ID, ids).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	latest := map[int64]*models.TrainingBooking{}
+	for _, r := range rows {
+		latest[r.ClassID] = r
+	}
+	for i, id := range ids {
+		out[i] = latest[id]
+	}
+	return out, nil
+}
+
+// ClassesByIDs loads classes for a dataloader (a booking's class). The
+// caller could see each booking, so it may see its class.
+func (s *Service) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {
+	var rows []*models.TrainingClass
+	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return byIDs(ids, rows, func(c *models.TrainingClass) int64 { return c.ID }), nil
+}
+
+// MembersByIDs loads members for a dataloader (a booking's member).
+func (s *Service) MembersByIDs(ctx context.Context, ids []int64) ([]*models.Member, error) {
+	var rows []*models.Member
+	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return byIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
+}
+
+// byIDs orders rows as ids, nil for missing ones.
+func byIDs[T any](ids []int64, rows []T, id func(T) int64) []T {
+	by := make(map[int64]T, len(rows))
+	for _, r := range rows {
+		by[id(r)] = r
+	}
+	out := make([]T, len(ids))
+	for i, k := range ids {
+		out[i] = by[k]
+	}
+	return out
+}

@@ -1,0 +1,92 @@
+package resolvers
+
+import (
+	"unionhall/graph/model"
+	"unionhall/internal/page"
+	"unionhall/internal/service"
+	"unionhall/models"
+)
+
+// Mapping between the training API's inputs and payloads and the service.
+
+func createClassInput(in model.CreateTrainingClassInput) service.ClassInput {
+	return service.ClassInput{
+		UnionID: in.UnionID, Title: &in.Title, Category: &in.Category, Description: in.Description,
+		Teacher: in.Teacher, CoverURL: in.CoverURL, Sessions: sessionsInput(in.Sessions, true),
+		Capacity: &in.Capacity, WaitlistLimit: in.WaitlistLimit, BookingOpensAt: &in.BookingOpensAt,
+		BookingClosesAt: &in.BookingClosesAt, CancelDeadline: in.CancelDeadline,
+		Eligibility: eligibilityInput(in.Eligibility),
+	}
+}
+
+func updateClassInput(in model.UpdateTrainingClassInput) service.ClassInput {
+	return service.ClassInput{
+		Title: in.Title, Category: in.Category, Description: in.Description, Teacher: in.Teacher,
+		CoverURL: in.CoverURL, Sessions: sessionsInput(in.Sessions, in.Sessions != nil),
+		Capacity: in.Capacity, WaitlistLimit: in.WaitlistLimit, BookingOpensAt: in.BookingOpensAt,
+		BookingClosesAt: in.BookingClosesAt, CancelDeadline: in.CancelDeadline,
+		Eligibility: eligibilityInput(in.Eligibility),
+	}
+}
+
+// sessionsInput keeps "not given" (nil) apart from "given, empty".
+func sessionsInput(in []*model.TrainingSessionInput, given bool) []service.SessionInput {
+	if !given {
+		return nil
+	}
+	out := make([]service.SessionInput, 0, len(in))
+	for _, x := range in {
+		out = append(out, service.SessionInput{StartsAt: x.StartsAt, EndsAt: x.EndsAt,
+			Place: deref(x.Place), OnlineURL: deref(x.OnlineURL)})
+	}
+	return out
+}
+
+func eligibilityInput(in *model.EligibilityInput) *service.EligibilityInput {
+	if in == nil {
+		return nil
+	}
+	return &service.EligibilityInput{UnionID: in.UnionID, EmploymentForms: in.EmploymentForms,
+		Gender: in.Gender, MinAge: in.MinAge, MaxAge: in.MaxAge, VerifiedOnly: deref(in.VerifiedOnly)}
+}
+
+func classFilter(f *model.TrainingClassFilter) service.ClassFilter {
+	if f == nil {
+		return service.ClassFilter{}
+	}
+	return service.ClassFilter{Category: f.Category, Upcoming: deref(f.Upcoming), HasSeats: deref(f.HasSeats),
+		UnionID: f.UnionID, Status: f.Status}
+}
+
+func bookingFilter(f *model.BookingFilter) service.BookingFilter {
+	if f == nil {
+		return service.BookingFilter{}
+	}
+	return service.BookingFilter{Status: f.Status}
+}
+
+func classPayload(c *models.TrainingClass, err error) (*model.TrainingClassPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.TrainingClassPayload{TrainingClass: c}, nil
+}
+
+func bookingPayload(b *models.TrainingBooking, err error) (*model.BookingPayload, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &model.BookingPayload{Booking: b}, nil
+}
+
+func bookingKey(b *models.TrainingBooking) any { return page.IDKey{ID: b.ID} }
+
+func bookingConnection(p page.Page[*models.TrainingBooking], err error) (*model.TrainingBookingConnection, error) {
+	if err != nil {
+		return nil, err
+	}
+	e, info := edges(p, bookingKey, func(c string, n *models.TrainingBooking) *model.TrainingBookingEdge {
+		return &model.TrainingBookingEdge{Cursor: c, Node: n}
+	})
+	return &model.TrainingBookingConnection{Edges: e, PageInfo: info}, nil
+}
