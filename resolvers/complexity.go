@@ -24,7 +24,9 @@ func Complexity() graph.ComplexityRoot {
 	c.Query.Members = func(child int, _ *model.MemberFilter, first *int, _ *string) int { return listCost(child, first) }
 	c.Query.Admins = func(child int, first *int, _ *string) int { return listCost(child, first) }
 	c.Query.AuditLogs = func(child int, _ *model.AuditLogFilter, first *int, _ *string) int { return listCost(child, first) }
-	c.Query.TrainingClasses = func(child int, _ *model.TrainingClassFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.TrainingClasses = func(child int, _ *model.TrainingClassFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
 	c.Query.MyBookings = func(child int, _ *model.BookingFilter, first *int, _ *string) int { return listCost(child, first) }
 	c.Query.ClassBookings = func(child int, _ int64, _ *model.BookingFilter, first *int, _ *string) int {
 		return listCost(child, first)

@@ -69,7 +69,7 @@ func Take(tx *gorm.DB, sp Spec, id int64) (Grant, error) {
 	if res.RowsAffected == 0 {
 		return Grant{}, ErrFull
 	}
-		var c struct {
+	var c struct {
 		WaitlistSeq   int64
 		WaitlistCount int
 	}

@@ -77,4 +77,3 @@ func (s *Service) Viewer(ctx context.Context) (*Viewer, error) {
 	}
 	return memo.v, memo.err
 }
-
