@@ -117,7 +117,9 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 		// A draft is invisible to members.
 		wantCode(t, s.Do(courier, classQ, map[string]any{"id": id}), "NOT_FOUND")
 		var list struct {
-			TrainingClasses struct{ Edges []struct{ Node struct{ ID string } } }
+			TrainingClasses struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		s.MustOK(courier, `{ trainingClasses { edges { node { id } } } }`, nil, &list)
 		if len(list.TrainingClasses.Edges) != 0 {
@@ -191,7 +193,9 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 			t.Fatalf("stats (-want +got):\n%s", diff)
 		}
 		// Members never see stats.
-		var ms struct{ TrainingClass struct{ Stats *map[string]int } }
+		var ms struct {
+			TrainingClass struct{ Stats *map[string]int }
+		}
 		s.MustOK(courier, `query($id: ID!) { trainingClass(id: $id) { stats { confirmed } } }`, map[string]any{"id": id}, &ms)
 		if ms.TrainingClass.Stats != nil {
 			t.Fatal("a member saw stats")
@@ -252,7 +256,9 @@ func TestWaitlistPromotionAndCancellation(t *testing.T) {
 		}
 
 		var mine struct {
-			MyBookings struct{ Edges []struct{ Node struct{ Status string } } }
+			MyBookings struct {
+				Edges []struct{ Node struct{ Status string } }
+			}
 		}
 		s.MustOK(m[0].Access, `{ myBookings { edges { node { status class { id title } } } } }`, nil, &mine)
 		if len(mine.MyBookings.Edges) != 2 || mine.MyBookings.Edges[0].Node.Status != "WAITLISTED" || mine.MyBookings.Edges[1].Node.Status != "CANCELLED" {

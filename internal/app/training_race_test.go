@@ -1,0 +1,211 @@
+package app_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"testing"
+
+	"unionhall/internal/store"
+	"unionhall/internal/testutil"
+)
+
+// race runs f(i) for i in [0, n) on `workers` goroutines.
+func race(n, workers int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				f(i)
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+type outcome struct {
+	status, code string
+	position     int
+}
+
+// rush has every token book class id once, concurrently, across servers
+// (round robin), and returns each caller's outcome.
+func rush(t *testing.T, servers []*testutil.Server, tokens []testutil.Tokens, id string) []outcome {
+	t.Helper()
+	out := make([]outcome, len(tokens))
+	race(len(tokens), 128, func(i int) {
+		s := servers[i%len(servers)]
+		r, err := s.Try(tokens[i].Access, bookQ, map[string]any{"id": id})
+		if err != nil {
+			out[i] = outcome{code: "TRANSPORT " + err.Error()}
+			return
+		}
+		if len(r.Errors) > 0 {
+			out[i] = outcome{code: r.Code()}
+			return
+		}
+		var b struct{ BookClass struct{ Booking booking } }
+		r.Decode(t, &b)
+		out[i] = outcome{status: b.BookClass.Booking.Status}
+		if p := b.BookClass.Booking.WaitlistPosition; p != nil {
+			out[i].position = *p
+		}
+	})
+	return out
+}
+
+func tally(outs []outcome) (map[string]int, []int) {
+	n := map[string]int{}
+	var positions []int
+	for _, o := range outs {
+		if o.code != "" {
+			n[o.code]++
+		} else {
+			n[o.status]++
+		}
+		if o.status == "WAITLISTED" {
+			positions = append(positions, o.position)
+		}
+	}
+	sort.Ints(positions)
+	return n, positions
+}
+
+// 2,000 distinct members race for 50 seats and 100 waitlist places.
+func TestBookingRushNeverOversells(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedClass(t, s, admin, classInput(50, 100, nil))
+		tokens := s.Members(2000, "courier")
+		n, positions := tally(rush(t, []*testutil.Server{s}, tokens, id))
+		if n["CONFIRMED"] != 50 || n["WAITLISTED"] != 100 || n["FULL"] != 1850 || len(n) != 3 {
+			t.Fatalf("outcomes = %v, want 50 CONFIRMED, 100 WAITLISTED, 1850 FULL", n)
+		}
+		for i, p := range positions { // the waitlist filled in order: 1…100, each once
+			if p != i+1 {
+				t.Fatalf("waitlist positions = %v", positions)
+			}
+		}
+		assertSeatInvariants(t, s, id)
+	})
+}
+
+// One member's phone retries bookClass 20 times at once: one booking.
+func TestParallelRetriesMakeOneBooking(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedClass(t, s, admin, classInput(10, 10, nil))
+		tok := s.Members(1, "courier")[0]
+		ids := make([]string, 20)
+		race(20, 20, func(i int) {
+			r, err := s.Try(tok.Access, bookQ, map[string]any{"id": id})
+			if err != nil || len(r.Errors) > 0 {
+				ids[i] = fmt.Sprint("error ", err, r)
+				return
+			}
+			var b struct{ BookClass struct{ Booking booking } }
+			r.Decode(t, &b)
+			ids[i] = b.BookClass.Booking.ID
+		})
+		for _, got := range ids {
+			if got != ids[0] {
+				t.Fatalf("retries returned different bookings: %v", ids)
+			}
+		}
+		var rows int64
+		s.DB.Table("training_bookings").Where("class_id = ?", id).Count(&rows)
+		if rows != 1 {
+			t.Fatalf("%d booking rows, want 1", rows)
+		}
+		assertSeatInvariants(t, s, id)
+	})
+}
+
+// Bookings and cancellations interleave; every promotion keeps the
+// invariants, and in the end the seats are exactly the survivors.
+func TestInterleavedBookingsAndCancellations(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedClass(t, s, admin, classInput(20, 30, nil))
+		tokens := s.Members(120, "courier")
+		bookingOf := make([]string, len(tokens))
+		var mu sync.Mutex
+		cancelled := map[int]bool{}
+		race(len(tokens)*2, 64, func(k int) {
+			i := k / 2
+			if k%2 == 0 {
+				r, err := s.Try(tokens[i].Access, bookQ, map[string]any{"id": id})
+				if err == nil && len(r.Errors) == 0 {
+					var b struct{ BookClass struct{ Booking booking } }
+					r.Decode(t, &b)
+					mu.Lock()
+					bookingOf[i] = b.BookClass.Booking.ID
+					mu.Unlock()
+				}
+				return
+			}
+			// Every third member cancels whatever they got, racing the others.
+			if i%3 != 0 {
+				return
+			}
+			for try := 0; try < 50; try++ {
+				mu.Lock()
+				bid := bookingOf[i]
+				mu.Unlock()
+				if bid != "" {
+					r, err := s.Try(tokens[i].Access, cancelQ, map[string]any{"id": bid})
+					if err == nil && len(r.Errors) == 0 {
+						mu.Lock()
+						cancelled[i] = true
+						mu.Unlock()
+					}
+					return
+				}
+				if rand.IntN(2) == 0 {
+					continue
+				}
+			}
+		})
+		assertSeatInvariants(t, s, id)
+		var seated, waiting int64
+		s.DB.Table("training_bookings").Where("class_id = ? AND status = 'CONFIRMED'", id).Count(&seated)
+		s.DB.Table("training_bookings").Where("class_id = ? AND status = 'WAITLISTED'", id).Count(&waiting)
+		if seated != 20 || waiting == 0 {
+			t.Fatalf("after the rush: %d seated, %d waiting (cancelled %d)", seated, waiting, len(cancelled))
+		}
+	})
+}
+
+// Two server instances share one MariaDB: the seat rule is in the
+// database, so they still never oversell.
+func TestTwoInstancesNeverOversell(t *testing.T) {
+	testutil.MySQLOnly(t)
+	a := testutil.NewServer(t, store.MySQL)
+	b := testutil.NewServerOn(t, a.DB)
+	b.Clock.Set(a.Clock.Now())
+	admin := a.LoginAdmin("donghua_admin").Access
+	id := publishedClass(t, a, admin, classInput(40, 20, nil))
+	b.Clock.Set(a.Clock.Now())
+	tokens := a.Members(600, "courier")
+	n, positions := tally(rush(t, []*testutil.Server{a, b}, tokens, id))
+	if n["CONFIRMED"] != 40 || n["WAITLISTED"] != 20 || n["FULL"] != 540 || len(n) != 3 {
+		t.Fatalf("outcomes = %v", n)
+	}
+	for i, p := range positions {
+		if p != i+1 {
+			t.Fatalf("waitlist positions = %v", positions)
+		}
+	}
+	assertSeatInvariants(t, a, id)
+}
