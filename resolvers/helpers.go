@@ -1,7 +1,12 @@
 package resolvers
 
 import (
+	"context"
+
+	"github.com/99designs/gqlgen/graphql"
+
 	"unionhall/graph/model"
+	"unionhall/internal/loader"
 	"unionhall/internal/page"
 	"unionhall/internal/service"
 	"unionhall/models"
@@ -52,4 +57,51 @@ func rosterPayload(r *service.RosterResult) *model.ImportRosterPayload {
 		out.Rows = append(out.Rows, &model.RosterRowResult{Row: row.Row, Status: model.RosterRowStatus(row.Status), Name: row.Name, Message: row.Message})
 	}
 	return out
+}
+
+// requested reports whether the current field's selection asks for the
+// nested field at path (fragments included), so a list resolver can prime
+// the loaders of just the fields the client wants.
+func requested(ctx context.Context, path ...string) bool {
+	oc := graphql.GetOperationContext(ctx)
+	fields := graphql.CollectFieldsCtx(ctx, nil)
+	for i, name := range path {
+		var next []graphql.CollectedField
+		found := false
+		for _, f := range fields {
+			if f.Name != name {
+				continue
+			}
+			found = true
+			if i < len(path)-1 {
+				next = append(next, graphql.CollectFields(oc, f.Selections, nil)...)
+			}
+		}
+		if !found {
+			return false
+		}
+		fields = next
+	}
+	return true
+}
+
+// primeClassPage loads, once for the whole page, the nested fields of
+// classes the query asks for.
+func primeClassPage(ctx context.Context, classes []*models.TrainingClass) error {
+	if len(classes) == 0 {
+		return nil
+	}
+	ids, unions := make([]int64, len(classes)), make([]int64, len(classes))
+	for i, c := range classes {
+		ids[i], unions[i] = c.ID, c.UnionID
+	}
+	if requested(ctx, "edges", "node", "union") {
+		if err := loader.PrimeUnions(ctx, unions); err != nil {
+			return err
+		}
+	}
+	if requested(ctx, "edges", "node", "myBooking") {
+		return loader.PrimeMyBookings(ctx, ids)
+	}
+	return nil
 }

@@ -61,6 +61,9 @@ func (r *mutationResolver) MarkAttendance(ctx context.Context, input model.MarkA
 
 func (r *queryResolver) TrainingClasses(ctx context.Context, filter *model.TrainingClassFilter, first *int, after *string) (*model.TrainingClassConnection, error) {
 	p, err := r.Svc.ListTrainingClasses(ctx, classFilter(filter), first, after)
+	if err == nil {
+		err = primeClassPage(ctx, p.Items)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -169,3 +170,38 @@ func statusFor(err error) int {
 }
 
 func invalidUpload(msg string) error { return apperr.Invalid("file", msg) }
+
+// handleExportClassBookings streams a class's sign-up list as .xlsx:
+// GET /export/class-bookings?classId=N[&phones=full], with an admin's
+// bearer token.
+func (a *App) handleExportClassBookings(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p, err := auth.Require(ctx)
+	if err == nil {
+		p, err = a.Svc.Authorize(ctx, p)
+	}
+	if err == nil && !p.IsAdmin() {
+		err = apperr.New(apperr.Forbidden, "仅管理员可以导出名单")
+	}
+	if err != nil {
+		writeJSONError(w, statusFor(err), err)
+		return
+	}
+	ctx = auth.WithPrincipal(ctx, p)
+	id, perr := strconv.ParseInt(r.URL.Query().Get("classId"), 10, 64)
+	if perr != nil || id <= 0 {
+		writeJSONError(w, http.StatusBadRequest, apperr.Invalid("classId", "请指定课程"))
+		return
+	}
+	exp, err := a.Svc.ExportClassBookings(ctx, id, r.URL.Query().Get("phones") == "full")
+	if err != nil {
+		writeJSONError(w, statusFor(err), err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+	w.Header().Set("Content-Disposition", "attachment; filename=\"export.xlsx\"; filename*=UTF-8''"+url.PathEscape(exp.FileName))
+	w.Header().Set("Cache-Control", "no-store")
+	if err := exp.Write(w); err != nil {
+		obs.Log(ctx, a.Log).ErrorContext(ctx, "export failed", "error", err.Error())
+	}
+}

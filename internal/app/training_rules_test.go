@@ -1,0 +1,329 @@
+package app_test
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"unionhall/internal/config"
+	"unionhall/internal/store"
+	"unionhall/internal/testutil"
+	"unionhall/models"
+)
+
+func TestEligibilityIsExplainedAndEnforced(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("dongcheng_admin").Access
+		id := publishedClass(t, s, admin, classInput(10, 0, map[string]any{"eligibility": map[string]any{
+			"employmentForms": []string{"COURIER", "FOOD_DELIVERY"}, "gender": "FEMALE", "minAge": 20, "maxAge": 45, "verifiedOnly": true,
+		}}))
+		young := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
+		cases := []struct {
+			name   string
+			spec   testutil.MemberSpec
+			reason string
+		}{
+			{"eligible", func(_ int, m *models.Member) { m.Gender = models.GenderFemale }, ""},
+			{"male", nil, "仅限女职工参加"},
+			{"form", func(_ int, m *models.Member) {
+				m.Gender, m.EmploymentForm = models.GenderFemale, models.EmploymentStandard
+			}, "仅限快递员、外卖骑手参加"},
+			{"pending", func(_ int, m *models.Member) { m.Gender, m.Status = models.GenderFemale, models.MembershipPending }, "仅限已通过审核的会员，您的会员资格正在审核中"},
+			{"age", func(_ int, m *models.Member) { m.Gender, m.BirthDate = models.GenderFemale, &young }, "年龄需满 20 周岁"},
+		}
+		for _, tc := range cases {
+			specs := []testutil.MemberSpec{}
+			if tc.spec != nil {
+				specs = append(specs, tc.spec)
+			}
+			tok := s.Members(1, "courier", specs...)[0].Access
+			var out struct {
+				TrainingClass struct{ IneligibleReason *string }
+			}
+			s.MustOK(tok, classQ, map[string]any{"id": id}, &out)
+			_, r := book(t, s, tok, id)
+			if tc.reason == "" {
+				if out.TrainingClass.IneligibleReason != nil || len(r.Errors) > 0 {
+					t.Fatalf("%s: reason %v, booking errors %+v", tc.name, out.TrainingClass.IneligibleReason, r.Errors)
+				}
+				continue
+			}
+			if out.TrainingClass.IneligibleReason == nil || *out.TrainingClass.IneligibleReason != tc.reason {
+				t.Fatalf("%s: ineligibleReason = %v, want %q", tc.name, out.TrainingClass.IneligibleReason, tc.reason)
+			}
+			wantCode(t, r, "NOT_ELIGIBLE")
+			if r.Errors[0].Message != tc.reason {
+				t.Fatalf("%s: message %q, want %q", tc.name, r.Errors[0].Message, tc.reason)
+			}
+		}
+		// A member of another district does not see the class at all.
+		other := s.Members(1, "rider", func(_ int, m *models.Member) { m.Gender = models.GenderFemale })[0].Access
+		wantCode(t, s.Do(other, classQ, map[string]any{"id": id}), "NOT_FOUND")
+		_, r := book(t, s, other, id)
+		wantCode(t, r, "NOT_FOUND")
+		assertSeatInvariants(t, s, id)
+	})
+}
+
+func TestNoShowRuleBarsBooking(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d, func(c *config.Config) { c.NoShowLimit, c.NoShowBanDays = 2, 30 })
+		admin := s.LoginAdmin("donghua_admin")
+		ids := []string{publishedClass(t, s, admin.Access, classInput(5, 0, nil)), publishedClass(t, s, admin.Access, classInput(5, 0, nil))}
+		m := s.Members(2, "courier")
+		for _, id := range ids {
+			mustBook(t, s, m[0].Access, id)
+			mustBook(t, s, m[1].Access, id)
+		}
+		// m[1] attends the first class; m[0] attends neither.
+		var b struct{ TrainingClass struct{ MyBooking booking } }
+		s.MustOK(m[1].Access, classQ, map[string]any{"id": ids[0]}, &b)
+		s.Clock.Set(at(4, "08:55"))
+		admin = s.LoginAdmin("donghua_admin")
+		s.MustOK(admin.Access, `mutation($id: ID!) { markAttendance(input: {bookingId: $id, attended: true}) { booking { status } } }`,
+			map[string]any{"id": b.TrainingClass.MyBooking.ID}, nil)
+
+		s.Clock.Set(at(5, "09:00")) // both classes are over
+		n, err := s.App.Svc.SweepNoShows(t.Context())
+		if err != nil || n != 3 {
+			t.Fatalf("swept %d, %v; want 3 no-shows", n, err)
+		}
+		if n, _ := s.App.Svc.SweepNoShows(t.Context()); n != 0 {
+			t.Fatalf("a second sweep marked %d", n)
+		}
+		admin = s.LoginAdmin("donghua_admin")
+		next := publishedClass(t, s, admin.Access, classInput(5, 0, map[string]any{
+			"sessions":        []map[string]any{{"startsAt": rfc(at(20, "09:00")), "endsAt": rfc(at(20, "11:00")), "place": "301"}},
+			"bookingOpensAt":  rfc(at(5, "09:05")),
+			"bookingClosesAt": rfc(at(19, "18:00")),
+			"cancelDeadline":  rfc(at(19, "18:00")),
+		}))
+		m = []testutil.Tokens{s.Reissue(m[0]), s.Reissue(m[1])}
+		_, r := book(t, s, m[0].Access, next)
+		wantCode(t, r, "NOT_ELIGIBLE")
+		if !strings.Contains(r.Errors[0].Message, "缺席培训达 2 次") {
+			t.Fatalf("reason = %q", r.Errors[0].Message)
+		}
+		mustBook(t, s, m[1].Access, next) // one no-show is under the limit
+
+		var st struct {
+			TrainingClass struct{ Stats map[string]int }
+		}
+		s.MustOK(admin.Access, `query($id: ID!) { trainingClass(id: $id) { stats { attended noShows } } }`, map[string]any{"id": ids[0]}, &st)
+		if st.TrainingClass.Stats["attended"] != 1 || st.TrainingClass.Stats["noShows"] != 1 {
+			t.Fatalf("stats = %v", st.TrainingClass.Stats)
+		}
+		// The bar ends 30 days after the last no-show (the second class's end).
+		s.Clock.Set(at(4, "11:31").Add(30 * 24 * time.Hour))
+		admin = s.LoginAdmin("donghua_admin")
+		later := publishedClass(t, s, admin.Access, classInput(5, 0, map[string]any{
+			"sessions":        []map[string]any{{"startsAt": rfc(at(40, "09:00")), "endsAt": rfc(at(40, "11:00")), "place": "301"}},
+			"bookingOpensAt":  rfc(at(34, "12:00")),
+			"bookingClosesAt": rfc(at(39, "18:00")),
+			"cancelDeadline":  rfc(at(39, "18:00")),
+		}))
+		mustBook(t, s, s.Reissue(m[0]).Access, later)
+	})
+}
+
+func TestClassAdminRules(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedClass(t, s, admin, classInput(3, 5, nil))
+		m := s.Members(6, "courier")
+		for _, tok := range m {
+			mustBook(t, s, tok.Access, id)
+		}
+		update := `mutation($in: UpdateTrainingClassInput!) { updateTrainingClass(input: $in) { trainingClass { version capacity confirmedCount waitlistCount } } }`
+
+		// Another union's admin is refused, and so is a member.
+		rider := s.LoginAdmin("rider_admin").Access
+		for _, q := range []struct {
+			q    string
+			vars map[string]any
+		}{
+			{update, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "改标题"}}},
+			{publishQ, map[string]any{"id": id}},
+			{`query($id: ID!) { classBookings(classId: $id) { edges { node { id } } } }`, map[string]any{"id": id}},
+			{`query($id: ID!) { trainingClass(id: $id) { id } }`, map[string]any{"id": id}},
+			{`mutation($id: ID!) { cancelTrainingClass(input: {id: $id, reason: "天气原因"}) { trainingClass { id } } }`, map[string]any{"id": id}},
+		} {
+			wantCode(t, s.Do(rider, q.q, q.vars), "FORBIDDEN")
+		}
+		wantCode(t, s.Do(m[0].Access, update, map[string]any{"in": map[string]any{"id": id, "version": 2}}), "FORBIDDEN")
+
+		// Capacity never drops below the confirmed count.
+		r := s.Do(admin, update, map[string]any{"in": map[string]any{"id": id, "version": 2, "capacity": 2}})
+		wantCode(t, r, "VALIDATION_FAILED")
+		if r.Field() != "capacity" {
+			t.Fatalf("field = %q", r.Field())
+		}
+		// Growing it moves the waitlist up at once.
+		var up struct {
+			UpdateTrainingClass struct {
+				TrainingClass struct{ Version, Capacity, ConfirmedCount, WaitlistCount int }
+			}
+		}
+		s.MustOK(admin, update, map[string]any{"in": map[string]any{"id": id, "version": 2, "capacity": 5}}, &up)
+		if got := up.UpdateTrainingClass.TrainingClass; got.Version != 3 || got.ConfirmedCount != 5 || got.WaitlistCount != 1 {
+			t.Fatalf("after growing capacity: %+v", got)
+		}
+		// A stale edit is refused.
+		wantCode(t, s.Do(admin, update, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "旧版本的修改"}}), "CONFLICT")
+		assertSeatInvariants(t, s, id)
+
+		// Cancelling the class cancels every booking, with the reason.
+		s.MustOK(admin, `mutation($id: ID!) { cancelTrainingClass(input: {id: $id, reason: "授课老师临时有事"}) { trainingClass { status } } }`,
+			map[string]any{"id": id}, nil)
+		var seen struct {
+			TrainingClass struct {
+				Status, CancelReason string
+				MyBooking            booking
+			}
+		}
+		s.MustOK(m[5].Access, classQ, map[string]any{"id": id}, &seen)
+		if seen.TrainingClass.Status != "CANCELLED" || seen.TrainingClass.MyBooking.Status != "CANCELLED" ||
+			seen.TrainingClass.MyBooking.CancelReason != "课程已取消：授课老师临时有事" {
+			t.Fatalf("member sees %+v", seen)
+		}
+		_, r = book(t, s, m[0].Access, id)
+		wantCode(t, r, "WINDOW_CLOSED")
+		assertSeatInvariants(t, s, id)
+	})
+}
+
+func TestCreateClassRejectsBadInputAndStoresNothing(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		past := rfc(testutil.Epoch.Add(-time.Hour))
+		for _, tc := range []struct {
+			name, field string
+			extra       map[string]any
+		}{
+			{"capacity", "capacity", map[string]any{"capacity": 0}},
+			{"window in the past", "bookingClosesAt", map[string]any{"bookingOpensAt": rfc(testutil.Epoch.Add(-2 * time.Hour)), "bookingClosesAt": past, "cancelDeadline": past}},
+			{"window reversed", "bookingClosesAt", map[string]any{"bookingOpensAt": rfc(at(2, "19:00"))}},
+			{"no place", "sessions.0.place", map[string]any{"sessions": []map[string]any{{"startsAt": rfc(at(4, "09:00")), "endsAt": rfc(at(4, "10:00"))}}}},
+			{"session ends first", "sessions.0.endsAt", map[string]any{"sessions": []map[string]any{{"startsAt": rfc(at(4, "09:00")), "endsAt": rfc(at(4, "08:00")), "place": "x"}}}},
+			{"no sessions", "sessions", map[string]any{"sessions": []map[string]any{}}},
+			{"title", "title", map[string]any{"title": " "}},
+			{"http link", "coverUrl", map[string]any{"coverUrl": "javascript:alert(1)"}},
+			{"ages", "eligibility.maxAge", map[string]any{"eligibility": map[string]any{"minAge": 50, "maxAge": 20}}},
+			{"union outside", "eligibility.unionId", map[string]any{"eligibility": map[string]any{"unionId": s.UnionID("rider")}}},
+		} {
+			r := s.Do(admin, createClassQ, map[string]any{"in": classInput(10, 0, tc.extra)})
+			if r.Code() != "VALIDATION_FAILED" || r.Field() != tc.field {
+				t.Errorf("%s: code %q field %q (%v), want VALIDATION_FAILED on %s", tc.name, r.Code(), r.Field(), r.Errors, tc.field)
+			}
+		}
+		var n int64
+		s.DB.Model(&models.TrainingClass{}).Count(&n)
+		if n != 0 {
+			t.Fatalf("%d classes stored from bad input", n)
+		}
+		// Unknown ids and garbage are coded errors, not crashes.
+		m := s.Members(1, "courier")[0].Access
+		wantCode(t, s.Do(m, bookQ, map[string]any{"id": "999999"}), "NOT_FOUND")
+		wantCode(t, s.Do(m, bookQ, map[string]any{"id": "abc"}), "VALIDATION_FAILED")
+		wantCode(t, s.Do(m, cancelQ, map[string]any{"id": "999999"}), "NOT_FOUND")
+		wantCode(t, s.Do("", bookQ, map[string]any{"id": "1"}), "UNAUTHENTICATED")
+	})
+}
+
+// The browse page of 20 classes with their union and the member's booking
+// costs a fixed number of SQL statements, whatever the page size.
+func TestBrowseStatementCount(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admins := map[string]string{"city": s.LoginAdmin("city_admin").Access, "donghua": s.LoginAdmin("donghua_admin").Access,
+			"courier": s.LoginAdmin("courier_admin").Access}
+		var ids []string
+		for i := 0; i < 24; i++ {
+			key := []string{"city", "donghua", "courier"}[i%3]
+			ids = append(ids, publishedClass(t, s, admins[key], classInput(5, 0, map[string]any{"title": fmt.Sprintf("课程 %d", i)})))
+		}
+		m := s.Members(1, "courier")[0].Access
+		for _, id := range ids[:7] {
+			mustBook(t, s, m, id)
+		}
+		q := `query($n: Int!) { trainingClasses(first: $n) { edges { node { id title seatsLeft ineligibleReason
+			union { id name } myBooking { id status } } } pageInfo { hasNextPage endCursor } } }`
+		counts := map[int]int64{}
+		for _, size := range []int{5, 20} {
+			before := s.DB.Statements()
+			var out struct {
+				TrainingClasses struct {
+					Edges []struct{ Node struct{ MyBooking *booking } }
+				}
+			}
+			s.MustOK(m, q, map[string]any{"n": size}, &out)
+			counts[size] = s.DB.Statements() - before
+			if len(out.TrainingClasses.Edges) != size {
+				t.Fatalf("page of %d has %d classes", size, len(out.TrainingClasses.Edges))
+			}
+		}
+		if counts[20] > 4 || counts[20] != counts[5] {
+			t.Fatalf("statements per browse: %v (want at most 4, the same for every page size)", counts)
+		}
+		t.Logf("statements per browse page: %v", counts)
+	})
+}
+
+func TestExportClassBookings(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedClass(t, s, admin, classInput(5, 5, nil))
+		for i, tok := range s.Members(3, "courier", func(i int, m *models.Member) {
+			if i == 0 {
+				m.RealName = "=HYPERLINK(\"x\")"
+			}
+		}) {
+			_ = i
+			mustBook(t, s, tok.Access, id)
+		}
+		get := func(token, query string) (*http.Response, []byte) {
+			req, _ := http.NewRequest(http.MethodGet, s.URL+"/export/class-bookings?"+query, nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := s.HTTP.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp, body
+		}
+		resp, body := get(admin, "classId="+id)
+		if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "filename*=UTF-8''") {
+			t.Fatalf("export: %d %s", resp.StatusCode, body)
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := f.GetRows("报名名单")
+		if len(rows) != 4 || rows[0][1] != "姓名" || !strings.HasPrefix(rows[1][1], "'=") || !strings.Contains(rows[1][2], "****") {
+			t.Fatalf("rows = %v", rows)
+		}
+		if resp, _ := get(s.LoginAdmin("rider_admin").Access, "classId="+id); resp.StatusCode != 403 {
+			t.Fatalf("another union's admin got %d", resp.StatusCode)
+		}
+		if resp, _ := get(s.Members(1, "courier")[0].Access, "classId="+id); resp.StatusCode != 403 {
+			t.Fatalf("a member got %d", resp.StatusCode)
+		}
+		var n int64
+		s.DB.Model(&models.AuditLog{}).Where("action = ?", "TRAINING_BOOKINGS_EXPORT").Count(&n)
+		if n != 1 {
+			t.Fatalf("%d export audit rows, want 1", n)
+		}
+	})
+}
