@@ -134,6 +134,9 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if ready != nil {
 		ready <- url
 	}
+	jobs, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+	go a.RunJobs(jobs, time.Minute)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

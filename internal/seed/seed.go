@@ -154,6 +154,9 @@ func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) 
 			}
 			out.Members = append(out.Members, code)
 		}
+		if err := demoClasses(tx, byKey, now); err != nil {
+			return err
+		}
 		// Two members who have logged in but not bound an identity yet.
 		for i := 0; i < 2; i++ {
 			code := "dev:newcomer" + strconv.Itoa(i+1)
@@ -214,4 +217,46 @@ func SuperAdmin(ctx context.Context, db *store.DB, username, password, rootName 
 			Role: models.RoleSuperAdmin, UnionID: root.ID, CreatedAt: now, UpdatedAt: now}).Error
 	})
 	return created, err
+}
+
+// demoClasses publishes a few training classes to explore: open for
+// booking now, one of them for couriers only and one nearly full.
+func demoClasses(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) error {
+	day := 24 * time.Hour
+	start := now.Truncate(day).Add(10*day + time.Hour) // 09:00 China time, ten days on
+	couriers := models.JoinForms([]models.EmploymentForm{models.EmploymentCourier, models.EmploymentFoodDelivery})
+	classes := []struct {
+		union, title, teacher, place string
+		cat                          models.SkillCategory
+		capacity, waitlist           int
+		forms                        string
+		status                       models.OfferingStatus
+	}{
+		{"city", "电动自行车安全驾驶与交通法规", "市交警支队 李警官", "市职工服务中心 2 楼报告厅", models.SkillSafety, 120, 30, "", models.OfferingPublished},
+		{"donghua", "快递员职业技能等级（五级）培训", "王师傅", "东华街道党群服务中心 301", models.SkillVocational, 30, 10, couriers, models.OfferingPublished},
+		{"dongcheng", "智能手机与网约平台使用", "陈老师", "东城区职工学校 机房", models.SkillDigital, 3, 2, "", models.OfferingPublished},
+		{"xicheng", "养老护理员（初级）", "护理部 刘老师", "西城区职工服务中心", models.SkillCare, 40, 0, "", models.OfferingDraft},
+	}
+	for i, d := range classes {
+		u := byKey[d.union]
+		begins := start.Add(time.Duration(i) * day)
+		c := models.TrainingClass{
+			UnionID: u.ID, Title: d.title, Category: d.cat, Description: "免费培训，名额有限，报名后请按时参加；无故缺席将影响后续报名。",
+			Teacher: d.teacher, StartsAt: begins, EndsAt: begins.Add(3 * time.Hour), Capacity: d.capacity, WaitlistLimit: d.waitlist,
+			BookingOpensAt: now.Add(-time.Hour), BookingClosesAt: begins.Add(-2 * day), CancelDeadline: begins.Add(-3 * day),
+			Eligibility: models.Eligibility{EligPath: u.Path, EligForms: d.forms},
+			Status:      d.status, Version: 1, CreatedBy: 1, CreatedAt: now, UpdatedAt: now,
+		}
+		if d.status == models.OfferingPublished {
+			c.PublishedAt = &now
+		}
+		if err := tx.Create(&c).Error; err != nil {
+			return err
+		}
+		sess := models.TrainingSession{ClassID: c.ID, Seq: 1, StartsAt: c.StartsAt, EndsAt: c.EndsAt, Place: d.place}
+		if err := tx.Create(&sess).Error; err != nil {
+			return err
+		}
+	}
+	return nil
 }
