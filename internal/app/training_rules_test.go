@@ -76,11 +76,14 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d, func(c *config.Config) { c.NoShowLimit, c.NoShowBanDays = 2, 30 })
 		admin := s.LoginAdmin("donghua_admin")
-		ids := []string{publishedClass(t, s, admin.Access, classInput(5, 0, nil)), publishedClass(t, s, admin.Access, classInput(5, 0, nil))}
-		m := s.Members(2, "courier")
+		ids := []string{publishedClass(t, s, admin.Access, classInput(2, 1, nil)), publishedClass(t, s, admin.Access, classInput(5, 0, nil))}
+		m := s.Members(3, "courier")
 		for _, id := range ids {
 			mustBook(t, s, m[0].Access, id)
 			mustBook(t, s, m[1].Access, id)
+		}
+		if w := mustBook(t, s, m[2].Access, ids[0]); w.Status != "WAITLISTED" {
+			t.Fatalf("third booking = %+v", w)
 		}
 		// m[1] attends the first class; m[0] attends neither.
 		var b struct{ TrainingClass struct{ MyBooking booking } }
@@ -98,6 +101,13 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 		if n, _ := s.App.Svc.SweepNoShows(t.Context()); n != 0 {
 			t.Fatalf("a second sweep marked %d", n)
 		}
+		// The ended class's waitlist is closed.
+		var w struct{ TrainingClass struct{ MyBooking booking } }
+		s.MustOK(s.Reissue(m[2]).Access, classQ, map[string]any{"id": ids[0]}, &w)
+		if w.TrainingClass.MyBooking.Status != "CANCELLED" || w.TrainingClass.MyBooking.CancelReason != "课程已结束，候补未获得名额" {
+			t.Fatalf("waitlisted booking after the class = %+v", w.TrainingClass.MyBooking)
+		}
+		assertSeatInvariants(t, s, ids[0])
 		admin = s.LoginAdmin("donghua_admin")
 		next := publishedClass(t, s, admin.Access, classInput(5, 0, map[string]any{
 			"sessions":        []map[string]any{{"startsAt": rfc(at(20, "09:00")), "endsAt": rfc(at(20, "11:00")), "place": "301"}},

@@ -649,11 +649,15 @@ func bookingLabel(st models.BookingStatus) string {
 }
 
 // SweepNoShows turns the confirmed, unattended bookings of classes that have
-// ended into NO_SHOW and applies the no-show rule to their members. It is
+// ended into NO_SHOW and applies the no-show rule to their members; the
+// waitlist of an ended class is closed (those bookings are cancelled). It is
 // safe to run on every instance at once (conditional updates), and returns
-// how many bookings it marked.
+// how many no-shows it marked.
 func (s *Service) SweepNoShows(ctx context.Context) (int, error) {
 	now := s.clock.Now()
+	if err := s.closeEndedWaitlists(ctx, now); err != nil {
+		return 0, err
+	}
 	total := 0
 	for {
 		var rows []struct{ ID, MemberID int64 }
@@ -685,6 +689,35 @@ func (s *Service) SweepNoShows(ctx context.Context) (int, error) {
 			return total, nil
 		}
 	}
+}
+
+// closeEndedWaitlists cancels the waitlisted bookings of classes that have
+// ended: nobody will move up any more.
+func (s *Service) closeEndedWaitlists(ctx context.Context, now time.Time) error {
+	var ids []int64
+	if err := s.q(ctx).Model(&models.TrainingClass{}).
+		Where("ends_at < ? AND waitlist_count > 0 AND status IN ?", now,
+			[]models.OfferingStatus{models.OfferingPublished, models.OfferingClosed}).
+		Limit(500).Pluck("id", &ids).Error; err != nil {
+		return err
+	}
+	for _, id := range ids {
+		err := s.tx(ctx, func(tx *gorm.DB) error {
+			if _, err := seats.Lock(tx, trainingSeats, id); err != nil {
+				return err
+			}
+			if err := tx.Model(&models.TrainingBooking{}).Where("class_id = ? AND status = ?", id, models.BookingWaitlisted).
+				Updates(map[string]any{"status": models.BookingCancelled, "active": nil, "cancelled_at": now,
+					"cancel_reason": "课程已结束，候补未获得名额", "updated_at": now}).Error; err != nil {
+				return err
+			}
+			return tx.Model(&models.TrainingClass{}).Where("id = ?", id).Update("waitlist_count", 0).Error
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // recomputeBan applies the no-show rule to a member: NoShowLimit no-shows
