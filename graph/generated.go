@@ -41,6 +41,8 @@ type ResolverRoot interface {
 	TrainingBooking() TrainingBookingResolver
 	TrainingClass() TrainingClassResolver
 	Union() UnionResolver
+	Voucher() VoucherResolver
+	VoucherBatch() VoucherBatchResolver
 }
 
 type DirectiveRoot struct {
@@ -166,10 +168,13 @@ type ComplexityRoot struct {
 		CancelBooking        func(childComplexity int, input model.CancelBookingInput) int
 		CancelTrainingClass  func(childComplexity int, input model.CancelTrainingClassInput) int
 		CheckInBooking       func(childComplexity int, input model.CheckInBookingInput) int
+		ClaimVoucher         func(childComplexity int, input model.ClaimVoucherInput) int
 		CloseTrainingClass   func(childComplexity int, input model.TrainingClassIDInput) int
+		CloseVoucherBatch    func(childComplexity int, input model.VoucherBatchIDInput) int
 		CreateAdmin          func(childComplexity int, input model.CreateAdminInput) int
 		CreateTrainingClass  func(childComplexity int, input model.CreateTrainingClassInput) int
 		CreateUnion          func(childComplexity int, input model.CreateUnionInput) int
+		CreateVoucherBatch   func(childComplexity int, input model.CreateVoucherBatchInput) int
 		ImportRoster         func(childComplexity int, input model.ImportRosterInput) int
 		LoginAdmin           func(childComplexity int, input model.LoginAdminInput) int
 		LoginWithWeChat      func(childComplexity int, input model.LoginWithWeChatInput) int
@@ -177,8 +182,12 @@ type ComplexityRoot struct {
 		MarkAttendance       func(childComplexity int, input model.MarkAttendanceInput) int
 		Ping                 func(childComplexity int) int
 		PublishTrainingClass func(childComplexity int, input model.TrainingClassIDInput) int
+		PublishVoucherBatch  func(childComplexity int, input model.VoucherBatchIDInput) int
+		RedeemVoucher        func(childComplexity int, input model.RedeemVoucherInput) int
 		RefreshToken         func(childComplexity int, input model.RefreshTokenInput) int
 		RejectMember         func(childComplexity int, input model.RejectMemberInput) int
+		RevokeVoucher        func(childComplexity int, input model.RevokeVoucherInput) int
+		SetRedeemerBatches   func(childComplexity int, input model.SetRedeemerBatchesInput) int
 		UpdateTrainingClass  func(childComplexity int, input model.UpdateTrainingClassInput) int
 		VerifyMember         func(childComplexity int, input model.VerifyMemberInput) int
 	}
@@ -191,17 +200,22 @@ type ComplexityRoot struct {
 	Query struct {
 		Admins          func(childComplexity int, first *int, after *string) int
 		AuditLogs       func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
+		BatchVouchers   func(childComplexity int, batchID int64, filter *model.VoucherFilter, first *int, after *string) int
 		ClassBookings   func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
 		CurrentAdmin    func(childComplexity int) int
 		Me              func(childComplexity int) int
 		Member          func(childComplexity int, id int64) int
 		Members         func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
 		MyBookings      func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		MyVouchers      func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
 		Ping            func(childComplexity int) int
 		TrainingClass   func(childComplexity int, id int64) int
 		TrainingClasses func(childComplexity int, filter *model.TrainingClassFilter, first *int, after *string) int
 		Union           func(childComplexity int, id int64) int
 		Unions          func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
+		VoucherBatch    func(childComplexity int, id int64) int
+		VoucherBatches  func(childComplexity int, filter *model.VoucherBatchFilter, first *int, after *string) int
+		VoucherStats    func(childComplexity int, unionID *int64) int
 	}
 
 	RejectMemberPayload struct {
@@ -213,6 +227,10 @@ type ComplexityRoot struct {
 		Name    func(childComplexity int) int
 		Row     func(childComplexity int) int
 		Status  func(childComplexity int) int
+	}
+
+	SetRedeemerBatchesPayload struct {
+		Redeemer func(childComplexity int) int
 	}
 
 	TrainingBooking struct {
@@ -323,6 +341,87 @@ type ComplexityRoot struct {
 	VerifyMemberPayload struct {
 		Member func(childComplexity int) int
 	}
+
+	Voucher struct {
+		Batch        func(childComplexity int) int
+		Code         func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Member       func(childComplexity int) int
+		QRPayload    func(childComplexity int) int
+		RedeemedAt   func(childComplexity int) int
+		RevokeReason func(childComplexity int) int
+		RevokedAt    func(childComplexity int) int
+		Status       func(childComplexity int) int
+		ValidFrom    func(childComplexity int) int
+		ValidUntil   func(childComplexity int) int
+	}
+
+	VoucherBatch struct {
+		ClaimClosesAt  func(childComplexity int) int
+		ClaimOpensAt   func(childComplexity int) int
+		ClaimReason    func(childComplexity int) int
+		CreatedAt      func(childComplexity int) int
+		Description    func(childComplexity int) int
+		Eligibility    func(childComplexity int) int
+		ExclusiveGroup func(childComplexity int) int
+		FaceValueFen   func(childComplexity int) int
+		ID             func(childComplexity int) int
+		Kind           func(childComplexity int) int
+		MyVouchers     func(childComplexity int) int
+		PerMemberLimit func(childComplexity int) int
+		PublishedAt    func(childComplexity int) int
+		Stats          func(childComplexity int) int
+		Status         func(childComplexity int) int
+		Stock          func(childComplexity int) int
+		StockLeft      func(childComplexity int) int
+		Title          func(childComplexity int) int
+		Union          func(childComplexity int) int
+		ValidDays      func(childComplexity int) int
+		ValidFrom      func(childComplexity int) int
+		ValidUntil     func(childComplexity int) int
+		Version        func(childComplexity int) int
+	}
+
+	VoucherBatchConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	VoucherBatchEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	VoucherBatchPayload struct {
+		VoucherBatch func(childComplexity int) int
+	}
+
+	VoucherConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	VoucherEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	VoucherPayload struct {
+		Voucher func(childComplexity int) int
+	}
+
+	VoucherStats struct {
+		Batches     func(childComplexity int) int
+		Claimed     func(childComplexity int) int
+		ClaimedFen  func(childComplexity int) int
+		Expired     func(childComplexity int) int
+		ExpiredFen  func(childComplexity int) int
+		Redeemed    func(childComplexity int) int
+		RedeemedFen func(childComplexity int) int
+		Revoked     func(childComplexity int) int
+		Stock       func(childComplexity int) int
+	}
 }
 
 // endregion ***************************** api!.gotpl *****************************
@@ -365,6 +464,13 @@ type MutationResolver interface {
 	MarkAttendance(ctx context.Context, input model.MarkAttendanceInput) (*model.BookingPayload, error)
 	CreateUnion(ctx context.Context, input model.CreateUnionInput) (*model.CreateUnionPayload, error)
 	CreateAdmin(ctx context.Context, input model.CreateAdminInput) (*model.CreateAdminPayload, error)
+	CreateVoucherBatch(ctx context.Context, input model.CreateVoucherBatchInput) (*model.VoucherBatchPayload, error)
+	PublishVoucherBatch(ctx context.Context, input model.VoucherBatchIDInput) (*model.VoucherBatchPayload, error)
+	CloseVoucherBatch(ctx context.Context, input model.VoucherBatchIDInput) (*model.VoucherBatchPayload, error)
+	ClaimVoucher(ctx context.Context, input model.ClaimVoucherInput) (*model.VoucherPayload, error)
+	RedeemVoucher(ctx context.Context, input model.RedeemVoucherInput) (*model.VoucherPayload, error)
+	RevokeVoucher(ctx context.Context, input model.RevokeVoucherInput) (*model.VoucherPayload, error)
+	SetRedeemerBatches(ctx context.Context, input model.SetRedeemerBatchesInput) (*model.SetRedeemerBatchesPayload, error)
 }
 type QueryResolver interface {
 	Ping(ctx context.Context) (string, error)
@@ -380,6 +486,11 @@ type QueryResolver interface {
 	Unions(ctx context.Context, filter *model.UnionFilter, first *int, after *string) (*model.UnionConnection, error)
 	Union(ctx context.Context, id int64) (*models.Union, error)
 	Admins(ctx context.Context, first *int, after *string) (*model.AdminConnection, error)
+	VoucherBatches(ctx context.Context, filter *model.VoucherBatchFilter, first *int, after *string) (*model.VoucherBatchConnection, error)
+	VoucherBatch(ctx context.Context, id int64) (*models.VoucherBatch, error)
+	MyVouchers(ctx context.Context, filter *model.VoucherFilter, first *int, after *string) (*model.VoucherConnection, error)
+	BatchVouchers(ctx context.Context, batchID int64, filter *model.VoucherFilter, first *int, after *string) (*model.VoucherConnection, error)
+	VoucherStats(ctx context.Context, unionID *int64) (*model.VoucherStats, error)
 }
 type TrainingBookingResolver interface {
 	Class(ctx context.Context, obj *models.TrainingBooking) (*models.TrainingClass, error)
@@ -401,6 +512,20 @@ type UnionResolver interface {
 	Parent(ctx context.Context, obj *models.Union) (*models.Union, error)
 	Ancestors(ctx context.Context, obj *models.Union) ([]*models.Union, error)
 	Children(ctx context.Context, obj *models.Union, first *int, after *string) (*model.UnionConnection, error)
+}
+type VoucherResolver interface {
+	Batch(ctx context.Context, obj *models.Voucher) (*models.VoucherBatch, error)
+	Member(ctx context.Context, obj *models.Voucher) (*models.Member, error)
+	Status(ctx context.Context, obj *models.Voucher) (models.VoucherStatus, error)
+	Code(ctx context.Context, obj *models.Voucher) (*string, error)
+	QRPayload(ctx context.Context, obj *models.Voucher) (*string, error)
+}
+type VoucherBatchResolver interface {
+	Union(ctx context.Context, obj *models.VoucherBatch) (*models.Union, error)
+
+	MyVouchers(ctx context.Context, obj *models.VoucherBatch) ([]*models.Voucher, error)
+	ClaimReason(ctx context.Context, obj *models.VoucherBatch) (*string, error)
+	Stats(ctx context.Context, obj *models.VoucherBatch) (*model.VoucherStats, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -859,6 +984,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckInBooking(childComplexity, args["input"].(model.CheckInBookingInput)), true
+	case "Mutation.claimVoucher":
+		if e.ComplexityRoot.Mutation.ClaimVoucher == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_claimVoucher_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ClaimVoucher(childComplexity, args["input"].(model.ClaimVoucherInput)), true
 	case "Mutation.closeTrainingClass":
 		if e.ComplexityRoot.Mutation.CloseTrainingClass == nil {
 			break
@@ -870,6 +1006,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CloseTrainingClass(childComplexity, args["input"].(model.TrainingClassIDInput)), true
+	case "Mutation.closeVoucherBatch":
+		if e.ComplexityRoot.Mutation.CloseVoucherBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeVoucherBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseVoucherBatch(childComplexity, args["input"].(model.VoucherBatchIDInput)), true
 	case "Mutation.createAdmin":
 		if e.ComplexityRoot.Mutation.CreateAdmin == nil {
 			break
@@ -903,6 +1050,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateUnion(childComplexity, args["input"].(model.CreateUnionInput)), true
+	case "Mutation.createVoucherBatch":
+		if e.ComplexityRoot.Mutation.CreateVoucherBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createVoucherBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateVoucherBatch(childComplexity, args["input"].(model.CreateVoucherBatchInput)), true
 	case "Mutation.importRoster":
 		if e.ComplexityRoot.Mutation.ImportRoster == nil {
 			break
@@ -975,6 +1133,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishTrainingClass(childComplexity, args["input"].(model.TrainingClassIDInput)), true
+	case "Mutation.publishVoucherBatch":
+		if e.ComplexityRoot.Mutation.PublishVoucherBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishVoucherBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishVoucherBatch(childComplexity, args["input"].(model.VoucherBatchIDInput)), true
+	case "Mutation.redeemVoucher":
+		if e.ComplexityRoot.Mutation.RedeemVoucher == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_redeemVoucher_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RedeemVoucher(childComplexity, args["input"].(model.RedeemVoucherInput)), true
 	case "Mutation.refreshToken":
 		if e.ComplexityRoot.Mutation.RefreshToken == nil {
 			break
@@ -997,6 +1177,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectMember(childComplexity, args["input"].(model.RejectMemberInput)), true
+	case "Mutation.revokeVoucher":
+		if e.ComplexityRoot.Mutation.RevokeVoucher == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_revokeVoucher_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RevokeVoucher(childComplexity, args["input"].(model.RevokeVoucherInput)), true
+	case "Mutation.setRedeemerBatches":
+		if e.ComplexityRoot.Mutation.SetRedeemerBatches == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setRedeemerBatches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetRedeemerBatches(childComplexity, args["input"].(model.SetRedeemerBatchesInput)), true
 	case "Mutation.updateTrainingClass":
 		if e.ComplexityRoot.Mutation.UpdateTrainingClass == nil {
 			break
@@ -1055,6 +1257,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.AuditLogs(childComplexity, args["filter"].(*model.AuditLogFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.batchVouchers":
+		if e.ComplexityRoot.Query.BatchVouchers == nil {
+			break
+		}
+
+		args, err := ec.field_Query_batchVouchers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.BatchVouchers(childComplexity, args["batchId"].(int64), args["filter"].(*model.VoucherFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.classBookings":
 		if e.ComplexityRoot.Query.ClassBookings == nil {
 			break
@@ -1112,6 +1325,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyBookings(childComplexity, args["filter"].(*model.BookingFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myVouchers":
+		if e.ComplexityRoot.Query.MyVouchers == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myVouchers_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyVouchers(childComplexity, args["filter"].(*model.VoucherFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.ping":
 		if e.ComplexityRoot.Query.Ping == nil {
 			break
@@ -1162,6 +1386,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Unions(childComplexity, args["filter"].(*model.UnionFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.voucherBatch":
+		if e.ComplexityRoot.Query.VoucherBatch == nil {
+			break
+		}
+
+		args, err := ec.field_Query_voucherBatch_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VoucherBatch(childComplexity, args["id"].(int64)), true
+	case "Query.voucherBatches":
+		if e.ComplexityRoot.Query.VoucherBatches == nil {
+			break
+		}
+
+		args, err := ec.field_Query_voucherBatches_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VoucherBatches(childComplexity, args["filter"].(*model.VoucherBatchFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.voucherStats":
+		if e.ComplexityRoot.Query.VoucherStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_voucherStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VoucherStats(childComplexity, args["unionId"].(*int64)), true
 
 	case "RejectMemberPayload.member":
 		if e.ComplexityRoot.RejectMemberPayload.Member == nil {
@@ -1194,6 +1451,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RosterRowResult.Status(childComplexity), true
+
+	case "SetRedeemerBatchesPayload.redeemer":
+		if e.ComplexityRoot.SetRedeemerBatchesPayload.Redeemer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SetRedeemerBatchesPayload.Redeemer(childComplexity), true
 
 	case "TrainingBooking.cancelReason":
 		if e.ComplexityRoot.TrainingBooking.CancelReason == nil {
@@ -1633,6 +1897,339 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.VerifyMemberPayload.Member(childComplexity), true
 
+	case "Voucher.batch":
+		if e.ComplexityRoot.Voucher.Batch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.Batch(childComplexity), true
+	case "Voucher.code":
+		if e.ComplexityRoot.Voucher.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.Code(childComplexity), true
+	case "Voucher.createdAt":
+		if e.ComplexityRoot.Voucher.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.CreatedAt(childComplexity), true
+	case "Voucher.id":
+		if e.ComplexityRoot.Voucher.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.ID(childComplexity), true
+	case "Voucher.member":
+		if e.ComplexityRoot.Voucher.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.Member(childComplexity), true
+	case "Voucher.qrPayload":
+		if e.ComplexityRoot.Voucher.QRPayload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.QRPayload(childComplexity), true
+	case "Voucher.redeemedAt":
+		if e.ComplexityRoot.Voucher.RedeemedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.RedeemedAt(childComplexity), true
+	case "Voucher.revokeReason":
+		if e.ComplexityRoot.Voucher.RevokeReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.RevokeReason(childComplexity), true
+	case "Voucher.revokedAt":
+		if e.ComplexityRoot.Voucher.RevokedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.RevokedAt(childComplexity), true
+	case "Voucher.status":
+		if e.ComplexityRoot.Voucher.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.Status(childComplexity), true
+	case "Voucher.validFrom":
+		if e.ComplexityRoot.Voucher.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.ValidFrom(childComplexity), true
+	case "Voucher.validUntil":
+		if e.ComplexityRoot.Voucher.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Voucher.ValidUntil(childComplexity), true
+
+	case "VoucherBatch.claimClosesAt":
+		if e.ComplexityRoot.VoucherBatch.ClaimClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.ClaimClosesAt(childComplexity), true
+	case "VoucherBatch.claimOpensAt":
+		if e.ComplexityRoot.VoucherBatch.ClaimOpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.ClaimOpensAt(childComplexity), true
+	case "VoucherBatch.claimReason":
+		if e.ComplexityRoot.VoucherBatch.ClaimReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.ClaimReason(childComplexity), true
+	case "VoucherBatch.createdAt":
+		if e.ComplexityRoot.VoucherBatch.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.CreatedAt(childComplexity), true
+	case "VoucherBatch.description":
+		if e.ComplexityRoot.VoucherBatch.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Description(childComplexity), true
+	case "VoucherBatch.eligibility":
+		if e.ComplexityRoot.VoucherBatch.Eligibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Eligibility(childComplexity), true
+	case "VoucherBatch.exclusiveGroup":
+		if e.ComplexityRoot.VoucherBatch.ExclusiveGroup == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.ExclusiveGroup(childComplexity), true
+	case "VoucherBatch.faceValueFen":
+		if e.ComplexityRoot.VoucherBatch.FaceValueFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.FaceValueFen(childComplexity), true
+	case "VoucherBatch.id":
+		if e.ComplexityRoot.VoucherBatch.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.ID(childComplexity), true
+	case "VoucherBatch.kind":
+		if e.ComplexityRoot.VoucherBatch.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Kind(childComplexity), true
+	case "VoucherBatch.myVouchers":
+		if e.ComplexityRoot.VoucherBatch.MyVouchers == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.MyVouchers(childComplexity), true
+	case "VoucherBatch.perMemberLimit":
+		if e.ComplexityRoot.VoucherBatch.PerMemberLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.PerMemberLimit(childComplexity), true
+	case "VoucherBatch.publishedAt":
+		if e.ComplexityRoot.VoucherBatch.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.PublishedAt(childComplexity), true
+	case "VoucherBatch.stats":
+		if e.ComplexityRoot.VoucherBatch.Stats == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Stats(childComplexity), true
+	case "VoucherBatch.status":
+		if e.ComplexityRoot.VoucherBatch.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Status(childComplexity), true
+	case "VoucherBatch.stock":
+		if e.ComplexityRoot.VoucherBatch.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Stock(childComplexity), true
+	case "VoucherBatch.stockLeft":
+		if e.ComplexityRoot.VoucherBatch.StockLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.StockLeft(childComplexity), true
+	case "VoucherBatch.title":
+		if e.ComplexityRoot.VoucherBatch.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Title(childComplexity), true
+	case "VoucherBatch.union":
+		if e.ComplexityRoot.VoucherBatch.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Union(childComplexity), true
+	case "VoucherBatch.validDays":
+		if e.ComplexityRoot.VoucherBatch.ValidDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.ValidDays(childComplexity), true
+	case "VoucherBatch.validFrom":
+		if e.ComplexityRoot.VoucherBatch.ValidFrom == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.ValidFrom(childComplexity), true
+	case "VoucherBatch.validUntil":
+		if e.ComplexityRoot.VoucherBatch.ValidUntil == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.ValidUntil(childComplexity), true
+	case "VoucherBatch.version":
+		if e.ComplexityRoot.VoucherBatch.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatch.Version(childComplexity), true
+
+	case "VoucherBatchConnection.edges":
+		if e.ComplexityRoot.VoucherBatchConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatchConnection.Edges(childComplexity), true
+	case "VoucherBatchConnection.pageInfo":
+		if e.ComplexityRoot.VoucherBatchConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatchConnection.PageInfo(childComplexity), true
+
+	case "VoucherBatchEdge.cursor":
+		if e.ComplexityRoot.VoucherBatchEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatchEdge.Cursor(childComplexity), true
+	case "VoucherBatchEdge.node":
+		if e.ComplexityRoot.VoucherBatchEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatchEdge.Node(childComplexity), true
+
+	case "VoucherBatchPayload.voucherBatch":
+		if e.ComplexityRoot.VoucherBatchPayload.VoucherBatch == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherBatchPayload.VoucherBatch(childComplexity), true
+
+	case "VoucherConnection.edges":
+		if e.ComplexityRoot.VoucherConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherConnection.Edges(childComplexity), true
+	case "VoucherConnection.pageInfo":
+		if e.ComplexityRoot.VoucherConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherConnection.PageInfo(childComplexity), true
+
+	case "VoucherEdge.cursor":
+		if e.ComplexityRoot.VoucherEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherEdge.Cursor(childComplexity), true
+	case "VoucherEdge.node":
+		if e.ComplexityRoot.VoucherEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherEdge.Node(childComplexity), true
+
+	case "VoucherPayload.voucher":
+		if e.ComplexityRoot.VoucherPayload.Voucher == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherPayload.Voucher(childComplexity), true
+
+	case "VoucherStats.batches":
+		if e.ComplexityRoot.VoucherStats.Batches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.Batches(childComplexity), true
+	case "VoucherStats.claimed":
+		if e.ComplexityRoot.VoucherStats.Claimed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.Claimed(childComplexity), true
+	case "VoucherStats.claimedFen":
+		if e.ComplexityRoot.VoucherStats.ClaimedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.ClaimedFen(childComplexity), true
+	case "VoucherStats.expired":
+		if e.ComplexityRoot.VoucherStats.Expired == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.Expired(childComplexity), true
+	case "VoucherStats.expiredFen":
+		if e.ComplexityRoot.VoucherStats.ExpiredFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.ExpiredFen(childComplexity), true
+	case "VoucherStats.redeemed":
+		if e.ComplexityRoot.VoucherStats.Redeemed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.Redeemed(childComplexity), true
+	case "VoucherStats.redeemedFen":
+		if e.ComplexityRoot.VoucherStats.RedeemedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.RedeemedFen(childComplexity), true
+	case "VoucherStats.revoked":
+		if e.ComplexityRoot.VoucherStats.Revoked == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.Revoked(childComplexity), true
+	case "VoucherStats.stock":
+		if e.ComplexityRoot.VoucherStats.Stock == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VoucherStats.Stock(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -1649,9 +2246,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CancelBookingInput", ec.unmarshalInputCancelBookingInput),
 			graphql.NewInputUnmarshaler("CancelTrainingClassInput", ec.unmarshalInputCancelTrainingClassInput),
 			graphql.NewInputUnmarshaler("CheckInBookingInput", ec.unmarshalInputCheckInBookingInput),
+			graphql.NewInputUnmarshaler("ClaimVoucherInput", ec.unmarshalInputClaimVoucherInput),
 			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
 			graphql.NewInputUnmarshaler("CreateTrainingClassInput", ec.unmarshalInputCreateTrainingClassInput),
 			graphql.NewInputUnmarshaler("CreateUnionInput", ec.unmarshalInputCreateUnionInput),
+			graphql.NewInputUnmarshaler("CreateVoucherBatchInput", ec.unmarshalInputCreateVoucherBatchInput),
 			graphql.NewInputUnmarshaler("EligibilityInput", ec.unmarshalInputEligibilityInput),
 			graphql.NewInputUnmarshaler("ImportRosterInput", ec.unmarshalInputImportRosterInput),
 			graphql.NewInputUnmarshaler("LoginAdminInput", ec.unmarshalInputLoginAdminInput),
@@ -1659,14 +2258,20 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("MarkAttendanceInput", ec.unmarshalInputMarkAttendanceInput),
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
+			graphql.NewInputUnmarshaler("RedeemVoucherInput", ec.unmarshalInputRedeemVoucherInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RejectMemberInput", ec.unmarshalInputRejectMemberInput),
+			graphql.NewInputUnmarshaler("RevokeVoucherInput", ec.unmarshalInputRevokeVoucherInput),
+			graphql.NewInputUnmarshaler("SetRedeemerBatchesInput", ec.unmarshalInputSetRedeemerBatchesInput),
 			graphql.NewInputUnmarshaler("TrainingClassFilter", ec.unmarshalInputTrainingClassFilter),
 			graphql.NewInputUnmarshaler("TrainingClassIdInput", ec.unmarshalInputTrainingClassIdInput),
 			graphql.NewInputUnmarshaler("TrainingSessionInput", ec.unmarshalInputTrainingSessionInput),
 			graphql.NewInputUnmarshaler("UnionFilter", ec.unmarshalInputUnionFilter),
 			graphql.NewInputUnmarshaler("UpdateTrainingClassInput", ec.unmarshalInputUpdateTrainingClassInput),
 			graphql.NewInputUnmarshaler("VerifyMemberInput", ec.unmarshalInputVerifyMemberInput),
+			graphql.NewInputUnmarshaler("VoucherBatchFilter", ec.unmarshalInputVoucherBatchFilter),
+			graphql.NewInputUnmarshaler("VoucherBatchIdInput", ec.unmarshalInputVoucherBatchIdInput),
+			graphql.NewInputUnmarshaler("VoucherFilter", ec.unmarshalInputVoucherFilter),
 		)
 	}
 	first := true
@@ -1742,7 +2347,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "common.graphqls" "identity.graphqls" "members.graphqls" "training.graphqls" "unions.graphqls"
+//go:embed "common.graphqls" "identity.graphqls" "members.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1759,6 +2364,7 @@ var sources = []*ast.Source{
 	{Name: "members.graphqls", Input: sourceData("members.graphqls"), BuiltIn: false},
 	{Name: "training.graphqls", Input: sourceData("training.graphqls"), BuiltIn: false},
 	{Name: "unions.graphqls", Input: sourceData("unions.graphqls"), BuiltIn: false},
+	{Name: "vouchers.graphqls", Input: sourceData("vouchers.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
@@ -2022,6 +2628,14 @@ func (ec *executionContext) childFields_RosterRowResult(ctx context.Context, fie
 	return nil, fmt.Errorf("no field named %q was found under type RosterRowResult", field.Name)
 }
 
+func (ec *executionContext) childFields_SetRedeemerBatchesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "redeemer":
+		return ec.fieldContext_SetRedeemerBatchesPayload_redeemer(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SetRedeemerBatchesPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_TrainingBooking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -2240,6 +2854,168 @@ func (ec *executionContext) childFields_VerifyMemberPayload(ctx context.Context,
 	return nil, fmt.Errorf("no field named %q was found under type VerifyMemberPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Voucher(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Voucher_id(ctx, field)
+	case "batch":
+		return ec.fieldContext_Voucher_batch(ctx, field)
+	case "member":
+		return ec.fieldContext_Voucher_member(ctx, field)
+	case "status":
+		return ec.fieldContext_Voucher_status(ctx, field)
+	case "code":
+		return ec.fieldContext_Voucher_code(ctx, field)
+	case "qrPayload":
+		return ec.fieldContext_Voucher_qrPayload(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_Voucher_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_Voucher_validUntil(ctx, field)
+	case "redeemedAt":
+		return ec.fieldContext_Voucher_redeemedAt(ctx, field)
+	case "revokedAt":
+		return ec.fieldContext_Voucher_revokedAt(ctx, field)
+	case "revokeReason":
+		return ec.fieldContext_Voucher_revokeReason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Voucher_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Voucher", field.Name)
+}
+
+func (ec *executionContext) childFields_VoucherBatch(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_VoucherBatch_id(ctx, field)
+	case "title":
+		return ec.fieldContext_VoucherBatch_title(ctx, field)
+	case "kind":
+		return ec.fieldContext_VoucherBatch_kind(ctx, field)
+	case "description":
+		return ec.fieldContext_VoucherBatch_description(ctx, field)
+	case "faceValueFen":
+		return ec.fieldContext_VoucherBatch_faceValueFen(ctx, field)
+	case "union":
+		return ec.fieldContext_VoucherBatch_union(ctx, field)
+	case "stock":
+		return ec.fieldContext_VoucherBatch_stock(ctx, field)
+	case "stockLeft":
+		return ec.fieldContext_VoucherBatch_stockLeft(ctx, field)
+	case "perMemberLimit":
+		return ec.fieldContext_VoucherBatch_perMemberLimit(ctx, field)
+	case "exclusiveGroup":
+		return ec.fieldContext_VoucherBatch_exclusiveGroup(ctx, field)
+	case "claimOpensAt":
+		return ec.fieldContext_VoucherBatch_claimOpensAt(ctx, field)
+	case "claimClosesAt":
+		return ec.fieldContext_VoucherBatch_claimClosesAt(ctx, field)
+	case "validFrom":
+		return ec.fieldContext_VoucherBatch_validFrom(ctx, field)
+	case "validUntil":
+		return ec.fieldContext_VoucherBatch_validUntil(ctx, field)
+	case "validDays":
+		return ec.fieldContext_VoucherBatch_validDays(ctx, field)
+	case "eligibility":
+		return ec.fieldContext_VoucherBatch_eligibility(ctx, field)
+	case "status":
+		return ec.fieldContext_VoucherBatch_status(ctx, field)
+	case "version":
+		return ec.fieldContext_VoucherBatch_version(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_VoucherBatch_publishedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_VoucherBatch_createdAt(ctx, field)
+	case "myVouchers":
+		return ec.fieldContext_VoucherBatch_myVouchers(ctx, field)
+	case "claimReason":
+		return ec.fieldContext_VoucherBatch_claimReason(ctx, field)
+	case "stats":
+		return ec.fieldContext_VoucherBatch_stats(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VoucherBatch", field.Name)
+}
+
+func (ec *executionContext) childFields_VoucherBatchConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_VoucherBatchConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_VoucherBatchConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VoucherBatchConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_VoucherBatchEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_VoucherBatchEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_VoucherBatchEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VoucherBatchEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_VoucherBatchPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "voucherBatch":
+		return ec.fieldContext_VoucherBatchPayload_voucherBatch(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VoucherBatchPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_VoucherConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_VoucherConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_VoucherConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VoucherConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_VoucherEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_VoucherEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_VoucherEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VoucherEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_VoucherPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "voucher":
+		return ec.fieldContext_VoucherPayload_voucher(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VoucherPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_VoucherStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "batches":
+		return ec.fieldContext_VoucherStats_batches(ctx, field)
+	case "stock":
+		return ec.fieldContext_VoucherStats_stock(ctx, field)
+	case "claimed":
+		return ec.fieldContext_VoucherStats_claimed(ctx, field)
+	case "redeemed":
+		return ec.fieldContext_VoucherStats_redeemed(ctx, field)
+	case "expired":
+		return ec.fieldContext_VoucherStats_expired(ctx, field)
+	case "revoked":
+		return ec.fieldContext_VoucherStats_revoked(ctx, field)
+	case "claimedFen":
+		return ec.fieldContext_VoucherStats_claimedFen(ctx, field)
+	case "redeemedFen":
+		return ec.fieldContext_VoucherStats_redeemedFen(ctx, field)
+	case "expiredFen":
+		return ec.fieldContext_VoucherStats_expiredFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VoucherStats", field.Name)
+}
+
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "name":
@@ -2440,12 +3216,40 @@ func (ec *executionContext) field_Mutation_checkInBooking_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_claimVoucher_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ClaimVoucherInput, error) {
+			return ec.unmarshalNClaimVoucherInput2unionhallᚋgraphᚋmodelᚐClaimVoucherInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_closeTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.TrainingClassIDInput, error) {
 			return ec.unmarshalNTrainingClassIdInput2unionhallᚋgraphᚋmodelᚐTrainingClassIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_closeVoucherBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VoucherBatchIDInput, error) {
+			return ec.unmarshalNVoucherBatchIdInput2unionhallᚋgraphᚋmodelᚐVoucherBatchIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2488,6 +3292,20 @@ func (ec *executionContext) field_Mutation_createUnion_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateUnionInput, error) {
 			return ec.unmarshalNCreateUnionInput2unionhallᚋgraphᚋmodelᚐCreateUnionInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createVoucherBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateVoucherBatchInput, error) {
+			return ec.unmarshalNCreateVoucherBatchInput2unionhallᚋgraphᚋmodelᚐCreateVoucherBatchInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2580,6 +3398,34 @@ func (ec *executionContext) field_Mutation_publishTrainingClass_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_publishVoucherBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.VoucherBatchIDInput, error) {
+			return ec.unmarshalNVoucherBatchIdInput2unionhallᚋgraphᚋmodelᚐVoucherBatchIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_redeemVoucher_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RedeemVoucherInput, error) {
+			return ec.unmarshalNRedeemVoucherInput2unionhallᚋgraphᚋmodelᚐRedeemVoucherInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2600,6 +3446,34 @@ func (ec *executionContext) field_Mutation_rejectMember_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RejectMemberInput, error) {
 			return ec.unmarshalNRejectMemberInput2unionhallᚋgraphᚋmodelᚐRejectMemberInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_revokeVoucher_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RevokeVoucherInput, error) {
+			return ec.unmarshalNRevokeVoucherInput2unionhallᚋgraphᚋmodelᚐRevokeVoucherInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_setRedeemerBatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SetRedeemerBatchesInput, error) {
+			return ec.unmarshalNSetRedeemerBatchesInput2unionhallᚋgraphᚋmodelᚐSetRedeemerBatchesInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -2699,6 +3573,44 @@ func (ec *executionContext) field_Query_auditLogs_args(ctx context.Context, rawA
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_batchVouchers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "batchId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["batchId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.VoucherFilter, error) {
+			return ec.unmarshalOVoucherFilter2ᚖunionhallᚋgraphᚋmodelᚐVoucherFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
 	return args, nil
 }
 
@@ -2814,6 +3726,36 @@ func (ec *executionContext) field_Query_myBookings_args(ctx context.Context, raw
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myVouchers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.VoucherFilter, error) {
+			return ec.unmarshalOVoucherFilter2ᚖunionhallᚋgraphᚋmodelᚐVoucherFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_trainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -2899,6 +3841,64 @@ func (ec *executionContext) field_Query_unions_args(ctx context.Context, rawArgs
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_voucherBatch_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_voucherBatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.VoucherBatchFilter, error) {
+			return ec.unmarshalOVoucherBatchFilter2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_voucherStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unionId",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOID2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unionId"] = arg0
 	return args, nil
 }
 
@@ -5710,6 +6710,440 @@ func (ec *executionContext) fieldContext_Mutation_createAdmin(ctx context.Contex
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createVoucherBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createVoucherBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateVoucherBatch(ctx, fc.Args["input"].(model.CreateVoucherBatchInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VoucherBatchPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherBatchPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherBatchPayload) graphql.Marshaler {
+			return ec.marshalNVoucherBatchPayload2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createVoucherBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatchPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createVoucherBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishVoucherBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishVoucherBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishVoucherBatch(ctx, fc.Args["input"].(model.VoucherBatchIDInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VoucherBatchPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherBatchPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherBatchPayload) graphql.Marshaler {
+			return ec.marshalNVoucherBatchPayload2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishVoucherBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatchPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishVoucherBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeVoucherBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeVoucherBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseVoucherBatch(ctx, fc.Args["input"].(model.VoucherBatchIDInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VoucherBatchPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherBatchPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherBatchPayload) graphql.Marshaler {
+			return ec.marshalNVoucherBatchPayload2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeVoucherBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatchPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeVoucherBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_claimVoucher(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_claimVoucher(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ClaimVoucher(ctx, fc.Args["input"].(model.ClaimVoucherInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.VoucherPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherPayload) graphql.Marshaler {
+			return ec.marshalNVoucherPayload2ᚖunionhallᚋgraphᚋmodelᚐVoucherPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_claimVoucher(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_claimVoucher_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_redeemVoucher(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_redeemVoucher(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RedeemVoucher(ctx, fc.Args["input"].(model.RedeemVoucherInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "REDEEMER")
+				if err != nil {
+					var zeroVal *model.VoucherPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherPayload) graphql.Marshaler {
+			return ec.marshalNVoucherPayload2ᚖunionhallᚋgraphᚋmodelᚐVoucherPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_redeemVoucher(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_redeemVoucher_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_revokeVoucher(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_revokeVoucher(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RevokeVoucher(ctx, fc.Args["input"].(model.RevokeVoucherInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VoucherPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherPayload) graphql.Marshaler {
+			return ec.marshalNVoucherPayload2ᚖunionhallᚋgraphᚋmodelᚐVoucherPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_revokeVoucher(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_revokeVoucher_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_setRedeemerBatches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_setRedeemerBatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SetRedeemerBatches(ctx, fc.Args["input"].(model.SetRedeemerBatchesInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.SetRedeemerBatchesPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SetRedeemerBatchesPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SetRedeemerBatchesPayload) graphql.Marshaler {
+			return ec.marshalNSetRedeemerBatchesPayload2ᚖunionhallᚋgraphᚋmodelᚐSetRedeemerBatchesPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_setRedeemerBatches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SetRedeemerBatchesPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_setRedeemerBatches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5794,7 +7228,7 @@ func (ec *executionContext) _Query_currentAdmin(ctx context.Context, field graph
 			directive0 := next
 
 			directive1 := func(ctx context.Context) (any, error) {
-				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "REDEEMER")
 				if err != nil {
 					var zeroVal *models.Admin
 					return zeroVal, err
@@ -6499,6 +7933,316 @@ func (ec *executionContext) fieldContext_Query_admins(ctx context.Context, field
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_voucherBatches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_voucherBatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VoucherBatches(ctx, fc.Args["filter"].(*model.VoucherBatchFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *model.VoucherBatchConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherBatchConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherBatchConnection) graphql.Marshaler {
+			return ec.marshalNVoucherBatchConnection2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_voucherBatches(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatchConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_voucherBatches_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_voucherBatch(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_voucherBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VoucherBatch(ctx, fc.Args["id"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *models.VoucherBatch
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.VoucherBatch
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.VoucherBatch) graphql.Marshaler {
+			return ec.marshalOVoucherBatch2ᚖunionhallᚋmodelsᚐVoucherBatch(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_voucherBatch(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatch(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_voucherBatch_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myVouchers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myVouchers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyVouchers(ctx, fc.Args["filter"].(*model.VoucherFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.VoucherConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherConnection) graphql.Marshaler {
+			return ec.marshalNVoucherConnection2ᚖunionhallᚋgraphᚋmodelᚐVoucherConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myVouchers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myVouchers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_batchVouchers(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_batchVouchers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().BatchVouchers(ctx, fc.Args["batchId"].(int64), fc.Args["filter"].(*model.VoucherFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VoucherConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherConnection) graphql.Marshaler {
+			return ec.marshalNVoucherConnection2ᚖunionhallᚋgraphᚋmodelᚐVoucherConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_batchVouchers(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_batchVouchers_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_voucherStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_voucherStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().VoucherStats(ctx, fc.Args["unionId"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.VoucherStats
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.VoucherStats
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherStats) graphql.Marshaler {
+			return ec.marshalNVoucherStats2ᚖunionhallᚋgraphᚋmodelᚐVoucherStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_voucherStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_voucherStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query___type(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -6697,6 +8441,38 @@ func (ec *executionContext) _RosterRowResult_message(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_RosterRowResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RosterRowResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _SetRedeemerBatchesPayload_redeemer(ctx context.Context, field graphql.CollectedField, obj *model.SetRedeemerBatchesPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SetRedeemerBatchesPayload_redeemer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redeemer, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Admin) graphql.Marshaler {
+			return ec.marshalNAdmin2ᚖunionhallᚋmodelsᚐAdmin(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SetRedeemerBatchesPayload_redeemer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SetRedeemerBatchesPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Admin(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _TrainingBooking_id(ctx context.Context, field graphql.CollectedField, obj *models.TrainingBooking) (ret graphql.Marshaler) {
@@ -8510,6 +10286,1374 @@ func (ec *executionContext) fieldContext_VerifyMemberPayload_member(_ context.Co
 	return fc, nil
 }
 
+func (ec *executionContext) _Voucher_id(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Voucher_batch(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_batch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Voucher().Batch(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.VoucherBatch) graphql.Marshaler {
+			return ec.marshalNVoucherBatch2ᚖunionhallᚋmodelsᚐVoucherBatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_batch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Voucher",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Voucher_member(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Voucher().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Member) graphql.Marshaler {
+			return ec.marshalOMember2ᚖunionhallᚋmodelsᚐMember(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Voucher",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Voucher_status(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Voucher().Status(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.VoucherStatus) graphql.Marshaler {
+			return ec.marshalNVoucherStatus2unionhallᚋmodelsᚐVoucherStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, true, true, "VoucherStatus")
+}
+
+func (ec *executionContext) _Voucher_code(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Voucher().Code(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, true, true, "String")
+}
+
+func (ec *executionContext) _Voucher_qrPayload(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_qrPayload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Voucher().QRPayload(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_qrPayload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, true, true, "String")
+}
+
+func (ec *executionContext) _Voucher_validFrom(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Voucher_validUntil(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Voucher_redeemedAt(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_redeemedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedeemedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_redeemedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Voucher_revokedAt(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_revokedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_revokedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Voucher_revokeReason(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_revokeReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RevokeReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_revokeReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, false, false, "String")
+}
+
+func (ec *executionContext) _Voucher_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Voucher) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Voucher_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Voucher_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Voucher", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VoucherBatch_id(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "ID")
+}
+
+func (ec *executionContext) _VoucherBatch_title(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _VoucherBatch_kind(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.VoucherKind) graphql.Marshaler {
+			return ec.marshalNVoucherKind2unionhallᚋmodelsᚐVoucherKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "VoucherKind")
+}
+
+func (ec *executionContext) _VoucherBatch_description(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _VoucherBatch_faceValueFen(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_faceValueFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FaceValueFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_faceValueFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherBatch_union(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VoucherBatch().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherBatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherBatch_stock(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, true, false, "Int")
+}
+
+func (ec *executionContext) _VoucherBatch_stockLeft(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_stockLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StockLeft(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_stockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, true, false, "Int")
+}
+
+func (ec *executionContext) _VoucherBatch_perMemberLimit(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_perMemberLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PerMemberLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_perMemberLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherBatch_exclusiveGroup(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_exclusiveGroup(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExclusiveGroup, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_exclusiveGroup(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "String")
+}
+
+func (ec *executionContext) _VoucherBatch_claimOpensAt(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_claimOpensAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClaimOpensAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_claimOpensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VoucherBatch_claimClosesAt(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_claimClosesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClaimClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_claimClosesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VoucherBatch_validFrom(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_validFrom(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidFrom, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_validFrom(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VoucherBatch_validUntil(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_validUntil(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidUntil, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_validUntil(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VoucherBatch_validDays(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_validDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ValidDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_validDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherBatch_eligibility(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_eligibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligibility, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Eligibility) graphql.Marshaler {
+			return ec.marshalNEligibility2unionhallᚋmodelsᚐEligibility(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_eligibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherBatch",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Eligibility(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherBatch_status(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.OfferingStatus) graphql.Marshaler {
+			return ec.marshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "OfferingStatus")
+}
+
+func (ec *executionContext) _VoucherBatch_version(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherBatch_publishedAt(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VoucherBatch_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, false, false, "Time")
+}
+
+func (ec *executionContext) _VoucherBatch_myVouchers(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_myVouchers(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VoucherBatch().MyVouchers(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.Voucher) graphql.Marshaler {
+			return ec.marshalNVoucher2ᚕᚖunionhallᚋmodelsᚐVoucherᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_myVouchers(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherBatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Voucher(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherBatch_claimReason(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_claimReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VoucherBatch().ClaimReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_claimReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatch", field, true, true, "String")
+}
+
+func (ec *executionContext) _VoucherBatch_stats(ctx context.Context, field graphql.CollectedField, obj *models.VoucherBatch) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatch_stats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VoucherBatch().Stats(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.VoucherStats) graphql.Marshaler {
+			return ec.marshalOVoucherStats2ᚖunionhallᚋgraphᚋmodelᚐVoucherStats(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatch_stats(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherBatch",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherBatchConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VoucherBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatchConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.VoucherBatchEdge) graphql.Marshaler {
+			return ec.marshalNVoucherBatchEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐVoucherBatchEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatchConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherBatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatchEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherBatchConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.VoucherBatchConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatchConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatchConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherBatchConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherBatchEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.VoucherBatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatchEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatchEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherBatchEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _VoucherBatchEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.VoucherBatchEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatchEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.VoucherBatch) graphql.Marshaler {
+			return ec.marshalNVoucherBatch2ᚖunionhallᚋmodelsᚐVoucherBatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatchEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherBatchEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherBatchPayload_voucherBatch(ctx context.Context, field graphql.CollectedField, obj *model.VoucherBatchPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherBatchPayload_voucherBatch(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VoucherBatch, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.VoucherBatch) graphql.Marshaler {
+			return ec.marshalNVoucherBatch2ᚖunionhallᚋmodelsᚐVoucherBatch(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherBatchPayload_voucherBatch(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherBatchPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherBatch(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.VoucherConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.VoucherEdge) graphql.Marshaler {
+			return ec.marshalNVoucherEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐVoucherEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_VoucherEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.VoucherConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.VoucherEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _VoucherEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.VoucherEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Voucher) graphql.Marshaler {
+			return ec.marshalNVoucher2ᚖunionhallᚋmodelsᚐVoucher(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Voucher(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherPayload_voucher(ctx context.Context, field graphql.CollectedField, obj *model.VoucherPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherPayload_voucher(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Voucher, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Voucher) graphql.Marshaler {
+			return ec.marshalNVoucher2ᚖunionhallᚋmodelsᚐVoucher(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherPayload_voucher(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "VoucherPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Voucher(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _VoucherStats_batches(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_batches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Batches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_batches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherStats_stock(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_stock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stock, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_stock(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherStats_claimed(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_claimed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Claimed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_claimed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherStats_redeemed(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_redeemed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Redeemed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_redeemed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherStats_expired(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_expired(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Expired, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_expired(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherStats_revoked(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_revoked(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Revoked, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_revoked(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherStats_claimedFen(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_claimedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClaimedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_claimedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherStats_redeemedFen(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_redeemedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedeemedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_redeemedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _VoucherStats_expiredFen(ctx context.Context, field graphql.CollectedField, obj *model.VoucherStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VoucherStats_expiredFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiredFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VoucherStats_expiredFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VoucherStats", field, false, false, "Int")
+}
+
 func (ec *executionContext) ___Directive_name(ctx context.Context, field graphql.CollectedField, obj *introspection.Directive) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -9940,6 +13084,55 @@ func UnmarshalCheckInBookingInput(ctx context.Context, raw any) (model.CheckInBo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputClaimVoucherInput(ctx context.Context, obj any) (model.ClaimVoucherInput, error) {
+	var it model.ClaimVoucherInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"batchId", "requestId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "batchId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchID = data
+		case "requestId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requestId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequestID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalClaimVoucherInput unmarshals raw into the ClaimVoucherInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalClaimVoucherInput(ctx context.Context, raw any) (model.ClaimVoucherInput, error) {
+	var out model.ClaimVoucherInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ClaimVoucherInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateAdminInput(ctx context.Context, obj any) (model.CreateAdminInput, error) {
 	var it model.CreateAdminInput
 	if obj == nil {
@@ -10204,6 +13397,143 @@ func (ec *executionContext) unmarshalInputCreateUnionInput(ctx context.Context, 
 func UnmarshalCreateUnionInput(ctx context.Context, raw any) (model.CreateUnionInput, error) {
 	var out model.CreateUnionInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateUnionInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateVoucherBatchInput(ctx context.Context, obj any) (model.CreateVoucherBatchInput, error) {
+	var it model.CreateVoucherBatchInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["perMemberLimit"]; !present {
+		asMap["perMemberLimit"] = 1
+	}
+
+	fieldsInOrder := [...]string{"unionId", "title", "kind", "description", "faceValueFen", "stock", "perMemberLimit", "exclusiveGroup", "claimOpensAt", "claimClosesAt", "validFrom", "validUntil", "validDays", "eligibility"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalNVoucherKind2unionhallᚋmodelsᚐVoucherKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "faceValueFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("faceValueFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FaceValueFen = data
+		case "stock":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stock"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stock = data
+		case "perMemberLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("perMemberLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PerMemberLimit = data
+		case "exclusiveGroup":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("exclusiveGroup"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ExclusiveGroup = data
+		case "claimOpensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("claimOpensAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClaimOpensAt = data
+		case "claimClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("claimClosesAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClaimClosesAt = data
+		case "validFrom":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validFrom"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidFrom = data
+		case "validUntil":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validUntil"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidUntil = data
+		case "validDays":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("validDays"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ValidDays = data
+		case "eligibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
+			data, err := ec.unmarshalOEligibilityInput2ᚖunionhallᚋgraphᚋmodelᚐEligibilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eligibility = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateVoucherBatchInput unmarshals raw into the CreateVoucherBatchInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateVoucherBatchInput(ctx context.Context, raw any) (model.CreateVoucherBatchInput, error) {
+	var out model.CreateVoucherBatchInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateVoucherBatchInput", raw, &out)
 	return out, err
 }
 
@@ -10578,6 +13908,48 @@ func UnmarshalMemberFilter(ctx context.Context, raw any) (model.MemberFilter, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputRedeemVoucherInput(ctx context.Context, obj any) (model.RedeemVoucherInput, error) {
+	var it model.RedeemVoucherInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRedeemVoucherInput unmarshals raw into the RedeemVoucherInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRedeemVoucherInput(ctx context.Context, raw any) (model.RedeemVoucherInput, error) {
+	var out model.RedeemVoucherInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RedeemVoucherInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRefreshTokenInput(ctx context.Context, obj any) (model.RefreshTokenInput, error) {
 	var it model.RefreshTokenInput
 	if obj == nil {
@@ -10666,6 +14038,104 @@ func (ec *executionContext) unmarshalInputRejectMemberInput(ctx context.Context,
 func UnmarshalRejectMemberInput(ctx context.Context, raw any) (model.RejectMemberInput, error) {
 	var out model.RejectMemberInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RejectMemberInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRevokeVoucherInput(ctx context.Context, obj any) (model.RevokeVoucherInput, error) {
+	var it model.RevokeVoucherInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"voucherId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "voucherId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("voucherId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.VoucherID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRevokeVoucherInput unmarshals raw into the RevokeVoucherInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRevokeVoucherInput(ctx context.Context, raw any) (model.RevokeVoucherInput, error) {
+	var out model.RevokeVoucherInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeVoucherInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSetRedeemerBatchesInput(ctx context.Context, obj any) (model.SetRedeemerBatchesInput, error) {
+	var it model.SetRedeemerBatchesInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"redeemerId", "batchIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "redeemerId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("redeemerId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RedeemerID = data
+		case "batchIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("batchIds"))
+			data, err := ec.unmarshalNID2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BatchIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSetRedeemerBatchesInput unmarshals raw into the SetRedeemerBatchesInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSetRedeemerBatchesInput(ctx context.Context, raw any) (model.SetRedeemerBatchesInput, error) {
+	var out model.SetRedeemerBatchesInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetRedeemerBatchesInput", raw, &out)
 	return out, err
 }
 
@@ -11065,6 +14535,153 @@ func (ec *executionContext) unmarshalInputVerifyMemberInput(ctx context.Context,
 func UnmarshalVerifyMemberInput(ctx context.Context, raw any) (model.VerifyMemberInput, error) {
 	var out model.VerifyMemberInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "VerifyMemberInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputVoucherBatchFilter(ctx context.Context, obj any) (model.VoucherBatchFilter, error) {
+	var it model.VoucherBatchFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"kind", "claimable", "unionId", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "kind":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("kind"))
+			data, err := ec.unmarshalOVoucherKind2ᚖunionhallᚋmodelsᚐVoucherKind(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Kind = data
+		case "claimable":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("claimable"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Claimable = data
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalVoucherBatchFilter unmarshals raw into the VoucherBatchFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVoucherBatchFilter(ctx context.Context, raw any) (model.VoucherBatchFilter, error) {
+	var out model.VoucherBatchFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VoucherBatchFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputVoucherBatchIdInput(ctx context.Context, obj any) (model.VoucherBatchIDInput, error) {
+	var it model.VoucherBatchIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalVoucherBatchIdInput unmarshals raw into the VoucherBatchIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVoucherBatchIdInput(ctx context.Context, raw any) (model.VoucherBatchIDInput, error) {
+	var out model.VoucherBatchIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VoucherBatchIdInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputVoucherFilter(ctx context.Context, obj any) (model.VoucherFilter, error) {
+	var it model.VoucherFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOVoucherStatus2ᚖunionhallᚋmodelsᚐVoucherStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalVoucherFilter unmarshals raw into the VoucherFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalVoucherFilter(ctx context.Context, raw any) (model.VoucherFilter, error) {
+	var out model.VoucherFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "VoucherFilter", raw, &out)
 	return out, err
 }
 
@@ -12022,6 +15639,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createVoucherBatch":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createVoucherBatch(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishVoucherBatch":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishVoucherBatch(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeVoucherBatch":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeVoucherBatch(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimVoucher":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_claimVoucher(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeemVoucher":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_redeemVoucher(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revokeVoucher":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_revokeVoucher(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "setRedeemerBatches":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_setRedeemerBatches(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -12174,6 +15840,36 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_admins(ctx, field)
 				})
+		case "voucherBatches":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_voucherBatches(ctx, field)
+				})
+		case "voucherBatch":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_voucherBatch(ctx, field)
+				})
+		case "myVouchers":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myVouchers(ctx, field)
+				})
+		case "batchVouchers":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_batchVouchers(ctx, field)
+				})
+		case "voucherStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_voucherStats(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -12266,6 +15962,39 @@ func (ec *executionContext) _RosterRowResult(ctx context.Context, sel ast.Select
 			}
 		case "message":
 			out.Values[i] = ec._RosterRowResult_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var setRedeemerBatchesPayloadImplementors = []string{"SetRedeemerBatchesPayload"}
+
+func (ec *executionContext) _SetRedeemerBatchesPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SetRedeemerBatchesPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, setRedeemerBatchesPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SetRedeemerBatchesPayload")
+		case "redeemer":
+			out.Values[i] = ec._SetRedeemerBatchesPayload_redeemer(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -13013,6 +16742,537 @@ func (ec *executionContext) _VerifyMemberPayload(ctx context.Context, sel ast.Se
 	return out
 }
 
+var voucherImplementors = []string{"Voucher"}
+
+func (ec *executionContext) _Voucher(ctx context.Context, sel ast.SelectionSet, obj *models.Voucher) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Voucher")
+		case "id":
+			out.Values[i] = ec._Voucher_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "batch":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Voucher_batch(ctx, field, obj)
+				})
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Voucher_member(ctx, field, obj)
+				})
+		case "status":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Voucher_status(ctx, field, obj)
+				})
+		case "code":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Voucher_code(ctx, field, obj)
+				})
+		case "qrPayload":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Voucher_qrPayload(ctx, field, obj)
+				})
+		case "validFrom":
+			out.Values[i] = ec._Voucher_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._Voucher_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "redeemedAt":
+			out.Values[i] = ec._Voucher_redeemedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokedAt":
+			out.Values[i] = ec._Voucher_revokedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "revokeReason":
+			out.Values[i] = ec._Voucher_revokeReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Voucher_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var voucherBatchImplementors = []string{"VoucherBatch"}
+
+func (ec *executionContext) _VoucherBatch(ctx context.Context, sel ast.SelectionSet, obj *models.VoucherBatch) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherBatchImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VoucherBatch")
+		case "id":
+			out.Values[i] = ec._VoucherBatch_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._VoucherBatch_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "kind":
+			out.Values[i] = ec._VoucherBatch_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._VoucherBatch_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "faceValueFen":
+			out.Values[i] = ec._VoucherBatch_faceValueFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VoucherBatch_union(ctx, field, obj)
+				})
+		case "stock":
+			out.Values[i] = ec._VoucherBatch_stock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stockLeft":
+			out.Values[i] = ec._VoucherBatch_stockLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "perMemberLimit":
+			out.Values[i] = ec._VoucherBatch_perMemberLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "exclusiveGroup":
+			out.Values[i] = ec._VoucherBatch_exclusiveGroup(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "claimOpensAt":
+			out.Values[i] = ec._VoucherBatch_claimOpensAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "claimClosesAt":
+			out.Values[i] = ec._VoucherBatch_claimClosesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validFrom":
+			out.Values[i] = ec._VoucherBatch_validFrom(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validUntil":
+			out.Values[i] = ec._VoucherBatch_validUntil(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "validDays":
+			out.Values[i] = ec._VoucherBatch_validDays(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eligibility":
+			out.Values[i] = ec._VoucherBatch_eligibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._VoucherBatch_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._VoucherBatch_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._VoucherBatch_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._VoucherBatch_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "myVouchers":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VoucherBatch_myVouchers(ctx, field, obj)
+				})
+		case "claimReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VoucherBatch_claimReason(ctx, field, obj)
+				})
+		case "stats":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VoucherBatch_stats(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var voucherBatchConnectionImplementors = []string{"VoucherBatchConnection"}
+
+func (ec *executionContext) _VoucherBatchConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VoucherBatchConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherBatchConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VoucherBatchConnection")
+		case "edges":
+			out.Values[i] = ec._VoucherBatchConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._VoucherBatchConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var voucherBatchEdgeImplementors = []string{"VoucherBatchEdge"}
+
+func (ec *executionContext) _VoucherBatchEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VoucherBatchEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherBatchEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VoucherBatchEdge")
+		case "cursor":
+			out.Values[i] = ec._VoucherBatchEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._VoucherBatchEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var voucherBatchPayloadImplementors = []string{"VoucherBatchPayload"}
+
+func (ec *executionContext) _VoucherBatchPayload(ctx context.Context, sel ast.SelectionSet, obj *model.VoucherBatchPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherBatchPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VoucherBatchPayload")
+		case "voucherBatch":
+			out.Values[i] = ec._VoucherBatchPayload_voucherBatch(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var voucherConnectionImplementors = []string{"VoucherConnection"}
+
+func (ec *executionContext) _VoucherConnection(ctx context.Context, sel ast.SelectionSet, obj *model.VoucherConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VoucherConnection")
+		case "edges":
+			out.Values[i] = ec._VoucherConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._VoucherConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var voucherEdgeImplementors = []string{"VoucherEdge"}
+
+func (ec *executionContext) _VoucherEdge(ctx context.Context, sel ast.SelectionSet, obj *model.VoucherEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VoucherEdge")
+		case "cursor":
+			out.Values[i] = ec._VoucherEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._VoucherEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var voucherPayloadImplementors = []string{"VoucherPayload"}
+
+func (ec *executionContext) _VoucherPayload(ctx context.Context, sel ast.SelectionSet, obj *model.VoucherPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VoucherPayload")
+		case "voucher":
+			out.Values[i] = ec._VoucherPayload_voucher(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var voucherStatsImplementors = []string{"VoucherStats"}
+
+func (ec *executionContext) _VoucherStats(ctx context.Context, sel ast.SelectionSet, obj *model.VoucherStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, voucherStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("VoucherStats")
+		case "batches":
+			out.Values[i] = ec._VoucherStats_batches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stock":
+			out.Values[i] = ec._VoucherStats_stock(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimed":
+			out.Values[i] = ec._VoucherStats_claimed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeemed":
+			out.Values[i] = ec._VoucherStats_redeemed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expired":
+			out.Values[i] = ec._VoucherStats_expired(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "revoked":
+			out.Values[i] = ec._VoucherStats_revoked(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "claimedFen":
+			out.Values[i] = ec._VoucherStats_claimedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "redeemedFen":
+			out.Values[i] = ec._VoucherStats_redeemedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiredFen":
+			out.Values[i] = ec._VoucherStats_expiredFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var __DirectiveImplementors = []string{"__Directive"}
 
 func (ec *executionContext) ___Directive(ctx context.Context, sel ast.SelectionSet, obj *introspection.Directive) graphql.Marshaler {
@@ -13538,6 +17798,11 @@ func (ec *executionContext) unmarshalNCheckInBookingInput2unionhallᚋgraphᚋmo
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNClaimVoucherInput2unionhallᚋgraphᚋmodelᚐClaimVoucherInput(ctx context.Context, v any) (model.ClaimVoucherInput, error) {
+	res, err := ec.unmarshalInputClaimVoucherInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateAdminInput2unionhallᚋgraphᚋmodelᚐCreateAdminInput(ctx context.Context, v any) (model.CreateAdminInput, error) {
 	res, err := ec.unmarshalInputCreateAdminInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13567,6 +17832,11 @@ func (ec *executionContext) marshalNCreateUnionPayload2ᚖunionhallᚋgraphᚋmo
 		return graphql.Null
 	}
 	return ec._CreateUnionPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateVoucherBatchInput2unionhallᚋgraphᚋmodelᚐCreateVoucherBatchInput(ctx context.Context, v any) (model.CreateVoucherBatchInput, error) {
+	res, err := ec.unmarshalInputCreateVoucherBatchInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) marshalNEligibility2unionhallᚋmodelsᚐEligibility(ctx context.Context, sel ast.SelectionSet, v models.Eligibility) graphql.Marshaler {
@@ -13627,6 +17897,35 @@ func (ec *executionContext) marshalNID2int64(ctx context.Context, sel ast.Select
 	return res
 }
 
+func (ec *executionContext) unmarshalNID2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2int64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNID2ᚕint64ᚄ(ctx context.Context, sel ast.SelectionSet, v []int64) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2int64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalNImportRosterInput2unionhallᚋgraphᚋmodelᚐImportRosterInput(ctx context.Context, v any) (model.ImportRosterInput, error) {
 	res, err := ec.unmarshalInputImportRosterInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13648,6 +17947,20 @@ func (ec *executionContext) unmarshalNInt2int(ctx context.Context, v any) (int, 
 func (ec *executionContext) marshalNInt2int(ctx context.Context, sel ast.SelectionSet, v int) graphql.Marshaler {
 	_ = sel
 	res := graphql.MarshalInt(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNInt2int64(ctx context.Context, v any) (int64, error) {
+	res, err := graphql.UnmarshalInt64(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalInt64(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
@@ -13745,6 +18058,11 @@ func (ec *executionContext) marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPage
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNRedeemVoucherInput2unionhallᚋgraphᚋmodelᚐRedeemVoucherInput(ctx context.Context, v any) (model.RedeemVoucherInput, error) {
+	res, err := ec.unmarshalInputRedeemVoucherInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRefreshTokenInput2unionhallᚋgraphᚋmodelᚐRefreshTokenInput(ctx context.Context, v any) (model.RefreshTokenInput, error) {
 	res, err := ec.unmarshalInputRefreshTokenInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -13761,6 +18079,11 @@ func (ec *executionContext) marshalNRejectMemberPayload2ᚖunionhallᚋgraphᚋm
 		return graphql.Null
 	}
 	return ec._RejectMemberPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNRevokeVoucherInput2unionhallᚋgraphᚋmodelᚐRevokeVoucherInput(ctx context.Context, v any) (model.RevokeVoucherInput, error) {
+	res, err := ec.unmarshalInputRevokeVoucherInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx context.Context, v any) (model.Role, error) {
@@ -13805,6 +18128,19 @@ func (ec *executionContext) unmarshalNRosterRowStatus2unionhallᚋgraphᚋmodel�
 
 func (ec *executionContext) marshalNRosterRowStatus2unionhallᚋgraphᚋmodelᚐRosterRowStatus(ctx context.Context, sel ast.SelectionSet, v model.RosterRowStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNSetRedeemerBatchesInput2unionhallᚋgraphᚋmodelᚐSetRedeemerBatchesInput(ctx context.Context, v any) (model.SetRedeemerBatchesInput, error) {
+	res, err := ec.unmarshalInputSetRedeemerBatchesInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSetRedeemerBatchesPayload2ᚖunionhallᚋgraphᚋmodelᚐSetRedeemerBatchesPayload(ctx context.Context, sel ast.SelectionSet, v *model.SetRedeemerBatchesPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SetRedeemerBatchesPayload!")
+		return graphql.Null
+	}
+	return ec._SetRedeemerBatchesPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSkillCategory2unionhallᚋmodelsᚐSkillCategory(ctx context.Context, v any) (models.SkillCategory, error) {
@@ -14073,6 +18409,151 @@ func (ec *executionContext) marshalNVerifyMemberPayload2ᚖunionhallᚋgraphᚋm
 		return graphql.Null
 	}
 	return ec._VerifyMemberPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVoucher2ᚕᚖunionhallᚋmodelsᚐVoucherᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.Voucher) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVoucher2ᚖunionhallᚋmodelsᚐVoucher(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVoucher2ᚖunionhallᚋmodelsᚐVoucher(ctx context.Context, sel ast.SelectionSet, v *models.Voucher) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Voucher!")
+		return graphql.Null
+	}
+	return ec._Voucher(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVoucherBatch2ᚖunionhallᚋmodelsᚐVoucherBatch(ctx context.Context, sel ast.SelectionSet, v *models.VoucherBatch) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VoucherBatch!")
+		return graphql.Null
+	}
+	return ec._VoucherBatch(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVoucherBatchConnection2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchConnection(ctx context.Context, sel ast.SelectionSet, v *model.VoucherBatchConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VoucherBatchConnection!")
+		return graphql.Null
+	}
+	return ec._VoucherBatchConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVoucherBatchEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐVoucherBatchEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.VoucherBatchEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVoucherBatchEdge2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVoucherBatchEdge2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchEdge(ctx context.Context, sel ast.SelectionSet, v *model.VoucherBatchEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VoucherBatchEdge!")
+		return graphql.Null
+	}
+	return ec._VoucherBatchEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVoucherBatchIdInput2unionhallᚋgraphᚋmodelᚐVoucherBatchIDInput(ctx context.Context, v any) (model.VoucherBatchIDInput, error) {
+	res, err := ec.unmarshalInputVoucherBatchIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVoucherBatchPayload2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchPayload(ctx context.Context, sel ast.SelectionSet, v *model.VoucherBatchPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VoucherBatchPayload!")
+		return graphql.Null
+	}
+	return ec._VoucherBatchPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVoucherConnection2ᚖunionhallᚋgraphᚋmodelᚐVoucherConnection(ctx context.Context, sel ast.SelectionSet, v *model.VoucherConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VoucherConnection!")
+		return graphql.Null
+	}
+	return ec._VoucherConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVoucherEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐVoucherEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.VoucherEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVoucherEdge2ᚖunionhallᚋgraphᚋmodelᚐVoucherEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNVoucherEdge2ᚖunionhallᚋgraphᚋmodelᚐVoucherEdge(ctx context.Context, sel ast.SelectionSet, v *model.VoucherEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VoucherEdge!")
+		return graphql.Null
+	}
+	return ec._VoucherEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVoucherKind2unionhallᚋmodelsᚐVoucherKind(ctx context.Context, v any) (models.VoucherKind, error) {
+	var res models.VoucherKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVoucherKind2unionhallᚋmodelsᚐVoucherKind(ctx context.Context, sel ast.SelectionSet, v models.VoucherKind) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNVoucherPayload2ᚖunionhallᚋgraphᚋmodelᚐVoucherPayload(ctx context.Context, sel ast.SelectionSet, v *model.VoucherPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VoucherPayload!")
+		return graphql.Null
+	}
+	return ec._VoucherPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNVoucherStats2ᚖunionhallᚋgraphᚋmodelᚐVoucherStats(ctx context.Context, sel ast.SelectionSet, v *model.VoucherStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "VoucherStats!")
+		return graphql.Null
+	}
+	return ec._VoucherStats(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNVoucherStatus2unionhallᚋmodelsᚐVoucherStatus(ctx context.Context, v any) (models.VoucherStatus, error) {
+	var res models.VoucherStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNVoucherStatus2unionhallᚋmodelsᚐVoucherStatus(ctx context.Context, sel ast.SelectionSet, v models.VoucherStatus) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
@@ -14614,6 +19095,68 @@ func (ec *executionContext) unmarshalOUnionFilter2ᚖunionhallᚋgraphᚋmodel�
 	}
 	res, err := ec.unmarshalInputUnionFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVoucherBatch2ᚖunionhallᚋmodelsᚐVoucherBatch(ctx context.Context, sel ast.SelectionSet, v *models.VoucherBatch) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VoucherBatch(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOVoucherBatchFilter2ᚖunionhallᚋgraphᚋmodelᚐVoucherBatchFilter(ctx context.Context, v any) (*model.VoucherBatchFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputVoucherBatchFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOVoucherFilter2ᚖunionhallᚋgraphᚋmodelᚐVoucherFilter(ctx context.Context, v any) (*model.VoucherFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputVoucherFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOVoucherKind2ᚖunionhallᚋmodelsᚐVoucherKind(ctx context.Context, v any) (*models.VoucherKind, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.VoucherKind)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVoucherKind2ᚖunionhallᚋmodelsᚐVoucherKind(ctx context.Context, sel ast.SelectionSet, v *models.VoucherKind) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOVoucherStats2ᚖunionhallᚋgraphᚋmodelᚐVoucherStats(ctx context.Context, sel ast.SelectionSet, v *model.VoucherStats) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VoucherStats(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOVoucherStatus2ᚖunionhallᚋmodelsᚐVoucherStatus(ctx context.Context, v any) (*models.VoucherStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.VoucherStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVoucherStatus2ᚖunionhallᚋmodelsᚐVoucherStatus(ctx context.Context, sel ast.SelectionSet, v *models.VoucherStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalO__EnumValue2ᚕgithubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐEnumValueᚄ(ctx context.Context, sel ast.SelectionSet, v []introspection.EnumValue) graphql.Marshaler {

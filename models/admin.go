@@ -14,9 +14,12 @@ const (
 	RoleSuperAdmin AdminRole = "SUPER_ADMIN"
 	// RoleUnionAdmin acts on its union and every union below it.
 	RoleUnionAdmin AdminRole = "UNION_ADMIN"
+	// RoleRedeemer is a merchant's account: it may only redeem vouchers of
+	// the batches assigned to it, and is no admin anywhere else.
+	RoleRedeemer AdminRole = "REDEEMER"
 )
 
-var AllAdminRoles = []AdminRole{RoleSuperAdmin, RoleUnionAdmin}
+var AllAdminRoles = []AdminRole{RoleSuperAdmin, RoleUnionAdmin, RoleRedeemer}
 
 func (e AdminRole) IsValid() bool             { return slicesContains(AllAdminRoles, e) }
 func (e *AdminRole) UnmarshalGQL(v any) error { return unmarshalEnum(v, AllAdminRoles, e) }

@@ -31,6 +31,11 @@ func Complexity() graph.ComplexityRoot {
 	c.Query.ClassBookings = func(child int, _ int64, _ *model.BookingFilter, first *int, _ *string) int {
 		return listCost(child, first)
 	}
+	c.Query.VoucherBatches = func(child int, _ *model.VoucherBatchFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.MyVouchers = func(child int, _ *model.VoucherFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.BatchVouchers = func(child int, _ int64, _ *model.VoucherFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
 	c.Union.Children = func(child int, first *int, _ *string) int { return listCost(child, first) }
 	return c
 }

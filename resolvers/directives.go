@@ -24,7 +24,7 @@ func AuthDirective(svc *service.Service) func(ctx context.Context, obj any, next
 		}
 		isMutation := graphql.HasOperationContext(ctx) &&
 			graphql.GetOperationContext(ctx).Operation.Operation == ast.Mutation
-		if p.IsAdmin() || isMutation {
+		if p.IsStaff() || isMutation {
 			if p, err = svc.Authorize(ctx, p); err != nil {
 				return nil, err
 			}
@@ -47,6 +47,8 @@ func hasRole(p *auth.Principal, r model.Role) bool {
 		return p.IsAdmin()
 	case model.RoleSuperAdmin:
 		return p.IsSuperAdmin()
+	case model.RoleRedeemer:
+		return p.IsAdmin() || p.IsRedeemer()
 	}
 	return false
 }

@@ -89,6 +89,12 @@ type CheckInBookingInput struct {
 	Code string `json:"code"`
 }
 
+type ClaimVoucherInput struct {
+	BatchID int64 `json:"batchId"`
+	// Any unique string per tap (a UUID): a retry with the same one returns the same voucher.
+	RequestID *string `json:"requestId,omitempty"`
+}
+
 type CreateAdminInput struct {
 	Username string `json:"username"`
 	// At least 10 characters.
@@ -130,6 +136,26 @@ type CreateUnionInput struct {
 
 type CreateUnionPayload struct {
 	Union *models.Union `json:"union"`
+}
+
+type CreateVoucherBatchInput struct {
+	// A union in the caller's scope; omitted: the caller's own union.
+	UnionID        *int64             `json:"unionId,omitempty"`
+	Title          string             `json:"title"`
+	Kind           models.VoucherKind `json:"kind"`
+	Description    *string            `json:"description,omitempty"`
+	FaceValueFen   int                `json:"faceValueFen"`
+	Stock          int                `json:"stock"`
+	PerMemberLimit *int               `json:"perMemberLimit,omitempty"`
+	// Batches with the same group are either-or for a member.
+	ExclusiveGroup *string    `json:"exclusiveGroup,omitempty"`
+	ClaimOpensAt   time.Time  `json:"claimOpensAt"`
+	ClaimClosesAt  time.Time  `json:"claimClosesAt"`
+	ValidFrom      *time.Time `json:"validFrom,omitempty"`
+	ValidUntil     *time.Time `json:"validUntil,omitempty"`
+	// Valid for this many days after the claim (instead of fixed dates).
+	ValidDays   *int              `json:"validDays,omitempty"`
+	Eligibility *EligibilityInput `json:"eligibility,omitempty"`
 }
 
 type EligibilityInput struct {
@@ -206,6 +232,11 @@ type PageInfo struct {
 type Query struct {
 }
 
+type RedeemVoucherInput struct {
+	// The code (dashes and case do not matter) or the QR payload.
+	Code string `json:"code"`
+}
+
 type RefreshTokenInput struct {
 	RefreshToken string `json:"refreshToken"`
 }
@@ -219,6 +250,11 @@ type RejectMemberPayload struct {
 	Member *models.Member `json:"member"`
 }
 
+type RevokeVoucherInput struct {
+	VoucherID int64  `json:"voucherId"`
+	Reason    string `json:"reason"`
+}
+
 type RosterRowResult struct {
 	// Spreadsheet row number (1-based, header included).
 	Row    int             `json:"row"`
@@ -226,6 +262,15 @@ type RosterRowResult struct {
 	// Masked name, for the admin to recognise the row.
 	Name    string `json:"name"`
 	Message string `json:"message"`
+}
+
+type SetRedeemerBatchesInput struct {
+	RedeemerID int64   `json:"redeemerId"`
+	BatchIds   []int64 `json:"batchIds"`
+}
+
+type SetRedeemerBatchesPayload struct {
+	Redeemer *models.Admin `json:"redeemer"`
 }
 
 type TrainingBookingConnection struct {
@@ -326,15 +371,76 @@ type VerifyMemberPayload struct {
 	Member *models.Member `json:"member"`
 }
 
+type VoucherBatchConnection struct {
+	Edges    []*VoucherBatchEdge `json:"edges"`
+	PageInfo *PageInfo           `json:"pageInfo"`
+}
+
+type VoucherBatchEdge struct {
+	Cursor string               `json:"cursor"`
+	Node   *models.VoucherBatch `json:"node"`
+}
+
+type VoucherBatchFilter struct {
+	Kind *models.VoucherKind `json:"kind,omitempty"`
+	// Members: only batches open for claims with stock left.
+	Claimable *bool `json:"claimable,omitempty"`
+	// Admins: a union in their scope (and its subtree).
+	UnionID *int64 `json:"unionId,omitempty"`
+	// Admins: one status.
+	Status *models.OfferingStatus `json:"status,omitempty"`
+}
+
+type VoucherBatchIDInput struct {
+	ID int64 `json:"id"`
+}
+
+type VoucherBatchPayload struct {
+	VoucherBatch *models.VoucherBatch `json:"voucherBatch"`
+}
+
+type VoucherConnection struct {
+	Edges    []*VoucherEdge `json:"edges"`
+	PageInfo *PageInfo      `json:"pageInfo"`
+}
+
+type VoucherEdge struct {
+	Cursor string          `json:"cursor"`
+	Node   *models.Voucher `json:"node"`
+}
+
+type VoucherFilter struct {
+	Status *models.VoucherStatus `json:"status,omitempty"`
+}
+
+type VoucherPayload struct {
+	Voucher *models.Voucher `json:"voucher"`
+}
+
+type VoucherStats struct {
+	Batches int `json:"batches"`
+	Stock   int `json:"stock"`
+	// Handed out and not revoked (redeemed and expired included).
+	Claimed     int `json:"claimed"`
+	Redeemed    int `json:"redeemed"`
+	Expired     int `json:"expired"`
+	Revoked     int `json:"revoked"`
+	ClaimedFen  int `json:"claimedFen"`
+	RedeemedFen int `json:"redeemedFen"`
+	ExpiredFen  int `json:"expiredFen"`
+}
+
 type Role string
 
 const (
 	// Any logged-in member or admin.
 	RoleAny    Role = "ANY"
 	RoleMember Role = "MEMBER"
-	// An admin of any role; the union scope is checked by the operation.
+	// A union or super admin; the union scope is checked by the operation.
 	RoleAdmin      Role = "ADMIN"
 	RoleSuperAdmin Role = "SUPER_ADMIN"
+	// An admin, or a redeemer (merchant) account; which batches is checked by the operation.
+	RoleRedeemer Role = "REDEEMER"
 )
 
 var AllRole = []Role{
@@ -342,11 +448,12 @@ var AllRole = []Role{
 	RoleMember,
 	RoleAdmin,
 	RoleSuperAdmin,
+	RoleRedeemer,
 }
 
 func (e Role) IsValid() bool {
 	switch e {
-	case RoleAny, RoleMember, RoleAdmin, RoleSuperAdmin:
+	case RoleAny, RoleMember, RoleAdmin, RoleSuperAdmin, RoleRedeemer:
 		return true
 	}
 	return false

@@ -122,14 +122,22 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 			}
 		}
 		s.MustOK(courier, `{ trainingClasses { edges { node { id } } } }`, nil, &list)
-		if len(list.TrainingClasses.Edges) != 0 {
+		listed := func() bool {
+			for _, e := range list.TrainingClasses.Edges {
+				if e.Node.ID == id {
+					return true
+				}
+			}
+			return false
+		}
+		if listed() {
 			t.Fatalf("draft listed to a member: %+v", list)
 		}
 		s.MustOK(admin, publishQ, map[string]any{"id": id}, nil)
 		s.Clock.Advance(10 * time.Minute) // the window opens
 
 		s.MustOK(courier, `{ trainingClasses(filter: {upcoming: true, hasSeats: true, category: SAFETY}) { edges { node { id } } } }`, nil, &list)
-		if len(list.TrainingClasses.Edges) != 1 || list.TrainingClasses.Edges[0].Node.ID != id {
+		if !listed() {
 			t.Fatalf("published class not listed: %+v", list)
 		}
 		b := mustBook(t, s, courier, id)

@@ -32,8 +32,20 @@ type Principal struct {
 // IsMember reports whether the principal is a member.
 func (p *Principal) IsMember() bool { return p != nil && p.Kind == models.SubjectMember }
 
-// IsAdmin reports whether the principal is an admin of any role.
-func (p *Principal) IsAdmin() bool { return p != nil && p.Kind == models.SubjectAdmin }
+// IsAdmin reports whether the principal is a union or super admin. A
+// redeemer (merchant) account logs in like an admin but is none.
+func (p *Principal) IsAdmin() bool {
+	return p != nil && p.Kind == models.SubjectAdmin && p.Role != models.RoleRedeemer
+}
+
+// IsRedeemer reports whether the principal is a redeemer (merchant) account.
+func (p *Principal) IsRedeemer() bool {
+	return p != nil && p.Kind == models.SubjectAdmin && p.Role == models.RoleRedeemer
+}
+
+// IsStaff reports whether the principal logged in with a password (admin or
+// redeemer): such calls are always re-checked against the database.
+func (p *Principal) IsStaff() bool { return p != nil && p.Kind == models.SubjectAdmin }
 
 // IsSuperAdmin reports whether the principal is a super admin.
 func (p *Principal) IsSuperAdmin() bool { return p.IsAdmin() && p.Role == models.RoleSuperAdmin }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/graph-gophers/dataloader/v7"
 
+	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -21,6 +22,8 @@ type Source interface {
 	ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error)
 	SessionsByClassIDs(ctx context.Context, ids []int64) ([][]*models.TrainingSession, error)
 	MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*models.TrainingBooking, error)
+	BatchesByIDs(ctx context.Context, ids []int64) ([]*models.VoucherBatch, error)
+	MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]service.MyBatchVouchers, error)
 }
 
 // Loaders is one request's set.
@@ -31,6 +34,8 @@ type Loaders struct {
 	Class     *dataloader.Loader[int64, *models.TrainingClass]
 	Sessions  *dataloader.Loader[int64, []*models.TrainingSession]
 	MyBooking *dataloader.Loader[int64, *models.TrainingBooking]
+	Batch     *dataloader.Loader[int64, *models.VoucherBatch]
+	MyBatch   *dataloader.Loader[int64, service.MyBatchVouchers]
 
 	src Source
 }
@@ -65,6 +70,8 @@ func New(src Source) *Loaders {
 		Class:     newLoader(src.ClassesByIDs),
 		Sessions:  newLoader(src.SessionsByClassIDs),
 		MyBooking: newLoader(src.MyBookingsByClassIDs),
+		Batch:     newLoader(src.BatchesByIDs),
+		MyBatch:   newLoader(src.MyVouchersByBatchIDs),
 		src:       src,
 	}
 }
@@ -119,6 +126,16 @@ func MyBooking(ctx context.Context, classID int64) (*models.TrainingBooking, err
 	return For(ctx).MyBooking.Load(ctx, classID)()
 }
 
+// Batch loads one voucher batch by id.
+func Batch(ctx context.Context, id int64) (*models.VoucherBatch, error) {
+	return For(ctx).Batch.Load(ctx, id)()
+}
+
+// MyBatch loads what the calling member holds that bears on a batch.
+func MyBatch(ctx context.Context, batchID int64) (service.MyBatchVouchers, error) {
+	return For(ctx).MyBatch.Load(ctx, batchID)()
+}
+
 // Batching by time window merges the loads that arrive within a
 // millisecond, which a slow moment (a GC pause, the race detector) can
 // split. A list resolver that knows its page and which nested fields were
@@ -135,6 +152,21 @@ func PrimeUnions(ctx context.Context, ids []int64) error {
 	}
 	for i, id := range ids {
 		l.Union.Prime(ctx, id, vals[i])
+	}
+	return nil
+}
+
+// PrimeMyBatches loads what the caller holds of batchIDs in one query into
+// the loader.
+func PrimeMyBatches(ctx context.Context, batchIDs []int64) error {
+	l := For(ctx)
+	batchIDs = distinct(batchIDs)
+	vals, err := l.src.MyVouchersByBatchIDs(ctx, batchIDs)
+	if err != nil {
+		return err
+	}
+	for i, id := range batchIDs {
+		l.MyBatch.Prime(ctx, id, vals[i])
 	}
 	return nil
 }

@@ -50,3 +50,16 @@ func (k *Keyed) Allow(key string) bool {
 	e.seen = now
 	return e.lim.AllowN(now, 1)
 }
+
+// Exhausted reports whether key has no event left now, without spending
+// one: for limits on failures, checked before an attempt and spent (Spend)
+// only when it fails.
+func (k *Keyed) Exhausted(key string) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e, ok := k.entries[key]
+	return ok && e.lim.TokensAt(time.Now()) < 1
+}
+
+// Spend records one event for key (see Exhausted).
+func (k *Keyed) Spend(key string) { k.Allow(key) }

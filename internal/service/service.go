@@ -40,7 +40,8 @@ type Service struct {
 	log      *slog.Logger
 	settings Settings
 
-	adminLogins *ratelimit.Keyed
+	adminLogins      *ratelimit.Keyed
+	redeemerFailures *ratelimit.Keyed
 }
 
 // Deps are what New needs.
@@ -64,6 +65,9 @@ func New(d Deps) *Service {
 		db: d.DB, clock: d.Clock, tokens: d.Tokens, wechat: d.WeChat, sealer: d.Sealer,
 		files: d.Files, log: d.Log, settings: d.Settings,
 		adminLogins: ratelimit.New(12*time.Second, 5), // 5 tries, then one per 12s
+		// 10 wrong codes, then one more every 6 s: typos pass, guessing a
+		// 100-bit code does not.
+		redeemerFailures: ratelimit.New(6*time.Second, 10),
 	}
 }
 
