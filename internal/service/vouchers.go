@@ -414,7 +414,8 @@ func normalizeCode(code string) string {
 
 // RedeemVoucher marks the voucher with this code REDEEMED, exactly once.
 // The caller is an admin of the batch's union chain or a redeemer assigned
-// to the batch. Wrong codes and refusals are failures, limited per caller.
+// to the batch. Unknown codes and codes of batches the caller may not
+// redeem are failures, limited per caller (per instance).
 // Codes: RATE_LIMITED, NOT_FOUND, FORBIDDEN, CONFLICT (already redeemed,
 // saying when and by whom; or revoked), WINDOW_CLOSED (expired or not yet
 // valid).
@@ -431,7 +432,9 @@ func (s *Service) RedeemVoucher(ctx context.Context, code string) (*models.Vouch
 		return nil, apperr.New(apperr.RateLimited, "核销失败次数过多，请稍后再试")
 	}
 	v, err := s.redeem(ctx, p, normalizeCode(code))
-	if err != nil && apperr.CodeOf(err) != apperr.Internal {
+	// Guessing shows as unknown codes and other batches' codes; a code of
+	// one's own batch that was used or expired is no guess.
+	if c := apperr.CodeOf(err); c == apperr.NotFound || c == apperr.Forbidden {
 		s.redeemerFailures.Spend(key)
 	}
 	return v, err
