@@ -281,6 +281,20 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 			return err
 		}
 		seq = len(held) + 1
+		if b.PerMemberLimit > 1 {
+			// Take holds the batch's row lock until commit, so this member's
+			// other claims of the batch wait behind us: a current read now
+			// counts them all (with a limit of one, the unique key is enough).
+			var n int64
+			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Model(&models.Voucher{}).
+				Where("batch_id = ? AND member_id = ?", b.ID, p.ID).Count(&n).Error; err != nil {
+				return err
+			}
+			if int(n) >= b.PerMemberLimit {
+				return apperr.Newf(apperr.LimitReached, "每人限领 %d 张，您已领完", b.PerMemberLimit)
+			}
+			seq = int(n) + 1
+		}
 		from, until := b.ValidityFor(now)
 		active := true
 		v = models.Voucher{BatchID: b.ID, MemberID: p.ID, ClaimSeq: seq, RequestID: reqID, ExclusiveGroup: b.ExclusiveGroup,

@@ -276,3 +276,6 @@ func Each(t *testing.T, f func(t *testing.T, d store.Dialect)) {
 		t.Run(string(d), func(t *testing.T) { f(t, d) })
 	}
 }
+
+// TB is the test the server belongs to.
+func (s *Server) TB() testing.TB { return s.tb }
