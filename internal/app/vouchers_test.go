@@ -67,7 +67,9 @@ func claim(t *testing.T, s *testutil.Server, token, batchID string, requestID an
 // redeemer creates a redeemer account under union key for the batches.
 func redeemer(t *testing.T, s *testutil.Server, admin, name, unionKey string, batches ...string) testutil.Tokens {
 	t.Helper()
-	var out struct{ CreateAdmin struct{ Admin struct{ ID string } } }
+	var out struct {
+		CreateAdmin struct{ Admin struct{ ID string } }
+	}
 	s.MustOK(admin, `mutation($in: CreateAdminInput!) { createAdmin(input: $in) { admin { id } } }`, map[string]any{"in": map[string]any{
 		"username": name, "password": "redeemer-password-1", "displayName": name + "影城", "unionId": s.UnionID(unionKey), "role": "REDEEMER",
 	}}, &out)
@@ -184,7 +186,11 @@ func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
 		cinema := redeemer(t, s, admin, "cinema2", "courier", id)
 
 		// Revoke one: the stock returns, the member sees why, it can't be redeemed.
-		var rv struct{ RevokeVoucher struct{ Voucher struct{ Status, RevokeReason string } } }
+		var rv struct {
+			RevokeVoucher struct {
+				Voucher struct{ Status, RevokeReason string }
+			}
+		}
 		s.MustOK(admin, `mutation($id: ID!) { revokeVoucher(input: {voucherId: $id, reason: "重复领取"}) { voucher { status revokeReason } } }`,
 			map[string]any{"id": v1.ID}, &rv)
 		if rv.RevokeVoucher.Voucher.Status != "REVOKED" {
