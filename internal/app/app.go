@@ -142,8 +142,12 @@ func (a *App) routes() http.Handler {
 	mux.Handle("/graphql", observe("/graphql", a.Log, m, limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, api)))
 	mux.Handle("POST /upload", observe("/upload", a.Log, m,
 		limits(a.Cfg.MaxUploadBytes+64<<10, a.Cfg.RequestTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))
-	mux.Handle("GET /export/class-bookings", observe("/export", a.Log, m,
-		limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, http.HandlerFunc(a.handleExportClassBookings)))))
+	for path, h := range map[string]http.Handler{
+		"/export/class-bookings": a.handleExport("classId", a.Svc.ExportClassBookings),
+		"/export/vouchers":       a.handleExport("batchId", a.Svc.ExportVouchers),
+	} {
+		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, h))))
+	}
 	mux.Handle("GET /healthz", observe("/healthz", a.Log, m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))

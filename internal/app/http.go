@@ -12,6 +12,7 @@ import (
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/obs"
+	"unionhall/internal/service"
 )
 
 // reqInfo collects what the access log reports about a request.
@@ -171,37 +172,42 @@ func statusFor(err error) int {
 
 func invalidUpload(msg string) error { return apperr.Invalid("file", msg) }
 
-// handleExportClassBookings streams a class's sign-up list as .xlsx:
-// GET /export/class-bookings?classId=N[&phones=full], with an admin's
-// bearer token.
-func (a *App) handleExportClassBookings(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	p, err := auth.Require(ctx)
-	if err == nil {
-		p, err = a.Svc.Authorize(ctx, p)
-	}
-	if err == nil && !p.IsAdmin() {
-		err = apperr.New(apperr.Forbidden, "仅管理员可以导出名单")
-	}
-	if err != nil {
-		writeJSONError(w, statusFor(err), err)
-		return
-	}
-	ctx = auth.WithPrincipal(ctx, p)
-	id, perr := strconv.ParseInt(r.URL.Query().Get("classId"), 10, 64)
-	if perr != nil || id <= 0 {
-		writeJSONError(w, http.StatusBadRequest, apperr.Invalid("classId", "请指定课程"))
-		return
-	}
-	exp, err := a.Svc.ExportClassBookings(ctx, id, r.URL.Query().Get("phones") == "full")
-	if err != nil {
-		writeJSONError(w, statusFor(err), err)
-		return
-	}
-	w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-	w.Header().Set("Content-Disposition", "attachment; filename=\"export.xlsx\"; filename*=UTF-8''"+url.PathEscape(exp.FileName))
-	w.Header().Set("Cache-Control", "no-store")
-	if err := exp.Write(w); err != nil {
-		obs.Log(ctx, a.Log).ErrorContext(ctx, "export failed", "error", err.Error())
-	}
+// exporter is a service export: a list by the id of what it lists.
+type exporter func(ctx context.Context, id int64, fullPhones bool) (*service.Export, error)
+
+// handleExport streams an .xlsx list for an admin: GET /export/<list>?
+// <param>=N[&phones=full], with an admin's bearer token (class-bookings by
+// classId, vouchers by batchId).
+func (a *App) handleExport(param string, export exporter) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		p, err := auth.Require(ctx)
+		if err == nil {
+			p, err = a.Svc.Authorize(ctx, p)
+		}
+		if err == nil && !p.IsAdmin() {
+			err = apperr.New(apperr.Forbidden, "仅管理员可以导出名单")
+		}
+		if err != nil {
+			writeJSONError(w, statusFor(err), err)
+			return
+		}
+		ctx = auth.WithPrincipal(ctx, p)
+		id, perr := strconv.ParseInt(r.URL.Query().Get(param), 10, 64)
+		if perr != nil || id <= 0 {
+			writeJSONError(w, http.StatusBadRequest, apperr.Invalid(param, "请指定要导出的名单"))
+			return
+		}
+		exp, err := export(ctx, id, r.URL.Query().Get("phones") == "full")
+		if err != nil {
+			writeJSONError(w, statusFor(err), err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		w.Header().Set("Content-Disposition", "attachment; filename=\"export.xlsx\"; filename*=UTF-8''"+url.PathEscape(exp.FileName))
+		w.Header().Set("Cache-Control", "no-store")
+		if err := exp.Write(w); err != nil {
+			obs.Log(ctx, a.Log).ErrorContext(ctx, "export failed", "error", err.Error())
+		}
+	})
 }

@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/xuri/excelize/v2"
 
 	"unionhall/internal/store"
 	"unionhall/internal/testutil"
@@ -306,6 +308,36 @@ func TestCreateBatchRejectsBadInput(t *testing.T) {
 		s.DB.Model(&models.VoucherBatch{}).Count(&n)
 		if n != 0 {
 			t.Fatalf("%d batches stored from bad input", n)
+		}
+	})
+}
+
+func TestExportVouchers(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedBatch(t, s, admin, batchInput(5, nil))
+		m := s.Members(2, "courier")
+		v, _ := claim(t, s, m[0].Access, id, nil)
+		claim(t, s, m[1].Access, id, nil)
+		s.MustOK(redeemer(t, s, admin, "cinema9", "courier", id).Access, redeemQ, map[string]any{"c": *v.Code}, nil)
+
+		status, body := s.Get(admin, "/export/vouchers?batchId="+id)
+		if status != 200 {
+			t.Fatalf("export: %d %s", status, body)
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := f.GetRows("领取核销明细")
+		if len(rows) != 3 || rows[1][4] != "已核销" || rows[1][9] != "cinema9影城" || !strings.Contains(rows[1][2], "****") || rows[2][4] != "已领取" {
+			t.Fatalf("rows = %v", rows)
+		}
+		for _, tok := range []string{s.LoginAdmin("rider_admin").Access, m[0].Access} {
+			if status, _ := s.Get(tok, "/export/vouchers?batchId="+id); status != 403 {
+				t.Fatalf("export by an outsider: %d", status)
+			}
 		}
 	})
 }

@@ -279,3 +279,20 @@ func Each(t *testing.T, f func(t *testing.T, d store.Dialect)) {
 
 // TB is the test the server belongs to.
 func (s *Server) TB() testing.TB { return s.tb }
+
+// Get fetches path with an optional bearer token and returns the status and
+// body.
+func (s *Server) Get(token, path string) (int, []byte) {
+	s.tb.Helper()
+	req, _ := http.NewRequest(http.MethodGet, s.URL+path, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		s.tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
+}
