@@ -157,6 +157,9 @@ func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) 
 		if err := demoClasses(tx, byKey, now); err != nil {
 			return err
 		}
+		if err := demoVouchers(tx, byKey, now); err != nil {
+			return err
+		}
 		// Two members who have logged in but not bound an identity yet.
 		for i := 0; i < 2; i++ {
 			code := "dev:newcomer" + strconv.Itoa(i+1)
@@ -255,6 +258,44 @@ func demoClasses(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) err
 		}
 		sess := models.TrainingSession{ClassID: c.ID, Seq: 1, StartsAt: c.StartsAt, EndsAt: c.EndsAt, Place: d.place}
 		if err := tx.Create(&sess).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoVouchers publishes voucher batches to claim now, two of them an
+// either-or pair (the city's and the district's travel subsidy).
+func demoVouchers(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) error {
+	day := 24 * time.Hour
+	group := "travel-subsidy-demo"
+	thirty := 30
+	until := now.Add(60 * day)
+	batches := []struct {
+		union, title string
+		kind         models.VoucherKind
+		fen          int64
+		stock, limit int
+		group        *string
+	}{
+		{"city", "暑期职工观影券", models.VoucherMovie, 3500, 1000, 1, nil},
+		{"city", "市总工会出行补贴（与区级二选一）", models.VoucherTravelSubsidy, 20000, 2000, 1, &group},
+		{"dongcheng", "东城区出行补贴（与市级二选一）", models.VoucherTravelSubsidy, 15000, 500, 1, &group},
+		{"donghua", "新春话费券", models.VoucherPhoneCredit, 5000, 300, 2, nil},
+	}
+	for i, d := range batches {
+		u := byKey[d.union]
+		b := models.VoucherBatch{UnionID: u.ID, Title: d.title, Kind: d.kind, Description: "凭券码到合作商户使用，每券限用一次。",
+			FaceValueFen: d.fen, Capacity: d.stock, PerMemberLimit: d.limit, ExclusiveGroup: d.group,
+			ClaimOpensAt: now.Add(-time.Hour), ClaimClosesAt: now.Add(14 * day),
+			Eligibility: models.Eligibility{EligPath: u.Path}, Status: models.OfferingPublished,
+			Version: 1, CreatedBy: 1, PublishedAt: &now, CreatedAt: now, UpdatedAt: now}
+		if i%2 == 0 {
+			b.ValidDays = &thirty
+		} else {
+			b.ValidFrom, b.ValidUntil = &now, &until
+		}
+		if err := tx.Create(&b).Error; err != nil {
 			return err
 		}
 	}
