@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -338,4 +339,25 @@ func TestExportClassBookings(t *testing.T) {
 			t.Fatalf("%d export audit rows, want 1", n)
 		}
 	})
+}
+
+// The server's periodic job marks no-shows by itself.
+func TestJobsMarkNoShows(t *testing.T) {
+	s := testutil.NewServer(t, store.SQLite)
+	admin := s.LoginAdmin("donghua_admin").Access
+	id := publishedClass(t, s, admin, classInput(5, 0, nil))
+	mustBook(t, s, s.Members(1, "courier")[0].Access, id)
+	s.Clock.Set(at(5, "09:00"))
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan struct{})
+	go func() { s.App.RunJobs(ctx, time.Hour); close(done) }()
+	defer func() { cancel(); <-done }()
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var n int64
+		s.DB.Model(&models.TrainingBooking{}).Where("class_id = ? AND status = ?", id, "NO_SHOW").Count(&n)
+		if n == 1 {
+			return
+		}
+	}
+	t.Fatal("the job did not mark the no-show")
 }
