@@ -274,6 +274,9 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 // live, and for admins the account enabled; an admin's role and scope are
 // taken from the database, not the token. Codes: UNAUTHENTICATED, FORBIDDEN.
 func (s *Service) Authorize(ctx context.Context, p *auth.Principal) (*auth.Principal, error) {
+	if p.Kind == models.SubjectMember {
+		return p, s.authorizeMember(ctx, p)
+	}
 	var sess models.AuthSession
 	if err := s.q(ctx).Take(&sess, p.SessionID).Error; err != nil {
 		if store.IsNotFound(err) {
@@ -299,6 +302,35 @@ func (s *Service) Authorize(ctx context.Context, p *auth.Principal) (*auth.Princ
 	}
 	fresh := adminPrincipal(&a, p.SessionID)
 	return &fresh, nil
+}
+
+// authorizeMember checks a member's session and, in the same statement,
+// loads the member as the request's viewer: a member mutation's re-check
+// costs no more than the load it needed anyway.
+func (s *Service) authorizeMember(ctx context.Context, p *auth.Principal) error {
+	var row struct {
+		models.Member `gorm:"embedded"`
+		UnionPath     *string
+		SessSubject   int64
+		SessKind      models.SubjectKind
+		SessRevokedAt *time.Time
+	}
+	err := s.q(ctx).Table("auth_sessions AS s").
+		Select("members.*, unions.path AS union_path, s.subject_id AS sess_subject, s.subject_kind AS sess_kind, s.revoked_at AS sess_revoked_at").
+		Joins("JOIN members ON members.id = s.subject_id").Joins("LEFT JOIN unions ON unions.id = members.union_id").
+		Where("s.id = ?", p.SessionID).Take(&row).Error
+	if store.IsNotFound(err) {
+		return errSessionEnded
+	}
+	if err != nil {
+		return err
+	}
+	if row.SessRevokedAt != nil || row.SessKind != p.Kind || row.SessSubject != p.ID {
+		return errSessionEnded
+	}
+	m := row.Member
+	rememberViewer(ctx, &Viewer{Member: &m, UnionPath: deref(row.UnionPath)})
+	return nil
 }
 
 // CurrentAdmin returns the calling admin's account.

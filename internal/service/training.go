@@ -419,24 +419,38 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 	if err != nil {
 		return nil, err
 	}
+	// The reads come first, outside the transaction, so that the
+	// transaction is only the two writes that hold the class's row lock: a
+	// stale read cannot oversell (the UPDATE decides) nor double-book (the
+	// unique key does).
+	var row struct {
+		models.TrainingClass `gorm:"embedded"`
+		MyBookingID          *int64
+	}
+	err = s.q(ctx).Table("training_classes").
+		Select("training_classes.*, (SELECT b.id FROM training_bookings AS b WHERE b.class_id = training_classes.id"+
+			" AND b.member_id = ? AND b.active = ?) AS my_booking_id", p.ID, true).
+		Where("training_classes.id = ?", classID).Take(&row).Error
+	if err != nil {
+		return nil, store.Translate(err, errClassNotFound.Message, "")
+	}
 	var b models.TrainingBooking
+	if row.MyBookingID != nil { // a retry
+		if err := s.q(ctx).Take(&b, *row.MyBookingID).Error; err != nil {
+			return nil, err
+		}
+		return &b, nil
+	}
+	c := &row.TrainingClass
+	v, err := s.Viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	if err := s.canBook(v, c, now); err != nil {
+		return nil, err
+	}
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		found, err := activeBooking(tx, classID, p.ID, &b)
-		if err != nil || found {
-			return err
-		}
-		var c models.TrainingClass
-		if err := tx.Take(&c, classID).Error; err != nil {
-			return store.Translate(err, errClassNotFound.Message, "")
-		}
-		v, err := s.loadViewer(tx, p.ID)
-		if err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		if err := s.canBook(v, &c, now); err != nil {
-			return err
-		}
 		grant, err := seats.Take(tx, trainingSeats, c.ID)
 		if err != nil {
 			return err

@@ -77,3 +77,13 @@ func (s *Service) Viewer(ctx context.Context) (*Viewer, error) {
 	}
 	return memo.v, memo.err
 }
+
+// rememberViewer keeps v as the request's viewer (when the request has a
+// memo), so the operation that follows need not load it again.
+func rememberViewer(ctx context.Context, v *Viewer) {
+	if memo, ok := ctx.Value(viewerMemoKey{}).(*viewerMemo); ok {
+		memo.mu.Lock()
+		memo.v, memo.err, memo.done = v, nil, true
+		memo.mu.Unlock()
+	}
+}

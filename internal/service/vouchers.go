@@ -233,54 +233,62 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 		}
 		reqID = &requestID
 	}
+	// Reads first, outside the transaction, which then holds the batch's
+	// row lock only for its writes; the conditional UPDATE and the unique
+	// keys make a stale read harmless.
 	var v models.Voucher
-	var seq int
+	if reqID != nil {
+		if err := s.q(ctx).Where("member_id = ? AND request_id = ?", p.ID, *reqID).Take(&v).Error; err == nil {
+			if v.BatchID != batchID {
+				return nil, apperr.Invalid("requestId", "请求编号已用于其他礼券")
+			}
+			return &v, nil
+		} else if !store.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	var row struct {
+		models.VoucherBatch `gorm:"embedded"`
+		Held                int
+		FirstID             *int64
+	}
+	if err := s.q(ctx).Table("voucher_batches").
+		Select("voucher_batches.*, (SELECT COUNT(*) FROM vouchers AS v WHERE v.batch_id = voucher_batches.id AND v.member_id = ?) AS held,"+
+			" (SELECT MIN(v.id) FROM vouchers AS v WHERE v.batch_id = voucher_batches.id AND v.member_id = ?) AS first_id", p.ID, p.ID).
+		Where("voucher_batches.id = ?", batchID).Take(&row).Error; err != nil {
+		return nil, store.Translate(err, errBatchNotFound.Message, "")
+	}
+	b := &row.VoucherBatch
+	viewer, err := s.Viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock.Now()
+	if row.Held >= b.PerMemberLimit {
+		if b.PerMemberLimit == 1 && reqID == nil && row.FirstID != nil { // a retry
+			if err := s.q(ctx).Take(&v, *row.FirstID).Error; err != nil {
+				return nil, err
+			}
+			return &v, nil
+		}
+		return nil, apperr.Newf(apperr.LimitReached, "每人限领 %d 张，您已领完", b.PerMemberLimit)
+	}
+	if err := s.canClaim(viewer, b, now); err != nil {
+		return nil, err
+	}
+	if b.ExclusiveGroup != nil {
+		if err := s.groupHeld(s.q(ctx), p.ID, *b.ExclusiveGroup, b.ID); err != nil {
+			return nil, err
+		}
+	}
+	seq := row.Held + 1
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if reqID != nil {
-			if err := tx.Where("member_id = ? AND request_id = ?", p.ID, *reqID).Take(&v).Error; err == nil {
-				if v.BatchID != batchID {
-					return apperr.Invalid("requestId", "请求编号已用于其他礼券")
-				}
-				return nil
-			} else if !store.IsNotFound(err) {
-				return err
-			}
-		}
-		var b models.VoucherBatch
-		if err := tx.Take(&b, batchID).Error; err != nil {
-			return store.Translate(err, errBatchNotFound.Message, "")
-		}
-		viewer, err := s.loadViewer(tx, p.ID)
-		if err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		if err := s.canClaim(viewer, &b, now); err != nil {
-			return err
-		}
-		var held []models.Voucher
-		if err := tx.Where("batch_id = ? AND member_id = ?", b.ID, p.ID).Order("claim_seq").Find(&held).Error; err != nil {
-			return err
-		}
-		if len(held) >= b.PerMemberLimit {
-			if b.PerMemberLimit == 1 && reqID == nil {
-				v = held[0] // a retry
-				return nil
-			}
-			return apperr.Newf(apperr.LimitReached, "每人限领 %d 张，您已领完", b.PerMemberLimit)
-		}
-		if b.ExclusiveGroup != nil {
-			if err := s.groupHeld(tx, p.ID, *b.ExclusiveGroup, b.ID); err != nil {
-				return err
-			}
-		}
 		if _, err := seats.Take(tx, voucherSeats, b.ID); err != nil {
 			if apperr.Is(err, apperr.Full) {
 				return errStockOut
 			}
 			return err
 		}
-		seq = len(held) + 1
 		if b.PerMemberLimit > 1 {
 			// Take holds the batch's row lock until commit, so this member's
 			// other claims of the batch wait behind us: a current read now

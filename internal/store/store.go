@@ -178,6 +178,9 @@ func parseURL(opts Options) (Dialect, string, error) {
 	}
 	cfg.Params["charset"] = "utf8mb4"
 	cfg.Params["time_zone"] = "'+00:00'"
+	// Arguments are interpolated by the driver (safe with utf8mb4): one round
+	// trip a statement instead of prepare, execute and close.
+	cfg.InterpolateParams = true
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 5 * time.Second
 	}
