@@ -512,6 +512,11 @@ func (s *Service) canBook(v *Viewer, c *models.TrainingClass, now time.Time) err
 		return apperr.Newf(apperr.NotEligible, "近 90 天内缺席培训达 %d 次，%s 前暂停报名",
 			s.settings.NoShowLimit, formatChinaTime(*until))
 	}
+	// Sold out as far as this read knows: the rush's many late taps end here,
+	// without a write. (A seat freed since is found on the next tap.)
+	if c.ConfirmedCount >= c.Capacity && c.WaitlistCount >= c.WaitlistLimit {
+		return seats.ErrFull
+	}
 	return nil
 }
 
