@@ -63,3 +63,22 @@ func Trim[T any](rows []T, size int) Page[T] {
 type IDKey struct {
 	ID int64 `json:"i"`
 }
+
+// Args is a validated page request: its size and, past the first page, the
+// key of the row to continue after.
+type Args[K any] struct {
+	Size   int
+	Key    K
+	HasKey bool
+}
+
+// Parse validates first and after. Codes: VALIDATION_FAILED (first, after).
+func Parse[K any](first *int, after *string) (Args[K], error) {
+	var a Args[K]
+	var err error
+	if a.Size, err = Size(first); err != nil {
+		return a, err
+	}
+	a.HasKey, err = Decode(after, &a.Key)
+	return a, err
+}

@@ -38,12 +38,7 @@ func (s *Service) ListAuditLogs(ctx context.Context, f AuditFilter, first *int, 
 	if !sc.Admin.IsSuperAdmin() {
 		return empty, errOutOfScope
 	}
-	size, err := page.Size(first)
-	if err != nil {
-		return empty, err
-	}
-	var key page.IDKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -60,12 +55,12 @@ func (s *Service) ListAuditLogs(ctx context.Context, f AuditFilter, first *int, 
 	if f.Until != nil {
 		q = q.Where("created_at < ?", f.Until.UTC())
 	}
-	if hasKey {
-		q = q.Where("id < ?", key.ID)
+	if pa.HasKey {
+		q = q.Where("id < ?", pa.Key.ID)
 	}
 	var rows []*models.AuditLog
-	if err := q.Order("id DESC").Limit(size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order("id DESC").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }

@@ -148,12 +148,7 @@ type MemberFilter struct {
 // Codes: FORBIDDEN (union outside scope), VALIDATION_FAILED.
 func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, after *string) (page.Page[*models.Member], error) {
 	var empty page.Page[*models.Member]
-	size, err := page.Size(first)
-	if err != nil {
-		return empty, err
-	}
-	var key page.IDKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -183,19 +178,19 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 		if name != "" {
 			q = q.Where("real_name LIKE ? ESCAPE '!'", escapeLike(name)+"%")
 		}
-		if hasKey {
-			q = q.Where("id < ?", key.ID)
+		if pa.HasKey {
+			q = q.Where("id < ?", pa.Key.ID)
 		}
-		if err := q.Order("id DESC").Limit(size + 1).Find(&rows).Error; err != nil {
+		if err := q.Order("id DESC").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, sc.Admin.ID, "MEMBER_LIST", "union", &root.ID, &root.ID,
-			fmt.Sprintf("rows=%d", min(len(rows), size)))
+			fmt.Sprintf("rows=%d", min(len(rows), pa.Size)))
 	})
 	if err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // GetMember returns a member of the caller's subtree; the read is audited.

@@ -96,14 +96,7 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 		if err != nil {
 			return err
 		}
-		// Lock first: capacity and waitlist changes must queue with bookings.
-		if ok, err := seats.Lock(tx, trainingSeats, id); err != nil || !ok {
-			if err == nil {
-				err = s.classOutOfScope(sc)
-			}
-			return err
-		}
-		pub, err := s.classInScope(tx, sc, id, &c, true)
+		pub, err := s.lockClass(tx, sc, id, &c)
 		if err != nil {
 			return err
 		}
@@ -316,6 +309,18 @@ func (s *Service) classInScope(tx *gorm.DB, sc *Scope, id int64, c *models.Train
 	return &u, nil
 }
 
+// lockClass takes class id's seat lock (changes to its seats and bookings
+// queue behind it), then loads it current into c and checks the scope.
+func (s *Service) lockClass(tx *gorm.DB, sc *Scope, id int64, c *models.TrainingClass) (*models.Union, error) {
+	if ok, err := seats.Lock(tx, trainingSeats, id); err != nil || !ok {
+		if err == nil {
+			err = s.classOutOfScope(sc)
+		}
+		return nil, err
+	}
+	return s.classInScope(tx, sc, id, c, true)
+}
+
 func (s *Service) classOutOfScope(sc *Scope) error {
 	if sc.Admin.IsSuperAdmin() {
 		return errClassNotFound
@@ -353,13 +358,7 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 		if err != nil {
 			return err
 		}
-		if ok, err := seats.Lock(tx, trainingSeats, id); err != nil || !ok {
-			if err == nil {
-				err = s.classOutOfScope(sc)
-			}
-			return err
-		}
-		if _, err := s.classInScope(tx, sc, id, &c, true); err != nil {
+		if _, err := s.lockClass(tx, sc, id, &c); err != nil {
 			return err
 		}
 		if c.Status == to {
@@ -809,12 +808,7 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 	if err != nil {
 		return empty, err
 	}
-	size, err := page.Size(first)
-	if err != nil {
-		return empty, err
-	}
-	var key classKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[classKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -857,14 +851,14 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 	if f.HasSeats {
 		q = q.Where("confirmed_count < capacity")
 	}
-	if hasKey {
-		q = q.Where("starts_at > ? OR (starts_at = ? AND id > ?)", key.T, key.T, key.I)
+	if pa.HasKey {
+		q = q.Where("starts_at > ? OR (starts_at = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
 	}
 	var rows []*models.TrainingClass
-	if err := q.Order("starts_at, id").Limit(size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order("starts_at, id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // GetTrainingClass returns a class the caller may see: for members, one
@@ -976,12 +970,7 @@ func (s *Service) MyBookings(ctx context.Context, f BookingFilter, first *int, a
 	if err != nil {
 		return empty, err
 	}
-	size, err := page.Size(first)
-	if err != nil {
-		return empty, err
-	}
-	var key page.IDKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -989,26 +978,21 @@ func (s *Service) MyBookings(ctx context.Context, f BookingFilter, first *int, a
 	if f.Status != nil {
 		q = q.Where("status = ?", *f.Status)
 	}
-	if hasKey {
-		q = q.Where("id < ?", key.ID)
+	if pa.HasKey {
+		q = q.Where("id < ?", pa.Key.ID)
 	}
 	var rows []*models.TrainingBooking
-	if err := q.Order("id DESC").Limit(size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order("id DESC").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // ClassBookings lists a class's bookings in booking order for admins of its
 // scope. The read of members' data is audited. Codes: FORBIDDEN.
 func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
 	var empty page.Page[*models.TrainingBooking]
-	size, err := page.Size(first)
-	if err != nil {
-		return empty, err
-	}
-	var key page.IDKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -1026,19 +1010,19 @@ func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFil
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
-		if hasKey {
-			q = q.Where("id > ?", key.ID)
+		if pa.HasKey {
+			q = q.Where("id > ?", pa.Key.ID)
 		}
-		if err := q.Order("id").Limit(size + 1).Find(&rows).Error; err != nil {
+		if err := q.Order("id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_LIST", "training_class", &c.ID, &c.UnionID,
-			fmt.Sprintf("rows=%d", min(len(rows), size)))
+			fmt.Sprintf("rows=%d", min(len(rows), pa.Size)))
 	})
 	if err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // WaitlistPosition is a waitlisted booking's place in the queue now (nil

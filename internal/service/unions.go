@@ -26,12 +26,7 @@ type UnionFilter struct {
 
 // ListUnions pages through the union tree, ordered by id.
 func (s *Service) ListUnions(ctx context.Context, f UnionFilter, first *int, after *string) (page.Page[*models.Union], error) {
-	size, err := page.Size(first)
-	if err != nil {
-		return page.Page[*models.Union]{}, err
-	}
-	var key page.IDKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return page.Page[*models.Union]{}, err
 	}
@@ -48,14 +43,14 @@ func (s *Service) ListUnions(ctx context.Context, f UnionFilter, first *int, aft
 	default:
 		q = q.Where("parent_id IS NULL")
 	}
-	if hasKey {
-		q = q.Where("id > ?", key.ID)
+	if pa.HasKey {
+		q = q.Where("id > ?", pa.Key.ID)
 	}
 	var rows []*models.Union
-	if err := q.Order("id").Limit(size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order("id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 		return page.Page[*models.Union]{}, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // GetUnion returns a union or NOT_FOUND.
@@ -210,12 +205,7 @@ func (s *Service) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models
 
 // ListAdmins pages through admin accounts in the caller's scope.
 func (s *Service) ListAdmins(ctx context.Context, first *int, after *string) (page.Page[*models.Admin], error) {
-	size, err := page.Size(first)
-	if err != nil {
-		return page.Page[*models.Admin]{}, err
-	}
-	var key page.IDKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return page.Page[*models.Admin]{}, err
 	}
@@ -224,14 +214,14 @@ func (s *Service) ListAdmins(ctx context.Context, first *int, after *string) (pa
 		return page.Page[*models.Admin]{}, err
 	}
 	q := s.q(ctx).Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), sc.Root.Path))
-	if hasKey {
-		q = q.Where("id > ?", key.ID)
+	if pa.HasKey {
+		q = q.Where("id > ?", pa.Key.ID)
 	}
 	var rows []*models.Admin
-	if err := q.Order("id").Limit(size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order("id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 		return page.Page[*models.Admin]{}, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // AdminsByIDs loads admins for a dataloader, in the order of ids.

@@ -686,12 +686,7 @@ func (s *Service) ListVoucherBatches(ctx context.Context, f BatchFilter, first *
 	if err != nil {
 		return empty, err
 	}
-	size, err := page.Size(first)
-	if err != nil {
-		return empty, err
-	}
-	var key classKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[classKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -730,14 +725,14 @@ func (s *Service) ListVoucherBatches(ctx context.Context, f BatchFilter, first *
 	if f.Kind != nil {
 		q = q.Where("kind = ?", *f.Kind)
 	}
-	if hasKey {
-		q = q.Where("claim_closes_at > ? OR (claim_closes_at = ? AND id > ?)", key.T, key.T, key.I)
+	if pa.HasKey {
+		q = q.Where("claim_closes_at > ? OR (claim_closes_at = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
 	}
 	var rows []*models.VoucherBatch
-	if err := q.Order("claim_closes_at, id").Limit(size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order("claim_closes_at, id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // BatchCursor is a batch's cursor in a list.
@@ -799,36 +794,26 @@ func (s *Service) MyVouchers(ctx context.Context, f VoucherFilter, first *int, a
 	if err != nil {
 		return empty, err
 	}
-	size, err := page.Size(first)
-	if err != nil {
-		return empty, err
-	}
-	var key page.IDKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return empty, err
 	}
 	q := statusWhere(s.q(ctx).Where("member_id = ?", p.ID), f.Status, s.clock.Now())
-	if hasKey {
-		q = q.Where("id < ?", key.ID)
+	if pa.HasKey {
+		q = q.Where("id < ?", pa.Key.ID)
 	}
 	var rows []*models.Voucher
-	if err := q.Order("id DESC").Limit(size + 1).Find(&rows).Error; err != nil {
+	if err := q.Order("id DESC").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // BatchVouchers lists a batch's vouchers in claim order for admins of its
 // scope; the read is audited. Codes: FORBIDDEN.
 func (s *Service) BatchVouchers(ctx context.Context, batchID int64, f VoucherFilter, first *int, after *string) (page.Page[*models.Voucher], error) {
 	var empty page.Page[*models.Voucher]
-	size, err := page.Size(first)
-	if err != nil {
-		return empty, err
-	}
-	var key page.IDKey
-	hasKey, err := page.Decode(after, &key)
+	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -843,18 +828,18 @@ func (s *Service) BatchVouchers(ctx context.Context, batchID int64, f VoucherFil
 			return err
 		}
 		q := statusWhere(tx.Where("batch_id = ?", b.ID), f.Status, s.clock.Now())
-		if hasKey {
-			q = q.Where("id > ?", key.ID)
+		if pa.HasKey {
+			q = q.Where("id > ?", pa.Key.ID)
 		}
-		if err := q.Order("id").Limit(size + 1).Find(&rows).Error; err != nil {
+		if err := q.Order("id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_LIST", "voucher_batch", &b.ID, &b.UnionID, fmt.Sprintf("rows=%d", min(len(rows), size)))
+		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_LIST", "voucher_batch", &b.ID, &b.UnionID, fmt.Sprintf("rows=%d", min(len(rows), pa.Size)))
 	})
 	if err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, size), nil
+	return page.Trim(rows, pa.Size), nil
 }
 
 // VoucherStats are counts and amounts (fen) of vouchers.
