@@ -71,6 +71,46 @@ func writeXLSX(w io.Writer, sheet string, header []string, rows func(emit func([
 	return f.Write(w)
 }
 
+// exportBatch is how many rows an export reads at a time.
+const exportBatch = 500
+
+// inBatches reads rows in keyset batches (fetch returns those after the id
+// given) and hands each to each, so an export of any length holds one
+// batch in memory.
+func inBatches[T any](fetch func(after int64) ([]T, error), id func(T) int64, each func(T) error) error {
+	var after int64
+	for {
+		rows, err := fetch(after)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if err := each(r); err != nil {
+				return err
+			}
+			after = id(r)
+		}
+		if len(rows) < exportBatch {
+			return nil
+		}
+	}
+}
+
+// exportPhone masks a phone unless the admin asked for whole numbers.
+func exportPhone(phone string, full bool) string {
+	if full {
+		return phone
+	}
+	return pii.MaskPhone(phone)
+}
+
+func exportDetail(fullPhones bool) string {
+	if fullPhones {
+		return "phones=full"
+	}
+	return "phones=masked"
+}
+
 func chinaTime(t *time.Time) string {
 	if t == nil {
 		return ""
@@ -92,11 +132,7 @@ func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPh
 		if _, err := s.classInScope(tx, sc, classID, &c, false); err != nil {
 			return err
 		}
-		detail := "phones=masked"
-		if fullPhones {
-			detail = "phones=full"
-		}
-		return s.audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_EXPORT", "training_class", &c.ID, &c.UnionID, detail)
+		return s.audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_EXPORT", "training_class", &c.ID, &c.UnionID, exportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err
@@ -106,41 +142,28 @@ func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPh
 		FileName: fmt.Sprintf("%s-报名名单.xlsx", c.Title),
 		write: func(w io.Writer) error {
 			return writeXLSX(w, "报名名单", header, func(emit func([]any) error) error {
-				var after int64
+				type row struct {
+					ID                      int64
+					Status                  models.BookingStatus
+					CreatedAt               time.Time
+					CheckedInAt             *time.Time
+					CancelReason            string
+					RealName, Phone, IDMask string
+					EmploymentForm          models.EmploymentForm
+					UnionName               *string
+				}
 				n := 0
-				for {
-					var rows []struct {
-						ID                      int64
-						Status                  models.BookingStatus
-						CreatedAt               time.Time
-						CheckedInAt             *time.Time
-						CancelReason            string
-						RealName, Phone, IDMask string
-						EmploymentForm          models.EmploymentForm
-						UnionName               *string
-					}
-					if err := s.q(ctx).Table("training_bookings AS b").
+				return inBatches(func(after int64) ([]row, error) {
+					var rows []row
+					return rows, s.q(ctx).Table("training_bookings AS b").
 						Select("b.id, b.status, b.created_at, b.checked_in_at, b.cancel_reason, m.real_name, m.phone, m.id_mask, m.employment_form, u.name AS union_name").
 						Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Where("b.class_id = ? AND b.id > ?", c.ID, after).Order("b.id").Limit(500).Scan(&rows).Error; err != nil {
-						return err
-					}
-					for _, r := range rows {
-						n++
-						phone := pii.MaskPhone(r.Phone)
-						if fullPhones {
-							phone = r.Phone
-						}
-						if err := emit([]any{n, r.RealName, phone, r.IDMask, r.EmploymentForm.Label(), deref(r.UnionName),
-							bookingLabel(r.Status), chinaTime(&r.CreatedAt), chinaTime(r.CheckedInAt), r.CancelReason}); err != nil {
-							return err
-						}
-						after = r.ID
-					}
-					if len(rows) < 500 {
-						return nil
-					}
-				}
+						Where("b.class_id = ? AND b.id > ?", c.ID, after).Order("b.id").Limit(exportBatch).Scan(&rows).Error
+				}, func(r row) int64 { return r.ID }, func(r row) error {
+					n++
+					return emit([]any{n, r.RealName, exportPhone(r.Phone, fullPhones), r.IDMask, r.EmploymentForm.Label(),
+						deref(r.UnionName), bookingLabel(r.Status), chinaTime(&r.CreatedAt), chinaTime(r.CheckedInAt), r.CancelReason})
+				})
 			})
 		},
 	}, nil
@@ -158,11 +181,7 @@ func (s *Service) ExportVouchers(ctx context.Context, batchID int64, fullPhones 
 		if _, err := s.batchInScope(tx, sc, batchID, &b, false); err != nil {
 			return err
 		}
-		detail := "phones=masked"
-		if fullPhones {
-			detail = "phones=full"
-		}
-		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_EXPORT", "voucher_batch", &b.ID, &b.UnionID, detail)
+		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_EXPORT", "voucher_batch", &b.ID, &b.UnionID, exportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err
@@ -173,39 +192,26 @@ func (s *Service) ExportVouchers(ctx context.Context, batchID int64, fullPhones 
 		FileName: fmt.Sprintf("%s-领取核销明细.xlsx", b.Title),
 		write: func(w io.Writer) error {
 			return writeXLSX(w, "领取核销明细", header, func(emit func([]any) error) error {
-				var after int64
+				type row struct {
+					models.Voucher  `gorm:"embedded"`
+					RealName, Phone string
+					UnionName       *string
+					RedeemerName    *string
+				}
 				n := 0
-				for {
-					var rows []struct {
-						models.Voucher  `gorm:"embedded"`
-						RealName, Phone string
-						UnionName       *string
-						RedeemerName    *string
-					}
-					if err := s.q(ctx).Table("vouchers").
+				return inBatches(func(after int64) ([]row, error) {
+					var rows []row
+					return rows, s.q(ctx).Table("vouchers").
 						Select("vouchers.*, m.real_name, m.phone, u.name AS union_name, a.display_name AS redeemer_name").
 						Joins("JOIN members AS m ON m.id = vouchers.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
 						Joins("LEFT JOIN admins AS a ON a.id = vouchers.redeemed_by").
-						Where("vouchers.batch_id = ? AND vouchers.id > ?", b.ID, after).Order("vouchers.id").Limit(500).Scan(&rows).Error; err != nil {
-						return err
-					}
-					for _, r := range rows {
-						n++
-						phone := pii.MaskPhone(r.Phone)
-						if fullPhones {
-							phone = r.Phone
-						}
-						if err := emit([]any{n, r.RealName, phone, deref(r.UnionName), voucherLabel(r.StatusAt(now)),
-							float64(b.FaceValueFen) / 100, chinaTime(&r.CreatedAt), chinaTime(&r.ValidUntil),
-							chinaTime(r.RedeemedAt), deref(r.RedeemerName), r.RevokeReason}); err != nil {
-							return err
-						}
-						after = r.ID
-					}
-					if len(rows) < 500 {
-						return nil
-					}
-				}
+						Where("vouchers.batch_id = ? AND vouchers.id > ?", b.ID, after).Order("vouchers.id").Limit(exportBatch).Scan(&rows).Error
+				}, func(r row) int64 { return r.ID }, func(r row) error {
+					n++
+					return emit([]any{n, r.RealName, exportPhone(r.Phone, fullPhones), deref(r.UnionName), voucherLabel(r.StatusAt(now)),
+						float64(b.FaceValueFen) / 100, chinaTime(&r.CreatedAt), chinaTime(&r.ValidUntil),
+						chinaTime(r.RedeemedAt), deref(r.RedeemerName), r.RevokeReason})
+				})
 			})
 		},
 	}, nil
