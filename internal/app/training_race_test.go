@@ -9,6 +9,7 @@ import (
 
 	"unionhall/internal/store"
 	"unionhall/internal/testutil"
+	"unionhall/models"
 )
 
 // race runs f(i) for i in [0, n) on `workers` goroutines.
@@ -208,4 +209,30 @@ func TestTwoInstancesNeverOversell(t *testing.T) {
 		}
 	}
 	assertSeatInvariants(t, a, id)
+}
+
+// An admin cancels a class in the middle of the rush: no booking survives
+// the cancellation (the seat UPDATE itself checks the class is open).
+func TestCancelDuringRushLeavesNoBooking(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedClass(t, s, admin, classInput(300, 0, nil))
+		tokens := s.Members(300, "courier")
+		race(len(tokens)+1, 64, func(i int) {
+			if i == 100 {
+				s.MustOK(admin, `mutation($id: ID!) { cancelTrainingClass(input: {id: $id, reason: "场地临时停用"}) { trainingClass { id } } }`,
+					map[string]any{"id": id}, nil)
+				return
+			}
+			s.Try(tokens[i%len(tokens)].Access, bookQ, map[string]any{"id": id})
+		})
+		var active int64
+		s.DB.Model(&models.TrainingBooking{}).Where("class_id = ? AND active = 1", id).Count(&active)
+		var c models.TrainingClass
+		s.DB.Take(&c, id)
+		if c.Status != models.OfferingCancelled || active != 0 || c.ConfirmedCount != 0 {
+			t.Fatalf("after cancelling mid-rush: status %s, %d active bookings, counter %d", c.Status, active, c.ConfirmedCount)
+		}
+	})
 }

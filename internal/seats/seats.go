@@ -51,10 +51,25 @@ type Grant struct {
 // ErrFull is the refusal when neither a seat nor a waitlist place is left.
 var ErrFull = apperr.New(apperr.Full, "名额已满，候补名单也已排满")
 
+// Open is the offering's own condition for granting anything (published,
+// inside its window), written against the pool row, so that the grant and
+// the check are one atomic step: a class cancelled a moment ago grants no
+// seat, whatever the caller read before.
+type Open struct {
+	SQL  string
+	Args []any
+}
+
 // Take grants one seat in pool id or, when the seats are gone, a place at the
-// end of the waitlist. Codes: FULL.
-func Take(tx *gorm.DB, sp Spec, id int64) (Grant, error) {
-	res := tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = confirmed_count + 1 WHERE id = ? AND confirmed_count < capacity", id)
+// end of the waitlist, while open holds. Codes: FULL (also when open does
+// not hold: the caller re-reads to tell the member why).
+func Take(tx *gorm.DB, sp Spec, id int64, open Open) (Grant, error) {
+	cond := ""
+	if open.SQL != "" {
+		cond = " AND (" + open.SQL + ")"
+	}
+	args := append([]any{id}, open.Args...)
+	res := tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = confirmed_count + 1 WHERE id = ? AND confirmed_count < capacity"+cond, args...)
 	if res.Error != nil {
 		return Grant{}, res.Error
 	}
@@ -62,7 +77,7 @@ func Take(tx *gorm.DB, sp Spec, id int64) (Grant, error) {
 		return Grant{Status: Confirmed}, nil
 	}
 	res = tx.Exec("UPDATE "+sp.Pools+" SET waitlist_count = waitlist_count + 1, waitlist_seq = waitlist_seq + 1"+
-		" WHERE id = ? AND waitlist_count < waitlist_limit", id)
+		" WHERE id = ? AND waitlist_count < waitlist_limit"+cond, args...)
 	if res.Error != nil {
 		return Grant{}, res.Error
 	}

@@ -19,6 +19,7 @@ import (
 	"unionhall/internal/store"
 	"unionhall/internal/upload"
 	"unionhall/internal/wechat"
+	"unionhall/models"
 )
 
 // Settings are the tunables the domain needs from configuration.
@@ -42,6 +43,9 @@ type Service struct {
 
 	adminLogins      *ratelimit.Keyed
 	redeemerFailures *ratelimit.Keyed
+
+	classes *offeringCache[models.TrainingClass]
+	batches *offeringCache[models.VoucherBatch]
 }
 
 // Deps are what New needs.
@@ -68,6 +72,8 @@ func New(d Deps) *Service {
 		// 10 wrong codes, then one more every 6 s: typos pass, guessing a
 		// 100-bit code does not.
 		redeemerFailures: ratelimit.New(6*time.Second, 10),
+		classes:          newOfferingCache(d.DB, func(c models.TrainingClass) int64 { return c.ID }),
+		batches:          newOfferingCache(d.DB, func(b models.VoucherBatch) int64 { return b.ID }),
 	}
 }
 

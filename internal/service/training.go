@@ -134,6 +134,7 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 		if res.RowsAffected == 0 {
 			return apperr.New(apperr.Conflict, "课程已被他人修改，请刷新后重试")
 		}
+		s.classes.forget(c.ID)
 		if sessions != nil {
 			if err := tx.Where("class_id = ?", c.ID).Delete(&models.TrainingSession{}).Error; err != nil {
 				return err
@@ -384,6 +385,7 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 				return err
 			}
 		}
+		s.classes.forget(c.ID)
 		res := tx.Model(&models.TrainingClass{}).Where("id = ? AND status = ?", c.ID, c.Status).Updates(updates)
 		if res.Error != nil {
 			return res.Error
@@ -418,39 +420,32 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 	if err != nil {
 		return nil, err
 	}
-	// The reads come first, outside the transaction, so that the
-	// transaction is only the two writes that hold the class's row lock: a
-	// stale read cannot oversell (the UPDATE decides) nor double-book (the
-	// unique key does).
-	var row struct {
-		models.TrainingClass `gorm:"embedded"`
-		MyBookingID          *int64
-	}
-	err = s.q(ctx).Table("training_classes").
-		Select("training_classes.*, (SELECT b.id FROM training_bookings AS b WHERE b.class_id = training_classes.id"+
-			" AND b.member_id = ? AND b.active = ?) AS my_booking_id", p.ID, true).
-		Where("training_classes.id = ?", classID).Take(&row).Error
-	if err != nil {
-		return nil, store.Translate(err, errClassNotFound.Message, "")
-	}
-	var b models.TrainingBooking
-	if row.MyBookingID != nil { // a retry
-		if err := s.q(ctx).Take(&b, *row.MyBookingID).Error; err != nil {
-			return nil, err
-		}
-		return &b, nil
-	}
-	c := &row.TrainingClass
 	v, err := s.Viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
+	// The rush path reads the class from this instance's short cache and
+	// goes straight to the two writes. Nothing there can oversell or
+	// double-book: the conditional UPDATE grants the seat only while the
+	// class is open, and the unique key allows one active booking. Any
+	// refusal is checked against a fresh read before the member sees it.
 	now := s.clock.Now()
-	if err := s.canBook(v, c, now); err != nil {
-		return nil, err
+	c, err := s.classes.get(ctx, classID)
+	if err == nil {
+		err = s.canBook(v, c, now)
 	}
+	if err != nil {
+		var mine *models.TrainingBooking
+		if c, mine, err = s.freshBookingCheck(ctx, v, classID, now); err != nil || mine != nil {
+			return mine, err
+		}
+	}
+	var b models.TrainingBooking
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		grant, err := seats.Take(tx, trainingSeats, c.ID)
+		grant, err := seats.Take(tx, trainingSeats, c.ID, seats.Open{
+			SQL:  "status = ? AND booking_opens_at <= ? AND booking_closes_at > ?",
+			Args: []any{models.OfferingPublished, now, now},
+		})
 		if err != nil {
 			return err
 		}
@@ -459,23 +454,55 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 			Active: &active, WaitSeq: grant.WaitSeq, CheckinCode: newCode(20), CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&b).Error; err != nil {
 			if store.IsDuplicate(err) {
-				return errRaced // a parallel retry won; roll back our seat
+				return errRaced // the member holds a booking already; roll back our seat
 			}
 			return err
 		}
 		return nil
 	})
-	if errors.Is(err, errRaced) {
-		b = models.TrainingBooking{}
-		var found bool
-		if found, err = activeBooking(s.q(ctx), classID, p.ID, &b); err == nil && !found {
-			err = apperr.New(apperr.Conflict, "预约状态刚刚变化，请重试")
+	if errors.Is(err, errRaced) || apperr.Is(err, apperr.Full) {
+		// The member booked already (a retry), or the class filled or
+		// closed a moment ago: say which.
+		_, mine, ferr := s.freshBookingCheck(ctx, v, classID, now)
+		if ferr != nil || mine != nil {
+			return mine, ferr
 		}
+		return nil, seats.ErrFull
 	}
 	if err != nil {
 		return nil, err
 	}
 	return &b, nil
+}
+
+// freshBookingCheck is the booking rule on a fresh read of the class and
+// of the member's booking. It returns the member's active booking when this
+// is a retry, else the refusal, else the class, open for them.
+func (s *Service) freshBookingCheck(ctx context.Context, v *Viewer, classID int64, now time.Time) (*models.TrainingClass, *models.TrainingBooking, error) {
+	var row struct {
+		models.TrainingClass `gorm:"embedded"`
+		MyBookingID          *int64
+	}
+	err := s.q(ctx).Table("training_classes").
+		Select("training_classes.*, (SELECT b.id FROM training_bookings AS b WHERE b.class_id = training_classes.id"+
+			" AND b.member_id = ? AND b.active = ?) AS my_booking_id", v.Member.ID, true).
+		Where("training_classes.id = ?", classID).Take(&row).Error
+	if err != nil {
+		return nil, nil, store.Translate(err, errClassNotFound.Message, "")
+	}
+	c := &row.TrainingClass
+	s.classes.put(c)
+	if row.MyBookingID != nil { // a retry
+		var b models.TrainingBooking
+		if err := s.q(ctx).Take(&b, *row.MyBookingID).Error; err != nil {
+			return nil, nil, err
+		}
+		return nil, &b, nil
+	}
+	if err := s.canBook(v, c, now); err != nil {
+		return nil, nil, err
+	}
+	return c, nil, nil
 }
 
 // errRaced rolls back a transaction that lost a race to a unique index.

@@ -199,6 +199,7 @@ func (s *Service) moveBatch(ctx context.Context, id int64, to models.OfferingSta
 		if to == models.OfferingPublished {
 			updates["published_at"] = now
 		}
+		s.batches.forget(b.ID)
 		res := tx.Model(&models.VoucherBatch{}).Where("id = ? AND status = ?", b.ID, b.Status).Updates(updates)
 		if res.Error != nil {
 			return res.Error
@@ -233,9 +234,10 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 		}
 		reqID = &requestID
 	}
-	// Reads first, outside the transaction, which then holds the batch's
-	// row lock only for its writes; the conditional UPDATE and the unique
-	// keys make a stale read harmless.
+	// As BookClass: the rush path reads the batch from the instance's short
+	// cache and goes to the writes, whose conditional UPDATE grants stock
+	// only while the batch is open; limits are unique keys; every refusal
+	// is checked against a fresh read.
 	var v models.Voucher
 	if reqID != nil {
 		if err := s.q(ctx).Where("member_id = ? AND request_id = ?", p.ID, *reqID).Take(&v).Error; err == nil {
@@ -247,43 +249,34 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 			return nil, err
 		}
 	}
-	var row struct {
-		models.VoucherBatch `gorm:"embedded"`
-		Held                int
-		FirstID             *int64
-	}
-	if err := s.q(ctx).Table("voucher_batches").
-		Select("voucher_batches.*, (SELECT COUNT(*) FROM vouchers AS v WHERE v.batch_id = voucher_batches.id AND v.member_id = ?) AS held,"+
-			" (SELECT MIN(v.id) FROM vouchers AS v WHERE v.batch_id = voucher_batches.id AND v.member_id = ?) AS first_id", p.ID, p.ID).
-		Where("voucher_batches.id = ?", batchID).Take(&row).Error; err != nil {
-		return nil, store.Translate(err, errBatchNotFound.Message, "")
-	}
-	b := &row.VoucherBatch
 	viewer, err := s.Viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
-	if row.Held >= b.PerMemberLimit {
-		if b.PerMemberLimit == 1 && reqID == nil && row.FirstID != nil { // a retry
-			if err := s.q(ctx).Take(&v, *row.FirstID).Error; err != nil {
-				return nil, err
+	b, err := s.batches.get(ctx, batchID)
+	held := 0
+	if err == nil {
+		err = s.canClaim(viewer, b, now)
+	}
+	if err == nil && (b.PerMemberLimit > 1 || b.ExclusiveGroup != nil) {
+		// Several per member, or either-or: what the member holds decides.
+		err = errRefusedFast
+	}
+	if err != nil {
+		if b, held, err = s.claimChecks(ctx, viewer, batchID, reqID, now, &v); err != nil || v.ID != 0 {
+			if v.ID != 0 {
+				return &v, nil
 			}
-			return &v, nil
-		}
-		return nil, apperr.Newf(apperr.LimitReached, "每人限领 %d 张，您已领完", b.PerMemberLimit)
-	}
-	if err := s.canClaim(viewer, b, now); err != nil {
-		return nil, err
-	}
-	if b.ExclusiveGroup != nil {
-		if err := s.groupHeld(s.q(ctx), p.ID, *b.ExclusiveGroup, b.ID); err != nil {
 			return nil, err
 		}
 	}
-	seq := row.Held + 1
+	seq := held + 1
 	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if _, err := seats.Take(tx, voucherSeats, b.ID); err != nil {
+		if _, err := seats.Take(tx, voucherSeats, b.ID, seats.Open{
+			SQL:  "status = ? AND claim_opens_at <= ? AND claim_closes_at > ?",
+			Args: []any{models.OfferingPublished, now, now},
+		}); err != nil {
 			if apperr.Is(err, apperr.Full) {
 				return errStockOut
 			}
@@ -319,10 +312,58 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 	if errors.Is(err, errRaced) {
 		return s.afterClaimRace(ctx, p.ID, batchID, seq, reqID)
 	}
+	if errors.Is(err, errStockOut) { // or closed a moment ago: say which
+		if _, _, err2 := s.claimChecks(ctx, viewer, batchID, reqID, now, &v); err2 != nil || v.ID != 0 {
+			if v.ID != 0 {
+				return &v, nil
+			}
+			return nil, err2
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
 	return &v, nil
+}
+
+// errRefusedFast sends a claim from the fast path to claimChecks.
+var errRefusedFast = errors.New("check fresh")
+
+// claimChecks is the claim rule on a fresh read of the batch and of what
+// the member holds: it returns the batch and how many of its vouchers the
+// member holds when they may claim, fills v with their voucher when this is
+// a retry, or returns the refusal. Codes: NOT_FOUND, WINDOW_CLOSED,
+// NOT_ELIGIBLE, LIMIT_REACHED, FULL.
+func (s *Service) claimChecks(ctx context.Context, viewer *Viewer, batchID int64, reqID *string, now time.Time, v *models.Voucher) (*models.VoucherBatch, int, error) {
+	var row struct {
+		models.VoucherBatch `gorm:"embedded"`
+		Held                int
+		FirstID             *int64
+	}
+	memberID := viewer.Member.ID
+	if err := s.q(ctx).Table("voucher_batches").
+		Select("voucher_batches.*, (SELECT COUNT(*) FROM vouchers AS v WHERE v.batch_id = voucher_batches.id AND v.member_id = ?) AS held,"+
+			" (SELECT MIN(v.id) FROM vouchers AS v WHERE v.batch_id = voucher_batches.id AND v.member_id = ?) AS first_id", memberID, memberID).
+		Where("voucher_batches.id = ?", batchID).Take(&row).Error; err != nil {
+		return nil, 0, store.Translate(err, errBatchNotFound.Message, "")
+	}
+	b := &row.VoucherBatch
+	s.batches.put(b)
+	if row.Held >= b.PerMemberLimit {
+		if b.PerMemberLimit == 1 && reqID == nil && row.FirstID != nil { // a retry
+			return b, row.Held, s.q(ctx).Take(v, *row.FirstID).Error
+		}
+		return nil, 0, apperr.Newf(apperr.LimitReached, "每人限领 %d 张，您已领完", b.PerMemberLimit)
+	}
+	if err := s.canClaim(viewer, b, now); err != nil {
+		return nil, 0, err
+	}
+	if b.ExclusiveGroup != nil {
+		if err := s.groupHeld(s.q(ctx), memberID, *b.ExclusiveGroup, b.ID); err != nil {
+			return nil, 0, err
+		}
+	}
+	return b, row.Held, nil
 }
 
 // afterClaimRace settles a claim that lost a unique index to a parallel
