@@ -13,6 +13,10 @@
 // and grants of one pool queue in one order and cannot deadlock each other.
 // On SQLite a write transaction is already exclusive.
 //
+// Take comes before the insert of the new hold, not after: inserting a hold
+// first takes a shared lock on the pool row (the foreign key check), and two
+// such shared locks waiting to become the UPDATE's exclusive one deadlock.
+//
 // Every function must run inside the caller's transaction.
 package seats
 

@@ -313,6 +313,7 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 		return s.afterClaimRace(ctx, p.ID, batchID, seq, reqID)
 	}
 	if errors.Is(err, errStockOut) { // or closed a moment ago: say which
+		v = models.Voucher{} // nothing was inserted
 		if _, _, err2 := s.claimChecks(ctx, viewer, batchID, reqID, now, &v); err2 != nil || v.ID != 0 {
 			if v.ID != 0 {
 				return &v, nil
