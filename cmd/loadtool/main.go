@@ -37,6 +37,7 @@ type config struct {
 	loginConc  int
 	label      string
 	interp     bool
+	scenario   string
 }
 
 func main() {
@@ -59,7 +60,11 @@ func main() {
 	flag.StringVar(&cfg.label, "label", "", "free text put in the JSON line (e.g. run number)")
 	flag.BoolVar(&cfg.interp, "interpolate", true, "interpolate SQL arguments client-side (one round trip a statement), as the server's store does;"+
 		" false: prepare, execute and close every statement")
+	flag.StringVar(&cfg.scenario, "scenario", "booking", "booking (bookClass on one hot class) | claim (claimVoucher on one hot batch; -capacity is the stock)")
 	flag.Parse()
+	if cfg.scenario != "booking" && cfg.scenario != "claim" {
+		log.Fatalf("-scenario must be booking or claim, not %q", cfg.scenario)
+	}
 	if cfg.capacity <= 0 {
 		cfg.capacity = cfg.members
 	}
@@ -145,14 +150,22 @@ func run(cfg config, doGQL, doSQL bool) error {
 
 	rep := report{Config: jsonConfig(cfg), DBVersion: version, Label: cfg.label}
 	if doGQL {
-		res, err := runGraphQL(ctx, db, cfg, seed, rss)
+		runGQL := runGraphQL
+		if cfg.scenario == "claim" {
+			runGQL = runGraphQLClaim
+		}
+		res, err := runGQL(ctx, db, cfg, seed, rss)
 		if err != nil {
 			return fmt.Errorf("graphql: %w", err)
 		}
 		rep.GraphQL = res
 	}
 	if doSQL {
-		res, err := runSQL(ctx, db, cfg, seed, rss)
+		runRaw := runSQL
+		if cfg.scenario == "claim" {
+			runRaw = runSQLClaim
+		}
+		res, err := runRaw(ctx, db, cfg, seed, rss)
 		if err != nil {
 			return fmt.Errorf("sql: %w", err)
 		}
@@ -177,7 +190,7 @@ func run(cfg config, doGQL, doSQL bool) error {
 func jsonConfig(c config) map[string]any {
 	return map[string]any{"url": c.url, "members": c.members, "c": c.conc, "capacity": c.capacity,
 		"waitlist": c.waitlist, "mode": c.mode, "sql_max_open": c.sqlMaxOpen, "sql_interpolate": c.interp,
-		"dsn_db": dsnDB(c.dsn)}
+		"dsn_db": dsnDB(c.dsn), "scenario": c.scenario}
 }
 
 func dsnDB(dsn string) string {
