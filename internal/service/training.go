@@ -1005,14 +1005,7 @@ func (s *Service) MyBookings(ctx context.Context, f BookingFilter, first *int, a
 	if f.Status != nil {
 		q = q.Where("status = ?", *f.Status)
 	}
-	if pa.HasKey {
-		q = q.Where("id < ?", pa.Key.ID)
-	}
-	var rows []*models.TrainingBooking
-	if err := q.Order("id DESC").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
-		return empty, err
-	}
-	return page.Trim(rows, pa.Size), nil
+	return byIDPage[*models.TrainingBooking](q, pa, true)
 }
 
 // ClassBookings lists a class's bookings in booking order for admins of its
@@ -1023,7 +1016,7 @@ func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFil
 	if err != nil {
 		return empty, err
 	}
-	var rows []*models.TrainingBooking
+	var got page.Page[*models.TrainingBooking]
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		sc, err := s.adminScope(ctx, tx)
 		if err != nil {
@@ -1037,19 +1030,16 @@ func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFil
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
-		if pa.HasKey {
-			q = q.Where("id > ?", pa.Key.ID)
-		}
-		if err := q.Order("id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
+		if got, err = byIDPage[*models.TrainingBooking](q, pa, false); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_LIST", "training_class", &c.ID, &c.UnionID,
-			fmt.Sprintf("rows=%d", min(len(rows), pa.Size)))
+			fmt.Sprintf("rows=%d", len(got.Items)))
 	})
 	if err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, pa.Size), nil
+	return got, nil
 }
 
 // WaitlistPosition is a waitlisted booking's place in the queue now (nil

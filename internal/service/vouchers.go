@@ -841,14 +841,7 @@ func (s *Service) MyVouchers(ctx context.Context, f VoucherFilter, first *int, a
 		return empty, err
 	}
 	q := statusWhere(s.q(ctx).Where("member_id = ?", p.ID), f.Status, s.clock.Now())
-	if pa.HasKey {
-		q = q.Where("id < ?", pa.Key.ID)
-	}
-	var rows []*models.Voucher
-	if err := q.Order("id DESC").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
-		return empty, err
-	}
-	return page.Trim(rows, pa.Size), nil
+	return byIDPage[*models.Voucher](q, pa, true)
 }
 
 // BatchVouchers lists a batch's vouchers in claim order for admins of its
@@ -859,7 +852,7 @@ func (s *Service) BatchVouchers(ctx context.Context, batchID int64, f VoucherFil
 	if err != nil {
 		return empty, err
 	}
-	var rows []*models.Voucher
+	var got page.Page[*models.Voucher]
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		sc, err := s.adminScope(ctx, tx)
 		if err != nil {
@@ -870,18 +863,15 @@ func (s *Service) BatchVouchers(ctx context.Context, batchID int64, f VoucherFil
 			return err
 		}
 		q := statusWhere(tx.Where("batch_id = ?", b.ID), f.Status, s.clock.Now())
-		if pa.HasKey {
-			q = q.Where("id > ?", pa.Key.ID)
-		}
-		if err := q.Order("id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
+		if got, err = byIDPage[*models.Voucher](q, pa, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_LIST", "voucher_batch", &b.ID, &b.UnionID, fmt.Sprintf("rows=%d", min(len(rows), pa.Size)))
+		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_LIST", "voucher_batch", &b.ID, &b.UnionID, fmt.Sprintf("rows=%d", len(got.Items)))
 	})
 	if err != nil {
 		return empty, err
 	}
-	return page.Trim(rows, pa.Size), nil
+	return got, nil
 }
 
 // VoucherStats are counts and amounts (fen) of vouchers.
