@@ -100,7 +100,7 @@ func primeClassPage(ctx context.Context, classes []*models.TrainingClass) error 
 			return err
 		}
 	}
-	if requested(ctx, "edges", "node", "myBooking") {
+	if requested(ctx, "edges", "node", "myBooking") || requested(ctx, "edges", "node", "ineligibleReason") {
 		return loader.PrimeMyBookings(ctx, ids)
 	}
 	return nil

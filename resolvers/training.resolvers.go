@@ -9,6 +9,7 @@ import (
 	"context"
 	"unionhall/graph"
 	"unionhall/graph/model"
+	"unionhall/internal/auth"
 	"unionhall/internal/loader"
 	"unionhall/internal/service"
 	"unionhall/models"
@@ -125,7 +126,14 @@ func (r *trainingClassResolver) MyBooking(ctx context.Context, obj *models.Train
 }
 
 func (r *trainingClassResolver) IneligibleReason(ctx context.Context, obj *models.TrainingClass) (*string, error) {
-	reason, err := r.Svc.ClassIneligibility(ctx, obj)
+	if !auth.PrincipalFrom(ctx).IsMember() {
+		return nil, nil
+	}
+	mine, err := loader.MyBooking(ctx, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	reason, err := r.Svc.ClassIneligibility(ctx, obj, mine)
 	if err != nil || reason == "" {
 		return nil, err
 	}

@@ -225,6 +225,16 @@ func TestWaitlistPromotionAndCancellation(t *testing.T) {
 		}
 		_, r := book(t, s, m[4].Access, id)
 		wantCode(t, r, "FULL")
+		// The full class explains itself to the one left out, not to those in.
+		var seen struct{ TrainingClass struct{ IneligibleReason *string } }
+		s.MustOK(m[4].Access, classQ, map[string]any{"id": id}, &seen)
+		if seen.TrainingClass.IneligibleReason == nil || *seen.TrainingClass.IneligibleReason != "名额已满，候补名单也已排满" {
+			t.Fatalf("left out sees reason %v", seen.TrainingClass.IneligibleReason)
+		}
+		s.MustOK(m[0].Access, classQ, map[string]any{"id": id}, &seen)
+		if seen.TrainingClass.IneligibleReason != nil {
+			t.Fatalf("a booked member sees reason %q", *seen.TrainingClass.IneligibleReason)
+		}
 
 		// A confirmed member cancels: the head of the waitlist gets the seat.
 		var c struct{ CancelBooking struct{ Booking booking } }

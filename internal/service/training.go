@@ -921,10 +921,11 @@ func (s *Service) GetTrainingClass(ctx context.Context, id int64) (*models.Train
 }
 
 // ClassIneligibility explains why the calling member may not book c now
-// ("" when they may, and always for admins). It reads only the request's
-// viewer, so a page of classes costs no extra query.
-func (s *Service) ClassIneligibility(ctx context.Context, c *models.TrainingClass) (string, error) {
-	if !auth.PrincipalFrom(ctx).IsMember() {
+// ("" when they may, when mine is their active booking of it, and always
+// for admins). It reads only the request's viewer, so a page of classes
+// costs no extra query.
+func (s *Service) ClassIneligibility(ctx context.Context, c *models.TrainingClass, mine *models.TrainingBooking) (string, error) {
+	if !auth.PrincipalFrom(ctx).IsMember() || (mine != nil && mine.Status.IsActive()) {
 		return "", nil
 	}
 	v, err := s.Viewer(ctx)
