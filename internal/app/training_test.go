@@ -226,7 +226,9 @@ func TestWaitlistPromotionAndCancellation(t *testing.T) {
 		_, r := book(t, s, m[4].Access, id)
 		wantCode(t, r, "FULL")
 		// The full class explains itself to the one left out, not to those in.
-		var seen struct{ TrainingClass struct{ IneligibleReason *string } }
+		var seen struct {
+			TrainingClass struct{ IneligibleReason *string }
+		}
 		s.MustOK(m[4].Access, classQ, map[string]any{"id": id}, &seen)
 		if seen.TrainingClass.IneligibleReason == nil || *seen.TrainingClass.IneligibleReason != "名额已满，候补名单也已排满" {
 			t.Fatalf("left out sees reason %v", seen.TrainingClass.IneligibleReason)
