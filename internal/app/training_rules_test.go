@@ -296,12 +296,12 @@ func TestExportClassBookings(t *testing.T) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
 		id := publishedClass(t, s, admin, classInput(5, 5, nil))
-		for i, tok := range s.Members(3, "courier", func(i int, m *models.Member) {
+		formula := func(i int, m *models.Member) {
 			if i == 0 {
-				m.RealName = "=HYPERLINK(\"x\")"
+				m.RealName = "=HYPERLINK(\"x\")" // must not become a formula in the sheet
 			}
-		}) {
-			_ = i
+		}
+		for _, tok := range s.Members(3, "courier", formula) {
 			mustBook(t, s, tok.Access, id)
 		}
 		get := func(token, query string) (*http.Response, []byte) {
