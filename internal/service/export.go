@@ -178,7 +178,7 @@ func (s *Service) ExportVouchers(ctx context.Context, batchID int64, fullPhones 
 		if err != nil {
 			return err
 		}
-		if _, err := s.batchInScope(tx, sc, batchID, &b, false); err != nil {
+		if _, err := s.batchInScope(tx, sc, batchID, &b); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_EXPORT", "voucher_batch", &b.ID, &b.UnionID, exportDetail(fullPhones))

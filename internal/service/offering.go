@@ -1,16 +1,18 @@
 package service
 
 import (
+	"context"
 	"crypto/rand"
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"unionhall/internal/apperr"
+	"unionhall/internal/auth"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -79,12 +81,6 @@ func (s *Service) eligibility(tx *gorm.DB, sc *Scope, pub *models.Union, in *Eli
 	return e, nil
 }
 
-// ineligibility applies an offering's eligibility to the viewer on day now:
-// "" when eligible, else the reason to show.
-func (s *Service) ineligibility(v *Viewer, e *models.Eligibility, now time.Time) string {
-	return e.Check(v.Member, v.UnionPath, now)
-}
-
 // cleanURL accepts an empty string or an https link (the mini-program opens
 // nothing else). Codes: VALIDATION_FAILED naming field.
 func cleanURL(field, s string) (string, error) {
@@ -123,4 +119,101 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// offeringInScope loads offering id into dst and checks that its publishing
+// union (unionOf) lies in the admin's scope; it returns that union. One
+// outside the scope is FORBIDDEN whether or not it exists (super admins,
+// whose scope is everything, get notFound). lockedRead makes the read
+// current on MySQL (after seats.Lock).
+func offeringInScope[T any](tx *gorm.DB, sc *Scope, id int64, dst *T, unionOf func(*T) int64, notFound error, lockedRead bool) (*models.Union, error) {
+	q := tx
+	if lockedRead {
+		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+	}
+	if err := q.Take(dst, id).Error; err != nil {
+		if store.IsNotFound(err) {
+			return nil, outOfScope(sc, notFound)
+		}
+		return nil, err
+	}
+	var u models.Union
+	if err := tx.Take(&u, unionOf(dst)).Error; err != nil {
+		return nil, err
+	}
+	if !sc.Covers(&u) {
+		return nil, errOutOfScope
+	}
+	return &u, nil
+}
+
+// outOfScope is the refusal for an offering the admin cannot reach.
+func outOfScope(sc *Scope, notFound error) error {
+	if sc.Admin.IsSuperAdmin() {
+		return notFound
+	}
+	return errOutOfScope
+}
+
+// visibleOfferings narrows q (a query on an offering table) to what the
+// caller may list: for members, what the unions on their chain published
+// (published or closed); for admins, everything of their subtree, or of
+// unionID's within it, in status when given. none reports a member with no
+// union, who sees nothing. Codes: FORBIDDEN, VALIDATION_FAILED.
+func (s *Service) visibleOfferings(ctx context.Context, q *gorm.DB, unionID *int64, status *models.OfferingStatus) (_ *gorm.DB, none bool, _ error) {
+	if auth.PrincipalFrom(ctx).IsMember() {
+		v, err := s.Viewer(ctx)
+		if err != nil {
+			return nil, false, err
+		}
+		chain := v.Chain()
+		if len(chain) == 0 {
+			return nil, true, nil
+		}
+		return q.Where("union_id IN ? AND status IN ?", chain, []models.OfferingStatus{models.OfferingPublished, models.OfferingClosed}), false, nil
+	}
+	sc, err := s.adminScope(ctx, s.q(ctx))
+	if err != nil {
+		return nil, false, err
+	}
+	root := sc.Root
+	if unionID != nil {
+		if root, err = s.unionInScope(s.q(ctx), sc, *unionID, "unionId"); err != nil {
+			return nil, false, err
+		}
+	}
+	q = q.Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), root.Path))
+	if status != nil {
+		q = q.Where("status = ?", *status)
+	}
+	return q, false, nil
+}
+
+// getOffering loads offering id for the caller: for members one their chain
+// published and no draft (notFound otherwise); for admins one of their
+// subtree (FORBIDDEN otherwise).
+func getOffering[T any](ctx context.Context, s *Service, id int64, dst *T, unionOf func(*T) int64, isDraft func(*T) bool, notFound *apperr.Error) error {
+	p, err := auth.Require(ctx)
+	if err != nil {
+		return err
+	}
+	if p.IsMember() {
+		v, err := s.Viewer(ctx)
+		if err != nil {
+			return err
+		}
+		if err := s.q(ctx).Take(dst, id).Error; err != nil {
+			return store.Translate(err, notFound.Message, "")
+		}
+		if isDraft(dst) || !v.OnChain(unionOf(dst)) {
+			return notFound
+		}
+		return nil
+	}
+	sc, err := s.adminScope(ctx, s.q(ctx))
+	if err != nil {
+		return err
+	}
+	_, err = offeringInScope(s.q(ctx), sc, id, dst, unionOf, notFound, false)
+	return err
 }

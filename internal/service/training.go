@@ -290,24 +290,7 @@ func maxTime(a, b time.Time) time.Time {
 // FORBIDDEN whether or not it exists. lockedRead makes the read current on
 // MySQL (after seats.Lock).
 func (s *Service) classInScope(tx *gorm.DB, sc *Scope, id int64, c *models.TrainingClass, lockedRead bool) (*models.Union, error) {
-	q := tx
-	if lockedRead {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(c, id).Error; err != nil {
-		if store.IsNotFound(err) {
-			return nil, s.classOutOfScope(sc)
-		}
-		return nil, err
-	}
-	var u models.Union
-	if err := tx.Take(&u, c.UnionID).Error; err != nil {
-		return nil, err
-	}
-	if !sc.Covers(&u) {
-		return nil, errOutOfScope
-	}
-	return &u, nil
+	return offeringInScope(tx, sc, id, c, func(c *models.TrainingClass) int64 { return c.UnionID }, errClassNotFound, lockedRead)
 }
 
 // lockClass takes class id's seat lock (changes to its seats and bookings
@@ -315,18 +298,11 @@ func (s *Service) classInScope(tx *gorm.DB, sc *Scope, id int64, c *models.Train
 func (s *Service) lockClass(tx *gorm.DB, sc *Scope, id int64, c *models.TrainingClass) (*models.Union, error) {
 	if ok, err := seats.Lock(tx, trainingSeats, id); err != nil || !ok {
 		if err == nil {
-			err = s.classOutOfScope(sc)
+			err = outOfScope(sc, errClassNotFound)
 		}
 		return nil, err
 	}
 	return s.classInScope(tx, sc, id, c, true)
-}
-
-func (s *Service) classOutOfScope(sc *Scope) error {
-	if sc.Admin.IsSuperAdmin() {
-		return errClassNotFound
-	}
-	return errOutOfScope
 }
 
 // PublishTrainingClass opens a draft to members. Idempotent.
@@ -508,14 +484,6 @@ func (s *Service) freshBookingCheck(ctx context.Context, v *Viewer, classID int6
 // errRaced rolls back a transaction that lost a race to a unique index.
 var errRaced = errors.New("raced")
 
-func activeBooking(tx *gorm.DB, classID, memberID int64, b *models.TrainingBooking) (bool, error) {
-	err := tx.Where("class_id = ? AND member_id = ? AND active = ?", classID, memberID, true).Take(b).Error
-	if store.IsNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
 // canBook is the booking rule: the class is visible to the member, open,
 // within its window, and the member is eligible and not barred by the
 // no-show rule. Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE.
@@ -531,7 +499,7 @@ func (s *Service) canBook(v *Viewer, c *models.TrainingClass, now time.Time) err
 	case now.Before(c.BookingOpensAt):
 		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", formatChinaTime(c.BookingOpensAt))
 	}
-	if reason := s.ineligibility(v, &c.Eligibility, now); reason != "" {
+	if reason := v.Ineligibility(&c.Eligibility, now); reason != "" {
 		return apperr.New(apperr.NotEligible, reason)
 	}
 	if until := v.Member.TrainingBannedUntil; until != nil && now.Before(*until) {
@@ -831,8 +799,7 @@ func ClassCursor(c *models.TrainingClass) any { return classKey{T: c.StartsAt, I
 // Codes: VALIDATION_FAILED, FORBIDDEN (a union outside the admin's scope).
 func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first *int, after *string) (page.Page[*models.TrainingClass], error) {
 	var empty page.Page[*models.TrainingClass]
-	p, err := auth.Require(ctx)
-	if err != nil {
+	if _, err := auth.Require(ctx); err != nil {
 		return empty, err
 	}
 	pa, err := page.Parse[classKey](first, after)
@@ -842,32 +809,9 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 	if f.Category != nil && !f.Category.IsValid() {
 		return empty, apperr.Invalid("category", "课程类别不正确")
 	}
-	q := s.q(ctx).Model(&models.TrainingClass{})
-	if p.IsMember() {
-		v, err := s.Viewer(ctx)
-		if err != nil {
-			return empty, err
-		}
-		chain := v.Chain()
-		if len(chain) == 0 {
-			return empty, nil
-		}
-		q = q.Where("union_id IN ? AND status IN ?", chain, []models.OfferingStatus{models.OfferingPublished, models.OfferingClosed})
-	} else {
-		sc, err := s.adminScope(ctx, s.q(ctx))
-		if err != nil {
-			return empty, err
-		}
-		root := sc.Root
-		if f.UnionID != nil {
-			if root, err = s.unionInScope(s.q(ctx), sc, *f.UnionID, "unionId"); err != nil {
-				return empty, err
-			}
-		}
-		q = q.Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), root.Path))
-		if f.Status != nil {
-			q = q.Where("status = ?", *f.Status)
-		}
+	q, none, err := s.visibleOfferings(ctx, s.q(ctx).Model(&models.TrainingClass{}), f.UnionID, f.Status)
+	if err != nil || none {
+		return empty, err
 	}
 	if f.Category != nil {
 		q = q.Where("category = ?", *f.Category)
@@ -892,29 +836,9 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 // published to their chain (NOT_FOUND otherwise); for admins, one of their
 // subtree (FORBIDDEN otherwise).
 func (s *Service) GetTrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error) {
-	p, err := auth.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var c models.TrainingClass
-	if p.IsMember() {
-		v, err := s.Viewer(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.q(ctx).Take(&c, id).Error; err != nil {
-			return nil, store.Translate(err, errClassNotFound.Message, "")
-		}
-		if !c.IsVisibleToMembers() || !v.OnChain(c.UnionID) {
-			return nil, errClassNotFound
-		}
-		return &c, nil
-	}
-	sc, err := s.adminScope(ctx, s.q(ctx))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.classInScope(s.q(ctx), sc, id, &c, false); err != nil {
+	if err := getOffering(ctx, s, id, &c, func(c *models.TrainingClass) int64 { return c.UnionID },
+		func(c *models.TrainingClass) bool { return !c.IsVisibleToMembers() }, errClassNotFound); err != nil {
 		return nil, err
 	}
 	return &c, nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -24,6 +25,12 @@ func (v *Viewer) Chain() []int64 { return models.PathIDs(v.UnionPath) }
 
 // OnChain reports whether union id is on the member's chain.
 func (v *Viewer) OnChain(id int64) bool { return slices.Contains(v.Chain(), id) }
+
+// Ineligibility applies an offering's eligibility to the viewer on day now:
+// "" when eligible, else the reason to show.
+func (v *Viewer) Ineligibility(e *models.Eligibility, now time.Time) string {
+	return e.Check(v.Member, v.UnionPath, now)
+}
 
 // loadViewer reads member id and their union's path in one statement.
 func (s *Service) loadViewer(db *gorm.DB, id int64) (*Viewer, error) {

@@ -142,28 +142,8 @@ func validBatch(b *models.VoucherBatch, group string, now time.Time) error {
 // batchInScope loads batch id into b and checks its union is in the
 // caller's scope. FORBIDDEN whether or not it exists (super admins see
 // NOT_FOUND).
-func (s *Service) batchInScope(tx *gorm.DB, sc *Scope, id int64, b *models.VoucherBatch, lockedRead bool) (*models.Union, error) {
-	q := tx
-	if lockedRead {
-		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
-	}
-	if err := q.Take(b, id).Error; err != nil {
-		if store.IsNotFound(err) {
-			if sc.Admin.IsSuperAdmin() {
-				return nil, errBatchNotFound
-			}
-			return nil, errOutOfScope
-		}
-		return nil, err
-	}
-	var u models.Union
-	if err := tx.Take(&u, b.UnionID).Error; err != nil {
-		return nil, err
-	}
-	if !sc.Covers(&u) {
-		return nil, errOutOfScope
-	}
-	return &u, nil
+func (s *Service) batchInScope(tx *gorm.DB, sc *Scope, id int64, b *models.VoucherBatch) (*models.Union, error) {
+	return offeringInScope(tx, sc, id, b, func(b *models.VoucherBatch) int64 { return b.UnionID }, errBatchNotFound, false)
 }
 
 // PublishVoucherBatch opens a draft batch to members. Idempotent.
@@ -185,7 +165,7 @@ func (s *Service) moveBatch(ctx context.Context, id int64, to models.OfferingSta
 		if err != nil {
 			return err
 		}
-		if _, err := s.batchInScope(tx, sc, id, &b, false); err != nil {
+		if _, err := s.batchInScope(tx, sc, id, &b); err != nil {
 			return err
 		}
 		if b.Status == to {
@@ -420,7 +400,7 @@ func (s *Service) canClaim(v *Viewer, b *models.VoucherBatch, now time.Time) err
 	case now.Before(b.ClaimOpensAt):
 		return apperr.Newf(apperr.WindowClosed, "领取尚未开始，将于 %s 开放", formatChinaTime(b.ClaimOpensAt))
 	}
-	if reason := s.ineligibility(v, &b.Eligibility, now); reason != "" {
+	if reason := v.Ineligibility(&b.Eligibility, now); reason != "" {
 		return apperr.New(apperr.NotEligible, reason)
 	}
 	if b.StockLeft() == 0 {
@@ -617,7 +597,7 @@ func (s *Service) RevokeVoucher(ctx context.Context, voucherID int64, reason str
 			return err
 		}
 		var b models.VoucherBatch
-		if _, err := s.batchInScope(tx, sc, v.BatchID, &b, false); err != nil {
+		if _, err := s.batchInScope(tx, sc, v.BatchID, &b); err != nil {
 			return err
 		}
 		if _, err := seats.Lock(tx, voucherSeats, b.ID); err != nil {
@@ -690,7 +670,7 @@ func (s *Service) SetRedeemerBatches(ctx context.Context, redeemerID int64, batc
 			}
 			seen[id] = true
 			var b models.VoucherBatch
-			if _, err := s.batchInScope(tx, sc, id, &b, false); err != nil {
+			if _, err := s.batchInScope(tx, sc, id, &b); err != nil {
 				return err
 			}
 			rows = append(rows, map[string]any{"admin_id": a.ID, "batch_id": id, "created_at": now})
@@ -732,37 +712,12 @@ func (s *Service) ListVoucherBatches(ctx context.Context, f BatchFilter, first *
 	if err != nil {
 		return empty, err
 	}
-	q := s.q(ctx).Model(&models.VoucherBatch{})
-	now := s.clock.Now()
-	switch {
-	case p.IsMember():
-		v, err := s.Viewer(ctx)
-		if err != nil {
-			return empty, err
-		}
-		chain := v.Chain()
-		if len(chain) == 0 {
-			return empty, nil
-		}
-		q = q.Where("union_id IN ? AND status IN ?", chain, []models.OfferingStatus{models.OfferingPublished, models.OfferingClosed})
-		if f.Claimable {
-			q = q.Where("status = ? AND claim_closes_at > ? AND confirmed_count < capacity", models.OfferingPublished, now)
-		}
-	default:
-		sc, err := s.adminScope(ctx, s.q(ctx))
-		if err != nil {
-			return empty, err
-		}
-		root := sc.Root
-		if f.UnionID != nil {
-			if root, err = s.unionInScope(s.q(ctx), sc, *f.UnionID, "unionId"); err != nil {
-				return empty, err
-			}
-		}
-		q = q.Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), root.Path))
-		if f.Status != nil {
-			q = q.Where("status = ?", *f.Status)
-		}
+	q, none, err := s.visibleOfferings(ctx, s.q(ctx).Model(&models.VoucherBatch{}), f.UnionID, f.Status)
+	if err != nil || none {
+		return empty, err
+	}
+	if f.Claimable && p.IsMember() {
+		q = q.Where("status = ? AND claim_closes_at > ? AND confirmed_count < capacity", models.OfferingPublished, s.clock.Now())
 	}
 	if f.Kind != nil {
 		q = q.Where("kind = ?", *f.Kind)
@@ -782,29 +737,9 @@ func BatchCursor(b *models.VoucherBatch) any { return classKey{T: b.ClaimClosesA
 
 // GetVoucherBatch returns a batch the caller may see (as GetTrainingClass).
 func (s *Service) GetVoucherBatch(ctx context.Context, id int64) (*models.VoucherBatch, error) {
-	p, err := auth.Require(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var b models.VoucherBatch
-	if p.IsMember() {
-		v, err := s.Viewer(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.q(ctx).Take(&b, id).Error; err != nil {
-			return nil, store.Translate(err, errBatchNotFound.Message, "")
-		}
-		if b.Status == models.OfferingDraft || !v.OnChain(b.UnionID) {
-			return nil, errBatchNotFound
-		}
-		return &b, nil
-	}
-	sc, err := s.adminScope(ctx, s.q(ctx))
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.batchInScope(s.q(ctx), sc, id, &b, false); err != nil {
+	if err := getOffering(ctx, s, id, &b, func(b *models.VoucherBatch) int64 { return b.UnionID },
+		func(b *models.VoucherBatch) bool { return b.Status == models.OfferingDraft }, errBatchNotFound); err != nil {
 		return nil, err
 	}
 	return &b, nil
@@ -859,7 +794,7 @@ func (s *Service) BatchVouchers(ctx context.Context, batchID int64, f VoucherFil
 			return err
 		}
 		var b models.VoucherBatch
-		if _, err := s.batchInScope(tx, sc, batchID, &b, false); err != nil {
+		if _, err := s.batchInScope(tx, sc, batchID, &b); err != nil {
 			return err
 		}
 		q := statusWhere(tx.Where("batch_id = ?", b.ID), f.Status, s.clock.Now())
@@ -896,7 +831,7 @@ func (s *Service) VoucherStatsFor(ctx context.Context, batchID, unionID *int64) 
 	batches := db.Model(&models.VoucherBatch{})
 	if batchID != nil {
 		var b models.VoucherBatch
-		if _, err := s.batchInScope(db, sc, *batchID, &b, false); err != nil {
+		if _, err := s.batchInScope(db, sc, *batchID, &b); err != nil {
 			return nil, err
 		}
 		batches = batches.Where("id = ?", b.ID)
