@@ -3,11 +3,15 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"log"
 	"slices"
 	"sort"
 	"sync"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // outcome is how one booking attempt ended: CONFIRMED, WAITLISTED, FULL, or
@@ -178,4 +182,58 @@ func fmtOutcomes(m map[string]int) string {
 		s += fmt.Sprintf("%s=%d", k, m[k])
 	}
 	return s
+}
+
+// measure runs one timed phase: n attempts of do at cfg.conc, with the
+// processes' CPU, MariaDB's counters and the server's RSS around it, then
+// checks pool id (a class or a batch) in the database with check.
+func measure(ctx context.Context, db *sql.DB, cfg config, rss *rssSampler, mode string, n int, poolID int64,
+	do func(i int) attempt, check func(context.Context, *sql.DB, int64, *result) error) (*result, error) {
+	rssStart := rss.window()
+	before := globalStatus(ctx, db)
+	cpu := startCPU(cfg)
+	atts, wall := fire(n, cfg.conc, func(_, i int) attempt { return do(i) })
+	res := summarise(mode, atts, wall)
+	res.CPU = cpu.stop()
+	res.DBStatus = statusDelta(before, globalStatus(ctx, db))
+	if rss != nil {
+		res.RSSStartMB, res.RSSPeakMB = mb(rssStart), mb(rss.windowPeakBytes())
+	}
+	res.ClassID = poolID
+	if err := check(ctx, db, poolID, res); err != nil {
+		return nil, fmt.Errorf("verify: %w", err)
+	}
+	log.Printf("%s: %.0f req/s, p99 %.1f ms, %s", mode, res.Throughput, res.P99ms, fmtOutcomes(res.Outcomes))
+	return res, nil
+}
+
+// gqlAttempt classifies one GraphQL call: the status it returned, or its
+// error code.
+func gqlAttempt(start time.Time, status string, err error) attempt {
+	a := attempt{latency: time.Since(start), outcome: status}
+	var ce *callError
+	switch {
+	case err == nil:
+	case errors.As(err, &ce):
+		a.outcome, a.detail = ce.code, ce.detail
+	default:
+		a.outcome, a.detail = "OTHER", err.Error()
+	}
+	return a
+}
+
+// sqlAttempt classifies one baseline transaction.
+func sqlAttempt(start time.Time, status string, err error) attempt {
+	a := attempt{latency: time.Since(start), outcome: status}
+	var me *mysql.MySQLError
+	switch {
+	case err == nil:
+	case errors.Is(err, errFull):
+		a.outcome = "FULL"
+	case errors.As(err, &me):
+		a.outcome, a.detail = fmt.Sprintf("MYSQL_%d", me.Number), me.Message
+	default:
+		a.outcome, a.detail = "OTHER", err.Error()
+	}
+	return a
 }

@@ -3,12 +3,9 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 )
 
 // The claim scenario (-scenario claim): N members claim one voucher each
@@ -60,40 +57,15 @@ func runGraphQLClaim(ctx context.Context, db *sql.DB, cfg config, s *seeded, rss
 		return nil, err
 	}
 	time.Sleep(500 * time.Millisecond)
-	rssStart := rss.window()
-	before := globalStatus(ctx, db)
-	cpu := startCPU(cfg)
 	log.Printf("graphql: %d claimVoucher at concurrency %d", len(tokens), cfg.conc)
-	atts, wall := fire(len(tokens), cfg.conc, func(_, i int) attempt {
+	return measure(ctx, db, cfg, rss, "graphql", len(tokens), batchID, func(i int) attempt {
 		var out struct {
 			ClaimVoucher struct{ Voucher struct{ ID, Status string } }
 		}
 		t := time.Now()
 		err := c.do(ctx, tokens[i], claimQ, map[string]any{"id": fmt.Sprint(batchID)}, &out)
-		a := attempt{latency: time.Since(t)}
-		var ce *callError
-		switch {
-		case err == nil:
-			a.outcome = out.ClaimVoucher.Voucher.Status
-		case errors.As(err, &ce):
-			a.outcome, a.detail = ce.code, ce.detail
-		default:
-			a.outcome, a.detail = "OTHER", err.Error()
-		}
-		return a
-	})
-	res := summarise("graphql", atts, wall)
-	res.CPU = cpu.stop()
-	res.DBStatus = statusDelta(before, globalStatus(ctx, db))
-	if rss != nil {
-		res.RSSStartMB, res.RSSPeakMB = mb(rssStart), mb(rss.windowPeakBytes())
-	}
-	res.ClassID = batchID
-	if err := verifyClaims(ctx, db, batchID, res); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	log.Printf("graphql: %.0f req/s, p99 %.1f ms, %s", res.Throughput, res.P99ms, fmtOutcomes(res.Outcomes))
-	return res, nil
+		return gqlAttempt(t, out.ClaimVoucher.Voucher.Status, err)
+	}, verifyClaims)
 }
 
 func createSQLBatch(ctx context.Context, db *sql.DB, cfg config) (int64, error) {
@@ -148,37 +120,11 @@ func runSQLClaim(ctx context.Context, db *sql.DB, cfg config, s *seeded, rss *rs
 		return nil, fmt.Errorf("create batch: %w", err)
 	}
 	log.Printf("sql: batch %d; %d transactions at concurrency %d over a pool of %d", batchID, len(s.ids), cfg.conc, cfg.sqlMaxOpen)
-	rssStart := rss.window()
-	before := globalStatus(ctx, db)
-	cpu := startCPU(cfg)
-	atts, wall := fire(len(s.ids), cfg.conc, func(_, i int) attempt {
+	return measure(ctx, db, cfg, rss, "sql", len(s.ids), batchID, func(i int) attempt {
 		t := time.Now()
 		st, err := claimSQL(ctx, db, batchID, s.ids[i])
-		a := attempt{latency: time.Since(t), outcome: st}
-		var me *mysql.MySQLError
-		switch {
-		case err == nil:
-		case errors.Is(err, errFull):
-			a.outcome = "FULL"
-		case errors.As(err, &me):
-			a.outcome, a.detail = fmt.Sprintf("MYSQL_%d", me.Number), me.Message
-		default:
-			a.outcome, a.detail = "OTHER", err.Error()
-		}
-		return a
-	})
-	res := summarise("sql", atts, wall)
-	res.CPU = cpu.stop()
-	res.DBStatus = statusDelta(before, globalStatus(ctx, db))
-	if rss != nil {
-		res.RSSStartMB, res.RSSPeakMB = mb(rssStart), mb(rss.windowPeakBytes())
-	}
-	res.ClassID = batchID
-	if err := verifyClaims(ctx, db, batchID, res); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	log.Printf("sql: %.0f tx/s, p99 %.1f ms, %s", res.Throughput, res.P99ms, fmtOutcomes(res.Outcomes))
-	return res, nil
+		return sqlAttempt(t, st, err)
+	}, verifyClaims)
 }
 
 // verifyClaims reads back the batch and its vouchers: issued against stock

@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -196,41 +195,17 @@ func runGraphQL(ctx context.Context, db *sql.DB, cfg config, s *seeded, rss *rss
 	loggedIn := time.Now()
 
 	time.Sleep(500 * time.Millisecond) // let the server settle after the logins
-	rssStart := rss.window()
-	before := globalStatus(ctx, db)
-	cpu := startCPU(cfg)
 	log.Printf("graphql: %d bookClass at concurrency %d", len(tokens), cfg.conc)
-	atts, wall := fire(len(tokens), cfg.conc, func(_, i int) attempt {
+	res, err := measure(ctx, db, cfg, rss, "graphql", len(tokens), classID, func(i int) attempt {
 		var out struct {
 			BookClass struct{ Booking struct{ ID, Status string } }
 		}
 		t := time.Now()
 		err := c.do(ctx, tokens[i], bookQ, map[string]any{"id": fmt.Sprint(classID)}, &out)
-		a := attempt{latency: time.Since(t)}
-		var ce *callError
-		switch {
-		case err == nil:
-			a.outcome = out.BookClass.Booking.Status
-		case errors.As(err, &ce):
-			a.outcome, a.detail = ce.code, ce.detail
-		default:
-			a.outcome, a.detail = "OTHER", err.Error()
-		}
-		return a
-	})
-	res := summarise("graphql", atts, wall)
-	res.CPU = cpu.stop()
-	res.DBStatus = statusDelta(before, globalStatus(ctx, db))
-	if rss != nil {
-		res.RSSStartMB, res.RSSPeakMB = mb(rssStart), mb(rss.windowPeakBytes())
-	}
+		return gqlAttempt(t, out.BookClass.Booking.Status, err)
+	}, verify)
 	if time.Since(loggedIn) > 14*time.Minute {
 		log.Printf("warning: the run outlasted the 15-minute access tokens; expect UNAUTHENTICATED")
 	}
-	res.ClassID = classID
-	if err := verify(ctx, db, classID, res); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	log.Printf("graphql: %.0f req/s, p99 %.1f ms, %s", res.Throughput, res.P99ms, fmtOutcomes(res.Outcomes))
-	return res, nil
+	return res, err
 }

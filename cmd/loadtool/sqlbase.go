@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"log"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 )
 
 // createSQLClass inserts a published class row straight into the table,
@@ -119,35 +117,9 @@ func runSQL(ctx context.Context, db *sql.DB, cfg config, s *seeded, rss *rssSamp
 		c.Close()
 	}
 	log.Printf("sql: class %d; %d transactions at concurrency %d over a pool of %d", classID, len(s.ids), cfg.conc, cfg.sqlMaxOpen)
-	rssStart := rss.window()
-	before := globalStatus(ctx, db)
-	cpu := startCPU(cfg)
-	atts, wall := fire(len(s.ids), cfg.conc, func(_, i int) attempt {
+	return measure(ctx, db, cfg, rss, "sql", len(s.ids), classID, func(i int) attempt {
 		t := time.Now()
 		st, err := bookSQL(ctx, db, classID, s.ids[i], cfg.waitlist > 0)
-		a := attempt{latency: time.Since(t), outcome: st}
-		var me *mysql.MySQLError
-		switch {
-		case err == nil:
-		case errors.Is(err, errFull):
-			a.outcome = "FULL"
-		case errors.As(err, &me):
-			a.outcome, a.detail = fmt.Sprintf("MYSQL_%d", me.Number), me.Message
-		default:
-			a.outcome, a.detail = "OTHER", err.Error()
-		}
-		return a
-	})
-	res := summarise("sql", atts, wall)
-	res.CPU = cpu.stop()
-	res.DBStatus = statusDelta(before, globalStatus(ctx, db))
-	if rss != nil {
-		res.RSSStartMB, res.RSSPeakMB = mb(rssStart), mb(rss.windowPeakBytes())
-	}
-	res.ClassID = classID
-	if err := verify(ctx, db, classID, res); err != nil {
-		return nil, fmt.Errorf("verify: %w", err)
-	}
-	log.Printf("sql: %.0f tx/s, p99 %.1f ms, %s", res.Throughput, res.P99ms, fmtOutcomes(res.Outcomes))
-	return res, nil
+		return sqlAttempt(t, st, err)
+	}, verify)
 }
