@@ -14,6 +14,7 @@ import (
 	"time"
 	"unionhall/graph/model"
 	"unionhall/internal/gqlscalar"
+	"unionhall/internal/service"
 	"unionhall/models"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -34,7 +35,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Admin() AdminResolver
 	AuditLog() AuditLogResolver
+	Dashboard() DashboardResolver
 	Eligibility() EligibilityResolver
+	EventPost() EventPostResolver
+	EventSignUp() EventSignUpResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
@@ -50,6 +54,24 @@ type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	Activity struct {
+		At      func(childComplexity int) int
+		Booking func(childComplexity int) int
+		Kind    func(childComplexity int) int
+		SignUp  func(childComplexity int) int
+		Voucher func(childComplexity int) int
+	}
+
+	ActivityConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ActivityEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Admin struct {
 		CreatedAt   func(childComplexity int) int
 		Disabled    func(childComplexity int) int
@@ -116,6 +138,21 @@ type ComplexityRoot struct {
 		Union func(childComplexity int) int
 	}
 
+	Dashboard struct {
+		Attended         func(childComplexity int) int
+		ClassBookings    func(childComplexity int) int
+		From             func(childComplexity int) int
+		NoShows          func(childComplexity int) int
+		PostViews        func(childComplexity int) int
+		PostsPublished   func(childComplexity int) int
+		RedeemedFen      func(childComplexity int) int
+		SignUps          func(childComplexity int) int
+		To               func(childComplexity int) int
+		Union            func(childComplexity int) int
+		VouchersClaimed  func(childComplexity int) int
+		VouchersRedeemed func(childComplexity int) int
+	}
+
 	Eligibility struct {
 		EmploymentForms func(childComplexity int) int
 		Gender          func(childComplexity int) int
@@ -123,6 +160,87 @@ type ComplexityRoot struct {
 		MinAge          func(childComplexity int) int
 		Union           func(childComplexity int) int
 		VerifiedOnly    func(childComplexity int) int
+	}
+
+	EventPost struct {
+		BodyFormat       func(childComplexity int) int
+		BodyHTML         func(childComplexity int) int
+		BodySource       func(childComplexity int) int
+		Category         func(childComplexity int) int
+		CoverURL         func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		IneligibleReason func(childComplexity int) int
+		MySignUp         func(childComplexity int) int
+		Pinned           func(childComplexity int) int
+		PublishAt        func(childComplexity int) int
+		PublishedAt      func(childComplexity int) int
+		SignUp           func(childComplexity int) int
+		Status           func(childComplexity int) int
+		TargetUnions     func(childComplexity int) int
+		Title            func(childComplexity int) int
+		Union            func(childComplexity int) int
+		Version          func(childComplexity int) int
+		Views            func(childComplexity int) int
+	}
+
+	EventPostConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EventPostEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	EventPostPayload struct {
+		Event func(childComplexity int) int
+	}
+
+	EventSignUp struct {
+		CancelReason     func(childComplexity int) int
+		CancelledAt      func(childComplexity int) int
+		CheckedInAt      func(childComplexity int) int
+		CheckinCode      func(childComplexity int) int
+		CheckinPayload   func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Member           func(childComplexity int) int
+		Post             func(childComplexity int) int
+		PromotedAt       func(childComplexity int) int
+		Status           func(childComplexity int) int
+		WaitlistPosition func(childComplexity int) int
+	}
+
+	EventSignUpConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	EventSignUpEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	EventSignUpInfo struct {
+		CancelReason   func(childComplexity int) int
+		Cancelled      func(childComplexity int) int
+		Capacity       func(childComplexity int) int
+		ClosesAt       func(childComplexity int) int
+		ConfirmedCount func(childComplexity int) int
+		Eligibility    func(childComplexity int) int
+		EndsAt         func(childComplexity int) int
+		OpensAt        func(childComplexity int) int
+		Place          func(childComplexity int) int
+		PlacesLeft     func(childComplexity int) int
+		StartsAt       func(childComplexity int) int
+		WaitlistCount  func(childComplexity int) int
+		WaitlistLimit  func(childComplexity int) int
+	}
+
+	EventSignUpPayload struct {
+		SignUp func(childComplexity int) int
 	}
 
 	ImportRosterPayload struct {
@@ -166,12 +284,17 @@ type ComplexityRoot struct {
 		BindProfile          func(childComplexity int, input model.BindProfileInput) int
 		BookClass            func(childComplexity int, input model.BookClassInput) int
 		CancelBooking        func(childComplexity int, input model.CancelBookingInput) int
+		CancelEventSignUp    func(childComplexity int, input model.CancelEventSignUpInput) int
+		CancelEventSignUps   func(childComplexity int, input model.CancelEventSignUpsInput) int
 		CancelTrainingClass  func(childComplexity int, input model.CancelTrainingClassInput) int
 		CheckInBooking       func(childComplexity int, input model.CheckInBookingInput) int
+		CheckInEventSignUp   func(childComplexity int, input model.CheckInEventSignUpInput) int
 		ClaimVoucher         func(childComplexity int, input model.ClaimVoucherInput) int
+		CloseEvent           func(childComplexity int, input model.EventIDInput) int
 		CloseTrainingClass   func(childComplexity int, input model.TrainingClassIDInput) int
 		CloseVoucherBatch    func(childComplexity int, input model.VoucherBatchIDInput) int
 		CreateAdmin          func(childComplexity int, input model.CreateAdminInput) int
+		CreateEvent          func(childComplexity int, input model.CreateEventInput) int
 		CreateTrainingClass  func(childComplexity int, input model.CreateTrainingClassInput) int
 		CreateUnion          func(childComplexity int, input model.CreateUnionInput) int
 		CreateVoucherBatch   func(childComplexity int, input model.CreateVoucherBatchInput) int
@@ -181,6 +304,7 @@ type ComplexityRoot struct {
 		Logout               func(childComplexity int, input *model.LogoutInput) int
 		MarkAttendance       func(childComplexity int, input model.MarkAttendanceInput) int
 		Ping                 func(childComplexity int) int
+		PublishEvent         func(childComplexity int, input model.PublishEventInput) int
 		PublishTrainingClass func(childComplexity int, input model.TrainingClassIDInput) int
 		PublishVoucherBatch  func(childComplexity int, input model.VoucherBatchIDInput) int
 		RedeemVoucher        func(childComplexity int, input model.RedeemVoucherInput) int
@@ -188,6 +312,8 @@ type ComplexityRoot struct {
 		RejectMember         func(childComplexity int, input model.RejectMemberInput) int
 		RevokeVoucher        func(childComplexity int, input model.RevokeVoucherInput) int
 		SetRedeemerBatches   func(childComplexity int, input model.SetRedeemerBatchesInput) int
+		SignUpForEvent       func(childComplexity int, input model.SignUpForEventInput) int
+		UpdateEvent          func(childComplexity int, input model.UpdateEventInput) int
 		UpdateTrainingClass  func(childComplexity int, input model.UpdateTrainingClassInput) int
 		VerifyMember         func(childComplexity int, input model.VerifyMemberInput) int
 	}
@@ -203,10 +329,16 @@ type ComplexityRoot struct {
 		BatchVouchers   func(childComplexity int, batchID int64, filter *model.VoucherFilter, first *int, after *string) int
 		ClassBookings   func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
 		CurrentAdmin    func(childComplexity int) int
+		Dashboard       func(childComplexity int, input model.DashboardInput) int
+		Event           func(childComplexity int, id int64) int
+		EventSignUps    func(childComplexity int, postID int64, filter *model.SignUpFilter, first *int, after *string) int
+		Events          func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
 		Me              func(childComplexity int) int
 		Member          func(childComplexity int, id int64) int
 		Members         func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
+		MyActivity      func(childComplexity int, first *int, after *string) int
 		MyBookings      func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		MySignUps       func(childComplexity int, filter *model.SignUpFilter, first *int, after *string) int
 		MyVouchers      func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
 		Ping            func(childComplexity int) int
 		TrainingClass   func(childComplexity int, id int64) int
@@ -434,8 +566,31 @@ type AdminResolver interface {
 type AuditLogResolver interface {
 	Admin(ctx context.Context, obj *models.AuditLog) (*models.Admin, error)
 }
+type DashboardResolver interface {
+	Union(ctx context.Context, obj *service.Dashboard) (*models.Union, error)
+}
 type EligibilityResolver interface {
 	Union(ctx context.Context, obj *models.Eligibility) (*models.Union, error)
+}
+type EventPostResolver interface {
+	BodySource(ctx context.Context, obj *models.EventPost) (*string, error)
+
+	Union(ctx context.Context, obj *models.EventPost) (*models.Union, error)
+	TargetUnions(ctx context.Context, obj *models.EventPost) ([]*models.Union, error)
+
+	Views(ctx context.Context, obj *models.EventPost) (int, error)
+
+	SignUp(ctx context.Context, obj *models.EventPost) (*model.EventSignUpInfo, error)
+	MySignUp(ctx context.Context, obj *models.EventPost) (*models.EventSignUp, error)
+	IneligibleReason(ctx context.Context, obj *models.EventPost) (*string, error)
+}
+type EventSignUpResolver interface {
+	Post(ctx context.Context, obj *models.EventSignUp) (*models.EventPost, error)
+	Member(ctx context.Context, obj *models.EventSignUp) (*models.Member, error)
+
+	WaitlistPosition(ctx context.Context, obj *models.EventSignUp) (*int, error)
+	CheckinCode(ctx context.Context, obj *models.EventSignUp) (*string, error)
+	CheckinPayload(ctx context.Context, obj *models.EventSignUp) (*string, error)
 }
 type MemberResolver interface {
 	IDNumber(ctx context.Context, obj *models.Member) (*string, error)
@@ -445,6 +600,14 @@ type MemberResolver interface {
 }
 type MutationResolver interface {
 	Ping(ctx context.Context) (string, error)
+	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.EventPostPayload, error)
+	UpdateEvent(ctx context.Context, input model.UpdateEventInput) (*model.EventPostPayload, error)
+	PublishEvent(ctx context.Context, input model.PublishEventInput) (*model.EventPostPayload, error)
+	CloseEvent(ctx context.Context, input model.EventIDInput) (*model.EventPostPayload, error)
+	CancelEventSignUps(ctx context.Context, input model.CancelEventSignUpsInput) (*model.EventPostPayload, error)
+	SignUpForEvent(ctx context.Context, input model.SignUpForEventInput) (*model.EventSignUpPayload, error)
+	CancelEventSignUp(ctx context.Context, input model.CancelEventSignUpInput) (*model.EventSignUpPayload, error)
+	CheckInEventSignUp(ctx context.Context, input model.CheckInEventSignUpInput) (*model.EventSignUpPayload, error)
 	LoginWithWeChat(ctx context.Context, input model.LoginWithWeChatInput) (*model.AuthPayload, error)
 	LoginAdmin(ctx context.Context, input model.LoginAdminInput) (*model.AuthPayload, error)
 	RefreshToken(ctx context.Context, input model.RefreshTokenInput) (*model.AuthPayload, error)
@@ -474,6 +637,12 @@ type MutationResolver interface {
 }
 type QueryResolver interface {
 	Ping(ctx context.Context) (string, error)
+	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventPostConnection, error)
+	Event(ctx context.Context, id int64) (*models.EventPost, error)
+	MySignUps(ctx context.Context, filter *model.SignUpFilter, first *int, after *string) (*model.EventSignUpConnection, error)
+	EventSignUps(ctx context.Context, postID int64, filter *model.SignUpFilter, first *int, after *string) (*model.EventSignUpConnection, error)
+	MyActivity(ctx context.Context, first *int, after *string) (*model.ActivityConnection, error)
+	Dashboard(ctx context.Context, input model.DashboardInput) (*service.Dashboard, error)
 	CurrentAdmin(ctx context.Context) (*models.Admin, error)
 	Me(ctx context.Context) (*models.Member, error)
 	Members(ctx context.Context, filter *model.MemberFilter, first *int, after *string) (*model.MemberConnection, error)
@@ -545,6 +714,63 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "Activity.at":
+		if e.ComplexityRoot.Activity.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.At(childComplexity), true
+	case "Activity.booking":
+		if e.ComplexityRoot.Activity.Booking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Booking(childComplexity), true
+	case "Activity.kind":
+		if e.ComplexityRoot.Activity.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Kind(childComplexity), true
+	case "Activity.signUp":
+		if e.ComplexityRoot.Activity.SignUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.SignUp(childComplexity), true
+	case "Activity.voucher":
+		if e.ComplexityRoot.Activity.Voucher == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Activity.Voucher(childComplexity), true
+
+	case "ActivityConnection.edges":
+		if e.ComplexityRoot.ActivityConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityConnection.Edges(childComplexity), true
+	case "ActivityConnection.pageInfo":
+		if e.ComplexityRoot.ActivityConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityConnection.PageInfo(childComplexity), true
+
+	case "ActivityEdge.cursor":
+		if e.ComplexityRoot.ActivityEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityEdge.Cursor(childComplexity), true
+	case "ActivityEdge.node":
+		if e.ComplexityRoot.ActivityEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ActivityEdge.Node(childComplexity), true
 
 	case "Admin.createdAt":
 		if e.ComplexityRoot.Admin.CreatedAt == nil {
@@ -755,6 +981,79 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateUnionPayload.Union(childComplexity), true
 
+	case "Dashboard.eventAttended":
+		if e.ComplexityRoot.Dashboard.Attended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Attended(childComplexity), true
+	case "Dashboard.classBookings":
+		if e.ComplexityRoot.Dashboard.ClassBookings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.ClassBookings(childComplexity), true
+	case "Dashboard.from":
+		if e.ComplexityRoot.Dashboard.From == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.From(childComplexity), true
+	case "Dashboard.classNoShows":
+		if e.ComplexityRoot.Dashboard.NoShows == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.NoShows(childComplexity), true
+	case "Dashboard.postViews":
+		if e.ComplexityRoot.Dashboard.PostViews == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.PostViews(childComplexity), true
+	case "Dashboard.postsPublished":
+		if e.ComplexityRoot.Dashboard.PostsPublished == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.PostsPublished(childComplexity), true
+	case "Dashboard.redeemedFen":
+		if e.ComplexityRoot.Dashboard.RedeemedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.RedeemedFen(childComplexity), true
+	case "Dashboard.eventSignUps":
+		if e.ComplexityRoot.Dashboard.SignUps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.SignUps(childComplexity), true
+	case "Dashboard.to":
+		if e.ComplexityRoot.Dashboard.To == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.To(childComplexity), true
+	case "Dashboard.union":
+		if e.ComplexityRoot.Dashboard.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.Union(childComplexity), true
+	case "Dashboard.vouchersClaimed":
+		if e.ComplexityRoot.Dashboard.VouchersClaimed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.VouchersClaimed(childComplexity), true
+	case "Dashboard.vouchersRedeemed":
+		if e.ComplexityRoot.Dashboard.VouchersRedeemed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Dashboard.VouchersRedeemed(childComplexity), true
+
 	case "Eligibility.employmentForms":
 		if e.ComplexityRoot.Eligibility.EmploymentForms == nil {
 			break
@@ -791,6 +1090,339 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Eligibility.VerifiedOnly(childComplexity), true
+
+	case "EventPost.bodyFormat":
+		if e.ComplexityRoot.EventPost.BodyFormat == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.BodyFormat(childComplexity), true
+	case "EventPost.bodyHtml":
+		if e.ComplexityRoot.EventPost.BodyHTML == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.BodyHTML(childComplexity), true
+	case "EventPost.bodySource":
+		if e.ComplexityRoot.EventPost.BodySource == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.BodySource(childComplexity), true
+	case "EventPost.category":
+		if e.ComplexityRoot.EventPost.Category == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.Category(childComplexity), true
+	case "EventPost.coverUrl":
+		if e.ComplexityRoot.EventPost.CoverURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.CoverURL(childComplexity), true
+	case "EventPost.createdAt":
+		if e.ComplexityRoot.EventPost.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.CreatedAt(childComplexity), true
+	case "EventPost.id":
+		if e.ComplexityRoot.EventPost.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.ID(childComplexity), true
+	case "EventPost.ineligibleReason":
+		if e.ComplexityRoot.EventPost.IneligibleReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.IneligibleReason(childComplexity), true
+	case "EventPost.mySignUp":
+		if e.ComplexityRoot.EventPost.MySignUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.MySignUp(childComplexity), true
+	case "EventPost.pinned":
+		if e.ComplexityRoot.EventPost.Pinned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.Pinned(childComplexity), true
+	case "EventPost.publishAt":
+		if e.ComplexityRoot.EventPost.PublishAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.PublishAt(childComplexity), true
+	case "EventPost.publishedAt":
+		if e.ComplexityRoot.EventPost.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.PublishedAt(childComplexity), true
+	case "EventPost.signUp":
+		if e.ComplexityRoot.EventPost.SignUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.SignUp(childComplexity), true
+	case "EventPost.status":
+		if e.ComplexityRoot.EventPost.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.Status(childComplexity), true
+	case "EventPost.targetUnions":
+		if e.ComplexityRoot.EventPost.TargetUnions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.TargetUnions(childComplexity), true
+	case "EventPost.title":
+		if e.ComplexityRoot.EventPost.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.Title(childComplexity), true
+	case "EventPost.union":
+		if e.ComplexityRoot.EventPost.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.Union(childComplexity), true
+	case "EventPost.version":
+		if e.ComplexityRoot.EventPost.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.Version(childComplexity), true
+	case "EventPost.views":
+		if e.ComplexityRoot.EventPost.Views == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPost.Views(childComplexity), true
+
+	case "EventPostConnection.edges":
+		if e.ComplexityRoot.EventPostConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPostConnection.Edges(childComplexity), true
+	case "EventPostConnection.pageInfo":
+		if e.ComplexityRoot.EventPostConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPostConnection.PageInfo(childComplexity), true
+
+	case "EventPostEdge.cursor":
+		if e.ComplexityRoot.EventPostEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPostEdge.Cursor(childComplexity), true
+	case "EventPostEdge.node":
+		if e.ComplexityRoot.EventPostEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPostEdge.Node(childComplexity), true
+
+	case "EventPostPayload.event":
+		if e.ComplexityRoot.EventPostPayload.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventPostPayload.Event(childComplexity), true
+
+	case "EventSignUp.cancelReason":
+		if e.ComplexityRoot.EventSignUp.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.CancelReason(childComplexity), true
+	case "EventSignUp.cancelledAt":
+		if e.ComplexityRoot.EventSignUp.CancelledAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.CancelledAt(childComplexity), true
+	case "EventSignUp.checkedInAt":
+		if e.ComplexityRoot.EventSignUp.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.CheckedInAt(childComplexity), true
+	case "EventSignUp.checkinCode":
+		if e.ComplexityRoot.EventSignUp.CheckinCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.CheckinCode(childComplexity), true
+	case "EventSignUp.checkinPayload":
+		if e.ComplexityRoot.EventSignUp.CheckinPayload == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.CheckinPayload(childComplexity), true
+	case "EventSignUp.createdAt":
+		if e.ComplexityRoot.EventSignUp.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.CreatedAt(childComplexity), true
+	case "EventSignUp.id":
+		if e.ComplexityRoot.EventSignUp.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.ID(childComplexity), true
+	case "EventSignUp.member":
+		if e.ComplexityRoot.EventSignUp.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.Member(childComplexity), true
+	case "EventSignUp.post":
+		if e.ComplexityRoot.EventSignUp.Post == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.Post(childComplexity), true
+	case "EventSignUp.promotedAt":
+		if e.ComplexityRoot.EventSignUp.PromotedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.PromotedAt(childComplexity), true
+	case "EventSignUp.status":
+		if e.ComplexityRoot.EventSignUp.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.Status(childComplexity), true
+	case "EventSignUp.waitlistPosition":
+		if e.ComplexityRoot.EventSignUp.WaitlistPosition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUp.WaitlistPosition(childComplexity), true
+
+	case "EventSignUpConnection.edges":
+		if e.ComplexityRoot.EventSignUpConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpConnection.Edges(childComplexity), true
+	case "EventSignUpConnection.pageInfo":
+		if e.ComplexityRoot.EventSignUpConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpConnection.PageInfo(childComplexity), true
+
+	case "EventSignUpEdge.cursor":
+		if e.ComplexityRoot.EventSignUpEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpEdge.Cursor(childComplexity), true
+	case "EventSignUpEdge.node":
+		if e.ComplexityRoot.EventSignUpEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpEdge.Node(childComplexity), true
+
+	case "EventSignUpInfo.cancelReason":
+		if e.ComplexityRoot.EventSignUpInfo.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.CancelReason(childComplexity), true
+	case "EventSignUpInfo.cancelled":
+		if e.ComplexityRoot.EventSignUpInfo.Cancelled == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.Cancelled(childComplexity), true
+	case "EventSignUpInfo.capacity":
+		if e.ComplexityRoot.EventSignUpInfo.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.Capacity(childComplexity), true
+	case "EventSignUpInfo.closesAt":
+		if e.ComplexityRoot.EventSignUpInfo.ClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.ClosesAt(childComplexity), true
+	case "EventSignUpInfo.confirmedCount":
+		if e.ComplexityRoot.EventSignUpInfo.ConfirmedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.ConfirmedCount(childComplexity), true
+	case "EventSignUpInfo.eligibility":
+		if e.ComplexityRoot.EventSignUpInfo.Eligibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.Eligibility(childComplexity), true
+	case "EventSignUpInfo.endsAt":
+		if e.ComplexityRoot.EventSignUpInfo.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.EndsAt(childComplexity), true
+	case "EventSignUpInfo.opensAt":
+		if e.ComplexityRoot.EventSignUpInfo.OpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.OpensAt(childComplexity), true
+	case "EventSignUpInfo.place":
+		if e.ComplexityRoot.EventSignUpInfo.Place == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.Place(childComplexity), true
+	case "EventSignUpInfo.placesLeft":
+		if e.ComplexityRoot.EventSignUpInfo.PlacesLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.PlacesLeft(childComplexity), true
+	case "EventSignUpInfo.startsAt":
+		if e.ComplexityRoot.EventSignUpInfo.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.StartsAt(childComplexity), true
+	case "EventSignUpInfo.waitlistCount":
+		if e.ComplexityRoot.EventSignUpInfo.WaitlistCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.WaitlistCount(childComplexity), true
+	case "EventSignUpInfo.waitlistLimit":
+		if e.ComplexityRoot.EventSignUpInfo.WaitlistLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpInfo.WaitlistLimit(childComplexity), true
+
+	case "EventSignUpPayload.signUp":
+		if e.ComplexityRoot.EventSignUpPayload.SignUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.EventSignUpPayload.SignUp(childComplexity), true
 
 	case "ImportRosterPayload.failed":
 		if e.ComplexityRoot.ImportRosterPayload.Failed == nil {
@@ -962,6 +1594,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelBooking(childComplexity, args["input"].(model.CancelBookingInput)), true
+	case "Mutation.cancelEventSignUp":
+		if e.ComplexityRoot.Mutation.CancelEventSignUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelEventSignUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelEventSignUp(childComplexity, args["input"].(model.CancelEventSignUpInput)), true
+	case "Mutation.cancelEventSignUps":
+		if e.ComplexityRoot.Mutation.CancelEventSignUps == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelEventSignUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelEventSignUps(childComplexity, args["input"].(model.CancelEventSignUpsInput)), true
 	case "Mutation.cancelTrainingClass":
 		if e.ComplexityRoot.Mutation.CancelTrainingClass == nil {
 			break
@@ -984,6 +1638,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckInBooking(childComplexity, args["input"].(model.CheckInBookingInput)), true
+	case "Mutation.checkInEventSignUp":
+		if e.ComplexityRoot.Mutation.CheckInEventSignUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInEventSignUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInEventSignUp(childComplexity, args["input"].(model.CheckInEventSignUpInput)), true
 	case "Mutation.claimVoucher":
 		if e.ComplexityRoot.Mutation.ClaimVoucher == nil {
 			break
@@ -995,6 +1660,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ClaimVoucher(childComplexity, args["input"].(model.ClaimVoucherInput)), true
+	case "Mutation.closeEvent":
+		if e.ComplexityRoot.Mutation.CloseEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_closeEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CloseEvent(childComplexity, args["input"].(model.EventIDInput)), true
 	case "Mutation.closeTrainingClass":
 		if e.ComplexityRoot.Mutation.CloseTrainingClass == nil {
 			break
@@ -1028,6 +1704,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAdmin(childComplexity, args["input"].(model.CreateAdminInput)), true
+	case "Mutation.createEvent":
+		if e.ComplexityRoot.Mutation.CreateEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateEvent(childComplexity, args["input"].(model.CreateEventInput)), true
 	case "Mutation.createTrainingClass":
 		if e.ComplexityRoot.Mutation.CreateTrainingClass == nil {
 			break
@@ -1122,6 +1809,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Ping(childComplexity), true
+	case "Mutation.publishEvent":
+		if e.ComplexityRoot.Mutation.PublishEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishEvent(childComplexity, args["input"].(model.PublishEventInput)), true
 	case "Mutation.publishTrainingClass":
 		if e.ComplexityRoot.Mutation.PublishTrainingClass == nil {
 			break
@@ -1199,6 +1897,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetRedeemerBatches(childComplexity, args["input"].(model.SetRedeemerBatchesInput)), true
+	case "Mutation.signUpForEvent":
+		if e.ComplexityRoot.Mutation.SignUpForEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_signUpForEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SignUpForEvent(childComplexity, args["input"].(model.SignUpForEventInput)), true
+	case "Mutation.updateEvent":
+		if e.ComplexityRoot.Mutation.UpdateEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateEvent(childComplexity, args["input"].(model.UpdateEventInput)), true
 	case "Mutation.updateTrainingClass":
 		if e.ComplexityRoot.Mutation.UpdateTrainingClass == nil {
 			break
@@ -1285,6 +2005,50 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.CurrentAdmin(childComplexity), true
+	case "Query.dashboard":
+		if e.ComplexityRoot.Query.Dashboard == nil {
+			break
+		}
+
+		args, err := ec.field_Query_dashboard_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Dashboard(childComplexity, args["input"].(model.DashboardInput)), true
+	case "Query.event":
+		if e.ComplexityRoot.Query.Event == nil {
+			break
+		}
+
+		args, err := ec.field_Query_event_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Event(childComplexity, args["id"].(int64)), true
+	case "Query.eventSignUps":
+		if e.ComplexityRoot.Query.EventSignUps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_eventSignUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.EventSignUps(childComplexity, args["postId"].(int64), args["filter"].(*model.SignUpFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.events":
+		if e.ComplexityRoot.Query.Events == nil {
+			break
+		}
+
+		args, err := ec.field_Query_events_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*model.EventFilter), args["first"].(*int), args["after"].(*string)), true
 
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
@@ -1314,6 +2078,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Members(childComplexity, args["filter"].(*model.MemberFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myActivity":
+		if e.ComplexityRoot.Query.MyActivity == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myActivity_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyActivity(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.myBookings":
 		if e.ComplexityRoot.Query.MyBookings == nil {
 			break
@@ -1325,6 +2100,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyBookings(childComplexity, args["filter"].(*model.BookingFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.mySignUps":
+		if e.ComplexityRoot.Query.MySignUps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_mySignUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MySignUps(childComplexity, args["filter"].(*model.SignUpFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.myVouchers":
 		if e.ComplexityRoot.Query.MyVouchers == nil {
 			break
@@ -2244,29 +3030,41 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("BookClassInput", ec.unmarshalInputBookClassInput),
 			graphql.NewInputUnmarshaler("BookingFilter", ec.unmarshalInputBookingFilter),
 			graphql.NewInputUnmarshaler("CancelBookingInput", ec.unmarshalInputCancelBookingInput),
+			graphql.NewInputUnmarshaler("CancelEventSignUpInput", ec.unmarshalInputCancelEventSignUpInput),
+			graphql.NewInputUnmarshaler("CancelEventSignUpsInput", ec.unmarshalInputCancelEventSignUpsInput),
 			graphql.NewInputUnmarshaler("CancelTrainingClassInput", ec.unmarshalInputCancelTrainingClassInput),
 			graphql.NewInputUnmarshaler("CheckInBookingInput", ec.unmarshalInputCheckInBookingInput),
+			graphql.NewInputUnmarshaler("CheckInEventSignUpInput", ec.unmarshalInputCheckInEventSignUpInput),
 			graphql.NewInputUnmarshaler("ClaimVoucherInput", ec.unmarshalInputClaimVoucherInput),
 			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
+			graphql.NewInputUnmarshaler("CreateEventInput", ec.unmarshalInputCreateEventInput),
 			graphql.NewInputUnmarshaler("CreateTrainingClassInput", ec.unmarshalInputCreateTrainingClassInput),
 			graphql.NewInputUnmarshaler("CreateUnionInput", ec.unmarshalInputCreateUnionInput),
 			graphql.NewInputUnmarshaler("CreateVoucherBatchInput", ec.unmarshalInputCreateVoucherBatchInput),
+			graphql.NewInputUnmarshaler("DashboardInput", ec.unmarshalInputDashboardInput),
 			graphql.NewInputUnmarshaler("EligibilityInput", ec.unmarshalInputEligibilityInput),
+			graphql.NewInputUnmarshaler("EventFilter", ec.unmarshalInputEventFilter),
+			graphql.NewInputUnmarshaler("EventIdInput", ec.unmarshalInputEventIdInput),
+			graphql.NewInputUnmarshaler("EventSignUpSettingsInput", ec.unmarshalInputEventSignUpSettingsInput),
 			graphql.NewInputUnmarshaler("ImportRosterInput", ec.unmarshalInputImportRosterInput),
 			graphql.NewInputUnmarshaler("LoginAdminInput", ec.unmarshalInputLoginAdminInput),
 			graphql.NewInputUnmarshaler("LoginWithWeChatInput", ec.unmarshalInputLoginWithWeChatInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("MarkAttendanceInput", ec.unmarshalInputMarkAttendanceInput),
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
+			graphql.NewInputUnmarshaler("PublishEventInput", ec.unmarshalInputPublishEventInput),
 			graphql.NewInputUnmarshaler("RedeemVoucherInput", ec.unmarshalInputRedeemVoucherInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RejectMemberInput", ec.unmarshalInputRejectMemberInput),
 			graphql.NewInputUnmarshaler("RevokeVoucherInput", ec.unmarshalInputRevokeVoucherInput),
 			graphql.NewInputUnmarshaler("SetRedeemerBatchesInput", ec.unmarshalInputSetRedeemerBatchesInput),
+			graphql.NewInputUnmarshaler("SignUpFilter", ec.unmarshalInputSignUpFilter),
+			graphql.NewInputUnmarshaler("SignUpForEventInput", ec.unmarshalInputSignUpForEventInput),
 			graphql.NewInputUnmarshaler("TrainingClassFilter", ec.unmarshalInputTrainingClassFilter),
 			graphql.NewInputUnmarshaler("TrainingClassIdInput", ec.unmarshalInputTrainingClassIdInput),
 			graphql.NewInputUnmarshaler("TrainingSessionInput", ec.unmarshalInputTrainingSessionInput),
 			graphql.NewInputUnmarshaler("UnionFilter", ec.unmarshalInputUnionFilter),
+			graphql.NewInputUnmarshaler("UpdateEventInput", ec.unmarshalInputUpdateEventInput),
 			graphql.NewInputUnmarshaler("UpdateTrainingClassInput", ec.unmarshalInputUpdateTrainingClassInput),
 			graphql.NewInputUnmarshaler("VerifyMemberInput", ec.unmarshalInputVerifyMemberInput),
 			graphql.NewInputUnmarshaler("VoucherBatchFilter", ec.unmarshalInputVoucherBatchFilter),
@@ -2347,7 +3145,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "common.graphqls" "identity.graphqls" "members.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
+//go:embed "common.graphqls" "events.graphqls" "identity.graphqls" "members.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -2360,6 +3158,7 @@ func sourceData(filename string) string {
 
 var sources = []*ast.Source{
 	{Name: "common.graphqls", Input: sourceData("common.graphqls"), BuiltIn: false},
+	{Name: "events.graphqls", Input: sourceData("events.graphqls"), BuiltIn: false},
 	{Name: "identity.graphqls", Input: sourceData("identity.graphqls"), BuiltIn: false},
 	{Name: "members.graphqls", Input: sourceData("members.graphqls"), BuiltIn: false},
 	{Name: "training.graphqls", Input: sourceData("training.graphqls"), BuiltIn: false},
@@ -2371,6 +3170,42 @@ var parsedSchema = gqlparser.MustLoadSchema(sources...)
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_Activity(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Activity_kind(ctx, field)
+	case "at":
+		return ec.fieldContext_Activity_at(ctx, field)
+	case "booking":
+		return ec.fieldContext_Activity_booking(ctx, field)
+	case "voucher":
+		return ec.fieldContext_Activity_voucher(ctx, field)
+	case "signUp":
+		return ec.fieldContext_Activity_signUp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Activity", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ActivityConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ActivityConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ActivityEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ActivityEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ActivityEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ActivityEdge", field.Name)
+}
 
 func (ec *executionContext) childFields_Admin(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -2504,6 +3339,36 @@ func (ec *executionContext) childFields_CreateUnionPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type CreateUnionPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_Dashboard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "union":
+		return ec.fieldContext_Dashboard_union(ctx, field)
+	case "from":
+		return ec.fieldContext_Dashboard_from(ctx, field)
+	case "to":
+		return ec.fieldContext_Dashboard_to(ctx, field)
+	case "postsPublished":
+		return ec.fieldContext_Dashboard_postsPublished(ctx, field)
+	case "postViews":
+		return ec.fieldContext_Dashboard_postViews(ctx, field)
+	case "eventSignUps":
+		return ec.fieldContext_Dashboard_eventSignUps(ctx, field)
+	case "eventAttended":
+		return ec.fieldContext_Dashboard_eventAttended(ctx, field)
+	case "classBookings":
+		return ec.fieldContext_Dashboard_classBookings(ctx, field)
+	case "classNoShows":
+		return ec.fieldContext_Dashboard_classNoShows(ctx, field)
+	case "vouchersClaimed":
+		return ec.fieldContext_Dashboard_vouchersClaimed(ctx, field)
+	case "vouchersRedeemed":
+		return ec.fieldContext_Dashboard_vouchersRedeemed(ctx, field)
+	case "redeemedFen":
+		return ec.fieldContext_Dashboard_redeemedFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Dashboard", field.Name)
+}
+
 func (ec *executionContext) childFields_Eligibility(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "union":
@@ -2520,6 +3385,168 @@ func (ec *executionContext) childFields_Eligibility(ctx context.Context, field g
 		return ec.fieldContext_Eligibility_verifiedOnly(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Eligibility", field.Name)
+}
+
+func (ec *executionContext) childFields_EventPost(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EventPost_id(ctx, field)
+	case "title":
+		return ec.fieldContext_EventPost_title(ctx, field)
+	case "category":
+		return ec.fieldContext_EventPost_category(ctx, field)
+	case "bodyHtml":
+		return ec.fieldContext_EventPost_bodyHtml(ctx, field)
+	case "bodySource":
+		return ec.fieldContext_EventPost_bodySource(ctx, field)
+	case "bodyFormat":
+		return ec.fieldContext_EventPost_bodyFormat(ctx, field)
+	case "coverUrl":
+		return ec.fieldContext_EventPost_coverUrl(ctx, field)
+	case "union":
+		return ec.fieldContext_EventPost_union(ctx, field)
+	case "targetUnions":
+		return ec.fieldContext_EventPost_targetUnions(ctx, field)
+	case "pinned":
+		return ec.fieldContext_EventPost_pinned(ctx, field)
+	case "publishAt":
+		return ec.fieldContext_EventPost_publishAt(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_EventPost_publishedAt(ctx, field)
+	case "views":
+		return ec.fieldContext_EventPost_views(ctx, field)
+	case "status":
+		return ec.fieldContext_EventPost_status(ctx, field)
+	case "version":
+		return ec.fieldContext_EventPost_version(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_EventPost_createdAt(ctx, field)
+	case "signUp":
+		return ec.fieldContext_EventPost_signUp(ctx, field)
+	case "mySignUp":
+		return ec.fieldContext_EventPost_mySignUp(ctx, field)
+	case "ineligibleReason":
+		return ec.fieldContext_EventPost_ineligibleReason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventPost", field.Name)
+}
+
+func (ec *executionContext) childFields_EventPostConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EventPostConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EventPostConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventPostConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EventPostEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EventPostEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EventPostEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventPostEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EventPostPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "event":
+		return ec.fieldContext_EventPostPayload_event(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventPostPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_EventSignUp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_EventSignUp_id(ctx, field)
+	case "post":
+		return ec.fieldContext_EventSignUp_post(ctx, field)
+	case "member":
+		return ec.fieldContext_EventSignUp_member(ctx, field)
+	case "status":
+		return ec.fieldContext_EventSignUp_status(ctx, field)
+	case "waitlistPosition":
+		return ec.fieldContext_EventSignUp_waitlistPosition(ctx, field)
+	case "checkinCode":
+		return ec.fieldContext_EventSignUp_checkinCode(ctx, field)
+	case "checkinPayload":
+		return ec.fieldContext_EventSignUp_checkinPayload(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_EventSignUp_checkedInAt(ctx, field)
+	case "promotedAt":
+		return ec.fieldContext_EventSignUp_promotedAt(ctx, field)
+	case "cancelledAt":
+		return ec.fieldContext_EventSignUp_cancelledAt(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_EventSignUp_cancelReason(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_EventSignUp_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventSignUp", field.Name)
+}
+
+func (ec *executionContext) childFields_EventSignUpConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_EventSignUpConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_EventSignUpConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventSignUpConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_EventSignUpEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_EventSignUpEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_EventSignUpEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventSignUpEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_EventSignUpInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "capacity":
+		return ec.fieldContext_EventSignUpInfo_capacity(ctx, field)
+	case "waitlistLimit":
+		return ec.fieldContext_EventSignUpInfo_waitlistLimit(ctx, field)
+	case "confirmedCount":
+		return ec.fieldContext_EventSignUpInfo_confirmedCount(ctx, field)
+	case "waitlistCount":
+		return ec.fieldContext_EventSignUpInfo_waitlistCount(ctx, field)
+	case "placesLeft":
+		return ec.fieldContext_EventSignUpInfo_placesLeft(ctx, field)
+	case "opensAt":
+		return ec.fieldContext_EventSignUpInfo_opensAt(ctx, field)
+	case "closesAt":
+		return ec.fieldContext_EventSignUpInfo_closesAt(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_EventSignUpInfo_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_EventSignUpInfo_endsAt(ctx, field)
+	case "place":
+		return ec.fieldContext_EventSignUpInfo_place(ctx, field)
+	case "eligibility":
+		return ec.fieldContext_EventSignUpInfo_eligibility(ctx, field)
+	case "cancelled":
+		return ec.fieldContext_EventSignUpInfo_cancelled(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_EventSignUpInfo_cancelReason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventSignUpInfo", field.Name)
+}
+
+func (ec *executionContext) childFields_EventSignUpPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "signUp":
+		return ec.fieldContext_EventSignUpPayload_signUp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type EventSignUpPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportRosterPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3188,6 +4215,34 @@ func (ec *executionContext) field_Mutation_cancelBooking_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelEventSignUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelEventSignUpInput, error) {
+			return ec.unmarshalNCancelEventSignUpInput2unionhallᚋgraphᚋmodelᚐCancelEventSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelEventSignUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelEventSignUpsInput, error) {
+			return ec.unmarshalNCancelEventSignUpsInput2unionhallᚋgraphᚋmodelᚐCancelEventSignUpsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3216,12 +4271,40 @@ func (ec *executionContext) field_Mutation_checkInBooking_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_checkInEventSignUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CheckInEventSignUpInput, error) {
+			return ec.unmarshalNCheckInEventSignUpInput2unionhallᚋgraphᚋmodelᚐCheckInEventSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_claimVoucher_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.ClaimVoucherInput, error) {
 			return ec.unmarshalNClaimVoucherInput2unionhallᚋgraphᚋmodelᚐClaimVoucherInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_closeEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.EventIDInput, error) {
+			return ec.unmarshalNEventIdInput2unionhallᚋgraphᚋmodelᚐEventIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3264,6 +4347,20 @@ func (ec *executionContext) field_Mutation_createAdmin_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateAdminInput, error) {
 			return ec.unmarshalNCreateAdminInput2unionhallᚋgraphᚋmodelᚐCreateAdminInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateEventInput, error) {
+			return ec.unmarshalNCreateEventInput2unionhallᚋgraphᚋmodelᚐCreateEventInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3384,6 +4481,20 @@ func (ec *executionContext) field_Mutation_markAttendance_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_publishEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishEventInput, error) {
+			return ec.unmarshalNPublishEventInput2unionhallᚋgraphᚋmodelᚐPublishEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_publishTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3474,6 +4585,34 @@ func (ec *executionContext) field_Mutation_setRedeemerBatches_args(ctx context.C
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SetRedeemerBatchesInput, error) {
 			return ec.unmarshalNSetRedeemerBatchesInput2unionhallᚋgraphᚋmodelᚐSetRedeemerBatchesInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_signUpForEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SignUpForEventInput, error) {
+			return ec.unmarshalNSignUpForEventInput2unionhallᚋgraphᚋmodelᚐSignUpForEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateEventInput, error) {
+			return ec.unmarshalNUpdateEventInput2unionhallᚋgraphᚋmodelᚐUpdateEventInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3652,6 +4791,102 @@ func (ec *executionContext) field_Query_classBookings_args(ctx context.Context, 
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_dashboard_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DashboardInput, error) {
+			return ec.unmarshalNDashboardInput2unionhallᚋgraphᚋmodelᚐDashboardInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_eventSignUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "postId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["postId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SignUpFilter, error) {
+			return ec.unmarshalOSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐSignUpFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_event_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.EventFilter, error) {
+			return ec.unmarshalOEventFilter2ᚖunionhallᚋgraphᚋmodelᚐEventFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -3696,12 +4931,64 @@ func (ec *executionContext) field_Query_members_args(ctx context.Context, rawArg
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_myActivity_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myBookings_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
 		func(ctx context.Context, v any) (*model.BookingFilter, error) {
 			return ec.unmarshalOBookingFilter2ᚖunionhallᚋgraphᚋmodelᚐBookingFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_mySignUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SignUpFilter, error) {
+			return ec.unmarshalOSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐSignUpFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -3997,6 +5284,267 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_kind(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Kind, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v service.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2unionhallᚋinternalᚋserviceᚐActivityKind(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_kind(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "ActivityKind")
+}
+
+func (ec *executionContext) _Activity_at(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_at(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.At, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_at(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Activity_booking(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_booking(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Booking, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.TrainingBooking) graphql.Marshaler {
+			return ec.marshalOTrainingBooking2ᚖunionhallᚋmodelsᚐTrainingBooking(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_booking(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_TrainingBooking(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_voucher(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_voucher(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Voucher, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Voucher) graphql.Marshaler {
+			return ec.marshalOVoucher2ᚖunionhallᚋmodelsᚐVoucher(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_voucher(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Voucher(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Activity_signUp(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Activity_signUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.EventSignUp) graphql.Marshaler {
+			return ec.marshalOEventSignUp2ᚖunionhallᚋmodelsᚐEventSignUp(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Activity_signUp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Activity",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ActivityEdge) graphql.Marshaler {
+			return ec.marshalNActivityEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐActivityEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ActivityConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ActivityEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ActivityEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ActivityEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ActivityEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ActivityEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ActivityEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖunionhallᚋinternalᚋserviceᚐActivity(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ActivityEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ActivityEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Activity(ctx, field)
+		},
+	}
+	return fc, nil
+}
 
 func (ec *executionContext) _Admin_id(ctx context.Context, field graphql.CollectedField, obj *models.Admin) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -4883,6 +6431,291 @@ func (ec *executionContext) fieldContext_CreateUnionPayload_union(_ context.Cont
 	return fc, nil
 }
 
+func (ec *executionContext) _Dashboard_union(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Dashboard().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Dashboard",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Dashboard_from(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_from(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.From, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_from(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Dashboard_to(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_to(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.To, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_to(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Dashboard_postsPublished(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_postsPublished(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostsPublished, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_postsPublished(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Dashboard_postViews(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_postViews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PostViews, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_postViews(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Dashboard_eventSignUps(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_eventSignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_eventSignUps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Dashboard_eventAttended(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_eventAttended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_eventAttended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Dashboard_classBookings(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_classBookings(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClassBookings, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_classBookings(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Dashboard_classNoShows(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_classNoShows(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.NoShows, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_classNoShows(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Dashboard_vouchersClaimed(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_vouchersClaimed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VouchersClaimed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_vouchersClaimed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Dashboard_vouchersRedeemed(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_vouchersRedeemed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.VouchersRedeemed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_vouchersRedeemed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Dashboard_redeemedFen(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Dashboard_redeemedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RedeemedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Dashboard_redeemedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Eligibility_union(ctx context.Context, field graphql.CollectedField, obj *models.Eligibility) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -5028,6 +6861,1383 @@ func (ec *executionContext) _Eligibility_verifiedOnly(ctx context.Context, field
 }
 func (ec *executionContext) fieldContext_Eligibility_verifiedOnly(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Eligibility", field, true, false, "Boolean")
+}
+
+func (ec *executionContext) _EventPost_id(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EventPost_title(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventPost_category(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_category(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Category, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.EventCategory) graphql.Marshaler {
+			return ec.marshalNEventCategory2unionhallᚋmodelsᚐEventCategory(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_category(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "EventCategory")
+}
+
+func (ec *executionContext) _EventPost_bodyHtml(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_bodyHtml(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BodyHTML, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_bodyHtml(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventPost_bodySource(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_bodySource(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventPost().BodySource(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_bodySource(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, true, true, "String")
+}
+
+func (ec *executionContext) _EventPost_bodyFormat(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_bodyFormat(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BodyFormat, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.BodyFormat) graphql.Marshaler {
+			return ec.marshalNBodyFormat2unionhallᚋmodelsᚐBodyFormat(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_bodyFormat(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "BodyFormat")
+}
+
+func (ec *executionContext) _EventPost_coverUrl(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_coverUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CoverURL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_coverUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventPost_union(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventPost().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventPost",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventPost_targetUnions(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_targetUnions(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventPost().TargetUnions(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚕᚖunionhallᚋmodelsᚐUnionᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_targetUnions(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventPost",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventPost_pinned(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_pinned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Pinned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_pinned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EventPost_publishAt(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_publishAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_publishAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventPost_publishedAt(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventPost_views(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_views(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventPost().Views(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_views(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EventPost_status(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.OfferingStatus) graphql.Marshaler {
+			return ec.marshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "OfferingStatus")
+}
+
+func (ec *executionContext) _EventPost_version(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventPost_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventPost_signUp(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_signUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventPost().SignUp(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventSignUpInfo) graphql.Marshaler {
+			return ec.marshalOEventSignUpInfo2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpInfo(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_signUp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventPost",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUpInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventPost_mySignUp(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_mySignUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventPost().MySignUp(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.EventSignUp) graphql.Marshaler {
+			return ec.marshalOEventSignUp2ᚖunionhallᚋmodelsᚐEventSignUp(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_mySignUp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventPost",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventPost_ineligibleReason(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPost_ineligibleReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventPost().IneligibleReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventPost_ineligibleReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPost", field, true, true, "String")
+}
+
+func (ec *executionContext) _EventPostConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EventPostConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPostConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EventPostEdge) graphql.Marshaler {
+			return ec.marshalNEventPostEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐEventPostEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPostConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventPostConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPostEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventPostConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EventPostConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPostConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPostConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventPostConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventPostEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventPostEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPostEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPostEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventPostEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventPostEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EventPostEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPostEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.EventPost) graphql.Marshaler {
+			return ec.marshalNEventPost2ᚖunionhallᚋmodelsᚐEventPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPostEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventPostEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventPostPayload_event(ctx context.Context, field graphql.CollectedField, obj *model.EventPostPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventPostPayload_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Event, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.EventPost) graphql.Marshaler {
+			return ec.marshalNEventPost2ᚖunionhallᚋmodelsᚐEventPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventPostPayload_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventPostPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventSignUp_id(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, false, false, "ID")
+}
+
+func (ec *executionContext) _EventSignUp_post(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_post(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventSignUp().Post(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.EventPost) graphql.Marshaler {
+			return ec.marshalNEventPost2ᚖunionhallᚋmodelsᚐEventPost(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_post(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPost(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventSignUp_member(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventSignUp().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖunionhallᚋmodelsᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventSignUp_status(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.BookingStatus) graphql.Marshaler {
+			return ec.marshalNBookingStatus2unionhallᚋmodelsᚐBookingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, false, false, "BookingStatus")
+}
+
+func (ec *executionContext) _EventSignUp_waitlistPosition(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_waitlistPosition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventSignUp().WaitlistPosition(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_waitlistPosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, true, true, "Int")
+}
+
+func (ec *executionContext) _EventSignUp_checkinCode(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_checkinCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventSignUp().CheckinCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_checkinCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, true, true, "String")
+}
+
+func (ec *executionContext) _EventSignUp_checkinPayload(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_checkinPayload(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.EventSignUp().CheckinPayload(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_checkinPayload(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, true, true, "String")
+}
+
+func (ec *executionContext) _EventSignUp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventSignUp_promotedAt(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_promotedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromotedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_promotedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventSignUp_cancelledAt(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_cancelledAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelledAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_cancelledAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventSignUp_cancelReason(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventSignUp_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.EventSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUp_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUp_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventSignUpConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.EventSignUpEdge) graphql.Marshaler {
+			return ec.marshalNEventSignUpEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐEventSignUpEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventSignUpConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUpEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventSignUpConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventSignUpConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventSignUpEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventSignUpEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.EventSignUp) graphql.Marshaler {
+			return ec.marshalNEventSignUp2ᚖunionhallᚋmodelsᚐEventSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventSignUpEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventSignUpInfo_capacity(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventSignUpInfo_waitlistLimit(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_waitlistLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_waitlistLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventSignUpInfo_confirmedCount(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_confirmedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfirmedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_confirmedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventSignUpInfo_waitlistCount(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_waitlistCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_waitlistCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventSignUpInfo_placesLeft(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_placesLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PlacesLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_placesLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Int")
+}
+
+func (ec *executionContext) _EventSignUpInfo_opensAt(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_opensAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpensAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_opensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventSignUpInfo_closesAt(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_closesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_closesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventSignUpInfo_startsAt(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventSignUpInfo_endsAt(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Time")
+}
+
+func (ec *executionContext) _EventSignUpInfo_place(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_place(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Place, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_place(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventSignUpInfo_eligibility(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_eligibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligibility, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Eligibility) graphql.Marshaler {
+			return ec.marshalNEligibility2ᚖunionhallᚋmodelsᚐEligibility(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_eligibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventSignUpInfo",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Eligibility(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _EventSignUpInfo_cancelled(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_cancelled(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cancelled, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_cancelled(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _EventSignUpInfo_cancelReason(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpInfo) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpInfo_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpInfo_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("EventSignUpInfo", field, false, false, "String")
+}
+
+func (ec *executionContext) _EventSignUpPayload_signUp(ctx context.Context, field graphql.CollectedField, obj *model.EventSignUpPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_EventSignUpPayload_signUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.EventSignUp) graphql.Marshaler {
+			return ec.marshalNEventSignUp2ᚖunionhallᚋmodelsᚐEventSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_EventSignUpPayload_signUp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "EventSignUpPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUp(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ImportRosterPayload_imported(ctx context.Context, field graphql.CollectedField, obj *model.ImportRosterPayload) (ret graphql.Marshaler) {
@@ -5602,6 +8812,502 @@ func (ec *executionContext) _Mutation_ping(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Mutation_ping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Mutation_createEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateEvent(ctx, fc.Args["input"].(model.CreateEventInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventPostPayload) graphql.Marshaler {
+			return ec.marshalNEventPostPayload2ᚖunionhallᚋgraphᚋmodelᚐEventPostPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPostPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateEvent(ctx, fc.Args["input"].(model.UpdateEventInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventPostPayload) graphql.Marshaler {
+			return ec.marshalNEventPostPayload2ᚖunionhallᚋgraphᚋmodelᚐEventPostPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPostPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishEvent(ctx, fc.Args["input"].(model.PublishEventInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventPostPayload) graphql.Marshaler {
+			return ec.marshalNEventPostPayload2ᚖunionhallᚋgraphᚋmodelᚐEventPostPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPostPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_closeEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_closeEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CloseEvent(ctx, fc.Args["input"].(model.EventIDInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventPostPayload) graphql.Marshaler {
+			return ec.marshalNEventPostPayload2ᚖunionhallᚋgraphᚋmodelᚐEventPostPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_closeEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPostPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_closeEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelEventSignUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelEventSignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelEventSignUps(ctx, fc.Args["input"].(model.CancelEventSignUpsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventPostPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventPostPayload) graphql.Marshaler {
+			return ec.marshalNEventPostPayload2ᚖunionhallᚋgraphᚋmodelᚐEventPostPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelEventSignUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPostPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelEventSignUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_signUpForEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_signUpForEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SignUpForEvent(ctx, fc.Args["input"].(model.SignUpForEventInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.EventSignUpPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventSignUpPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventSignUpPayload) graphql.Marshaler {
+			return ec.marshalNEventSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_signUpForEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUpPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_signUpForEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelEventSignUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelEventSignUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelEventSignUp(ctx, fc.Args["input"].(model.CancelEventSignUpInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.EventSignUpPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventSignUpPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventSignUpPayload) graphql.Marshaler {
+			return ec.marshalNEventSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelEventSignUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUpPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelEventSignUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInEventSignUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInEventSignUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInEventSignUp(ctx, fc.Args["input"].(model.CheckInEventSignUpInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.EventSignUpPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventSignUpPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventSignUpPayload) graphql.Marshaler {
+			return ec.marshalNEventSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInEventSignUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUpPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInEventSignUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_loginWithWeChat(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -7211,6 +10917,378 @@ func (ec *executionContext) _Query_ping(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Query_ping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
+}
+
+func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Events(ctx, fc.Args["filter"].(*model.EventFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *model.EventPostConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventPostConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventPostConnection) graphql.Marshaler {
+			return ec.marshalNEventPostConnection2ᚖunionhallᚋgraphᚋmodelᚐEventPostConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_events(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPostConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_events_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_event(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Event(ctx, fc.Args["id"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *models.EventPost
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.EventPost
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.EventPost) graphql.Marshaler {
+			return ec.marshalOEventPost2ᚖunionhallᚋmodelsᚐEventPost(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_event(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventPost(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_event_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_mySignUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_mySignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MySignUps(ctx, fc.Args["filter"].(*model.SignUpFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.EventSignUpConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventSignUpConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventSignUpConnection) graphql.Marshaler {
+			return ec.marshalNEventSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_mySignUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_mySignUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_eventSignUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_eventSignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().EventSignUps(ctx, fc.Args["postId"].(int64), fc.Args["filter"].(*model.SignUpFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.EventSignUpConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.EventSignUpConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.EventSignUpConnection) graphql.Marshaler {
+			return ec.marshalNEventSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_eventSignUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_EventSignUpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_eventSignUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myActivity(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myActivity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyActivity(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.ActivityConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ActivityConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+			return ec.marshalNActivityConnection2ᚖunionhallᚋgraphᚋmodelᚐActivityConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myActivity(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ActivityConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myActivity_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_dashboard(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_dashboard(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Dashboard(ctx, fc.Args["input"].(model.DashboardInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *service.Dashboard
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.Dashboard
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *service.Dashboard) graphql.Marshaler {
+			return ec.marshalNDashboard2ᚖunionhallᚋinternalᚋserviceᚐDashboard(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_dashboard(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Dashboard(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_dashboard_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_currentAdmin(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -12993,6 +17071,97 @@ func UnmarshalCancelBookingInput(ctx context.Context, raw any) (model.CancelBook
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCancelEventSignUpInput(ctx context.Context, obj any) (model.CancelEventSignUpInput, error) {
+	var it model.CancelEventSignUpInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"signUpId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "signUpId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelEventSignUpInput unmarshals raw into the CancelEventSignUpInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelEventSignUpInput(ctx context.Context, raw any) (model.CancelEventSignUpInput, error) {
+	var out model.CancelEventSignUpInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelEventSignUpInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCancelEventSignUpsInput(ctx context.Context, obj any) (model.CancelEventSignUpsInput, error) {
+	var it model.CancelEventSignUpsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelEventSignUpsInput unmarshals raw into the CancelEventSignUpsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelEventSignUpsInput(ctx context.Context, raw any) (model.CancelEventSignUpsInput, error) {
+	var out model.CancelEventSignUpsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelEventSignUpsInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCancelTrainingClassInput(ctx context.Context, obj any) (model.CancelTrainingClassInput, error) {
 	var it model.CancelTrainingClassInput
 	if obj == nil {
@@ -13081,6 +17250,48 @@ func (ec *executionContext) unmarshalInputCheckInBookingInput(ctx context.Contex
 func UnmarshalCheckInBookingInput(ctx context.Context, raw any) (model.CheckInBookingInput, error) {
 	var out model.CheckInBookingInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInBookingInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCheckInEventSignUpInput(ctx context.Context, obj any) (model.CheckInEventSignUpInput, error) {
+	var it model.CheckInEventSignUpInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCheckInEventSignUpInput unmarshals raw into the CheckInEventSignUpInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCheckInEventSignUpInput(ctx context.Context, raw any) (model.CheckInEventSignUpInput, error) {
+	var out model.CheckInEventSignUpInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInEventSignUpInput", raw, &out)
 	return out, err
 }
 
@@ -13204,6 +17415,118 @@ func (ec *executionContext) unmarshalInputCreateAdminInput(ctx context.Context, 
 func UnmarshalCreateAdminInput(ctx context.Context, raw any) (model.CreateAdminInput, error) {
 	var out model.CreateAdminInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAdminInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateEventInput(ctx context.Context, obj any) (model.CreateEventInput, error) {
+	var it model.CreateEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["bodyFormat"]; !present {
+		asMap["bodyFormat"] = "MARKDOWN"
+	}
+	if _, present := asMap["pinned"]; !present {
+		asMap["pinned"] = false
+	}
+
+	fieldsInOrder := [...]string{"unionId", "title", "category", "bodyFormat", "body", "coverUrl", "targetUnionIds", "pinned", "publishAt", "signUp"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalNEventCategory2unionhallᚋmodelsᚐEventCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "bodyFormat":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bodyFormat"))
+			data, err := ec.unmarshalOBodyFormat2ᚖunionhallᚋmodelsᚐBodyFormat(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BodyFormat = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "coverUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("coverUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CoverURL = data
+		case "targetUnionIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetUnionIds"))
+			data, err := ec.unmarshalOID2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetUnionIds = data
+		case "pinned":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pinned"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pinned = data
+		case "publishAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishAt = data
+		case "signUp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUp"))
+			data, err := ec.unmarshalOEventSignUpSettingsInput2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUp = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateEventInput unmarshals raw into the CreateEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateEventInput(ctx context.Context, raw any) (model.CreateEventInput, error) {
+	var out model.CreateEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateEventInput", raw, &out)
 	return out, err
 }
 
@@ -13537,6 +17860,62 @@ func UnmarshalCreateVoucherBatchInput(ctx context.Context, raw any) (model.Creat
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputDashboardInput(ctx context.Context, obj any) (model.DashboardInput, error) {
+	var it model.DashboardInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unionId", "from", "to"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "from":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("from"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.From = data
+		case "to":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("to"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.To = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDashboardInput unmarshals raw into the DashboardInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDashboardInput(ctx context.Context, raw any) (model.DashboardInput, error) {
+	var out model.DashboardInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DashboardInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputEligibilityInput(ctx context.Context, obj any) (model.EligibilityInput, error) {
 	var it model.EligibilityInput
 	if obj == nil {
@@ -13611,6 +17990,199 @@ func (ec *executionContext) unmarshalInputEligibilityInput(ctx context.Context, 
 func UnmarshalEligibilityInput(ctx context.Context, raw any) (model.EligibilityInput, error) {
 	var out model.EligibilityInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "EligibilityInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEventFilter(ctx context.Context, obj any) (model.EventFilter, error) {
+	var it model.EventFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"category", "unionId", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOEventCategory2ᚖunionhallᚋmodelsᚐEventCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventFilter unmarshals raw into the EventFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventFilter(ctx context.Context, raw any) (model.EventFilter, error) {
+	var out model.EventFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEventIdInput(ctx context.Context, obj any) (model.EventIDInput, error) {
+	var it model.EventIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventIdInput unmarshals raw into the EventIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventIdInput(ctx context.Context, raw any) (model.EventIDInput, error) {
+	var out model.EventIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventIdInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputEventSignUpSettingsInput(ctx context.Context, obj any) (model.EventSignUpSettingsInput, error) {
+	var it model.EventSignUpSettingsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["waitlistLimit"]; !present {
+		asMap["waitlistLimit"] = 0
+	}
+
+	fieldsInOrder := [...]string{"capacity", "waitlistLimit", "opensAt", "closesAt", "startsAt", "endsAt", "place", "eligibility"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		case "waitlistLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waitlistLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WaitlistLimit = data
+		case "opensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("opensAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OpensAt = data
+		case "closesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closesAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClosesAt = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "eligibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
+			data, err := ec.unmarshalOEligibilityInput2ᚖunionhallᚋgraphᚋmodelᚐEligibilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eligibility = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalEventSignUpSettingsInput unmarshals raw into the EventSignUpSettingsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalEventSignUpSettingsInput(ctx context.Context, raw any) (model.EventSignUpSettingsInput, error) {
+	var out model.EventSignUpSettingsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "EventSignUpSettingsInput", raw, &out)
 	return out, err
 }
 
@@ -13908,6 +18480,55 @@ func UnmarshalMemberFilter(ctx context.Context, raw any) (model.MemberFilter, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPublishEventInput(ctx context.Context, obj any) (model.PublishEventInput, error) {
+	var it model.PublishEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "publishAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "publishAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPublishEventInput unmarshals raw into the PublishEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPublishEventInput(ctx context.Context, raw any) (model.PublishEventInput, error) {
+	var out model.PublishEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishEventInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRedeemVoucherInput(ctx context.Context, obj any) (model.RedeemVoucherInput, error) {
 	var it model.RedeemVoucherInput
 	if obj == nil {
@@ -14139,6 +18760,90 @@ func UnmarshalSetRedeemerBatchesInput(ctx context.Context, raw any) (model.SetRe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputSignUpFilter(ctx context.Context, obj any) (model.SignUpFilter, error) {
+	var it model.SignUpFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOBookingStatus2ᚖunionhallᚋmodelsᚐBookingStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSignUpFilter unmarshals raw into the SignUpFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSignUpFilter(ctx context.Context, raw any) (model.SignUpFilter, error) {
+	var out model.SignUpFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignUpFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSignUpForEventInput(ctx context.Context, obj any) (model.SignUpForEventInput, error) {
+	var it model.SignUpForEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"postId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "postId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("postId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PostID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSignUpForEventInput unmarshals raw into the SignUpForEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSignUpForEventInput(ctx context.Context, raw any) (model.SignUpForEventInput, error) {
+	var out model.SignUpForEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignUpForEventInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputTrainingClassFilter(ctx context.Context, obj any) (model.TrainingClassFilter, error) {
 	var it model.TrainingClassFilter
 	if obj == nil {
@@ -14360,6 +19065,118 @@ func (ec *executionContext) unmarshalInputUnionFilter(ctx context.Context, obj a
 func UnmarshalUnionFilter(ctx context.Context, raw any) (model.UnionFilter, error) {
 	var out model.UnionFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnionFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateEventInput(ctx context.Context, obj any) (model.UpdateEventInput, error) {
+	var it model.UpdateEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version", "title", "category", "bodyFormat", "body", "coverUrl", "targetUnionIds", "pinned", "publishAt", "signUp"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "category":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("category"))
+			data, err := ec.unmarshalOEventCategory2ᚖunionhallᚋmodelsᚐEventCategory(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Category = data
+		case "bodyFormat":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("bodyFormat"))
+			data, err := ec.unmarshalOBodyFormat2ᚖunionhallᚋmodelsᚐBodyFormat(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BodyFormat = data
+		case "body":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("body"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Body = data
+		case "coverUrl":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("coverUrl"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CoverURL = data
+		case "targetUnionIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("targetUnionIds"))
+			data, err := ec.unmarshalOID2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TargetUnionIds = data
+		case "pinned":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pinned"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Pinned = data
+		case "publishAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("publishAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PublishAt = data
+		case "signUp":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUp"))
+			data, err := ec.unmarshalOEventSignUpSettingsInput2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpSettingsInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUp = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateEventInput unmarshals raw into the UpdateEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateEventInput(ctx context.Context, raw any) (model.UpdateEventInput, error) {
+	var out model.UpdateEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateEventInput", raw, &out)
 	return out, err
 }
 
@@ -14692,6 +19509,135 @@ func UnmarshalVoucherFilter(ctx context.Context, raw any) (model.VoucherFilter, 
 // endregion ************************** interface.gotpl ***************************
 
 // region    **************************** object.gotpl ****************************
+
+var activityImplementors = []string{"Activity"}
+
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *service.Activity) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Activity")
+		case "kind":
+			out.Values[i] = ec._Activity_kind(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "at":
+			out.Values[i] = ec._Activity_at(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "booking":
+			out.Values[i] = ec._Activity_booking(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "voucher":
+			out.Values[i] = ec._Activity_voucher(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "signUp":
+			out.Values[i] = ec._Activity_signUp(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityConnectionImplementors = []string{"ActivityConnection"}
+
+func (ec *executionContext) _ActivityConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityConnection")
+		case "edges":
+			out.Values[i] = ec._ActivityConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ActivityConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var activityEdgeImplementors = []string{"ActivityEdge"}
+
+func (ec *executionContext) _ActivityEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ActivityEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, activityEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ActivityEdge")
+		case "cursor":
+			out.Values[i] = ec._ActivityEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ActivityEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
 
 var adminImplementors = []string{"Admin"}
 
@@ -15168,6 +20114,95 @@ func (ec *executionContext) _CreateUnionPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var dashboardImplementors = []string{"Dashboard"}
+
+func (ec *executionContext) _Dashboard(ctx context.Context, sel ast.SelectionSet, obj *service.Dashboard) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, dashboardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Dashboard")
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Dashboard_union(ctx, field, obj)
+				})
+		case "from":
+			out.Values[i] = ec._Dashboard_from(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "to":
+			out.Values[i] = ec._Dashboard_to(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "postsPublished":
+			out.Values[i] = ec._Dashboard_postsPublished(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "postViews":
+			out.Values[i] = ec._Dashboard_postViews(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eventSignUps":
+			out.Values[i] = ec._Dashboard_eventSignUps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eventAttended":
+			out.Values[i] = ec._Dashboard_eventAttended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "classBookings":
+			out.Values[i] = ec._Dashboard_classBookings(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "classNoShows":
+			out.Values[i] = ec._Dashboard_classNoShows(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "vouchersClaimed":
+			out.Values[i] = ec._Dashboard_vouchersClaimed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "vouchersRedeemed":
+			out.Values[i] = ec._Dashboard_vouchersRedeemed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "redeemedFen":
+			out.Values[i] = ec._Dashboard_redeemedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var eligibilityImplementors = []string{"Eligibility"}
 
 func (ec *executionContext) _Eligibility(ctx context.Context, sel ast.SelectionSet, obj *models.Eligibility) graphql.Marshaler {
@@ -15209,6 +20244,540 @@ func (ec *executionContext) _Eligibility(ctx context.Context, sel ast.SelectionS
 			out.Values[i] = ec._Eligibility_verifiedOnly(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventPostImplementors = []string{"EventPost"}
+
+func (ec *executionContext) _EventPost(ctx context.Context, sel ast.SelectionSet, obj *models.EventPost) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventPostImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventPost")
+		case "id":
+			out.Values[i] = ec._EventPost_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._EventPost_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "category":
+			out.Values[i] = ec._EventPost_category(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bodyHtml":
+			out.Values[i] = ec._EventPost_bodyHtml(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "bodySource":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPost_bodySource(ctx, field, obj)
+				})
+		case "bodyFormat":
+			out.Values[i] = ec._EventPost_bodyFormat(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "coverUrl":
+			out.Values[i] = ec._EventPost_coverUrl(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPost_union(ctx, field, obj)
+				})
+		case "targetUnions":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPost_targetUnions(ctx, field, obj)
+				})
+		case "pinned":
+			out.Values[i] = ec._EventPost_pinned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishAt":
+			out.Values[i] = ec._EventPost_publishAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._EventPost_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "views":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPost_views(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._EventPost_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._EventPost_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._EventPost_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUp":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPost_signUp(ctx, field, obj)
+				})
+		case "mySignUp":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPost_mySignUp(ctx, field, obj)
+				})
+		case "ineligibleReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPost_ineligibleReason(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventPostConnectionImplementors = []string{"EventPostConnection"}
+
+func (ec *executionContext) _EventPostConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EventPostConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventPostConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventPostConnection")
+		case "edges":
+			out.Values[i] = ec._EventPostConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EventPostConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventPostEdgeImplementors = []string{"EventPostEdge"}
+
+func (ec *executionContext) _EventPostEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EventPostEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventPostEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventPostEdge")
+		case "cursor":
+			out.Values[i] = ec._EventPostEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EventPostEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventPostPayloadImplementors = []string{"EventPostPayload"}
+
+func (ec *executionContext) _EventPostPayload(ctx context.Context, sel ast.SelectionSet, obj *model.EventPostPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventPostPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventPostPayload")
+		case "event":
+			out.Values[i] = ec._EventPostPayload_event(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventSignUpImplementors = []string{"EventSignUp"}
+
+func (ec *executionContext) _EventSignUp(ctx context.Context, sel ast.SelectionSet, obj *models.EventSignUp) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventSignUpImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventSignUp")
+		case "id":
+			out.Values[i] = ec._EventSignUp_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "post":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventSignUp_post(ctx, field, obj)
+				})
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventSignUp_member(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._EventSignUp_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlistPosition":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventSignUp_waitlistPosition(ctx, field, obj)
+				})
+		case "checkinCode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventSignUp_checkinCode(ctx, field, obj)
+				})
+		case "checkinPayload":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventSignUp_checkinPayload(ctx, field, obj)
+				})
+		case "checkedInAt":
+			out.Values[i] = ec._EventSignUp_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "promotedAt":
+			out.Values[i] = ec._EventSignUp_promotedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelledAt":
+			out.Values[i] = ec._EventSignUp_cancelledAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelReason":
+			out.Values[i] = ec._EventSignUp_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._EventSignUp_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventSignUpConnectionImplementors = []string{"EventSignUpConnection"}
+
+func (ec *executionContext) _EventSignUpConnection(ctx context.Context, sel ast.SelectionSet, obj *model.EventSignUpConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventSignUpConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventSignUpConnection")
+		case "edges":
+			out.Values[i] = ec._EventSignUpConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._EventSignUpConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventSignUpEdgeImplementors = []string{"EventSignUpEdge"}
+
+func (ec *executionContext) _EventSignUpEdge(ctx context.Context, sel ast.SelectionSet, obj *model.EventSignUpEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventSignUpEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventSignUpEdge")
+		case "cursor":
+			out.Values[i] = ec._EventSignUpEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._EventSignUpEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventSignUpInfoImplementors = []string{"EventSignUpInfo"}
+
+func (ec *executionContext) _EventSignUpInfo(ctx context.Context, sel ast.SelectionSet, obj *model.EventSignUpInfo) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventSignUpInfoImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventSignUpInfo")
+		case "capacity":
+			out.Values[i] = ec._EventSignUpInfo_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waitlistLimit":
+			out.Values[i] = ec._EventSignUpInfo_waitlistLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmedCount":
+			out.Values[i] = ec._EventSignUpInfo_confirmedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "waitlistCount":
+			out.Values[i] = ec._EventSignUpInfo_waitlistCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "placesLeft":
+			out.Values[i] = ec._EventSignUpInfo_placesLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "opensAt":
+			out.Values[i] = ec._EventSignUpInfo_opensAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closesAt":
+			out.Values[i] = ec._EventSignUpInfo_closesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "startsAt":
+			out.Values[i] = ec._EventSignUpInfo_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "endsAt":
+			out.Values[i] = ec._EventSignUpInfo_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "place":
+			out.Values[i] = ec._EventSignUpInfo_place(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "eligibility":
+			out.Values[i] = ec._EventSignUpInfo_eligibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelled":
+			out.Values[i] = ec._EventSignUpInfo_cancelled(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelReason":
+			out.Values[i] = ec._EventSignUpInfo_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var eventSignUpPayloadImplementors = []string{"EventSignUpPayload"}
+
+func (ec *executionContext) _EventSignUpPayload(ctx context.Context, sel ast.SelectionSet, obj *model.EventSignUpPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, eventSignUpPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("EventSignUpPayload")
+		case "signUp":
+			out.Values[i] = ec._EventSignUpPayload_signUp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
 			}
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
@@ -15506,6 +21075,62 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "closeEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_closeEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelEventSignUps":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelEventSignUps(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signUpForEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_signUpForEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelEventSignUp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelEventSignUp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInEventSignUp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInEventSignUp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "loginWithWeChat":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_loginWithWeChat(ctx, field)
@@ -15767,6 +21392,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_ping(ctx, field)
+				})
+		case "events":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_events(ctx, field)
+				})
+		case "event":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_event(ctx, field)
+				})
+		case "mySignUps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_mySignUps(ctx, field)
+				})
+		case "eventSignUps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_eventSignUps(ctx, field)
+				})
+		case "myActivity":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myActivity(ctx, field)
+				})
+		case "dashboard":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_dashboard(ctx, field)
 				})
 		case "currentAdmin":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -17635,6 +23296,56 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) marshalNActivity2ᚖunionhallᚋinternalᚋserviceᚐActivity(ctx context.Context, sel ast.SelectionSet, v *service.Activity) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Activity!")
+		return graphql.Null
+	}
+	return ec._Activity(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNActivityConnection2ᚖunionhallᚋgraphᚋmodelᚐActivityConnection(ctx context.Context, sel ast.SelectionSet, v *model.ActivityConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ActivityConnection!")
+		return graphql.Null
+	}
+	return ec._ActivityConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNActivityEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐActivityEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ActivityEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNActivityEdge2ᚖunionhallᚋgraphᚋmodelᚐActivityEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNActivityEdge2ᚖunionhallᚋgraphᚋmodelᚐActivityEdge(ctx context.Context, sel ast.SelectionSet, v *model.ActivityEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ActivityEdge!")
+		return graphql.Null
+	}
+	return ec._ActivityEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNActivityKind2unionhallᚋinternalᚋserviceᚐActivityKind(ctx context.Context, v any) (service.ActivityKind, error) {
+	var res service.ActivityKind
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNActivityKind2unionhallᚋinternalᚋserviceᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v service.ActivityKind) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) marshalNAdmin2ᚖunionhallᚋmodelsᚐAdmin(ctx context.Context, sel ast.SelectionSet, v *models.Admin) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Admin!")
@@ -17746,6 +23457,16 @@ func (ec *executionContext) marshalNBindProfilePayload2ᚖunionhallᚋgraphᚋmo
 	return ec._BindProfilePayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNBodyFormat2unionhallᚋmodelsᚐBodyFormat(ctx context.Context, v any) (models.BodyFormat, error) {
+	var res models.BodyFormat
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNBodyFormat2unionhallᚋmodelsᚐBodyFormat(ctx context.Context, sel ast.SelectionSet, v models.BodyFormat) graphql.Marshaler {
+	return v
+}
+
 func (ec *executionContext) unmarshalNBookClassInput2unionhallᚋgraphᚋmodelᚐBookClassInput(ctx context.Context, v any) (model.BookClassInput, error) {
 	res, err := ec.unmarshalInputBookClassInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17788,6 +23509,16 @@ func (ec *executionContext) unmarshalNCancelBookingInput2unionhallᚋgraphᚋmod
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCancelEventSignUpInput2unionhallᚋgraphᚋmodelᚐCancelEventSignUpInput(ctx context.Context, v any) (model.CancelEventSignUpInput, error) {
+	res, err := ec.unmarshalInputCancelEventSignUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCancelEventSignUpsInput2unionhallᚋgraphᚋmodelᚐCancelEventSignUpsInput(ctx context.Context, v any) (model.CancelEventSignUpsInput, error) {
+	res, err := ec.unmarshalInputCancelEventSignUpsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCancelTrainingClassInput2unionhallᚋgraphᚋmodelᚐCancelTrainingClassInput(ctx context.Context, v any) (model.CancelTrainingClassInput, error) {
 	res, err := ec.unmarshalInputCancelTrainingClassInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -17795,6 +23526,11 @@ func (ec *executionContext) unmarshalNCancelTrainingClassInput2unionhallᚋgraph
 
 func (ec *executionContext) unmarshalNCheckInBookingInput2unionhallᚋgraphᚋmodelᚐCheckInBookingInput(ctx context.Context, v any) (model.CheckInBookingInput, error) {
 	res, err := ec.unmarshalInputCheckInBookingInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCheckInEventSignUpInput2unionhallᚋgraphᚋmodelᚐCheckInEventSignUpInput(ctx context.Context, v any) (model.CheckInEventSignUpInput, error) {
+	res, err := ec.unmarshalInputCheckInEventSignUpInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -17814,6 +23550,11 @@ func (ec *executionContext) marshalNCreateAdminPayload2ᚖunionhallᚋgraphᚋmo
 		return graphql.Null
 	}
 	return ec._CreateAdminPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateEventInput2unionhallᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
+	res, err := ec.unmarshalInputCreateEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateTrainingClassInput2unionhallᚋgraphᚋmodelᚐCreateTrainingClassInput(ctx context.Context, v any) (model.CreateTrainingClassInput, error) {
@@ -17839,8 +23580,29 @@ func (ec *executionContext) unmarshalNCreateVoucherBatchInput2unionhallᚋgraph�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNDashboard2ᚖunionhallᚋinternalᚋserviceᚐDashboard(ctx context.Context, sel ast.SelectionSet, v *service.Dashboard) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Dashboard!")
+		return graphql.Null
+	}
+	return ec._Dashboard(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNDashboardInput2unionhallᚋgraphᚋmodelᚐDashboardInput(ctx context.Context, v any) (model.DashboardInput, error) {
+	res, err := ec.unmarshalInputDashboardInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNEligibility2unionhallᚋmodelsᚐEligibility(ctx context.Context, sel ast.SelectionSet, v models.Eligibility) graphql.Marshaler {
 	return ec._Eligibility(ctx, sel, &v)
+}
+
+func (ec *executionContext) marshalNEligibility2ᚖunionhallᚋmodelsᚐEligibility(ctx context.Context, sel ast.SelectionSet, v *models.Eligibility) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Eligibility!")
+		return graphql.Null
+	}
+	return ec._Eligibility(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNEmploymentForm2unionhallᚋmodelsᚐEmploymentForm(ctx context.Context, v any) (models.EmploymentForm, error) {
@@ -17881,6 +23643,117 @@ func (ec *executionContext) marshalNEmploymentForm2ᚕunionhallᚋmodelsᚐEmplo
 	}
 
 	return ret
+}
+
+func (ec *executionContext) unmarshalNEventCategory2unionhallᚋmodelsᚐEventCategory(ctx context.Context, v any) (models.EventCategory, error) {
+	var res models.EventCategory
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEventCategory2unionhallᚋmodelsᚐEventCategory(ctx context.Context, sel ast.SelectionSet, v models.EventCategory) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNEventIdInput2unionhallᚋgraphᚋmodelᚐEventIDInput(ctx context.Context, v any) (model.EventIDInput, error) {
+	res, err := ec.unmarshalInputEventIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNEventPost2ᚖunionhallᚋmodelsᚐEventPost(ctx context.Context, sel ast.SelectionSet, v *models.EventPost) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventPost!")
+		return graphql.Null
+	}
+	return ec._EventPost(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventPostConnection2ᚖunionhallᚋgraphᚋmodelᚐEventPostConnection(ctx context.Context, sel ast.SelectionSet, v *model.EventPostConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventPostConnection!")
+		return graphql.Null
+	}
+	return ec._EventPostConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventPostEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐEventPostEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventPostEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventPostEdge2ᚖunionhallᚋgraphᚋmodelᚐEventPostEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEventPostEdge2ᚖunionhallᚋgraphᚋmodelᚐEventPostEdge(ctx context.Context, sel ast.SelectionSet, v *model.EventPostEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventPostEdge!")
+		return graphql.Null
+	}
+	return ec._EventPostEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventPostPayload2ᚖunionhallᚋgraphᚋmodelᚐEventPostPayload(ctx context.Context, sel ast.SelectionSet, v *model.EventPostPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventPostPayload!")
+		return graphql.Null
+	}
+	return ec._EventPostPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventSignUp2ᚖunionhallᚋmodelsᚐEventSignUp(ctx context.Context, sel ast.SelectionSet, v *models.EventSignUp) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventSignUp!")
+		return graphql.Null
+	}
+	return ec._EventSignUp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpConnection(ctx context.Context, sel ast.SelectionSet, v *model.EventSignUpConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventSignUpConnection!")
+		return graphql.Null
+	}
+	return ec._EventSignUpConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventSignUpEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐEventSignUpEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.EventSignUpEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNEventSignUpEdge2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNEventSignUpEdge2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpEdge(ctx context.Context, sel ast.SelectionSet, v *model.EventSignUpEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventSignUpEdge!")
+		return graphql.Null
+	}
+	return ec._EventSignUpEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNEventSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpPayload(ctx context.Context, sel ast.SelectionSet, v *model.EventSignUpPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "EventSignUpPayload!")
+		return graphql.Null
+	}
+	return ec._EventSignUpPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
@@ -18058,6 +23931,11 @@ func (ec *executionContext) marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPage
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNPublishEventInput2unionhallᚋgraphᚋmodelᚐPublishEventInput(ctx context.Context, v any) (model.PublishEventInput, error) {
+	res, err := ec.unmarshalInputPublishEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRedeemVoucherInput2unionhallᚋgraphᚋmodelᚐRedeemVoucherInput(ctx context.Context, v any) (model.RedeemVoucherInput, error) {
 	res, err := ec.unmarshalInputRedeemVoucherInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -18141,6 +24019,11 @@ func (ec *executionContext) marshalNSetRedeemerBatchesPayload2ᚖunionhallᚋgra
 		return graphql.Null
 	}
 	return ec._SetRedeemerBatchesPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSignUpForEventInput2unionhallᚋgraphᚋmodelᚐSignUpForEventInput(ctx context.Context, v any) (model.SignUpForEventInput, error) {
+	res, err := ec.unmarshalInputSignUpForEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSkillCategory2unionhallᚋmodelsᚐSkillCategory(ctx context.Context, v any) (models.SkillCategory, error) {
@@ -18391,6 +24274,11 @@ func (ec *executionContext) unmarshalNUnionLevel2unionhallᚋmodelsᚐUnionLevel
 
 func (ec *executionContext) marshalNUnionLevel2unionhallᚋmodelsᚐUnionLevel(ctx context.Context, sel ast.SelectionSet, v models.UnionLevel) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNUpdateEventInput2unionhallᚋgraphᚋmodelᚐUpdateEventInput(ctx context.Context, v any) (model.UpdateEventInput, error) {
+	res, err := ec.unmarshalInputUpdateEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNUpdateTrainingClassInput2unionhallᚋgraphᚋmodelᚐUpdateTrainingClassInput(ctx context.Context, v any) (model.UpdateTrainingClassInput, error) {
@@ -18713,6 +24601,22 @@ func (ec *executionContext) unmarshalOAuditLogFilter2ᚖunionhallᚋgraphᚋmode
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalOBodyFormat2ᚖunionhallᚋmodelsᚐBodyFormat(ctx context.Context, v any) (*models.BodyFormat, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.BodyFormat)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOBodyFormat2ᚖunionhallᚋmodelsᚐBodyFormat(ctx context.Context, sel ast.SelectionSet, v *models.BodyFormat) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOBookingFilter2ᚖunionhallᚋgraphᚋmodelᚐBookingFilter(ctx context.Context, v any) (*model.BookingFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -18855,6 +24759,59 @@ func (ec *executionContext) marshalOEmploymentForm2ᚖunionhallᚋmodelsᚐEmplo
 	return v
 }
 
+func (ec *executionContext) unmarshalOEventCategory2ᚖunionhallᚋmodelsᚐEventCategory(ctx context.Context, v any) (*models.EventCategory, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.EventCategory)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEventCategory2ᚖunionhallᚋmodelsᚐEventCategory(ctx context.Context, sel ast.SelectionSet, v *models.EventCategory) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOEventFilter2ᚖunionhallᚋgraphᚋmodelᚐEventFilter(ctx context.Context, v any) (*model.EventFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEventFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOEventPost2ᚖunionhallᚋmodelsᚐEventPost(ctx context.Context, sel ast.SelectionSet, v *models.EventPost) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EventPost(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEventSignUp2ᚖunionhallᚋmodelsᚐEventSignUp(ctx context.Context, sel ast.SelectionSet, v *models.EventSignUp) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EventSignUp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOEventSignUpInfo2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpInfo(ctx context.Context, sel ast.SelectionSet, v *model.EventSignUpInfo) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._EventSignUpInfo(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOEventSignUpSettingsInput2ᚖunionhallᚋgraphᚋmodelᚐEventSignUpSettingsInput(ctx context.Context, v any) (*model.EventSignUpSettingsInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputEventSignUpSettingsInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalOGender2unionhallᚋmodelsᚐGender(ctx context.Context, v any) (models.Gender, error) {
 	var res models.Gender
 	err := res.UnmarshalGQL(v)
@@ -18879,6 +24836,41 @@ func (ec *executionContext) marshalOGender2ᚖunionhallᚋmodelsᚐGender(ctx co
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOID2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]int64, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2int64(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕint64ᚄ(ctx context.Context, sel ast.SelectionSet, v []int64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2int64(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) unmarshalOID2ᚖint64(ctx context.Context, v any) (*int64, error) {
@@ -18970,6 +24962,14 @@ func (ec *executionContext) marshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOffer
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐSignUpFilter(ctx context.Context, v any) (*model.SignUpFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSignUpFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOSkillCategory2ᚖunionhallᚋmodelsᚐSkillCategory(ctx context.Context, v any) (*models.SkillCategory, error) {
@@ -19095,6 +25095,13 @@ func (ec *executionContext) unmarshalOUnionFilter2ᚖunionhallᚋgraphᚋmodel�
 	}
 	res, err := ec.unmarshalInputUnionFilter(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOVoucher2ᚖunionhallᚋmodelsᚐVoucher(ctx context.Context, sel ast.SelectionSet, v *models.Voucher) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._Voucher(ctx, sel, v)
 }
 
 func (ec *executionContext) marshalOVoucherBatch2ᚖunionhallᚋmodelsᚐVoucherBatch(ctx context.Context, sel ast.SelectionSet, v *models.VoucherBatch) graphql.Marshaler {

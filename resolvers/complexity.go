@@ -36,6 +36,12 @@ func Complexity() graph.ComplexityRoot {
 	c.Query.BatchVouchers = func(child int, _ int64, _ *model.VoucherFilter, first *int, _ *string) int {
 		return listCost(child, first)
 	}
+	c.Query.Events = func(child int, _ *model.EventFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.MySignUps = func(child int, _ *model.SignUpFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.EventSignUps = func(child int, _ int64, _ *model.SignUpFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
+	c.Query.MyActivity = func(child int, first *int, _ *string) int { return listCost(child, first) }
 	c.Union.Children = func(child int, first *int, _ *string) int { return listCost(child, first) }
 	return c
 }

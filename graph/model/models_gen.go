@@ -8,8 +8,19 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unionhall/internal/service"
 	"unionhall/models"
 )
+
+type ActivityConnection struct {
+	Edges    []*ActivityEdge `json:"edges"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+}
+
+type ActivityEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *service.Activity `json:"node"`
+}
 
 type AdminConnection struct {
 	Edges    []*AdminEdge `json:"edges"`
@@ -79,6 +90,15 @@ type CancelBookingInput struct {
 	BookingID int64 `json:"bookingId"`
 }
 
+type CancelEventSignUpInput struct {
+	SignUpID int64 `json:"signUpId"`
+}
+
+type CancelEventSignUpsInput struct {
+	ID     int64  `json:"id"`
+	Reason string `json:"reason"`
+}
+
 type CancelTrainingClassInput struct {
 	ID     int64  `json:"id"`
 	Reason string `json:"reason"`
@@ -86,6 +106,11 @@ type CancelTrainingClassInput struct {
 
 type CheckInBookingInput struct {
 	// The booking's check-in code, or the whole QR payload.
+	Code string `json:"code"`
+}
+
+type CheckInEventSignUpInput struct {
+	// The sign-up's check-in code, or the whole QR payload.
 	Code string `json:"code"`
 }
 
@@ -107,6 +132,22 @@ type CreateAdminInput struct {
 
 type CreateAdminPayload struct {
 	Admin *models.Admin `json:"admin"`
+}
+
+type CreateEventInput struct {
+	// A union in the caller's scope; omitted: the caller's own union.
+	UnionID    *int64               `json:"unionId,omitempty"`
+	Title      string               `json:"title"`
+	Category   models.EventCategory `json:"category"`
+	BodyFormat *models.BodyFormat   `json:"bodyFormat,omitempty"`
+	Body       string               `json:"body"`
+	CoverURL   *string              `json:"coverUrl,omitempty"`
+	// Sub-unions to publish to (each with its subtree); omitted or empty: the publishing union's whole subtree.
+	TargetUnionIds []int64 `json:"targetUnionIds,omitempty"`
+	Pinned         *bool   `json:"pinned,omitempty"`
+	// Publish at this time (it can also be given to publishEvent).
+	PublishAt *time.Time                `json:"publishAt,omitempty"`
+	SignUp    *EventSignUpSettingsInput `json:"signUp,omitempty"`
 }
 
 type CreateTrainingClassInput struct {
@@ -158,6 +199,14 @@ type CreateVoucherBatchInput struct {
 	Eligibility *EligibilityInput `json:"eligibility,omitempty"`
 }
 
+type DashboardInput struct {
+	// A union in the caller's scope; omitted: the caller's own.
+	UnionID *int64    `json:"unionId,omitempty"`
+	From    time.Time `json:"from"`
+	// At most a year after from.
+	To time.Time `json:"to"`
+}
+
 type EligibilityInput struct {
 	// A union in the publisher's subtree; omitted: the publishing union's whole subtree.
 	UnionID         *int64                  `json:"unionId,omitempty"`
@@ -166,6 +215,74 @@ type EligibilityInput struct {
 	MinAge          *int                    `json:"minAge,omitempty"`
 	MaxAge          *int                    `json:"maxAge,omitempty"`
 	VerifiedOnly    *bool                   `json:"verifiedOnly,omitempty"`
+}
+
+type EventFilter struct {
+	Category *models.EventCategory `json:"category,omitempty"`
+	// Admins: a union in their scope (and its subtree).
+	UnionID *int64 `json:"unionId,omitempty"`
+	// Admins: one status (members see published posts only).
+	Status *models.OfferingStatus `json:"status,omitempty"`
+}
+
+type EventIDInput struct {
+	ID int64 `json:"id"`
+}
+
+type EventPostConnection struct {
+	Edges    []*EventPostEdge `json:"edges"`
+	PageInfo *PageInfo        `json:"pageInfo"`
+}
+
+type EventPostEdge struct {
+	Cursor string            `json:"cursor"`
+	Node   *models.EventPost `json:"node"`
+}
+
+type EventPostPayload struct {
+	Event *models.EventPost `json:"event"`
+}
+
+type EventSignUpConnection struct {
+	Edges    []*EventSignUpEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+}
+
+type EventSignUpEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *models.EventSignUp `json:"node"`
+}
+
+type EventSignUpInfo struct {
+	Capacity       int                 `json:"capacity"`
+	WaitlistLimit  int                 `json:"waitlistLimit"`
+	ConfirmedCount int                 `json:"confirmedCount"`
+	WaitlistCount  int                 `json:"waitlistCount"`
+	PlacesLeft     int                 `json:"placesLeft"`
+	OpensAt        time.Time           `json:"opensAt"`
+	ClosesAt       time.Time           `json:"closesAt"`
+	StartsAt       *time.Time          `json:"startsAt,omitempty"`
+	EndsAt         *time.Time          `json:"endsAt,omitempty"`
+	Place          string              `json:"place"`
+	Eligibility    *models.Eligibility `json:"eligibility"`
+	// Set when an admin called the sign-up off; members see the reason.
+	Cancelled    bool   `json:"cancelled"`
+	CancelReason string `json:"cancelReason"`
+}
+
+type EventSignUpPayload struct {
+	SignUp *models.EventSignUp `json:"signUp"`
+}
+
+type EventSignUpSettingsInput struct {
+	Capacity      int               `json:"capacity"`
+	WaitlistLimit *int              `json:"waitlistLimit,omitempty"`
+	OpensAt       time.Time         `json:"opensAt"`
+	ClosesAt      time.Time         `json:"closesAt"`
+	StartsAt      *time.Time        `json:"startsAt,omitempty"`
+	EndsAt        *time.Time        `json:"endsAt,omitempty"`
+	Place         *string           `json:"place,omitempty"`
+	Eligibility   *EligibilityInput `json:"eligibility,omitempty"`
 }
 
 type ImportRosterInput struct {
@@ -229,6 +346,12 @@ type PageInfo struct {
 	EndCursor   *string `json:"endCursor,omitempty"`
 }
 
+type PublishEventInput struct {
+	ID int64 `json:"id"`
+	// Omitted: now (or the schedule set on the draft).
+	PublishAt *time.Time `json:"publishAt,omitempty"`
+}
+
 type Query struct {
 }
 
@@ -271,6 +394,14 @@ type SetRedeemerBatchesInput struct {
 
 type SetRedeemerBatchesPayload struct {
 	Redeemer *models.Admin `json:"redeemer"`
+}
+
+type SignUpFilter struct {
+	Status *models.BookingStatus `json:"status,omitempty"`
+}
+
+type SignUpForEventInput struct {
+	PostID int64 `json:"postId"`
 }
 
 type TrainingBookingConnection struct {
@@ -343,6 +474,21 @@ type UnionFilter struct {
 	ParentID *int64 `json:"parentId,omitempty"`
 	// Search by name anywhere in the tree instead.
 	NameContains *string `json:"nameContains,omitempty"`
+}
+
+type UpdateEventInput struct {
+	ID int64 `json:"id"`
+	// The version the edit was made from.
+	Version        int                       `json:"version"`
+	Title          *string                   `json:"title,omitempty"`
+	Category       *models.EventCategory     `json:"category,omitempty"`
+	BodyFormat     *models.BodyFormat        `json:"bodyFormat,omitempty"`
+	Body           *string                   `json:"body,omitempty"`
+	CoverURL       *string                   `json:"coverUrl,omitempty"`
+	TargetUnionIds []int64                   `json:"targetUnionIds,omitempty"`
+	Pinned         *bool                     `json:"pinned,omitempty"`
+	PublishAt      *time.Time                `json:"publishAt,omitempty"`
+	SignUp         *EventSignUpSettingsInput `json:"signUp,omitempty"`
 }
 
 type UpdateTrainingClassInput struct {

@@ -126,8 +126,16 @@ func migrateWithRetry(ctx context.Context, db *store.DB, log *slog.Logger) error
 	}
 }
 
-// Close releases the database when App opened it.
+// Close writes the views still buffered, then releases the database when
+// App opened it. Call it after the HTTP server has stopped serving.
 func (a *App) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if n, err := a.Svc.FlushViews(ctx); err != nil {
+		a.Log.Error("views not written at shutdown", "error", err.Error())
+	} else if n > 0 {
+		a.Log.Info("views written at shutdown", "views", n)
+	}
 	if a.ownsDB {
 		return a.DB.Close()
 	}

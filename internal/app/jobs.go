@@ -5,10 +5,17 @@ import (
 	"time"
 )
 
-// RunJobs runs the periodic domain jobs until ctx ends: today the training
-// no-show sweep. Every instance may run them; each job is made of
-// conditional updates, so instances racing each other do the work once.
+// ViewFlushEvery is how often buffered post views are written: the most a
+// crash (not a graceful stop) can lose, and how far behind the stored
+// count runs.
+const ViewFlushEvery = 2 * time.Second
+
+// RunJobs runs the periodic domain jobs until ctx ends: the training
+// no-show sweep every `every`, and the post-view flush. Every instance may
+// run them; each job is made of conditional updates or additions of its
+// own counts, so instances running at once do the work once.
 func (a *App) RunJobs(ctx context.Context, every time.Duration) {
+	go a.flushViewsLoop(ctx, ViewFlushEvery)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -24,6 +31,21 @@ func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+	}
+}
+
+func (a *App) flushViewsLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return // Close writes what is left
+		case <-t.C:
+		}
+		if _, err := a.Svc.FlushViews(ctx); err != nil && ctx.Err() == nil {
+			a.Log.Warn("view flush failed; the counts stay buffered", "error", err.Error())
 		}
 	}
 }

@@ -24,6 +24,8 @@ type Source interface {
 	MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*models.TrainingBooking, error)
 	BatchesByIDs(ctx context.Context, ids []int64) ([]*models.VoucherBatch, error)
 	MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]service.MyBatchVouchers, error)
+	PostsByIDs(ctx context.Context, ids []int64) ([]*models.EventPost, error)
+	MySignUpsByPostIDs(ctx context.Context, ids []int64) ([]*models.EventSignUp, error)
 }
 
 // Loaders is one request's set.
@@ -36,6 +38,8 @@ type Loaders struct {
 	MyBooking *dataloader.Loader[int64, *models.TrainingBooking]
 	Batch     *dataloader.Loader[int64, *models.VoucherBatch]
 	MyBatch   *dataloader.Loader[int64, service.MyBatchVouchers]
+	Post      *dataloader.Loader[int64, *models.EventPost]
+	MySignUp  *dataloader.Loader[int64, *models.EventSignUp]
 
 	src Source
 }
@@ -72,6 +76,8 @@ func New(src Source) *Loaders {
 		MyBooking: newLoader(src.MyBookingsByClassIDs),
 		Batch:     newLoader(src.BatchesByIDs),
 		MyBatch:   newLoader(src.MyVouchersByBatchIDs),
+		Post:      newLoader(src.PostsByIDs),
+		MySignUp:  newLoader(src.MySignUpsByPostIDs),
 		src:       src,
 	}
 }
@@ -136,6 +142,16 @@ func MyBatch(ctx context.Context, batchID int64) (service.MyBatchVouchers, error
 	return For(ctx).MyBatch.Load(ctx, batchID)()
 }
 
+// Post loads one event post by id.
+func Post(ctx context.Context, id int64) (*models.EventPost, error) {
+	return For(ctx).Post.Load(ctx, id)()
+}
+
+// MySignUp loads the calling member's latest sign-up of a post.
+func MySignUp(ctx context.Context, postID int64) (*models.EventSignUp, error) {
+	return For(ctx).MySignUp.Load(ctx, postID)()
+}
+
 // Batching by time window merges the loads that arrive within a
 // millisecond, which a slow moment (a GC pause, the race detector) can
 // split. A list resolver that knows its page and which nested fields were
@@ -182,6 +198,21 @@ func PrimeMyBookings(ctx context.Context, classIDs []int64) error {
 	}
 	for i, id := range classIDs {
 		l.MyBooking.Prime(ctx, id, vals[i])
+	}
+	return nil
+}
+
+// PrimeMySignUps loads the caller's sign-ups of postIDs in one query into
+// the loader.
+func PrimeMySignUps(ctx context.Context, postIDs []int64) error {
+	l := For(ctx)
+	postIDs = distinct(postIDs)
+	vals, err := l.src.MySignUpsByPostIDs(ctx, postIDs)
+	if err != nil {
+		return err
+	}
+	for i, id := range postIDs {
+		l.MySignUp.Prime(ctx, id, vals[i])
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"unionhall/internal/pii"
+	"unionhall/internal/richtext"
 	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
@@ -160,6 +161,9 @@ func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) 
 		if err := demoVouchers(tx, byKey, now); err != nil {
 			return err
 		}
+		if err := demoEvents(tx, byKey, now); err != nil {
+			return err
+		}
 		// Two members who have logged in but not bound an identity yet.
 		for i := 0; i < 2; i++ {
 			code := "dev:newcomer" + strconv.Itoa(i+1)
@@ -297,6 +301,66 @@ func demoVouchers(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) er
 		}
 		if err := tx.Create(&b).Error; err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// demoEvents publishes a few inclusive-benefit posts at several levels:
+// one pinned, one with a sign-up, one for a single street only.
+func demoEvents(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) error {
+	day := 24 * time.Hour
+	posts := []struct {
+		union, title string
+		category     models.EventCategory
+		body         string
+		pinned       bool
+		signUp       int
+		targets      []string
+	}{
+		{"city", "2027 年新就业形态劳动者免费健康体检", models.EventHealthCheck,
+			"## 体检项目\n\n- 血常规、肝功能\n- 心电图、胸部 CT\n\n**凭工会会员身份报名，名额有限。**", true, 200, nil},
+		{"city", "夏送清凉：户外劳动者爱心驿站开放", models.EventSummerCooling,
+			"全市 300 个爱心驿站提供饮水、休息、充电服务，骑手、快递员可随时进站。", false, 0, nil},
+		{"dongcheng", "东城区职工法律援助咨询日", models.EventLegalAid,
+			"劳动合同、工伤认定、欠薪维权，律师现场一对一解答。", false, 50, nil},
+		{"dongcheng", "东华街道骑手新春慰问", models.EventFestivalCare,
+			"为辖区外卖骑手送上新春慰问品。", false, 0, []string{"donghua"}},
+	}
+	for i, d := range posts {
+		u := byKey[d.union]
+		html, err := richtext.Render(string(models.BodyMarkdown), d.body)
+		if err != nil {
+			return err
+		}
+		at := now.Add(-time.Duration(len(posts)-i) * time.Hour).UTC().Truncate(time.Second)
+		p := models.EventPost{UnionID: u.ID, Title: d.title, Category: d.category, BodyFormat: models.BodyMarkdown,
+			BodySource: d.body, BodyHTML: html, Pinned: d.pinned, PublishAt: &at,
+			Eligibility: models.Eligibility{EligPath: u.Path}, Status: models.OfferingPublished, Version: 1,
+			CreatedBy: 1, PublishedAt: &at, CreatedAt: at, UpdatedAt: at}
+		if d.signUp > 0 {
+			opens, closes := now.Add(-time.Hour), now.Add(10*day)
+			starts, ends := now.Add(12*day), now.Add(12*day+4*time.Hour)
+			p.HasSignUp, p.Capacity, p.WaitlistLimit = true, d.signUp, d.signUp/10
+			p.SignUpOpensAt, p.SignUpClosesAt, p.StartsAt, p.EndsAt = &opens, &closes, &starts, &ends
+			p.Place = u.Name + "职工服务中心"
+		}
+		if err := tx.Create(&p).Error; err != nil {
+			return err
+		}
+		targets := []*models.Union{u}
+		if d.targets != nil {
+			targets = targets[:0]
+			for _, k := range d.targets {
+				targets = append(targets, byKey[k])
+			}
+		}
+		for _, t := range targets {
+			row := models.EventTarget{PostID: p.ID, UnionID: t.ID, Status: p.Status, Category: p.Category,
+				FeedKey: p.FeedKey(), PublishAt: at}
+			if err := tx.Create(&row).Error; err != nil {
+				return err
+			}
 		}
 	}
 	return nil

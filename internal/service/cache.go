@@ -25,15 +25,17 @@ type offeringCache[T any] struct {
 const offeringTTL = time.Second
 
 func newOfferingCache[T any](db *store.DB, id func(T) int64) *offeringCache[T] {
-	return &offeringCache[T]{
-		lru: expirable.NewLRU[int64, T](10_000, nil, offeringTTL),
-		load: func(ctx context.Context, key int64) (T, error) {
-			var v T
-			err := db.WithContext(ctx).Take(&v, key).Error
-			return v, err
-		},
-		id: id,
-	}
+	return newCacheWith(func(ctx context.Context, key int64) (T, error) {
+		var v T
+		err := db.WithContext(ctx).Take(&v, key).Error
+		return v, err
+	}, id)
+}
+
+// newCacheWith is an offering cache that loads with load (an offering
+// with what its rush check needs besides its own row).
+func newCacheWith[T any](load func(ctx context.Context, id int64) (T, error), id func(T) int64) *offeringCache[T] {
+	return &offeringCache[T]{lru: expirable.NewLRU[int64, T](10_000, nil, offeringTTL), load: load, id: id}
 }
 
 func (c *offeringCache[T]) get(ctx context.Context, id int64) (*T, error) {

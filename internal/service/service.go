@@ -46,6 +46,8 @@ type Service struct {
 
 	classes *offeringCache[models.TrainingClass]
 	batches *offeringCache[models.VoucherBatch]
+	posts   *offeringCache[cachedPost]
+	views   *viewCounter
 }
 
 // Deps are what New needs.
@@ -74,6 +76,8 @@ func New(d Deps) *Service {
 		redeemerFailures: ratelimit.New(6*time.Second, 10),
 		classes:          newOfferingCache(d.DB, func(c models.TrainingClass) int64 { return c.ID }),
 		batches:          newOfferingCache(d.DB, func(b models.VoucherBatch) int64 { return b.ID }),
+		posts:            newPostCache(d.DB),
+		views:            newViewCounter(),
 	}
 }
 

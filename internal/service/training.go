@@ -400,55 +400,30 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 	if err != nil {
 		return nil, err
 	}
-	// The rush path reads the class from this instance's short cache and
-	// goes straight to the two writes. Nothing there can oversell or
-	// double-book: the conditional UPDATE grants the seat only while the
-	// class is open, and the unique key allows one active booking. Any
-	// refusal is checked against a fresh read before the member sees it.
 	now := s.clock.Now()
-	c, err := s.classes.get(ctx, classID)
-	if err == nil {
-		err = s.canBook(v, c, now)
-	}
-	if err != nil {
-		var mine *models.TrainingBooking
-		if c, mine, err = s.freshBookingCheck(ctx, v, classID, now); err != nil || mine != nil {
-			return mine, err
-		}
-	}
-	var b models.TrainingBooking
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		grant, err := seats.Take(tx, trainingSeats, c.ID, seats.Open{
+	return seatRush[models.TrainingBooking]{
+		spec: trainingSeats, poolID: classID,
+		open: seats.Open{
 			SQL:  "status = ? AND booking_opens_at <= ? AND booking_closes_at > ?",
 			Args: []any{models.OfferingPublished, now, now},
-		})
-		if err != nil {
-			return err
-		}
-		active := true
-		b = models.TrainingBooking{ClassID: c.ID, MemberID: p.ID, Status: models.BookingStatus(grant.Status),
-			Active: &active, WaitSeq: grant.WaitSeq, CheckinCode: newCode(20), CreatedAt: now, UpdatedAt: now}
-		if err := tx.Create(&b).Error; err != nil {
-			if store.IsDuplicate(err) {
-				return errRaced // the member holds a booking already; roll back our seat
+		},
+		cached: func() error {
+			c, err := s.classes.get(ctx, classID)
+			if err == nil {
+				err = s.canBook(v, c, now)
 			}
 			return err
-		}
-		return nil
-	})
-	if errors.Is(err, errRaced) || apperr.Is(err, apperr.Full) {
-		// The member booked already (a retry), or the class filled or
-		// closed a moment ago: say which.
-		_, mine, ferr := s.freshBookingCheck(ctx, v, classID, now)
-		if ferr != nil || mine != nil {
-			return mine, ferr
-		}
-		return nil, seats.ErrFull
-	}
-	if err != nil {
-		return nil, err
-	}
-	return &b, nil
+		},
+		fresh: func() (*models.TrainingBooking, error) {
+			_, mine, err := s.freshBookingCheck(ctx, v, classID, now)
+			return mine, err
+		},
+		hold: func(g seats.Grant) *models.TrainingBooking {
+			active := true
+			return &models.TrainingBooking{ClassID: classID, MemberID: p.ID, Status: models.BookingStatus(g.Status),
+				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: newCode(20), CreatedAt: now, UpdatedAt: now}
+		},
+	}.take(ctx, s)
 }
 
 // freshBookingCheck is the booking rule on a fresh read of the class and

@@ -1,0 +1,371 @@
+package app_test
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"unionhall/internal/store"
+	"unionhall/internal/testutil"
+)
+
+const (
+	createEventQ  = `mutation($in: CreateEventInput!) { createEvent(input: $in) { event { id status version bodyHtml } } }`
+	updateEventQ  = `mutation($in: UpdateEventInput!) { updateEvent(input: $in) { event { id version title pinned } } }`
+	publishEventQ = `mutation($id: ID!, $at: Time) { publishEvent(input: {id: $id, publishAt: $at}) { event { id status publishAt } } }`
+	closeEventQ   = `mutation($id: ID!) { closeEvent(input: {id: $id}) { event { id status } } }`
+	eventQ        = `query($id: ID!) { event(id: $id) { id title bodyHtml bodySource views status pinned union { id }
+		targetUnions { id } ineligibleReason signUp { capacity confirmedCount waitlistCount placesLeft cancelled cancelReason }
+		mySignUp { id status } } }`
+	feedQ = `query($first: Int, $after: String, $cat: EventCategory) { events(first: $first, after: $after, filter: {category: $cat}) {
+		edges { cursor node { id title pinned category union { id name } mySignUp { id status } ineligibleReason } }
+		pageInfo { hasNextPage endCursor } } }`
+	signUpQ       = `mutation($id: ID!) { signUpForEvent(input: {postId: $id}) { signUp { id status waitlistPosition checkinCode checkinPayload promotedAt } } }`
+	cancelSignUpQ = `mutation($id: ID!) { cancelEventSignUp(input: {signUpId: $id}) { signUp { id status cancelReason } } }`
+)
+
+type feedNode struct {
+	ID, Title, Category string
+	Pinned              bool
+	Union               struct{ ID, Name string }
+	MySignUp            *struct{ ID, Status string }
+	IneligibleReason    *string
+}
+
+type feedPage struct {
+	Events struct {
+		Edges []struct {
+			Cursor string
+			Node   feedNode
+		}
+		PageInfo struct {
+			HasNextPage bool
+			EndCursor   *string
+		}
+	}
+}
+
+func feed(t *testing.T, s *testutil.Server, token string, first int, after *string, cat string) feedPage {
+	t.Helper()
+	vars := map[string]any{"first": first}
+	if after != nil {
+		vars["after"] = *after
+	}
+	if cat != "" {
+		vars["cat"] = cat
+	}
+	var out feedPage
+	s.MustOK(token, feedQ, vars, &out)
+	return out
+}
+
+// feedIDs pages through the whole feed, first posts at a time.
+func feedIDs(t *testing.T, s *testutil.Server, token string, first int, cat string) []string {
+	t.Helper()
+	var ids []string
+	var after *string
+	for {
+		p := feed(t, s, token, first, after, cat)
+		for _, e := range p.Events.Edges {
+			ids = append(ids, e.Node.ID)
+		}
+		if !p.Events.PageInfo.HasNextPage {
+			return ids
+		}
+		after = p.Events.PageInfo.EndCursor
+	}
+}
+
+func eventInput(title string, extra map[string]any) map[string]any {
+	in := map[string]any{"title": title, "category": "HEALTH_CHECK", "body": "## 体检须知\n\n请空腹前往。"}
+	for k, v := range extra {
+		in[k] = v
+	}
+	return in
+}
+
+func createEvent(t *testing.T, s *testutil.Server, admin string, in map[string]any) string {
+	t.Helper()
+	var out struct {
+		CreateEvent struct{ Event struct{ ID, Status string } }
+	}
+	s.MustOK(admin, createEventQ, map[string]any{"in": in}, &out)
+	if out.CreateEvent.Event.Status != "DRAFT" {
+		t.Fatalf("new post status %s", out.CreateEvent.Event.Status)
+	}
+	return out.CreateEvent.Event.ID
+}
+
+func publishedEvent(t *testing.T, s *testutil.Server, admin string, in map[string]any) string {
+	t.Helper()
+	id := createEvent(t, s, admin, in)
+	s.MustOK(admin, publishEventQ, map[string]any{"id": id}, nil)
+	return id
+}
+
+func contains(ids []string, id string) bool {
+	for _, x := range ids {
+		if x == id {
+			return true
+		}
+	}
+	return false
+}
+
+func TestEventsPublishAndFeed(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		donghua := s.LoginAdmin("donghua_admin").Access
+		dongcheng := s.LoginAdmin("dongcheng_admin").Access
+		courierT := s.Members(1, "courier")[0]
+		courier := courierT.Access
+		shunda := s.Members(1, "shunda")[0].Access
+		rider := s.Members(1, "rider")[0].Access
+
+		// The body is sanitised; the source is kept for the admin.
+		body := "# 标题\n\n<script>alert(1)</script>\n\n[链接](javascript:alert(2)) <img src=x onerror=alert(3)>"
+		id := createEvent(t, s, donghua, eventInput("东华街道免费体检", map[string]any{"body": body}))
+		var detail struct {
+			Event struct {
+				BodyHTML   string `json:"bodyHtml"`
+				BodySource *string
+				Status     string
+				Views      int
+			}
+		}
+		s.MustOK(donghua, eventQ, map[string]any{"id": id}, &detail)
+		for _, bad := range []string{"script", "javascript", "onerror", "alert"} {
+			if strings.Contains(detail.Event.BodyHTML, bad) {
+				t.Fatalf("bodyHtml %q contains %q", detail.Event.BodyHTML, bad)
+			}
+		}
+		if !strings.Contains(detail.Event.BodyHTML, "<h1>标题</h1>") || detail.Event.BodySource == nil || *detail.Event.BodySource != body {
+			t.Fatalf("detail %+v", detail.Event)
+		}
+
+		// A draft is invisible to members.
+		wantCode(t, s.Do(courier, eventQ, map[string]any{"id": id}), "NOT_FOUND")
+		if contains(feedIDs(t, s, courier, 20, ""), id) {
+			t.Fatal("draft in the feed")
+		}
+		s.MustOK(donghua, publishEventQ, map[string]any{"id": id}, nil)
+		// Members of the subtree see it; members elsewhere do not; an admin
+		// of another subtree is refused.
+		if !contains(feedIDs(t, s, courier, 20, ""), id) || !contains(feedIDs(t, s, shunda, 20, ""), id) {
+			t.Fatal("published post missing from the subtree's feed")
+		}
+		if contains(feedIDs(t, s, rider, 20, ""), id) {
+			t.Fatal("post leaked to another subtree's feed")
+		}
+		wantCode(t, s.Do(rider, eventQ, map[string]any{"id": id}), "NOT_FOUND")
+		wantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, eventQ, map[string]any{"id": id}), "FORBIDDEN")
+		var asMember struct{ Event struct{ BodySource *string } }
+		s.MustOK(courier, eventQ, map[string]any{"id": id}, &asMember)
+		if asMember.Event.BodySource != nil {
+			t.Fatal("members see the body source")
+		}
+
+		// Chosen sub-unions: a district post for one grassroots union only.
+		only := publishedEvent(t, s, dongcheng, eventInput("快递员专场法律咨询", map[string]any{
+			"category": "LEGAL_AID", "targetUnionIds": []string{s.UnionID("courier")}}))
+		if !contains(feedIDs(t, s, courier, 20, ""), only) || contains(feedIDs(t, s, shunda, 20, ""), only) {
+			t.Fatal("targeted post in the wrong feeds")
+		}
+		// A target outside the publisher's subtree is refused and nothing is stored.
+		r := s.Do(donghua, createEventQ, map[string]any{"in": eventInput("越权发布", map[string]any{"targetUnionIds": []string{s.UnionID("rider")}})})
+		wantCode(t, r, "VALIDATION_FAILED")
+		if r.Field() != "targetUnionIds" {
+			t.Fatalf("field %q", r.Field())
+		}
+
+		// Pinned first, then newest.
+		s.Clock.Advance(time.Minute)
+		newest := publishedEvent(t, s, donghua, eventInput("最新的活动", nil))
+		p := feed(t, s, courier, 20, nil, "")
+		edges := p.Events.Edges
+		if !edges[0].Node.Pinned || edges[1].Node.ID != newest {
+			t.Fatalf("feed order: first %+v, second %+v (want pinned first, then %s)", edges[0].Node, edges[1].Node, newest)
+		}
+		for i := 1; i < len(edges); i++ {
+			if edges[i].Node.Pinned && !edges[i-1].Node.Pinned {
+				t.Fatal("a pinned post after an unpinned one")
+			}
+		}
+		// Category filter.
+		for _, id := range feedIDs(t, s, courier, 20, "LEGAL_AID") {
+			var c struct{ Event struct{ Category string } }
+			s.MustOK(courier, `query($id: ID!) { event(id: $id) { category } }`, map[string]any{"id": id}, &c)
+			if c.Event.Category != "LEGAL_AID" {
+				t.Fatalf("category filter let %s through", c.Event.Category)
+			}
+		}
+		if !contains(feedIDs(t, s, courier, 20, "LEGAL_AID"), only) {
+			t.Fatal("category filter lost a post")
+		}
+
+		// A scheduled post appears at its time.
+		later := createEvent(t, s, donghua, eventInput("定时发布的活动", nil))
+		wantCode(t, s.Do(donghua, publishEventQ, map[string]any{"id": later, "at": rfc(s.Clock.Now().Add(-time.Hour))}), "VALIDATION_FAILED")
+		s.MustOK(donghua, publishEventQ, map[string]any{"id": later, "at": rfc(s.Clock.Now().Add(2 * time.Hour))}, nil)
+		if contains(feedIDs(t, s, courier, 20, ""), later) {
+			t.Fatal("scheduled post shown before its time")
+		}
+		wantCode(t, s.Do(courier, eventQ, map[string]any{"id": later}), "NOT_FOUND")
+		s.Clock.Advance(2*time.Hour + time.Second)
+		courier = s.Reissue(courierT).Access
+		if ids := feedIDs(t, s, courier, 20, ""); !contains(ids, later) || ids[1] != later {
+			t.Fatalf("scheduled post not at the top once due: %v", ids)
+		}
+
+		// Closing takes it out of the feed.
+		donghua = s.LoginAdmin("donghua_admin").Access
+		s.MustOK(donghua, closeEventQ, map[string]any{"id": later}, nil)
+		if contains(feedIDs(t, s, courier, 20, ""), later) {
+			t.Fatal("closed post still in the feed")
+		}
+	})
+}
+
+func TestEventEditsAreVersioned(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedEvent(t, s, admin, eventInput("原标题", nil))
+		var out struct {
+			UpdateEvent struct {
+				Event struct {
+					Version int
+					Title   string
+					Pinned  bool
+				}
+			}
+		}
+		s.MustOK(admin, updateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "第一次修改", "pinned": true}}, &out)
+		if out.UpdateEvent.Event.Version != 3 || !out.UpdateEvent.Event.Pinned {
+			t.Fatalf("after edit: %+v", out.UpdateEvent.Event)
+		}
+		// A second editor still on version 2 is refused, and changes nothing.
+		r := s.Do(admin, updateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "覆盖别人的修改"}})
+		wantCode(t, r, "CONFLICT")
+		var got struct{ Event struct{ Title string } }
+		s.MustOK(admin, `query($id: ID!) { event(id: $id) { title } }`, map[string]any{"id": id}, &got)
+		if got.Event.Title != "第一次修改" {
+			t.Fatalf("title %q after a stale edit", got.Event.Title)
+		}
+		// Bad input is refused with the field and changes nothing.
+		for _, c := range []struct {
+			in    map[string]any
+			field string
+		}{
+			{map[string]any{"title": "x"}, "title"},
+			{map[string]any{"coverUrl": "javascript:alert(1)"}, "coverUrl"},
+			{map[string]any{"signUp": map[string]any{"capacity": 0, "opensAt": rfc(s.Clock.Now()), "closesAt": rfc(s.Clock.Now().Add(time.Hour))}}, "signUp.capacity"},
+			{map[string]any{"signUp": map[string]any{"capacity": 5, "opensAt": rfc(s.Clock.Now().Add(-2 * time.Hour)), "closesAt": rfc(s.Clock.Now().Add(-time.Hour))}}, "signUp.closesAt"},
+		} {
+			c.in["id"], c.in["version"] = id, 3
+			r := s.Do(admin, updateEventQ, map[string]any{"in": c.in})
+			wantCode(t, r, "VALIDATION_FAILED")
+			if r.Field() != c.field {
+				t.Fatalf("field %q, want %q", r.Field(), c.field)
+			}
+		}
+		var v struct{ Event struct{ Version int } }
+		s.MustOK(admin, `query($id: ID!) { event(id: $id) { version } }`, map[string]any{"id": id}, &v)
+		if v.Event.Version != 3 {
+			t.Fatalf("a refused edit changed the version to %d", v.Event.Version)
+		}
+		// Parallel edits from the same version: exactly one wins.
+		var mu sync.Mutex
+		wins := 0
+		race(10, 10, func(i int) {
+			r := s.Do(admin, updateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 3, "title": fmt.Sprintf("并发修改 %d", i)}})
+			if len(r.Errors) == 0 {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			} else if r.Code() != "CONFLICT" {
+				t.Errorf("parallel edit: %+v", r.Errors)
+			}
+		})
+		if wins != 1 {
+			t.Fatalf("%d parallel edits from one version won, want 1", wins)
+		}
+	})
+}
+
+// TestFeedPagination pages through a feed of many posts at several levels
+// and checks it is complete, in order, without repeats.
+func TestFeedPagination(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admins := []string{s.LoginAdmin("city_admin").Access, s.LoginAdmin("dongcheng_admin").Access,
+			s.LoginAdmin("donghua_admin").Access, s.LoginAdmin("courier_admin").Access}
+		member := s.Members(1, "courier")[0].Access
+		before := len(feedIDs(t, s, member, 100, ""))
+		for i := 0; i < 30; i++ {
+			in := eventInput(fmt.Sprintf("活动 %02d", i), map[string]any{"pinned": i%10 == 0})
+			publishedEvent(t, s, admins[i%len(admins)], in)
+			if i%3 == 0 {
+				s.Clock.Advance(time.Second) // some posts share a second, some do not
+			}
+		}
+		all := feedIDs(t, s, member, 100, "")
+		if len(all) != before+30 {
+			t.Fatalf("feed has %d posts, want %d", len(all), before+30)
+		}
+		for _, size := range []int{1, 7, 20} {
+			paged := feedIDs(t, s, member, size, "")
+			if strings.Join(paged, ",") != strings.Join(all, ",") {
+				t.Fatalf("pages of %d give %v, want %v", size, paged, all)
+			}
+		}
+		wantCode(t, s.Do(member, feedQ, map[string]any{"first": 5, "after": "bm90LWEtY3Vyc29y"}), "VALIDATION_FAILED")
+		wantCode(t, s.Do(member, feedQ, map[string]any{"first": 1000}), "VALIDATION_FAILED")
+	})
+}
+
+// TestFeedStatementCount: a feed page with its unions and the member's
+// sign-ups costs the same few statements at any size and any depth.
+func TestFeedStatementCount(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admins := []string{s.LoginAdmin("city_admin").Access, s.LoginAdmin("donghua_admin").Access, s.LoginAdmin("courier_admin").Access}
+		opens := s.Clock.Now()
+		var ids []string
+		for i := 0; i < 45; i++ {
+			in := eventInput(fmt.Sprintf("报名活动 %d", i), map[string]any{"signUp": map[string]any{"capacity": 10,
+				"opensAt": rfc(opens), "closesAt": rfc(opens.Add(48 * time.Hour))}})
+			ids = append(ids, publishedEvent(t, s, admins[i%3], in))
+		}
+		m := s.Members(1, "courier")[0].Access
+		for _, id := range ids[:9] {
+			s.MustOK(m, signUpQ, map[string]any{"id": id}, nil)
+		}
+		counts := map[string]int64{}
+		var after *string
+		for _, c := range []struct {
+			name string
+			size int
+		}{{"page 1 of 5", 5}, {"page 1 of 20", 20}, {"page 2 of 20", 20}} {
+			if c.name == "page 1 of 20" {
+				after = nil
+			}
+			before := s.DB.Statements()
+			p := feed(t, s, m, c.size, after, "")
+			counts[c.name] = s.DB.Statements() - before
+			if len(p.Events.Edges) != c.size {
+				t.Fatalf("%s has %d posts", c.name, len(p.Events.Edges))
+			}
+			after = p.Events.PageInfo.EndCursor
+		}
+		for name, n := range counts {
+			if n > 4 || n != counts["page 1 of 5"] {
+				t.Fatalf("statements per feed page: %v (want at most 4, the same for every page)", counts)
+			}
+			_ = name
+		}
+		t.Logf("statements per feed page: %v", counts)
+	})
+}

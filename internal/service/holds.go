@@ -1,0 +1,71 @@
+package service
+
+import (
+	"context"
+	"errors"
+
+	"gorm.io/gorm"
+
+	"unionhall/internal/apperr"
+	"unionhall/internal/seats"
+	"unionhall/internal/store"
+)
+
+// seatRush is how a member takes a seat of any seat offering (a class, an
+// event's sign-up): the steps and their order are shared; what an offering
+// checks and stores is its own.
+type seatRush[H any] struct {
+	spec   seats.Spec
+	poolID int64
+	// open is the offering's own "open now" condition, checked by the seat
+	// UPDATE itself.
+	open seats.Open
+	// cached applies the rule to the offering as this instance's short cache
+	// has it (no query on the rush path).
+	cached func() error
+	// fresh applies the rule to a fresh read, returning the member's active
+	// hold when this is a retry.
+	fresh func() (*H, error)
+	// hold is the row to insert for a grant.
+	hold func(seats.Grant) *H
+}
+
+// take runs r. Nothing on the fast path can oversell or double-book: the
+// conditional UPDATE grants a seat only while the offering is open, and the
+// hold table's unique key allows one active hold. Every refusal is checked
+// against a fresh read before the member sees it, and a retry returns the
+// member's existing hold.
+func (r seatRush[H]) take(ctx context.Context, s *Service) (*H, error) {
+	if err := r.cached(); err != nil {
+		if mine, err := r.fresh(); err != nil || mine != nil {
+			return mine, err
+		}
+	}
+	var h *H
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		grant, err := seats.Take(tx, r.spec, r.poolID, r.open)
+		if err != nil {
+			return err
+		}
+		h = r.hold(grant)
+		if err := tx.Create(h).Error; err != nil {
+			if store.IsDuplicate(err) {
+				return errRaced // the member holds a seat already; roll back ours
+			}
+			return err
+		}
+		return nil
+	})
+	if errors.Is(err, errRaced) || apperr.Is(err, apperr.Full) {
+		// A retry, or the offering filled or closed a moment ago: say which.
+		mine, ferr := r.fresh()
+		if ferr != nil || mine != nil {
+			return mine, ferr
+		}
+		return nil, seats.ErrFull
+	}
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
