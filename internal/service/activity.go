@@ -91,9 +91,17 @@ func (s *Service) MyActivity(ctx context.Context, first *int, after *string) (pa
 		sql += fmt.Sprintf(" ORDER BY created_at DESC, id DESC LIMIT %d) AS a%d", pa.Size+1, i)
 	}
 	sql += fmt.Sprintf(") AS m ORDER BY at DESC, kind DESC, id DESC LIMIT %d", pa.Size+1)
-	var rows []*Activity
-	if err := s.q(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
+	var found []struct {
+		Kind ActivityKind
+		ID   int64
+		At   time.Time
+	}
+	if err := s.q(ctx).Raw(sql, args...).Scan(&found).Error; err != nil {
 		return empty, err
+	}
+	rows := make([]*Activity, len(found))
+	for i, f := range found {
+		rows[i] = &Activity{Kind: f.Kind, ID: f.ID, At: f.At}
 	}
 	out := page.Trim(rows, pa.Size)
 	if err := s.loadActivity(ctx, out.Items); err != nil {
