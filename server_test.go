@@ -69,7 +69,9 @@ func TestGracefulShutdownKeepsViews(t *testing.T) {
 	gql(t, url, "", `mutation { loginWithWeChat(input: {code: "dev:member01"}) { accessToken } }`, nil, &login)
 	tok := login.LoginWithWeChat.AccessToken
 	var feed struct {
-		Events struct{ Edges []struct{ Node struct{ ID string } } }
+		Events struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	gql(t, url, tok, `{ events(first: 1) { edges { node { id } } } }`, nil, &feed)
 	if len(feed.Events.Edges) == 0 {

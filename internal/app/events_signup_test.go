@@ -120,7 +120,9 @@ func TestEventSignUpRules(t *testing.T) {
 
 		// Eligibility is explained; a post without sign-up refuses one.
 		only := signUpEvent(t, s, admin, 5, 0, map[string]any{"eligibility": map[string]any{"employmentForms": []string{"FOOD_DELIVERY"}}})
-		var detail struct{ Event struct{ IneligibleReason *string } }
+		var detail struct {
+			Event struct{ IneligibleReason *string }
+		}
 		s.MustOK(m[3].Access, eventQ, map[string]any{"id": only}, &detail)
 		_, r := signUpFor(t, s, m[3].Access, only)
 		wantCode(t, r, "NOT_ELIGIBLE")
