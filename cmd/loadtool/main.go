@@ -38,6 +38,9 @@ type config struct {
 	label      string
 	interp     bool
 	scenario   string
+
+	feedMembers, feedPosts, feedSample, rounds, deep int
+	baselineURL                                      string
 }
 
 func main() {
@@ -60,10 +63,27 @@ func main() {
 	flag.StringVar(&cfg.label, "label", "", "free text put in the JSON line (e.g. run number)")
 	flag.BoolVar(&cfg.interp, "interpolate", true, "interpolate SQL arguments client-side (one round trip a statement), as the server's store does;"+
 		" false: prepare, execute and close every statement")
-	flag.StringVar(&cfg.scenario, "scenario", "booking", "booking (bookClass on one hot class) | claim (claimVoucher on one hot batch; -capacity is the stock)")
+	flag.StringVar(&cfg.scenario, "scenario", "booking", "booking (bookClass on one hot class) | claim (claimVoucher on one hot batch; -capacity is the stock)"+
+		" | feed (the events feed on 1.5M members and 200k posts; -members is the requests per phase)")
+	flag.IntVar(&cfg.feedMembers, "feed-members", 1_500_000, "feed: members to seed")
+	flag.IntVar(&cfg.feedPosts, "feed-posts", 200_000, "feed: posts to seed")
+	flag.IntVar(&cfg.feedSample, "feed-sample", 2000, "feed: members logged in to read (spread over the unions)")
+	flag.IntVar(&cfg.rounds, "rounds", 2, "feed: graphql/sql rounds, alternating")
+	flag.IntVar(&cfg.deep, "deep", 10_000, "feed: also compare page 1 with the page this many rows deep (0: skip)")
+	flag.StringVar(&cfg.baselineURL, "baseline-url", "http://127.0.0.1:18081", "feed: where the plain net/http baseline listens")
+	serveBase := flag.String("serve-feed-baseline", "", "internal: run the feed baseline server on this address")
 	flag.Parse()
+	if *serveBase != "" {
+		log.Fatal(serveFeedBaseline(*serveBase, cfg.dsn, cfg.sqlMaxOpen))
+	}
+	if cfg.scenario == "feed" {
+		if err := runFeed(cfg); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	if cfg.scenario != "booking" && cfg.scenario != "claim" {
-		log.Fatalf("-scenario must be booking or claim, not %q", cfg.scenario)
+		log.Fatalf("-scenario must be booking, claim or feed, not %q", cfg.scenario)
 	}
 	if cfg.capacity <= 0 {
 		cfg.capacity = cfg.members

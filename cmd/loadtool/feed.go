@@ -1,0 +1,475 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"time"
+
+	"unionhall/internal/auth"
+	"unionhall/internal/clock"
+	appconfig "unionhall/internal/config"
+	"unionhall/internal/page"
+	"unionhall/internal/service"
+	"unionhall/models"
+)
+
+// The feed scenario: members read the first page of their feed (20 posts
+// with each post's union and the member's sign-up), through the GraphQL
+// server and through a plain net/http + database/sql handler running the
+// same SQL (the baseline, a child process of this tool), alternately, in
+// one run; then page 1 against a page 10,000 rows deep.
+
+const feedQ = `query($after: String) { events(first: 20, after: $after) { edges { cursor node { id title category coverUrl
+  pinned publishAt views union { id name } mySignUp { id status } } } pageInfo { hasNextPage endCursor } } }`
+
+type feedReport struct {
+	Label     string         `json:"label,omitempty"`
+	Config    map[string]any `json:"config"`
+	DBVersion string         `json:"db_version"`
+	SeedS     float64        `json:"seed_s"`
+	Rounds    []feedRound    `json:"rounds"`
+	Depth     *feedDepth     `json:"depth,omitempty"`
+	RSSPeakMB float64        `json:"server_rss_peak_mb,omitempty"`
+	VmHWMMB   float64        `json:"server_vmhwm_mb,omitempty"`
+}
+
+type feedRound struct {
+	GraphQL *result `json:"graphql"`
+	SQL     *result `json:"sql"`
+	Ratio   float64 `json:"ratio_graphql_over_sql"`
+	// Statements per request, from MariaDB's Questions counter.
+	GraphQLStmts float64 `json:"graphql_stmts_per_req"`
+	SQLStmts     float64 `json:"sql_stmts_per_req"`
+}
+
+type feedDepth struct {
+	Rows      int     `json:"rows_deep"`
+	Page1     *result `json:"page1"`
+	Deep      *result `json:"deep"`
+	CostRatio float64 `json:"deep_over_page1_mean_latency"`
+	RPSRatio  float64 `json:"page1_over_deep_rps"`
+}
+
+func runFeed(cfg config) error {
+	ctx := context.Background()
+	db, err := openDB(cfg.dsn, cfg.sqlMaxOpen, true)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rep := feedReport{Label: cfg.label, Config: map[string]any{"members": cfg.feedMembers, "posts": cfg.feedPosts,
+		"c": cfg.conc, "requests": cfg.members, "sample": cfg.feedSample, "rounds": cfg.rounds, "deep": cfg.deep}}
+	_ = db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&rep.DBVersion)
+	t0 := time.Now()
+	if _, err := seedFeed(ctx, db, cfg.feedMembers, cfg.feedPosts); err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	rep.SeedS = time.Since(t0).Seconds()
+
+	var rss *rssSampler
+	if cfg.serverPID > 0 {
+		if rss, err = startRSS(cfg.serverPID, 50*time.Millisecond); err != nil {
+			return err
+		}
+		defer rss.stop()
+	}
+	c := newGQLClient(cfg.url, cfg.conc*2)
+	tokens, err := loginFeedMembers(ctx, c, cfg)
+	if err != nil {
+		return err
+	}
+	stop, err := startBaseline(cfg)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	base := newGQLClient(cfg.baselineURL, cfg.conc*2)
+	base.endpoint = strings.TrimRight(cfg.baselineURL, "/") + "/feed"
+
+	feedCall := func(cl *gqlClient, token string, after *string) attempt {
+		var out struct {
+			Events struct{ Edges []struct{ Node struct{ ID string } } }
+		}
+		vars := map[string]any{}
+		if after != nil {
+			vars["after"] = *after
+		}
+		t := time.Now()
+		err := cl.do(ctx, token, feedQ, vars, &out)
+		status := "OK"
+		if err == nil && len(out.Events.Edges) != 20 {
+			status = fmt.Sprintf("SHORT_%d", len(out.Events.Edges))
+		}
+		return gqlAttempt(t, status, err)
+	}
+	noCheck := func(context.Context, *sql.DB, int64, *result) error { return nil }
+	// Warm both sides (connection pools, buffer pool, caches).
+	for _, cl := range []*gqlClient{c, base} {
+		fire(len(tokens), cfg.conc, func(_, i int) attempt { return feedCall(cl, tokens[i], nil) })
+	}
+	for r := 0; r < cfg.rounds; r++ {
+		var round feedRound
+		for _, side := range []struct {
+			name string
+			cl   *gqlClient
+			res  **result
+		}{{"graphql", c, &round.GraphQL}, {"sql", base, &round.SQL}} {
+			time.Sleep(time.Second)
+			res, err := measure(ctx, db, cfg, rss, side.name, cfg.members, 0, func(i int) attempt {
+				return feedCall(side.cl, tokens[i%len(tokens)], nil)
+			}, noCheck)
+			if err != nil {
+				return err
+			}
+			*side.res = res
+		}
+		round.Ratio = round.GraphQL.Throughput / round.SQL.Throughput
+		round.GraphQLStmts = float64(round.GraphQL.DBStatus["Questions"]) / float64(round.GraphQL.Requests)
+		round.SQLStmts = float64(round.SQL.DBStatus["Questions"]) / float64(round.SQL.Requests)
+		log.Printf("round %d: graphql %.0f req/s, sql %.0f req/s, ratio %.2f; statements/req %.2f vs %.2f", r+1,
+			round.GraphQL.Throughput, round.SQL.Throughput, round.Ratio, round.GraphQLStmts, round.SQLStmts)
+		rep.Rounds = append(rep.Rounds, round)
+	}
+
+	if cfg.deep > 0 {
+		// Walk one member's feed to deep rows (not measured), then compare
+		// page 1 and the page after that cursor for everyone of that chain.
+		var after *string
+		walked := 0
+		for walked < cfg.deep {
+			var out struct {
+				Events struct {
+					Edges    []struct{ Cursor string }
+					PageInfo struct{ EndCursor *string }
+				}
+			}
+			q := strings.Replace(feedQ, "first: 20", "first: 100", 1)
+			vars := map[string]any{}
+			if after != nil {
+				vars["after"] = *after
+			}
+			if err := c.do(ctx, tokens[0], q, vars, &out); err != nil {
+				return fmt.Errorf("walk the feed: %w", err)
+			}
+			if len(out.Events.Edges) == 0 {
+				return fmt.Errorf("the feed ends after %d rows, short of %d", walked, cfg.deep)
+			}
+			walked += len(out.Events.Edges)
+			after = out.Events.PageInfo.EndCursor
+		}
+		// The cursor is a position in feed order, good for every chain.
+		same := tokens
+		d := &feedDepth{Rows: walked}
+		time.Sleep(time.Second)
+		if d.Page1, err = measure(ctx, db, cfg, rss, "page 1", cfg.members, 0, func(i int) attempt {
+			return feedCall(c, same[i%len(same)], nil)
+		}, noCheck); err != nil {
+			return err
+		}
+		time.Sleep(time.Second)
+		if d.Deep, err = measure(ctx, db, cfg, rss, fmt.Sprintf("page at row %d", walked), cfg.members, 0, func(i int) attempt {
+			return feedCall(c, same[i%len(same)], after)
+		}, noCheck); err != nil {
+			return err
+		}
+		d.CostRatio = d.Deep.Meanms / d.Page1.Meanms
+		d.RPSRatio = d.Page1.Throughput / d.Deep.Throughput
+		log.Printf("depth %d: mean %.2f ms vs page 1 %.2f ms (×%.2f)", walked, d.Deep.Meanms, d.Page1.Meanms, d.CostRatio)
+		rep.Depth = d
+	}
+	if rss != nil {
+		peak, hwm := rss.overall()
+		rep.RSSPeakMB, rep.VmHWMMB = mb(peak), mb(hwm)
+	}
+	printFeedTable(&rep)
+	line, _ := json.Marshal(rep)
+	fmt.Println(string(line))
+	return nil
+}
+
+// loginFeedMembers logs in -feed-sample members spread over the seeded
+// ones (not measured).
+func loginFeedMembers(ctx context.Context, c *gqlClient, cfg config) ([]string, error) {
+	n := cfg.feedSample
+	tokens := make([]string, n)
+	var firstErr error
+	atts, wall := fire(n, cfg.conc, func(_, i int) attempt {
+		// Member k lives in grassroots union k mod 3,200: the sample
+		// covers the unions evenly.
+		idx := i * max(1, cfg.feedMembers/n)
+		var out struct{ LoginWithWeChat struct{ AccessToken string } }
+		err := c.do(ctx, "", loginMemberQ, map[string]any{"code": feedOpenID(idx)}, &out)
+		if err != nil {
+			return attempt{outcome: "ERR", detail: err.Error()}
+		}
+		tokens[i] = out.LoginWithWeChat.AccessToken
+		return attempt{outcome: "OK"}
+	})
+	for _, a := range atts {
+		if a.outcome != "OK" && firstErr == nil {
+			firstErr = errors.New(a.detail)
+		}
+	}
+	if firstErr != nil {
+		return nil, fmt.Errorf("member login: %w", firstErr)
+	}
+	log.Printf("logged in %d members in %v (not measured)", n, wall.Round(time.Millisecond))
+	return tokens, nil
+}
+
+// startBaseline starts this tool as the baseline server and waits for it.
+func startBaseline(cfg config) (func(), error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	addr := strings.TrimPrefix(strings.TrimPrefix(cfg.baselineURL, "http://"), "https://")
+	cmd := exec.Command(exe, "-serve-feed-baseline", addr, "-dsn", cfg.dsn, "-sql-max-open", fmt.Sprint(cfg.sqlMaxOpen))
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	for i := 0; i < 100; i++ {
+		if resp, err := http.Get(cfg.baselineURL + "/healthz"); err == nil {
+			resp.Body.Close()
+			log.Printf("baseline server pid %d on %s", cmd.Process.Pid, cfg.baselineURL)
+			return stop, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop()
+	return nil, errors.New("the baseline server did not start")
+}
+
+// serveFeedBaseline is the plain handler: it verifies the same JWT with
+// the same library and keys, then runs the feed's SQL (the viewer, the
+// feed statement itself — service.FeedSQL —, the posts' unions and the
+// member's sign-ups) with database/sql and writes the same JSON.
+func serveFeedBaseline(addr, dsn string, maxOpen int) error {
+	db, err := openDB(dsn, maxOpen, true)
+	if err != nil {
+		return err
+	}
+	appCfg, err := appconfig.Load(func(k string) (string, bool) {
+		if k == "APP_ENV" {
+			return "dev", true
+		}
+		return os.LookupEnv(k)
+	})
+	if err != nil {
+		return err
+	}
+	tokens, err := auth.NewTokens(appCfg, clock.Real{})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("POST /feed", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Variables struct{ After *string } `json:"variables"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&req); err != nil {
+			http.Error(w, "bad request", http.StatusBadRequest)
+			return
+		}
+		p, err := tokens.Verify(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		if err != nil || !p.IsMember() {
+			writeJSON(w, map[string]any{"errors": []any{map[string]any{"message": "unauthenticated", "extensions": map[string]any{"code": "UNAUTHENTICATED"}}}})
+			return
+		}
+		out, err := baselineFeed(r.Context(), db, p.ID, req.Variables.After)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, map[string]any{"data": map[string]any{"events": out}})
+	})
+	log.Printf("feed baseline listening on %s", addr)
+	return http.ListenAndServe(addr, mux)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+type baseNode struct {
+	ID        string     `json:"id"`
+	Title     string     `json:"title"`
+	Category  string     `json:"category"`
+	CoverURL  string     `json:"coverUrl"`
+	Pinned    bool       `json:"pinned"`
+	PublishAt *time.Time `json:"publishAt"`
+	Views     int64      `json:"views"`
+	Union     struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	} `json:"union"`
+	MySignUp *struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	} `json:"mySignUp"`
+	unionID int64
+	postID  int64
+}
+
+func baselineFeed(ctx context.Context, db *sql.DB, memberID int64, after *string) (map[string]any, error) {
+	// 1. The viewer: the member and their union's path.
+	var path sql.NullString
+	var status string
+	if err := db.QueryRowContext(ctx, "SELECT members.status, unions.path FROM members LEFT JOIN unions ON unions.id = members.union_id"+
+		" WHERE members.id = ?", memberID).Scan(&status, &path); err != nil {
+		return nil, err
+	}
+	chain := models.PathIDs(path.String)
+	var key struct {
+		K int64 `json:"k"`
+		I int64 `json:"i"`
+	}
+	hasKey, err := page.Decode(after, &key)
+	if err != nil {
+		return nil, err
+	}
+	// 2. The feed statement, as the server builds it.
+	q, args := service.FeedSQL(chain, nil, hasKey, key.K, key.I, 21, time.Now())
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	cols, _ := rows.Columns()
+	var nodes []*baseNode
+	for rows.Next() {
+		n := &baseNode{}
+		var discard any
+		dst := make([]any, len(cols))
+		for i, c := range cols {
+			switch c {
+			case "id":
+				dst[i] = &n.postID
+			case "union_id":
+				dst[i] = &n.unionID
+			case "title":
+				dst[i] = &n.Title
+			case "category":
+				dst[i] = &n.Category
+			case "cover_url":
+				dst[i] = &n.CoverURL
+			case "pinned":
+				dst[i] = &n.Pinned
+			case "publish_at":
+				dst[i] = &n.PublishAt
+			case "view_count":
+				dst[i] = &n.Views
+			default:
+				dst[i] = &discard
+			}
+		}
+		if err := rows.Scan(dst...); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		n.ID = fmt.Sprint(n.postID)
+		nodes = append(nodes, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	hasNext := len(nodes) > 20
+	if hasNext {
+		nodes = nodes[:20]
+	}
+	if len(nodes) > 0 {
+		// 3. The posts' unions; 4. the member's sign-ups of these posts.
+		unionIDs, postIDs := map[int64]bool{}, make([]any, 0, len(nodes))
+		for _, n := range nodes {
+			unionIDs[n.unionID] = true
+			postIDs = append(postIDs, n.postID)
+		}
+		uargs := make([]any, 0, len(unionIDs))
+		for id := range unionIDs {
+			uargs = append(uargs, id)
+		}
+		names := map[int64]string{}
+		urows, err := db.QueryContext(ctx, "SELECT id, name FROM unions WHERE id IN (?"+strings.Repeat(",?", len(uargs)-1)+")", uargs...)
+		if err != nil {
+			return nil, err
+		}
+		for urows.Next() {
+			var id int64
+			var name string
+			if err := urows.Scan(&id, &name); err != nil {
+				urows.Close()
+				return nil, err
+			}
+			names[id] = name
+		}
+		urows.Close()
+		mine := map[int64][2]string{}
+		srows, err := db.QueryContext(ctx, "SELECT id, post_id, status FROM event_signups WHERE member_id = ? AND post_id IN (?"+
+			strings.Repeat(",?", len(postIDs)-1)+") ORDER BY id", append([]any{memberID}, postIDs...)...)
+		if err != nil {
+			return nil, err
+		}
+		for srows.Next() {
+			var id, post int64
+			var st string
+			if err := srows.Scan(&id, &post, &st); err != nil {
+				srows.Close()
+				return nil, err
+			}
+			mine[post] = [2]string{fmt.Sprint(id), st}
+		}
+		srows.Close()
+		for _, n := range nodes {
+			n.Union.ID, n.Union.Name = fmt.Sprint(n.unionID), names[n.unionID]
+			if m, ok := mine[n.postID]; ok {
+				n.MySignUp = &struct {
+					ID     string `json:"id"`
+					Status string `json:"status"`
+				}{m[0], m[1]}
+			}
+		}
+	}
+	edges := make([]map[string]any, len(nodes))
+	var end *string
+	for i, n := range nodes {
+		p := models.EventPost{ID: n.postID, Pinned: n.Pinned, PublishAt: n.PublishAt}
+		c := page.Encode(key2{K: p.FeedKey(), I: n.postID})
+		edges[i] = map[string]any{"cursor": c, "node": n}
+		end = &c
+	}
+	return map[string]any{"edges": edges, "pageInfo": map[string]any{"hasNextPage": hasNext, "endCursor": end}}, nil
+}
+
+type key2 struct {
+	K int64 `json:"k"`
+	I int64 `json:"i"`
+}
+
+func printFeedTable(r *feedReport) {
+	fmt.Printf("\nfeed: %v members, %v posts, c=%v, %v requests a phase, db %s (seed %.0f s)\n", r.Config["members"], r.Config["posts"],
+		r.Config["c"], r.Config["requests"], r.DBVersion, r.SeedS)
+	for i, x := range r.Rounds {
+		fmt.Printf("round %d: graphql %.0f req/s (p50 %.1f p99 %.1f ms, %.2f stmts/req)  sql %.0f req/s (p50 %.1f p99 %.1f ms, %.2f stmts/req)  ratio %.2f  outcomes %s / %s\n",
+			i+1, x.GraphQL.Throughput, x.GraphQL.P50ms, x.GraphQL.P99ms, x.GraphQLStmts, x.SQL.Throughput, x.SQL.P50ms, x.SQL.P99ms,
+			x.SQLStmts, x.Ratio, fmtOutcomes(x.GraphQL.Outcomes), fmtOutcomes(x.SQL.Outcomes))
+	}
+	if d := r.Depth; d != nil {
+		fmt.Printf("depth: page 1 %.0f req/s mean %.2f ms; row %d %.0f req/s mean %.2f ms; deep/page1 latency ×%.2f\n",
+			d.Page1.Throughput, d.Page1.Meanms, d.Rows, d.Deep.Throughput, d.Deep.Meanms, d.CostRatio)
+	}
+	if r.RSSPeakMB > 0 {
+		fmt.Printf("server RSS peak %.0f MB (VmHWM %.0f MB)\n", r.RSSPeakMB, r.VmHWMMB)
+	}
+}
