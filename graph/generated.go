@@ -573,12 +573,11 @@ type EligibilityResolver interface {
 	Union(ctx context.Context, obj *models.Eligibility) (*models.Union, error)
 }
 type EventPostResolver interface {
+	BodyHTML(ctx context.Context, obj *models.EventPost) (string, error)
 	BodySource(ctx context.Context, obj *models.EventPost) (*string, error)
 
 	Union(ctx context.Context, obj *models.EventPost) (*models.Union, error)
 	TargetUnions(ctx context.Context, obj *models.EventPost) ([]*models.Union, error)
-
-	Views(ctx context.Context, obj *models.EventPost) (int, error)
 
 	SignUp(ctx context.Context, obj *models.EventPost) (*model.EventSignUpInfo, error)
 	MySignUp(ctx context.Context, obj *models.EventPost) (*models.EventSignUp, error)
@@ -6941,7 +6940,7 @@ func (ec *executionContext) _EventPost_bodyHtml(ctx context.Context, field graph
 			return ec.fieldContext_EventPost_bodyHtml(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.BodyHTML, nil
+			return ec.Resolvers.EventPost().BodyHTML(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -6952,7 +6951,7 @@ func (ec *executionContext) _EventPost_bodyHtml(ctx context.Context, field graph
 	)
 }
 func (ec *executionContext) fieldContext_EventPost_bodyHtml(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EventPost", field, false, false, "String")
+	return graphql.NewScalarFieldContext("EventPost", field, true, true, "String")
 }
 
 func (ec *executionContext) _EventPost_bodySource(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
@@ -7166,18 +7165,18 @@ func (ec *executionContext) _EventPost_views(ctx context.Context, field graphql.
 			return ec.fieldContext_EventPost_views(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return ec.Resolvers.EventPost().Views(ctx, obj)
+			return obj.Views, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_EventPost_views(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("EventPost", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("EventPost", field, false, false, "Int")
 }
 
 func (ec *executionContext) _EventPost_status(ctx context.Context, field graphql.CollectedField, obj *models.EventPost) (ret graphql.Marshaler) {
@@ -20289,10 +20288,11 @@ func (ec *executionContext) _EventPost(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "bodyHtml":
-			out.Values[i] = ec._EventPost_bodyHtml(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._EventPost_bodyHtml(ctx, field, obj)
+				})
 		case "bodySource":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -20337,11 +20337,10 @@ func (ec *executionContext) _EventPost(ctx context.Context, sel ast.SelectionSet
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "views":
-			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
-				func(ctx context.Context) graphql.Marshaler {
-					return ec._EventPost_views(ctx, field, obj)
-				})
+			out.Values[i] = ec._EventPost_views(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "status":
 			out.Values[i] = ec._EventPost_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

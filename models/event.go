@@ -81,6 +81,13 @@ type EventPost struct {
 	PublishedAt *time.Time
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+
+	// Views is ViewCount plus the views this instance has counted and not
+	// yet written (set by the service when it loads the post).
+	Views int64 `gorm:"-"`
+	// Summary marks a post read without its body (a feed row): the body is
+	// loaded only if asked for.
+	Summary bool `gorm:"-"`
 }
 
 // IsVisibleToMembers reports whether members may see the post at now.

@@ -19,11 +19,17 @@ func (r *dashboardResolver) Union(ctx context.Context, obj *service.Dashboard) (
 	return loader.Union(ctx, obj.UnionID)
 }
 
+func (r *eventPostResolver) BodyHTML(ctx context.Context, obj *models.EventPost) (string, error) {
+	html, _, err := r.Svc.EventBody(ctx, obj, loader.Post)
+	return html, err
+}
+
 func (r *eventPostResolver) BodySource(ctx context.Context, obj *models.EventPost) (*string, error) {
 	if !auth.PrincipalFrom(ctx).IsStaff() {
 		return nil, nil
 	}
-	return &obj.BodySource, nil
+	_, src, err := r.Svc.EventBody(ctx, obj, loader.Post)
+	return &src, err
 }
 
 func (r *eventPostResolver) Union(ctx context.Context, obj *models.EventPost) (*models.Union, error) {
@@ -47,10 +53,6 @@ func (r *eventPostResolver) TargetUnions(ctx context.Context, obj *models.EventP
 		out = append(out, u)
 	}
 	return out, nil
-}
-
-func (r *eventPostResolver) Views(ctx context.Context, obj *models.EventPost) (int, error) {
-	return int(r.Svc.EventViews(obj)), nil
 }
 
 func (r *eventPostResolver) SignUp(ctx context.Context, obj *models.EventPost) (*model.EventSignUpInfo, error) {

@@ -116,6 +116,7 @@ func (s *Service) CreateEvent(ctx context.Context, in EventInput) (*models.Event
 	if err != nil {
 		return nil, err
 	}
+	s.withViews(&p)
 	return &p, nil
 }
 
@@ -186,6 +187,7 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 	if err != nil {
 		return nil, err
 	}
+	s.withViews(&p)
 	return &p, nil
 }
 
@@ -446,6 +448,7 @@ func (s *Service) moveEvent(ctx context.Context, id int64, to models.OfferingSta
 	if err != nil {
 		return nil, err
 	}
+	s.withViews(&p)
 	return &p, nil
 }
 
@@ -507,6 +510,7 @@ func (s *Service) CancelEventSignUps(ctx context.Context, id int64, reason strin
 	if err != nil {
 		return nil, err
 	}
+	s.withViews(&p)
 	return &p, nil
 }
 
@@ -568,7 +572,9 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, first *int, aft
 	if f.Category != nil {
 		q = q.Where("category = ?", *f.Category)
 	}
-	return byIDPage[*models.EventPost](q, pa, true)
+	out, err := byIDPage[*models.EventPost](q, pa, true)
+	s.withViews(out.Items...)
+	return out, err
 }
 
 // memberFeed reads one page of the feed of a member whose chain is chain.
@@ -581,25 +587,67 @@ func (s *Service) memberFeed(ctx context.Context, chain []int64, category *model
 	if len(chain) == 0 {
 		return page.Page[*models.EventPost]{}, nil
 	}
-	sql, args := FeedSQL(chain, category, pa.HasKey, pa.Key.K, pa.Key.I, pa.Size+1, s.clock.Now())
+	sql, args := FeedSQL(s.db.Dialect == store.MySQL, chain, category, pa.HasKey, pa.Key.K, pa.Key.I, pa.Size+1, s.clock.Now())
 	var rows []*models.EventPost
 	if err := s.q(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
 		return page.Page[*models.EventPost]{}, err
 	}
+	for _, p := range rows {
+		p.Summary = true
+	}
+	s.withViews(rows...)
 	return page.Trim(rows, pa.Size), nil
 }
 
+// feedColumns are a post's columns but its body: a feed page lists
+// summaries, and bodies can run to many kilobytes each.
+const feedColumns = "p.id, p.union_id, p.title, p.category, p.body_format, p.cover_url, p.pinned, p.publish_at, p.view_count," +
+	" p.has_sign_up, p.capacity, p.waitlist_limit, p.confirmed_count, p.waitlist_count, p.waitlist_seq, p.sign_up_opens_at," +
+	" p.sign_up_closes_at, p.starts_at, p.ends_at, p.place, p.sign_up_cancelled, p.sign_up_cancel_reason, p.elig_union_id," +
+	" p.elig_path, p.elig_forms, p.elig_gender, p.elig_min_age, p.elig_max_age, p.elig_verified_only, p.status, p.version," +
+	" p.created_by, p.published_at, p.created_at, p.updated_at"
+
+// withViews sets each post's view count as this instance knows it.
+func (s *Service) withViews(posts ...*models.EventPost) {
+	for _, p := range posts {
+		p.Views = p.ViewCount + s.views.pendingFor(p.ID)
+	}
+}
+
+// EventBody returns p's body (HTML, and the source), loading it when p is
+// a summary.
+func (s *Service) EventBody(ctx context.Context, p *models.EventPost, load func(context.Context, int64) (*models.EventPost, error)) (html, source string, err error) {
+	if !p.Summary {
+		return p.BodyHTML, p.BodySource, nil
+	}
+	full, err := load(ctx, p.ID)
+	if err != nil || full == nil {
+		return "", "", err
+	}
+	return full.BodyHTML, full.BodySource, nil
+}
+
 // FeedSQL is the feed statement and its arguments: exported so that the
-// load tool's plain database/sql baseline runs exactly the same SQL.
-func FeedSQL(chain []int64, category *models.EventCategory, hasKey bool, key, id int64, limit int, now time.Time) (string, []any) {
+// load tool's plain database/sql baseline runs exactly the same SQL. On
+// MySQL it names the index: the keyset condition's post_id makes the
+// optimizer weigh the primary key too, which costs more to plan than the
+// sub-select costs to run.
+func FeedSQL(mysql bool, chain []int64, category *models.EventCategory, hasKey bool, key, id int64, limit int, now time.Time) (string, []any) {
 	var b strings.Builder
 	args := make([]any, 0, len(chain)*8+1)
-	b.WriteString("SELECT p.* FROM event_posts AS p JOIN (")
+	hint := ""
+	if mysql {
+		hint = " FORCE INDEX (idx_event_targets_feed)"
+		if category != nil {
+			hint = " FORCE INDEX (idx_event_targets_feed_category)"
+		}
+	}
+	b.WriteString("SELECT " + feedColumns + " FROM event_posts AS p JOIN (")
 	for i, u := range chain {
 		if i > 0 {
 			b.WriteString(" UNION ALL ")
 		}
-		b.WriteString("SELECT post_id, feed_key FROM (SELECT post_id, feed_key FROM event_targets WHERE union_id = ? AND status = ?")
+		b.WriteString("SELECT post_id, feed_key FROM (SELECT post_id, feed_key FROM event_targets" + hint + " WHERE union_id = ? AND status = ?")
 		args = append(args, u, models.OfferingPublished)
 		if category != nil {
 			b.WriteString(" AND category = ?")
@@ -635,6 +683,7 @@ func (s *Service) GetEvent(ctx context.Context, id int64) (*models.EventPost, er
 		if _, err := s.eventInScope(s.q(ctx), sc, id, &p, false); err != nil {
 			return nil, err
 		}
+		s.withViews(&p)
 		return &p, nil
 	}
 	v, err := s.Viewer(ctx)
@@ -646,6 +695,7 @@ func (s *Service) GetEvent(ctx context.Context, id int64) (*models.EventPost, er
 		return nil, err
 	}
 	s.views.add(p.ID)
+	s.withViews(p)
 	return p, nil
 }
 
@@ -988,6 +1038,7 @@ func (s *Service) PostsByIDs(ctx context.Context, ids []int64) ([]*models.EventP
 	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
+	s.withViews(rows...)
 	return byIDs(ids, rows, func(p *models.EventPost) int64 { return p.ID }), nil
 }
 
