@@ -96,7 +96,9 @@ func runFeed(cfg config) error {
 
 	feedCall := func(cl *gqlClient, token string, after *string) attempt {
 		var out struct {
-			Events struct{ Edges []struct{ Node struct{ ID string } } }
+			Events struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		vars := map[string]any{}
 		if after != nil {
