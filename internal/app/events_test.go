@@ -167,6 +167,24 @@ func TestEventsPublishAndFeed(t *testing.T) {
 			t.Fatal("members see the body source")
 		}
 
+		// The feed lists summaries; a body asked for in the feed is loaded.
+		var withBody struct {
+			Events struct {
+				Edges []struct {
+					Node struct {
+						ID       string
+						BodyHTML string `json:"bodyHtml"`
+					}
+				}
+			}
+		}
+		s.MustOK(courier, `{ events(first: 50) { edges { node { id bodyHtml } } } }`, nil, &withBody)
+		for _, e := range withBody.Events.Edges {
+			if e.Node.ID == id && e.Node.BodyHTML != detail.Event.BodyHTML {
+				t.Fatalf("feed bodyHtml %q, detail %q", e.Node.BodyHTML, detail.Event.BodyHTML)
+			}
+		}
+
 		// Chosen sub-unions: a district post for one grassroots union only.
 		only := publishedEvent(t, s, dongcheng, eventInput("快递员专场法律咨询", map[string]any{
 			"category": "LEGAL_AID", "targetUnionIds": []string{s.UnionID("courier")}}))
