@@ -331,14 +331,14 @@ type ComplexityRoot struct {
 		CurrentAdmin    func(childComplexity int) int
 		Dashboard       func(childComplexity int, input model.DashboardInput) int
 		Event           func(childComplexity int, id int64) int
-		EventSignUps    func(childComplexity int, postID int64, filter *model.SignUpFilter, first *int, after *string) int
+		EventSignUps    func(childComplexity int, postID int64, filter *model.BookingFilter, first *int, after *string) int
 		Events          func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
 		Me              func(childComplexity int) int
 		Member          func(childComplexity int, id int64) int
 		Members         func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
 		MyActivity      func(childComplexity int, first *int, after *string) int
 		MyBookings      func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
-		MySignUps       func(childComplexity int, filter *model.SignUpFilter, first *int, after *string) int
+		MySignUps       func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
 		MyVouchers      func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
 		Ping            func(childComplexity int) int
 		TrainingClass   func(childComplexity int, id int64) int
@@ -638,8 +638,8 @@ type QueryResolver interface {
 	Ping(ctx context.Context) (string, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventPostConnection, error)
 	Event(ctx context.Context, id int64) (*models.EventPost, error)
-	MySignUps(ctx context.Context, filter *model.SignUpFilter, first *int, after *string) (*model.EventSignUpConnection, error)
-	EventSignUps(ctx context.Context, postID int64, filter *model.SignUpFilter, first *int, after *string) (*model.EventSignUpConnection, error)
+	MySignUps(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error)
+	EventSignUps(ctx context.Context, postID int64, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error)
 	MyActivity(ctx context.Context, first *int, after *string) (*model.ActivityConnection, error)
 	Dashboard(ctx context.Context, input model.DashboardInput) (*service.Dashboard, error)
 	CurrentAdmin(ctx context.Context) (*models.Admin, error)
@@ -2036,7 +2036,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.EventSignUps(childComplexity, args["postId"].(int64), args["filter"].(*model.SignUpFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.EventSignUps(childComplexity, args["postId"].(int64), args["filter"].(*model.BookingFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.events":
 		if e.ComplexityRoot.Query.Events == nil {
 			break
@@ -2109,7 +2109,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.MySignUps(childComplexity, args["filter"].(*model.SignUpFilter), args["first"].(*int), args["after"].(*string)), true
+		return e.ComplexityRoot.Query.MySignUps(childComplexity, args["filter"].(*model.BookingFilter), args["first"].(*int), args["after"].(*string)), true
 	case "Query.myVouchers":
 		if e.ComplexityRoot.Query.MyVouchers == nil {
 			break
@@ -3057,7 +3057,6 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RejectMemberInput", ec.unmarshalInputRejectMemberInput),
 			graphql.NewInputUnmarshaler("RevokeVoucherInput", ec.unmarshalInputRevokeVoucherInput),
 			graphql.NewInputUnmarshaler("SetRedeemerBatchesInput", ec.unmarshalInputSetRedeemerBatchesInput),
-			graphql.NewInputUnmarshaler("SignUpFilter", ec.unmarshalInputSignUpFilter),
 			graphql.NewInputUnmarshaler("SignUpForEventInput", ec.unmarshalInputSignUpForEventInput),
 			graphql.NewInputUnmarshaler("TrainingClassFilter", ec.unmarshalInputTrainingClassFilter),
 			graphql.NewInputUnmarshaler("TrainingClassIdInput", ec.unmarshalInputTrainingClassIdInput),
@@ -4816,8 +4815,8 @@ func (ec *executionContext) field_Query_eventSignUps_args(ctx context.Context, r
 	}
 	args["postId"] = arg0
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
-		func(ctx context.Context, v any) (*model.SignUpFilter, error) {
-			return ec.unmarshalOSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐSignUpFilter(ctx, v)
+		func(ctx context.Context, v any) (*model.BookingFilter, error) {
+			return ec.unmarshalOBookingFilter2ᚖunionhallᚋgraphᚋmodelᚐBookingFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4986,8 +4985,8 @@ func (ec *executionContext) field_Query_mySignUps_args(ctx context.Context, rawA
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
-		func(ctx context.Context, v any) (*model.SignUpFilter, error) {
-			return ec.unmarshalOSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐSignUpFilter(ctx, v)
+		func(ctx context.Context, v any) (*model.BookingFilter, error) {
+			return ec.unmarshalOBookingFilter2ᚖunionhallᚋgraphᚋmodelᚐBookingFilter(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -11052,7 +11051,7 @@ func (ec *executionContext) _Query_mySignUps(ctx context.Context, field graphql.
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().MySignUps(ctx, fc.Args["filter"].(*model.SignUpFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().MySignUps(ctx, fc.Args["filter"].(*model.BookingFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -11114,7 +11113,7 @@ func (ec *executionContext) _Query_eventSignUps(ctx context.Context, field graph
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().EventSignUps(ctx, fc.Args["postId"].(int64), fc.Args["filter"].(*model.SignUpFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+			return ec.Resolvers.Query().EventSignUps(ctx, fc.Args["postId"].(int64), fc.Args["filter"].(*model.BookingFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
 			directive0 := next
@@ -18759,48 +18758,6 @@ func UnmarshalSetRedeemerBatchesInput(ctx context.Context, raw any) (model.SetRe
 	return out, err
 }
 
-func (ec *executionContext) unmarshalInputSignUpFilter(ctx context.Context, obj any) (model.SignUpFilter, error) {
-	var it model.SignUpFilter
-	if obj == nil {
-		return it, nil
-	}
-
-	asMap := map[string]any{}
-	for k, v := range obj.(map[string]any) {
-		asMap[k] = v
-	}
-
-	fieldsInOrder := [...]string{"status"}
-	for _, k := range fieldsInOrder {
-		v, ok := asMap[k]
-		if !ok {
-			continue
-		}
-		switch k {
-		case "status":
-			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
-			data, err := ec.unmarshalOBookingStatus2ᚖunionhallᚋmodelsᚐBookingStatus(ctx, v)
-			if err != nil {
-				return it, err
-			}
-			it.Status = data
-		}
-	}
-	return it, nil
-}
-
-// UnmarshalSignUpFilter unmarshals raw into the SignUpFilter input type, using the
-// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
-// object that was not passed as a field argument.
-//
-// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
-// and the returned error says so.
-func UnmarshalSignUpFilter(ctx context.Context, raw any) (model.SignUpFilter, error) {
-	var out model.SignUpFilter
-	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignUpFilter", raw, &out)
-	return out, err
-}
-
 func (ec *executionContext) unmarshalInputSignUpForEventInput(ctx context.Context, obj any) (model.SignUpForEventInput, error) {
 	var it model.SignUpForEventInput
 	if obj == nil {
@@ -24961,14 +24918,6 @@ func (ec *executionContext) marshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOffer
 		return graphql.Null
 	}
 	return v
-}
-
-func (ec *executionContext) unmarshalOSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐSignUpFilter(ctx context.Context, v any) (*model.SignUpFilter, error) {
-	if v == nil {
-		return nil, nil
-	}
-	res, err := ec.unmarshalInputSignUpFilter(ctx, v)
-	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOSkillCategory2ᚖunionhallᚋmodelsᚐSkillCategory(ctx context.Context, v any) (*models.SkillCategory, error) {

@@ -37,8 +37,8 @@ func Complexity() graph.ComplexityRoot {
 		return listCost(child, first)
 	}
 	c.Query.Events = func(child int, _ *model.EventFilter, first *int, _ *string) int { return listCost(child, first) }
-	c.Query.MySignUps = func(child int, _ *model.SignUpFilter, first *int, _ *string) int { return listCost(child, first) }
-	c.Query.EventSignUps = func(child int, _ int64, _ *model.SignUpFilter, first *int, _ *string) int {
+	c.Query.MySignUps = func(child int, _ *model.BookingFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.EventSignUps = func(child int, _ int64, _ *model.BookingFilter, first *int, _ *string) int {
 		return listCost(child, first)
 	}
 	c.Query.MyActivity = func(child int, first *int, _ *string) int { return listCost(child, first) }

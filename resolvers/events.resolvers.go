@@ -155,12 +155,12 @@ func (r *queryResolver) Event(ctx context.Context, id int64) (*models.EventPost,
 	return r.Svc.GetEvent(ctx, id)
 }
 
-func (r *queryResolver) MySignUps(ctx context.Context, filter *model.SignUpFilter, first *int, after *string) (*model.EventSignUpConnection, error) {
-	return signUpConnection(r.Svc.MySignUps(ctx, signUpFilter(filter), first, after))
+func (r *queryResolver) MySignUps(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error) {
+	return signUpConnection(r.Svc.MySignUps(ctx, bookingFilter(filter), first, after))
 }
 
-func (r *queryResolver) EventSignUps(ctx context.Context, postID int64, filter *model.SignUpFilter, first *int, after *string) (*model.EventSignUpConnection, error) {
-	return signUpConnection(r.Svc.EventSignUps(ctx, postID, signUpFilter(filter), first, after))
+func (r *queryResolver) EventSignUps(ctx context.Context, postID int64, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error) {
+	return signUpConnection(r.Svc.EventSignUps(ctx, postID, bookingFilter(filter), first, after))
 }
 
 func (r *queryResolver) MyActivity(ctx context.Context, first *int, after *string) (*model.ActivityConnection, error) {

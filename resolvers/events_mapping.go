@@ -44,13 +44,6 @@ func eventFilter(f *model.EventFilter) service.EventFilter {
 	return service.EventFilter{Category: f.Category, UnionID: f.UnionID, Status: f.Status}
 }
 
-func signUpFilter(f *model.SignUpFilter) service.SignUpFilter {
-	if f == nil {
-		return service.SignUpFilter{}
-	}
-	return service.SignUpFilter{Status: f.Status}
-}
-
 func eventPayload(p *models.EventPost, err error) (*model.EventPostPayload, error) {
 	if err != nil {
 		return nil, err

@@ -396,10 +396,6 @@ type SetRedeemerBatchesPayload struct {
 	Redeemer *models.Admin `json:"redeemer"`
 }
 
-type SignUpFilter struct {
-	Status *models.BookingStatus `json:"status,omitempty"`
-}
-
 type SignUpForEventInput struct {
 	PostID int64 `json:"postId"`
 }

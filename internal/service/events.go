@@ -958,33 +958,15 @@ func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.
 	return &b, nil
 }
 
-// SignUpFilter narrows a list of sign-ups.
-type SignUpFilter struct {
-	Status *models.BookingStatus
-}
-
 // MySignUps lists the calling member's sign-ups, newest first.
-func (s *Service) MySignUps(ctx context.Context, f SignUpFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
-	var empty page.Page[*models.EventSignUp]
-	pr, err := memberPrincipal(ctx)
-	if err != nil {
-		return empty, err
-	}
-	pa, err := page.Parse[page.IDKey](first, after)
-	if err != nil {
-		return empty, err
-	}
-	q := s.q(ctx).Where("member_id = ?", pr.ID)
-	if f.Status != nil {
-		q = q.Where("status = ?", *f.Status)
-	}
-	return byIDPage[*models.EventSignUp](q, pa, true)
+func (s *Service) MySignUps(ctx context.Context, f BookingFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
+	return myHolds[*models.EventSignUp](ctx, s, f, first, after)
 }
 
 // EventSignUps lists a post's sign-ups in sign-up order, for admins of the
 // post's union chain. The read of members' data is audited.
 // Codes: FORBIDDEN, NOT_FOUND.
-func (s *Service) EventSignUps(ctx context.Context, postID int64, f SignUpFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
+func (s *Service) EventSignUps(ctx context.Context, postID int64, f BookingFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
 	var empty page.Page[*models.EventSignUp]
 	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {

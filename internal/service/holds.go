@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"unionhall/internal/apperr"
+	"unionhall/internal/page"
 	"unionhall/internal/seats"
 	"unionhall/internal/store"
 )
@@ -68,4 +69,23 @@ func (r seatRush[H]) take(ctx context.Context, s *Service) (*H, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// myHolds lists the calling member's holds of one kind (class bookings,
+// event sign-ups), newest first.
+func myHolds[T any](ctx context.Context, s *Service, f BookingFilter, first *int, after *string) (page.Page[T], error) {
+	var empty page.Page[T]
+	p, err := memberPrincipal(ctx)
+	if err != nil {
+		return empty, err
+	}
+	pa, err := page.Parse[page.IDKey](first, after)
+	if err != nil {
+		return empty, err
+	}
+	q := s.q(ctx).Where("member_id = ?", p.ID)
+	if f.Status != nil {
+		q = q.Where("status = ?", *f.Status)
+	}
+	return byIDPage[T](q, pa, true)
 }

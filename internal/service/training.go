@@ -892,20 +892,7 @@ type BookingFilter struct {
 
 // MyBookings lists the calling member's bookings, newest first.
 func (s *Service) MyBookings(ctx context.Context, f BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
-	var empty page.Page[*models.TrainingBooking]
-	p, err := memberPrincipal(ctx)
-	if err != nil {
-		return empty, err
-	}
-	pa, err := page.Parse[page.IDKey](first, after)
-	if err != nil {
-		return empty, err
-	}
-	q := s.q(ctx).Where("member_id = ?", p.ID)
-	if f.Status != nil {
-		q = q.Where("status = ?", *f.Status)
-	}
-	return byIDPage[*models.TrainingBooking](q, pa, true)
+	return myHolds[*models.TrainingBooking](ctx, s, f, first, after)
 }
 
 // ClassBookings lists a class's bookings in booking order for admins of its
