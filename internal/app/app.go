@@ -153,6 +153,7 @@ func (a *App) routes() http.Handler {
 	for path, h := range map[string]http.Handler{
 		"/export/class-bookings": a.handleExport("classId", a.Svc.ExportClassBookings),
 		"/export/vouchers":       a.handleExport("batchId", a.Svc.ExportVouchers),
+		"/export/event-signups":  a.handleExport("postId", a.Svc.ExportEventSignUps),
 	} {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, h))))
 	}

@@ -1,9 +1,13 @@
 package app_test
 
 import (
+	"bytes"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"unionhall/internal/store"
 	"unionhall/internal/testutil"
@@ -198,6 +202,39 @@ func TestEventSignUpRushTwoInstances(t *testing.T) {
 		s.DB.Model(&models.EventSignUp{}).Where("post_id = ? AND status = ?", p.ID, "WAITLISTED").Count(&waiting)
 		if p.ConfirmedCount != 40 || p.WaitlistCount != 20 || confirmed != 40 || waiting != 20 {
 			t.Fatalf("counters %d/%d, rows %d/%d", p.ConfirmedCount, p.WaitlistCount, confirmed, waiting)
+		}
+	})
+}
+
+func TestExportEventSignUps(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := signUpEvent(t, s, admin, 5, 0, nil)
+		for _, tok := range s.Members(3, "courier") {
+			if _, r := signUpFor(t, s, tok.Access, id); len(r.Errors) > 0 {
+				t.Fatal(r.Errors)
+			}
+		}
+		status, body := s.Get(admin, "/export/event-signups?postId="+id)
+		if status != 200 {
+			t.Fatalf("export: %d %s", status, body)
+		}
+		f, err := excelize.OpenReader(bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, _ := f.GetRows("报名名单")
+		if len(rows) != 4 || rows[1][6] != "已预约" || !strings.Contains(rows[1][2], "****") {
+			t.Fatalf("rows = %v", rows)
+		}
+		if status, _ := s.Get(s.LoginAdmin("rider_admin").Access, "/export/event-signups?postId="+id); status != 403 {
+			t.Fatalf("another union's admin got %d", status)
+		}
+		var audited int64
+		s.DB.Model(&models.AuditLog{}).Where("action = ?", "EVENT_SIGNUPS_EXPORT").Count(&audited)
+		if audited != 1 {
+			t.Fatalf("%d audit rows for the export", audited)
 		}
 	})
 }

@@ -137,9 +137,35 @@ func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPh
 	if err != nil {
 		return nil, err
 	}
-	header := []string{"序号", "姓名", "手机号", "身份证号", "就业形态", "所在工会", "状态", "预约时间", "签到时间", "取消原因"}
+	return s.holdsExport(ctx, c.Title+"-报名名单.xlsx", "training_bookings", "class_id", c.ID, fullPhones), nil
+}
+
+// ExportEventSignUps is a post's sign-ups as .xlsx for admins of its
+// scope, masked as ExportClassBookings. Codes: FORBIDDEN.
+func (s *Service) ExportEventSignUps(ctx context.Context, postID int64, fullPhones bool) (*Export, error) {
+	var p models.EventPost
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, err := s.eventInScope(tx, sc, postID, &p, false); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_EXPORT", "event_post", &p.ID, &p.UnionID, exportDetail(fullPhones))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.holdsExport(ctx, p.Title+"-报名名单.xlsx", "event_signups", "post_id", p.ID, fullPhones), nil
+}
+
+// holdsExport streams the holds (bookings, sign-ups) of one seat pool with
+// their members, in sign-up order.
+func (s *Service) holdsExport(ctx context.Context, fileName, table, fk string, poolID int64, fullPhones bool) *Export {
+	header := []string{"序号", "姓名", "手机号", "身份证号", "就业形态", "所在工会", "状态", "报名时间", "签到时间", "取消原因"}
 	return &Export{
-		FileName: fmt.Sprintf("%s-报名名单.xlsx", c.Title),
+		FileName: fileName,
 		write: func(w io.Writer) error {
 			return writeXLSX(w, "报名名单", header, func(emit func([]any) error) error {
 				type row struct {
@@ -155,10 +181,10 @@ func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPh
 				n := 0
 				return inBatches(func(after int64) ([]row, error) {
 					var rows []row
-					return rows, s.q(ctx).Table("training_bookings AS b").
+					return rows, s.q(ctx).Table(table+" AS b").
 						Select("b.id, b.status, b.created_at, b.checked_in_at, b.cancel_reason, m.real_name, m.phone, m.id_mask, m.employment_form, u.name AS union_name").
 						Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Where("b.class_id = ? AND b.id > ?", c.ID, after).Order("b.id").Limit(exportBatch).Scan(&rows).Error
+						Where("b."+fk+" = ? AND b.id > ?", poolID, after).Order("b.id").Limit(exportBatch).Scan(&rows).Error
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
 					return emit([]any{n, r.RealName, exportPhone(r.Phone, fullPhones), r.IDMask, r.EmploymentForm.Label(),
@@ -166,7 +192,7 @@ func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPh
 				})
 			})
 		},
-	}, nil
+	}
 }
 
 // ExportVouchers is a batch's claims and redemptions as .xlsx for admins of
