@@ -143,8 +143,9 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /upload", observe("/upload", a.Log, m,
 		limits(a.Cfg.MaxUploadBytes+64<<10, a.Cfg.RequestTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))
 	for path, h := range map[string]http.Handler{
-		"/export/class-bookings": a.handleExport("classId", a.Svc.ExportClassBookings),
-		"/export/vouchers":       a.handleExport("batchId", a.Svc.ExportVouchers),
+		"/export/class-bookings":     a.handleExport("classId", a.Svc.ExportClassBookings),
+		"/export/vouchers":           a.handleExport("batchId", a.Svc.ExportVouchers),
+		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
 	} {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, h))))
 	}

@@ -24,6 +24,10 @@ type Source interface {
 	MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*models.TrainingBooking, error)
 	BatchesByIDs(ctx context.Context, ids []int64) ([]*models.VoucherBatch, error)
 	MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]service.MyBatchVouchers, error)
+	ProgramsByIDs(ctx context.Context, ids []int64) ([]*models.ChildcareProgram, error)
+	ChildrenByIDs(ctx context.Context, ids []int64) ([]*models.Child, error)
+	MyGuardianRolesByChildIDs(ctx context.Context, ids []int64) ([]*models.GuardianRole, error)
+	AttendanceBySignUpIDs(ctx context.Context, ids []int64) ([][]*models.ChildAttendance, error)
 }
 
 // Loaders is one request's set.
@@ -36,6 +40,10 @@ type Loaders struct {
 	MyBooking *dataloader.Loader[int64, *models.TrainingBooking]
 	Batch     *dataloader.Loader[int64, *models.VoucherBatch]
 	MyBatch   *dataloader.Loader[int64, service.MyBatchVouchers]
+	Program   *dataloader.Loader[int64, *models.ChildcareProgram]
+	Child     *dataloader.Loader[int64, *models.Child]
+	MyRole    *dataloader.Loader[int64, *models.GuardianRole]
+	Attended  *dataloader.Loader[int64, []*models.ChildAttendance]
 
 	src Source
 }
@@ -72,6 +80,10 @@ func New(src Source) *Loaders {
 		MyBooking: newLoader(src.MyBookingsByClassIDs),
 		Batch:     newLoader(src.BatchesByIDs),
 		MyBatch:   newLoader(src.MyVouchersByBatchIDs),
+		Program:   newLoader(src.ProgramsByIDs),
+		Child:     newLoader(src.ChildrenByIDs),
+		MyRole:    newLoader(src.MyGuardianRolesByChildIDs),
+		Attended:  newLoader(src.AttendanceBySignUpIDs),
 		src:       src,
 	}
 }
@@ -134,6 +146,26 @@ func Batch(ctx context.Context, id int64) (*models.VoucherBatch, error) {
 // MyBatch loads what the calling member holds that bears on a batch.
 func MyBatch(ctx context.Context, batchID int64) (service.MyBatchVouchers, error) {
 	return For(ctx).MyBatch.Load(ctx, batchID)()
+}
+
+// Program loads one childcare programme by id.
+func Program(ctx context.Context, id int64) (*models.ChildcareProgram, error) {
+	return For(ctx).Program.Load(ctx, id)()
+}
+
+// Child loads one child by id (a sign-up's: whoever sees the sign-up).
+func Child(ctx context.Context, id int64) (*models.Child, error) {
+	return For(ctx).Child.Load(ctx, id)()
+}
+
+// MyGuardianRole loads the calling member's role for a child (nil: none).
+func MyGuardianRole(ctx context.Context, childID int64) (*models.GuardianRole, error) {
+	return For(ctx).MyRole.Load(ctx, childID)()
+}
+
+// Attendance loads a sign-up's attended days.
+func Attendance(ctx context.Context, signUpID int64) ([]*models.ChildAttendance, error) {
+	return For(ctx).Attended.Load(ctx, signUpID)()
 }
 
 // Batching by time window merges the loads that arrive within a

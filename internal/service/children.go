@@ -22,7 +22,7 @@ import (
 // of a programme's host union chain (through that programme's sign-ups,
 // every read audited).
 
-var errChildNotFound = apperr.New(apperr.NotFound, "孩子信息不存在")
+var ErrChildNotFound = apperr.New(apperr.NotFound, "孩子信息不存在")
 
 const (
 	// maxChildAge is the oldest a registered child may be (a minor).
@@ -205,7 +205,7 @@ func (s *Service) guardedChild(ctx context.Context, db *gorm.DB, id int64, c *mo
 	}
 	err = db.Where("id = ? AND id IN (?)", id, guardedChildIDs(db, p.ID)).Take(c).Error
 	if store.IsNotFound(err) {
-		return errChildNotFound
+		return ErrChildNotFound
 	}
 	return err
 }
