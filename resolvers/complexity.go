@@ -40,7 +40,9 @@ func Complexity() graph.ComplexityRoot {
 		return listCost(child, first)
 	}
 	c.Query.MyChildren = func(child int, first *int, _ *string) int { return listCost(child, first) }
-	c.Query.MyChildSignUps = func(child int, _ *model.MyChildSignUpFilter, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.MyChildSignUps = func(child int, _ *model.MyChildSignUpFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
 	c.Query.ChildcareSignUps = func(child int, _ int64, _ *model.ChildSignUpFilter, first *int, _ *string) int {
 		return listCost(child, first)
 	}

@@ -68,7 +68,9 @@ func childInput(name, birth string) map[string]any {
 
 func registerChild(t *testing.T, s *testutil.Server, tok string, in map[string]any) string {
 	t.Helper()
-	var out struct{ RegisterChild struct{ Child struct{ ID string } } }
+	var out struct {
+		RegisterChild struct{ Child struct{ ID string } }
+	}
 	s.MustOK(tok, registerChildQ, map[string]any{"in": in}, &out)
 	return out.RegisterChild.Child.ID
 }
@@ -147,10 +149,10 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 			ChildcarePrograms struct {
 				Edges []struct {
 					Node struct {
-						ID                   string
-						Mine, Young          *string
-						SeatsLeft            int
-						Union                struct{ ID string }
+						ID          string
+						Mine, Young *string
+						SeatsLeft   int
+						Union       struct{ ID string }
 					}
 				}
 			}
@@ -183,7 +185,9 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 		wantCode(t, r, "FULL")
 
 		// A withdraws: B moves up at once.
-		var w struct{ WithdrawChildSignUp struct{ SignUp struct{ Status string } } }
+		var w struct {
+			WithdrawChildSignUp struct{ SignUp struct{ Status string } }
+		}
 		s.MustOK(a, withdrawQ, map[string]any{"id": suA.ID}, &w)
 		if w.WithdrawChildSignUp.SignUp.Status != "WITHDRAWN" {
 			t.Fatalf("withdraw = %+v", w)
@@ -306,11 +310,15 @@ func TestChildcareGuardians(t *testing.T) {
 		inviteQ := `mutation($c: ID!) { inviteGuardian(input: {childId: $c}) { invitation { code expiresAt } } }`
 		acceptQ := `mutation($code: String!) { acceptGuardianInvite(input: {code: $code}) { child { id myRole idNumber } } }`
 		wantCode(t, s.Do(stranger, inviteQ, map[string]any{"c": child.ID}), "NOT_FOUND")
-		var inv struct{ InviteGuardian struct{ Invitation struct{ Code string } } }
+		var inv struct {
+			InviteGuardian struct{ Invitation struct{ Code string } }
+		}
 		s.MustOK(mum, inviteQ, map[string]any{"c": child.ID}, &inv)
 		code := inv.InviteGuardian.Invitation.Code
 		var acc struct {
-			AcceptGuardianInvite struct{ Child struct{ ID, MyRole, IDNumber string } }
+			AcceptGuardianInvite struct {
+				Child struct{ ID, MyRole, IDNumber string }
+			}
 		}
 		s.MustOK(dad, acceptQ, map[string]any{"code": code}, &acc)
 		if acc.AcceptGuardianInvite.Child.MyRole != "GUARDIAN" || acc.AcceptGuardianInvite.Child.IDNumber != "110105201803010020" {
@@ -320,7 +328,9 @@ func TestChildcareGuardians(t *testing.T) {
 		wantCode(t, s.Do(stranger, acceptQ, map[string]any{"code": code}), "NOT_FOUND")
 		wantCode(t, s.Do(dad, inviteQ, map[string]any{"c": child.ID}), "FORBIDDEN") // only the owner invites
 		var mine struct {
-			MyChildren struct{ Edges []struct{ Node struct{ ID string } } }
+			MyChildren struct {
+				Edges []struct{ Node struct{ ID string } }
+			}
 		}
 		s.MustOK(dad, `{ myChildren { edges { node { id } } } }`, nil, &mine)
 		if len(mine.MyChildren.Edges) != 1 || mine.MyChildren.Edges[0].Node.ID != child.ID {
