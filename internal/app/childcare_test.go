@@ -400,6 +400,10 @@ func TestChildcareBadInputChangesNothing(t *testing.T) {
 			{"a mode change after publication", admin, `mutation($id: ID!) { updateChildcareProgram(input: {id: $id, version: 2, admissionMode: LOTTERY}) { childcareProgram { id } } }`,
 				map[string]any{"id": id}, "VALIDATION_FAILED", "admissionMode"},
 			{"a parent calling an admin operation", parent, runAllocQ, map[string]any{"id": id}, "FORBIDDEN", ""},
+			{"a host outside the admin's subtree", admin, createProgramQ, map[string]any{"in": programInput("LOTTERY", 5, 0,
+				map[string]any{"unionId": s.UnionID("xihu")})}, "FORBIDDEN", ""},
+			{"another union's admin cancelling", s.LoginAdmin("xihu_admin").Access, `mutation($id: ID!) { cancelChildcareProgram(input: {id: $id, reason: "场地维修"}) { childcareProgram { id } } }`,
+				map[string]any{"id": id}, "FORBIDDEN", ""},
 		}
 		for _, c := range cases {
 			r := s.Do(c.who, c.query, c.vars)
@@ -424,6 +428,12 @@ func TestChildcareBadInputChangesNothing(t *testing.T) {
 			Status: models.ChildSignUpPending, Active: ptr(true), PriorityRank: 1, CreatedAt: s.Clock.Now(), UpdatedAt: s.Clock.Now()}
 		if err := s.DB.Create(&dup).Error; !store.IsDuplicate(err) {
 			t.Fatalf("second active sign-up of one child: %v", err)
+		}
+		// Calling the programme off cancels the sign-up with the reason.
+		s.MustOK(admin, `mutation($id: ID!) { cancelChildcareProgram(input: {id: $id, reason: "场地维修"}) { childcareProgram { status } } }`,
+			map[string]any{"id": id}, nil)
+		if got := getSignUp(t, s, parent, su.ID); got.Status != "CANCELLED" || !strings.Contains(got.RejectReason, "场地维修") {
+			t.Fatalf("after cancellation = %+v", got)
 		}
 	})
 }
