@@ -448,3 +448,41 @@ func mustID(t *testing.T, s string) int64 {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// An admin edits a published programme: a stale version is CONFLICT, more
+// places admit from the waitlist at once, fewer than admitted is refused.
+func TestChildcareUpdateProgram(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		admin := s.LoginAdmin("donghua_admin").Access
+		id := publishedProgram(t, s, admin, programInput("FIRST_COME", 1, 2, nil))
+		parents := s.Members(3, "courier")
+		var sus []childSignUp
+		for i, p := range parents {
+			sus = append(sus, mustSignUp(t, s, p.Access, id, registerChild(t, s, p.Access, childInput("孩子"+string(rune(0x4e00+i)), "2018-03-01"))))
+		}
+		updateQ := `mutation($id: ID!, $v: Int!, $c: Int) { updateChildcareProgram(input: {id: $id, version: $v, capacity: $c, place: "职工之家 3 楼"}) {
+			childcareProgram { version capacity admittedCount waitlistCount place } } }`
+		var out struct {
+			UpdateChildcareProgram struct {
+				ChildcareProgram struct {
+					Version, Capacity, AdmittedCount, WaitlistCount int
+					Place                                           string
+				}
+			}
+		}
+		s.MustOK(admin, updateQ, map[string]any{"id": id, "v": 2, "c": 2}, &out)
+		got := out.UpdateChildcareProgram.ChildcareProgram
+		if got.Version != 3 || got.Capacity != 2 || got.AdmittedCount != 2 || got.WaitlistCount != 1 || got.Place != "职工之家 3 楼" {
+			t.Fatalf("after growing = %+v", got)
+		}
+		if su := getSignUp(t, s, parents[1].Access, sus[1].ID); su.Status != "ADMITTED" || su.PromotedAt == nil {
+			t.Fatalf("the waitlist head = %+v", su)
+		}
+		wantCode(t, s.Do(admin, updateQ, map[string]any{"id": id, "v": 2, "c": 3}), "CONFLICT")
+		r := s.Do(admin, updateQ, map[string]any{"id": id, "v": 3, "c": 1})
+		if r.Code() != "VALIDATION_FAILED" || r.Field() != "capacity" {
+			t.Fatalf("shrinking below the admitted: %+v", r.Errors)
+		}
+	})
+}
