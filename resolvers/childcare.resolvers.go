@@ -88,7 +88,10 @@ func (r *childcareProgramResolver) LotterySeedHash(ctx context.Context, obj *mod
 }
 
 func (r *childcareProgramResolver) Allocation(ctx context.Context, obj *models.ChildcareProgram) (*models.AllocationRun, error) {
-	return r.Svc.ChildcareAllocation(ctx, obj)
+	if obj.AllocatedAt == nil {
+		return nil, nil
+	}
+	return loader.Allocation(ctx, obj.ID)
 }
 
 func (r *childcareProgramResolver) IneligibleReason(ctx context.Context, obj *models.ChildcareProgram, childID *int64) (*string, error) {

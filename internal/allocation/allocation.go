@@ -143,14 +143,20 @@ func Record(tx *gorm.DB, kind string, offeringID int64, sp Spec, candidates int,
 	}).Error
 }
 
-// Load returns the stored run of (kind, offeringID), or nil when none ran.
-func Load(db *gorm.DB, kind string, offeringID int64) (*models.AllocationRun, error) {
-	var runs []models.AllocationRun
-	if err := db.Where("kind = ? AND offering_id = ?", kind, offeringID).Limit(1).Find(&runs).Error; err != nil {
+// Load returns the stored runs of kind for offeringIDs, in their order (nil
+// where none ran).
+func Load(db *gorm.DB, kind string, offeringIDs []int64) ([]*models.AllocationRun, error) {
+	var runs []*models.AllocationRun
+	if err := db.Where("kind = ? AND offering_id IN ?", kind, offeringIDs).Find(&runs).Error; err != nil {
 		return nil, err
 	}
-	if len(runs) == 0 {
-		return nil, nil
+	by := make(map[int64]*models.AllocationRun, len(runs))
+	for _, r := range runs {
+		by[r.OfferingID] = r
 	}
-	return &runs[0], nil
+	out := make([]*models.AllocationRun, len(offeringIDs))
+	for i, id := range offeringIDs {
+		out[i] = by[id]
+	}
+	return out, nil
 }

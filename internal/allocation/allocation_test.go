@@ -113,9 +113,9 @@ func TestClaimOnce(t *testing.T) {
 		if n != 1 || len(rows) != 1 {
 			t.Fatalf("%d claims won, %d rows; want 1 and 1", n, len(rows))
 		}
-		run, err := allocation.Load(db.DB, "test", 42)
-		if err != nil || run == nil || run.OfferingID != 42 {
-			t.Fatalf("load = %+v, %v", run, err)
+		runs, err := allocation.Load(db.DB, "test", []int64{41, 42})
+		if err != nil || len(runs) != 2 || runs[0] != nil || runs[1] == nil || runs[1].OfferingID != 42 {
+			t.Fatalf("load = %+v, %v", runs, err)
 		}
 	})
 }

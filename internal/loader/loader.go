@@ -28,6 +28,7 @@ type Source interface {
 	ChildrenByIDs(ctx context.Context, ids []int64) ([]*models.Child, error)
 	MyGuardianRolesByChildIDs(ctx context.Context, ids []int64) ([]*models.GuardianRole, error)
 	AttendanceBySignUpIDs(ctx context.Context, ids []int64) ([][]*models.ChildAttendance, error)
+	AllocationsByProgramIDs(ctx context.Context, ids []int64) ([]*models.AllocationRun, error)
 }
 
 // Loaders is one request's set.
@@ -44,6 +45,7 @@ type Loaders struct {
 	Child     *dataloader.Loader[int64, *models.Child]
 	MyRole    *dataloader.Loader[int64, *models.GuardianRole]
 	Attended  *dataloader.Loader[int64, []*models.ChildAttendance]
+	Allocated *dataloader.Loader[int64, *models.AllocationRun]
 
 	src Source
 }
@@ -84,6 +86,7 @@ func New(src Source) *Loaders {
 		Child:     newLoader(src.ChildrenByIDs),
 		MyRole:    newLoader(src.MyGuardianRolesByChildIDs),
 		Attended:  newLoader(src.AttendanceBySignUpIDs),
+		Allocated: newLoader(src.AllocationsByProgramIDs),
 		src:       src,
 	}
 }
@@ -166,6 +169,11 @@ func MyGuardianRole(ctx context.Context, childID int64) (*models.GuardianRole, e
 // Attendance loads a sign-up's attended days.
 func Attendance(ctx context.Context, signUpID int64) ([]*models.ChildAttendance, error) {
 	return For(ctx).Attended.Load(ctx, signUpID)()
+}
+
+// Allocation loads a programme's stored allocation run (nil before one).
+func Allocation(ctx context.Context, programID int64) (*models.AllocationRun, error) {
+	return For(ctx).Allocated.Load(ctx, programID)()
 }
 
 // Batching by time window merges the loads that arrive within a

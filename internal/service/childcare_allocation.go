@@ -197,12 +197,10 @@ func setWaitSeqs(tx *gorm.DB, ids []int64, now time.Time) error {
 	return nil
 }
 
-// ChildcareAllocation is the stored run of a programme, or nil before it.
-func (s *Service) ChildcareAllocation(ctx context.Context, p *models.ChildcareProgram) (*models.AllocationRun, error) {
-	if p.AllocatedAt == nil {
-		return nil, nil
-	}
-	return allocation.Load(s.q(ctx), allocationKind, p.ID)
+// AllocationsByProgramIDs loads programmes' stored allocation runs (nil
+// before one ran), for a dataloader.
+func (s *Service) AllocationsByProgramIDs(ctx context.Context, ids []int64) ([]*models.AllocationRun, error) {
+	return allocation.Load(s.q(ctx), allocationKind, ids)
 }
 
 // DrawKey is a sign-up's lottery ticket, shown once the draw is done (the
