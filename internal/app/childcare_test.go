@@ -239,8 +239,27 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 		if diff := cmp.Diff([]string{"WITHDRAWN", "ADMITTED"}, statuses); diff != "" {
 			t.Fatalf("sign-up list (-want +got):\n%s", diff)
 		}
+		// Keyset pages: one at a time, in sign-up order.
+		var pg struct {
+			ChildcareSignUps struct {
+				Edges    []struct{ Node struct{ ID string } }
+				PageInfo struct {
+					HasNextPage bool
+					EndCursor   string
+				}
+			}
+		}
+		pageQ := `query($p: ID!, $a: String) { childcareSignUps(programId: $p, first: 1, after: $a) { edges { node { id } } pageInfo { hasNextPage endCursor } } }`
+		s.MustOK(admin, pageQ, map[string]any{"p": id}, &pg)
+		if len(pg.ChildcareSignUps.Edges) != 1 || pg.ChildcareSignUps.Edges[0].Node.ID != suA.ID || !pg.ChildcareSignUps.PageInfo.HasNextPage {
+			t.Fatalf("first page = %+v", pg)
+		}
+		s.MustOK(admin, pageQ, map[string]any{"p": id, "a": pg.ChildcareSignUps.PageInfo.EndCursor}, &pg)
+		if len(pg.ChildcareSignUps.Edges) != 1 || pg.ChildcareSignUps.Edges[0].Node.ID != suB.ID || pg.ChildcareSignUps.PageInfo.HasNextPage {
+			t.Fatalf("second page = %+v", pg)
+		}
 		var audit models.AuditLog
-		if err := s.DB.Where("action = ?", "CHILDCARE_SIGNUPS_LIST").Take(&audit).Error; err != nil ||
+		if err := s.DB.Where("action = ?", "CHILDCARE_SIGNUPS_LIST").Order("id").Take(&audit).Error; err != nil ||
 			audit.Detail != fmt.Sprintf("rows=2 children=%s,%s", childA, childB) {
 			t.Fatalf("list audit = %+v, %v", audit, err)
 		}
