@@ -35,6 +35,10 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Admin() AdminResolver
 	AuditLog() AuditLogResolver
+	Child() ChildResolver
+	ChildSignUp() ChildSignUpResolver
+	ChildcareAllocation() ChildcareAllocationResolver
+	ChildcareProgram() ChildcareProgramResolver
 	Dashboard() DashboardResolver
 	Eligibility() EligibilityResolver
 	EventPost() EventPostResolver
@@ -128,6 +132,147 @@ type ComplexityRoot struct {
 
 	BookingPayload struct {
 		Booking func(childComplexity int) int
+	}
+
+	Child struct {
+		Allergies             func(childComplexity int) int
+		BirthDate             func(childComplexity int) int
+		CreatedAt             func(childComplexity int) int
+		EmergencyContactName  func(childComplexity int) int
+		EmergencyContactPhone func(childComplexity int) int
+		Gender                func(childComplexity int) int
+		HealthNotes           func(childComplexity int) int
+		ID                    func(childComplexity int) int
+		IDNumber              func(childComplexity int) int
+		MyRole                func(childComplexity int) int
+		Name                  func(childComplexity int) int
+		SchoolGrade           func(childComplexity int) int
+		Version               func(childComplexity int) int
+	}
+
+	ChildAttendance struct {
+		CheckedInAt  func(childComplexity int) int
+		CheckedOutAt func(childComplexity int) int
+		Day          func(childComplexity int) int
+		ID           func(childComplexity int) int
+		PickedUpBy   func(childComplexity int) int
+	}
+
+	ChildAttendancePayload struct {
+		Attendance func(childComplexity int) int
+	}
+
+	ChildConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ChildEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ChildPayload struct {
+		Child func(childComplexity int) int
+	}
+
+	ChildSignUp struct {
+		Attendance       func(childComplexity int) int
+		Child            func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		DoubleWorker     func(childComplexity int) int
+		DrawKey          func(childComplexity int) int
+		EndedAt          func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Parent           func(childComplexity int) int
+		Priority         func(childComplexity int) int
+		Program          func(childComplexity int) int
+		PromotedAt       func(childComplexity int) int
+		RejectReason     func(childComplexity int) int
+		Status           func(childComplexity int) int
+		WaitlistPosition func(childComplexity int) int
+	}
+
+	ChildSignUpConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ChildSignUpEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ChildSignUpPayload struct {
+		SignUp func(childComplexity int) int
+	}
+
+	ChildcareAllocation struct {
+		Admitted   func(childComplexity int) int
+		Algorithm  func(childComplexity int) int
+		Candidates func(childComplexity int) int
+		CreatedAt  func(childComplexity int) int
+		Mode       func(childComplexity int) int
+		Rejected   func(childComplexity int) int
+		Seed       func(childComplexity int) int
+		Waitlisted func(childComplexity int) int
+	}
+
+	ChildcareProgram struct {
+		AdmissionMode           func(childComplexity int) int
+		Allocation              func(childComplexity int) int
+		CancelReason            func(childComplexity int) int
+		Capacity                func(childComplexity int) int
+		ChildMaxAge             func(childComplexity int) int
+		ChildMinAge             func(childComplexity int) int
+		ConfirmedCount          func(childComplexity int) int
+		CreatedAt               func(childComplexity int) int
+		DailyEnd                func(childComplexity int) int
+		DailyStart              func(childComplexity int) int
+		Description             func(childComplexity int) int
+		Eligibility             func(childComplexity int) int
+		EndsOn                  func(childComplexity int) int
+		ID                      func(childComplexity int) int
+		IneligibleReason        func(childComplexity int, childID *int64) int
+		LotterySeedHash         func(childComplexity int) int
+		Place                   func(childComplexity int) int
+		PriorityDoubleWorker    func(childComplexity int) int
+		PriorityEmploymentForms func(childComplexity int) int
+		PublishedAt             func(childComplexity int) int
+		RequireEmergencyContact func(childComplexity int) int
+		RequireHealthNotes      func(childComplexity int) int
+		SeatsLeft               func(childComplexity int) int
+		SignUpClosesAt          func(childComplexity int) int
+		SignUpOpensAt           func(childComplexity int) int
+		StartsOn                func(childComplexity int) int
+		Status                  func(childComplexity int) int
+		Title                   func(childComplexity int) int
+		Union                   func(childComplexity int) int
+		Version                 func(childComplexity int) int
+		WaitlistCount           func(childComplexity int) int
+		WaitlistLimit           func(childComplexity int) int
+	}
+
+	ChildcareProgramConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ChildcareProgramEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ChildcareProgramPayload struct {
+		ChildcareProgram func(childComplexity int) int
+	}
+
+	ChildcareStats struct {
+		Admitted   func(childComplexity int) int
+		Children   func(childComplexity int) int
+		PersonDays func(childComplexity int) int
+		Programs   func(childComplexity int) int
+		SignUps    func(childComplexity int) int
 	}
 
 	CreateAdminPayload struct {
@@ -243,6 +388,15 @@ type ComplexityRoot struct {
 		SignUp func(childComplexity int) int
 	}
 
+	GuardianInvitation struct {
+		Code      func(childComplexity int) int
+		ExpiresAt func(childComplexity int) int
+	}
+
+	GuardianInvitationPayload struct {
+		Invitation func(childComplexity int) int
+	}
+
 	ImportRosterPayload struct {
 		Failed   func(childComplexity int) int
 		Imported func(childComplexity int) int
@@ -281,41 +435,54 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		BindProfile          func(childComplexity int, input model.BindProfileInput) int
-		BookClass            func(childComplexity int, input model.BookClassInput) int
-		CancelBooking        func(childComplexity int, input model.CancelBookingInput) int
-		CancelEventSignUp    func(childComplexity int, input model.CancelEventSignUpInput) int
-		CancelEventSignUps   func(childComplexity int, input model.CancelEventSignUpsInput) int
-		CancelTrainingClass  func(childComplexity int, input model.CancelTrainingClassInput) int
-		CheckInBooking       func(childComplexity int, input model.CheckInBookingInput) int
-		CheckInEventSignUp   func(childComplexity int, input model.CheckInEventSignUpInput) int
-		ClaimVoucher         func(childComplexity int, input model.ClaimVoucherInput) int
-		CloseEvent           func(childComplexity int, input model.EventIDInput) int
-		CloseTrainingClass   func(childComplexity int, input model.TrainingClassIDInput) int
-		CloseVoucherBatch    func(childComplexity int, input model.VoucherBatchIDInput) int
-		CreateAdmin          func(childComplexity int, input model.CreateAdminInput) int
-		CreateEvent          func(childComplexity int, input model.CreateEventInput) int
-		CreateTrainingClass  func(childComplexity int, input model.CreateTrainingClassInput) int
-		CreateUnion          func(childComplexity int, input model.CreateUnionInput) int
-		CreateVoucherBatch   func(childComplexity int, input model.CreateVoucherBatchInput) int
-		ImportRoster         func(childComplexity int, input model.ImportRosterInput) int
-		LoginAdmin           func(childComplexity int, input model.LoginAdminInput) int
-		LoginWithWeChat      func(childComplexity int, input model.LoginWithWeChatInput) int
-		Logout               func(childComplexity int, input *model.LogoutInput) int
-		MarkAttendance       func(childComplexity int, input model.MarkAttendanceInput) int
-		Ping                 func(childComplexity int) int
-		PublishEvent         func(childComplexity int, input model.PublishEventInput) int
-		PublishTrainingClass func(childComplexity int, input model.TrainingClassIDInput) int
-		PublishVoucherBatch  func(childComplexity int, input model.VoucherBatchIDInput) int
-		RedeemVoucher        func(childComplexity int, input model.RedeemVoucherInput) int
-		RefreshToken         func(childComplexity int, input model.RefreshTokenInput) int
-		RejectMember         func(childComplexity int, input model.RejectMemberInput) int
-		RevokeVoucher        func(childComplexity int, input model.RevokeVoucherInput) int
-		SetRedeemerBatches   func(childComplexity int, input model.SetRedeemerBatchesInput) int
-		SignUpForEvent       func(childComplexity int, input model.SignUpForEventInput) int
-		UpdateEvent          func(childComplexity int, input model.UpdateEventInput) int
-		UpdateTrainingClass  func(childComplexity int, input model.UpdateTrainingClassInput) int
-		VerifyMember         func(childComplexity int, input model.VerifyMemberInput) int
+		AcceptGuardianInvite    func(childComplexity int, input model.AcceptGuardianInviteInput) int
+		BindProfile             func(childComplexity int, input model.BindProfileInput) int
+		BookClass               func(childComplexity int, input model.BookClassInput) int
+		CancelBooking           func(childComplexity int, input model.CancelBookingInput) int
+		CancelChildcareProgram  func(childComplexity int, input model.CancelChildcareProgramInput) int
+		CancelEventSignUp       func(childComplexity int, input model.CancelEventSignUpInput) int
+		CancelEventSignUps      func(childComplexity int, input model.CancelEventSignUpsInput) int
+		CancelTrainingClass     func(childComplexity int, input model.CancelTrainingClassInput) int
+		CheckInBooking          func(childComplexity int, input model.CheckInBookingInput) int
+		CheckInChild            func(childComplexity int, input model.CheckInChildInput) int
+		CheckInEventSignUp      func(childComplexity int, input model.CheckInEventSignUpInput) int
+		CheckOutChild           func(childComplexity int, input model.CheckOutChildInput) int
+		ClaimVoucher            func(childComplexity int, input model.ClaimVoucherInput) int
+		CloseEvent              func(childComplexity int, input model.EventIDInput) int
+		CloseTrainingClass      func(childComplexity int, input model.TrainingClassIDInput) int
+		CloseVoucherBatch       func(childComplexity int, input model.VoucherBatchIDInput) int
+		CreateAdmin             func(childComplexity int, input model.CreateAdminInput) int
+		CreateChildcareProgram  func(childComplexity int, input model.CreateChildcareProgramInput) int
+		CreateEvent             func(childComplexity int, input model.CreateEventInput) int
+		CreateTrainingClass     func(childComplexity int, input model.CreateTrainingClassInput) int
+		CreateUnion             func(childComplexity int, input model.CreateUnionInput) int
+		CreateVoucherBatch      func(childComplexity int, input model.CreateVoucherBatchInput) int
+		ImportRoster            func(childComplexity int, input model.ImportRosterInput) int
+		InviteGuardian          func(childComplexity int, input model.InviteGuardianInput) int
+		LoginAdmin              func(childComplexity int, input model.LoginAdminInput) int
+		LoginWithWeChat         func(childComplexity int, input model.LoginWithWeChatInput) int
+		Logout                  func(childComplexity int, input *model.LogoutInput) int
+		MarkAttendance          func(childComplexity int, input model.MarkAttendanceInput) int
+		Ping                    func(childComplexity int) int
+		PublishChildcareProgram func(childComplexity int, input model.ChildcareProgramIDInput) int
+		PublishEvent            func(childComplexity int, input model.PublishEventInput) int
+		PublishTrainingClass    func(childComplexity int, input model.TrainingClassIDInput) int
+		PublishVoucherBatch     func(childComplexity int, input model.VoucherBatchIDInput) int
+		RedeemVoucher           func(childComplexity int, input model.RedeemVoucherInput) int
+		RefreshToken            func(childComplexity int, input model.RefreshTokenInput) int
+		RegisterChild           func(childComplexity int, input model.RegisterChildInput) int
+		RejectMember            func(childComplexity int, input model.RejectMemberInput) int
+		RevokeVoucher           func(childComplexity int, input model.RevokeVoucherInput) int
+		RunChildcareAllocation  func(childComplexity int, input model.ChildcareProgramIDInput) int
+		SetRedeemerBatches      func(childComplexity int, input model.SetRedeemerBatchesInput) int
+		SignUpChild             func(childComplexity int, input model.SignUpChildInput) int
+		SignUpForEvent          func(childComplexity int, input model.SignUpForEventInput) int
+		UpdateChild             func(childComplexity int, input model.UpdateChildInput) int
+		UpdateChildcareProgram  func(childComplexity int, input model.UpdateChildcareProgramInput) int
+		UpdateEvent             func(childComplexity int, input model.UpdateEventInput) int
+		UpdateTrainingClass     func(childComplexity int, input model.UpdateTrainingClassInput) int
+		VerifyMember            func(childComplexity int, input model.VerifyMemberInput) int
+		WithdrawChildSignUp     func(childComplexity int, input model.WithdrawChildSignUpInput) int
 	}
 
 	PageInfo struct {
@@ -324,30 +491,37 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Admins          func(childComplexity int, first *int, after *string) int
-		AuditLogs       func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
-		BatchVouchers   func(childComplexity int, batchID int64, filter *model.VoucherFilter, first *int, after *string) int
-		ClassBookings   func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
-		CurrentAdmin    func(childComplexity int) int
-		Dashboard       func(childComplexity int, input model.DashboardInput) int
-		Event           func(childComplexity int, id int64) int
-		EventSignUps    func(childComplexity int, postID int64, filter *model.BookingFilter, first *int, after *string) int
-		Events          func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
-		Me              func(childComplexity int) int
-		Member          func(childComplexity int, id int64) int
-		Members         func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
-		MyActivity      func(childComplexity int, first *int, after *string) int
-		MyBookings      func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
-		MySignUps       func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
-		MyVouchers      func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
-		Ping            func(childComplexity int) int
-		TrainingClass   func(childComplexity int, id int64) int
-		TrainingClasses func(childComplexity int, filter *model.TrainingClassFilter, first *int, after *string) int
-		Union           func(childComplexity int, id int64) int
-		Unions          func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
-		VoucherBatch    func(childComplexity int, id int64) int
-		VoucherBatches  func(childComplexity int, filter *model.VoucherBatchFilter, first *int, after *string) int
-		VoucherStats    func(childComplexity int, unionID *int64) int
+		Admins            func(childComplexity int, first *int, after *string) int
+		AuditLogs         func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
+		BatchVouchers     func(childComplexity int, batchID int64, filter *model.VoucherFilter, first *int, after *string) int
+		ChildSignUp       func(childComplexity int, id int64) int
+		ChildcareProgram  func(childComplexity int, id int64) int
+		ChildcarePrograms func(childComplexity int, filter *model.ChildcareProgramFilter, first *int, after *string) int
+		ChildcareSignUps  func(childComplexity int, programID int64, filter *model.ChildSignUpFilter, first *int, after *string) int
+		ChildcareStats    func(childComplexity int, unionID *int64) int
+		ClassBookings     func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
+		CurrentAdmin      func(childComplexity int) int
+		Dashboard         func(childComplexity int, input model.DashboardInput) int
+		Event             func(childComplexity int, id int64) int
+		EventSignUps      func(childComplexity int, postID int64, filter *model.BookingFilter, first *int, after *string) int
+		Events            func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
+		Me                func(childComplexity int) int
+		Member            func(childComplexity int, id int64) int
+		Members           func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
+		MyActivity        func(childComplexity int, first *int, after *string) int
+		MyBookings        func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		MyChildSignUps    func(childComplexity int, filter *model.MyChildSignUpFilter, first *int, after *string) int
+		MyChildren        func(childComplexity int, first *int, after *string) int
+		MySignUps         func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		MyVouchers        func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
+		Ping              func(childComplexity int) int
+		TrainingClass     func(childComplexity int, id int64) int
+		TrainingClasses   func(childComplexity int, filter *model.TrainingClassFilter, first *int, after *string) int
+		Union             func(childComplexity int, id int64) int
+		Unions            func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
+		VoucherBatch      func(childComplexity int, id int64) int
+		VoucherBatches    func(childComplexity int, filter *model.VoucherBatchFilter, first *int, after *string) int
+		VoucherStats      func(childComplexity int, unionID *int64) int
 	}
 
 	RejectMemberPayload struct {
@@ -566,6 +740,37 @@ type AdminResolver interface {
 type AuditLogResolver interface {
 	Admin(ctx context.Context, obj *models.AuditLog) (*models.Admin, error)
 }
+type ChildResolver interface {
+	IDNumber(ctx context.Context, obj *models.Child) (string, error)
+
+	EmergencyContactPhone(ctx context.Context, obj *models.Child) (string, error)
+	MyRole(ctx context.Context, obj *models.Child) (*models.GuardianRole, error)
+}
+type ChildSignUpResolver interface {
+	Program(ctx context.Context, obj *models.ChildSignUp) (*models.ChildcareProgram, error)
+	Child(ctx context.Context, obj *models.ChildSignUp) (*models.Child, error)
+	Parent(ctx context.Context, obj *models.ChildSignUp) (*models.Member, error)
+
+	Priority(ctx context.Context, obj *models.ChildSignUp) (bool, error)
+
+	WaitlistPosition(ctx context.Context, obj *models.ChildSignUp) (*int, error)
+
+	DrawKey(ctx context.Context, obj *models.ChildSignUp) (*string, error)
+
+	Attendance(ctx context.Context, obj *models.ChildSignUp) ([]*models.ChildAttendance, error)
+}
+type ChildcareAllocationResolver interface {
+	Mode(ctx context.Context, obj *models.AllocationRun) (models.AdmissionMode, error)
+
+	Algorithm(ctx context.Context, obj *models.AllocationRun) (string, error)
+}
+type ChildcareProgramResolver interface {
+	Union(ctx context.Context, obj *models.ChildcareProgram) (*models.Union, error)
+
+	LotterySeedHash(ctx context.Context, obj *models.ChildcareProgram) (string, error)
+	Allocation(ctx context.Context, obj *models.ChildcareProgram) (*models.AllocationRun, error)
+	IneligibleReason(ctx context.Context, obj *models.ChildcareProgram, childID *int64) (*string, error)
+}
 type DashboardResolver interface {
 	Union(ctx context.Context, obj *service.Dashboard) (*models.Union, error)
 }
@@ -599,6 +804,19 @@ type MemberResolver interface {
 }
 type MutationResolver interface {
 	Ping(ctx context.Context) (string, error)
+	CreateChildcareProgram(ctx context.Context, input model.CreateChildcareProgramInput) (*model.ChildcareProgramPayload, error)
+	UpdateChildcareProgram(ctx context.Context, input model.UpdateChildcareProgramInput) (*model.ChildcareProgramPayload, error)
+	PublishChildcareProgram(ctx context.Context, input model.ChildcareProgramIDInput) (*model.ChildcareProgramPayload, error)
+	CancelChildcareProgram(ctx context.Context, input model.CancelChildcareProgramInput) (*model.ChildcareProgramPayload, error)
+	RunChildcareAllocation(ctx context.Context, input model.ChildcareProgramIDInput) (*model.ChildcareProgramPayload, error)
+	CheckInChild(ctx context.Context, input model.CheckInChildInput) (*model.ChildAttendancePayload, error)
+	CheckOutChild(ctx context.Context, input model.CheckOutChildInput) (*model.ChildAttendancePayload, error)
+	RegisterChild(ctx context.Context, input model.RegisterChildInput) (*model.ChildPayload, error)
+	UpdateChild(ctx context.Context, input model.UpdateChildInput) (*model.ChildPayload, error)
+	InviteGuardian(ctx context.Context, input model.InviteGuardianInput) (*model.GuardianInvitationPayload, error)
+	AcceptGuardianInvite(ctx context.Context, input model.AcceptGuardianInviteInput) (*model.ChildPayload, error)
+	SignUpChild(ctx context.Context, input model.SignUpChildInput) (*model.ChildSignUpPayload, error)
+	WithdrawChildSignUp(ctx context.Context, input model.WithdrawChildSignUpInput) (*model.ChildSignUpPayload, error)
 	CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.EventPostPayload, error)
 	UpdateEvent(ctx context.Context, input model.UpdateEventInput) (*model.EventPostPayload, error)
 	PublishEvent(ctx context.Context, input model.PublishEventInput) (*model.EventPostPayload, error)
@@ -636,6 +854,13 @@ type MutationResolver interface {
 }
 type QueryResolver interface {
 	Ping(ctx context.Context) (string, error)
+	ChildcarePrograms(ctx context.Context, filter *model.ChildcareProgramFilter, first *int, after *string) (*model.ChildcareProgramConnection, error)
+	ChildcareProgram(ctx context.Context, id int64) (*models.ChildcareProgram, error)
+	MyChildren(ctx context.Context, first *int, after *string) (*model.ChildConnection, error)
+	MyChildSignUps(ctx context.Context, filter *model.MyChildSignUpFilter, first *int, after *string) (*model.ChildSignUpConnection, error)
+	ChildcareSignUps(ctx context.Context, programID int64, filter *model.ChildSignUpFilter, first *int, after *string) (*model.ChildSignUpConnection, error)
+	ChildSignUp(ctx context.Context, id int64) (*models.ChildSignUp, error)
+	ChildcareStats(ctx context.Context, unionID *int64) (*service.ChildcareStats, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventPostConnection, error)
 	Event(ctx context.Context, id int64) (*models.EventPost, error)
 	MySignUps(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error)
@@ -965,6 +1190,585 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.BookingPayload.Booking(childComplexity), true
+
+	case "Child.allergies":
+		if e.ComplexityRoot.Child.Allergies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.Allergies(childComplexity), true
+	case "Child.birthDate":
+		if e.ComplexityRoot.Child.BirthDate == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.BirthDate(childComplexity), true
+	case "Child.createdAt":
+		if e.ComplexityRoot.Child.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.CreatedAt(childComplexity), true
+	case "Child.emergencyContactName":
+		if e.ComplexityRoot.Child.EmergencyContactName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.EmergencyContactName(childComplexity), true
+	case "Child.emergencyContactPhone":
+		if e.ComplexityRoot.Child.EmergencyContactPhone == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.EmergencyContactPhone(childComplexity), true
+	case "Child.gender":
+		if e.ComplexityRoot.Child.Gender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.Gender(childComplexity), true
+	case "Child.healthNotes":
+		if e.ComplexityRoot.Child.HealthNotes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.HealthNotes(childComplexity), true
+	case "Child.id":
+		if e.ComplexityRoot.Child.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.ID(childComplexity), true
+	case "Child.idNumber":
+		if e.ComplexityRoot.Child.IDNumber == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.IDNumber(childComplexity), true
+	case "Child.myRole":
+		if e.ComplexityRoot.Child.MyRole == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.MyRole(childComplexity), true
+	case "Child.name":
+		if e.ComplexityRoot.Child.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.Name(childComplexity), true
+	case "Child.schoolGrade":
+		if e.ComplexityRoot.Child.SchoolGrade == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.SchoolGrade(childComplexity), true
+	case "Child.version":
+		if e.ComplexityRoot.Child.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Child.Version(childComplexity), true
+
+	case "ChildAttendance.checkedInAt":
+		if e.ComplexityRoot.ChildAttendance.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildAttendance.CheckedInAt(childComplexity), true
+	case "ChildAttendance.checkedOutAt":
+		if e.ComplexityRoot.ChildAttendance.CheckedOutAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildAttendance.CheckedOutAt(childComplexity), true
+	case "ChildAttendance.day":
+		if e.ComplexityRoot.ChildAttendance.Day == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildAttendance.Day(childComplexity), true
+	case "ChildAttendance.id":
+		if e.ComplexityRoot.ChildAttendance.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildAttendance.ID(childComplexity), true
+	case "ChildAttendance.pickedUpBy":
+		if e.ComplexityRoot.ChildAttendance.PickedUpBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildAttendance.PickedUpBy(childComplexity), true
+
+	case "ChildAttendancePayload.attendance":
+		if e.ComplexityRoot.ChildAttendancePayload.Attendance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildAttendancePayload.Attendance(childComplexity), true
+
+	case "ChildConnection.edges":
+		if e.ComplexityRoot.ChildConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildConnection.Edges(childComplexity), true
+	case "ChildConnection.pageInfo":
+		if e.ComplexityRoot.ChildConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildConnection.PageInfo(childComplexity), true
+
+	case "ChildEdge.cursor":
+		if e.ComplexityRoot.ChildEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildEdge.Cursor(childComplexity), true
+	case "ChildEdge.node":
+		if e.ComplexityRoot.ChildEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildEdge.Node(childComplexity), true
+
+	case "ChildPayload.child":
+		if e.ComplexityRoot.ChildPayload.Child == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildPayload.Child(childComplexity), true
+
+	case "ChildSignUp.attendance":
+		if e.ComplexityRoot.ChildSignUp.Attendance == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.Attendance(childComplexity), true
+	case "ChildSignUp.child":
+		if e.ComplexityRoot.ChildSignUp.Child == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.Child(childComplexity), true
+	case "ChildSignUp.createdAt":
+		if e.ComplexityRoot.ChildSignUp.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.CreatedAt(childComplexity), true
+	case "ChildSignUp.doubleWorker":
+		if e.ComplexityRoot.ChildSignUp.DoubleWorker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.DoubleWorker(childComplexity), true
+	case "ChildSignUp.drawKey":
+		if e.ComplexityRoot.ChildSignUp.DrawKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.DrawKey(childComplexity), true
+	case "ChildSignUp.endedAt":
+		if e.ComplexityRoot.ChildSignUp.EndedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.EndedAt(childComplexity), true
+	case "ChildSignUp.id":
+		if e.ComplexityRoot.ChildSignUp.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.ID(childComplexity), true
+	case "ChildSignUp.parent":
+		if e.ComplexityRoot.ChildSignUp.Parent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.Parent(childComplexity), true
+	case "ChildSignUp.priority":
+		if e.ComplexityRoot.ChildSignUp.Priority == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.Priority(childComplexity), true
+	case "ChildSignUp.program":
+		if e.ComplexityRoot.ChildSignUp.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.Program(childComplexity), true
+	case "ChildSignUp.promotedAt":
+		if e.ComplexityRoot.ChildSignUp.PromotedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.PromotedAt(childComplexity), true
+	case "ChildSignUp.rejectReason":
+		if e.ComplexityRoot.ChildSignUp.RejectReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.RejectReason(childComplexity), true
+	case "ChildSignUp.status":
+		if e.ComplexityRoot.ChildSignUp.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.Status(childComplexity), true
+	case "ChildSignUp.waitlistPosition":
+		if e.ComplexityRoot.ChildSignUp.WaitlistPosition == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUp.WaitlistPosition(childComplexity), true
+
+	case "ChildSignUpConnection.edges":
+		if e.ComplexityRoot.ChildSignUpConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUpConnection.Edges(childComplexity), true
+	case "ChildSignUpConnection.pageInfo":
+		if e.ComplexityRoot.ChildSignUpConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUpConnection.PageInfo(childComplexity), true
+
+	case "ChildSignUpEdge.cursor":
+		if e.ComplexityRoot.ChildSignUpEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUpEdge.Cursor(childComplexity), true
+	case "ChildSignUpEdge.node":
+		if e.ComplexityRoot.ChildSignUpEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUpEdge.Node(childComplexity), true
+
+	case "ChildSignUpPayload.signUp":
+		if e.ComplexityRoot.ChildSignUpPayload.SignUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildSignUpPayload.SignUp(childComplexity), true
+
+	case "ChildcareAllocation.admitted":
+		if e.ComplexityRoot.ChildcareAllocation.Admitted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareAllocation.Admitted(childComplexity), true
+	case "ChildcareAllocation.algorithm":
+		if e.ComplexityRoot.ChildcareAllocation.Algorithm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareAllocation.Algorithm(childComplexity), true
+	case "ChildcareAllocation.candidates":
+		if e.ComplexityRoot.ChildcareAllocation.Candidates == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareAllocation.Candidates(childComplexity), true
+	case "ChildcareAllocation.ranAt":
+		if e.ComplexityRoot.ChildcareAllocation.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareAllocation.CreatedAt(childComplexity), true
+	case "ChildcareAllocation.mode":
+		if e.ComplexityRoot.ChildcareAllocation.Mode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareAllocation.Mode(childComplexity), true
+	case "ChildcareAllocation.rejected":
+		if e.ComplexityRoot.ChildcareAllocation.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareAllocation.Rejected(childComplexity), true
+	case "ChildcareAllocation.seed":
+		if e.ComplexityRoot.ChildcareAllocation.Seed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareAllocation.Seed(childComplexity), true
+	case "ChildcareAllocation.waitlisted":
+		if e.ComplexityRoot.ChildcareAllocation.Waitlisted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareAllocation.Waitlisted(childComplexity), true
+
+	case "ChildcareProgram.admissionMode":
+		if e.ComplexityRoot.ChildcareProgram.AdmissionMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.AdmissionMode(childComplexity), true
+	case "ChildcareProgram.allocation":
+		if e.ComplexityRoot.ChildcareProgram.Allocation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Allocation(childComplexity), true
+	case "ChildcareProgram.cancelReason":
+		if e.ComplexityRoot.ChildcareProgram.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.CancelReason(childComplexity), true
+	case "ChildcareProgram.capacity":
+		if e.ComplexityRoot.ChildcareProgram.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Capacity(childComplexity), true
+	case "ChildcareProgram.childMaxAge":
+		if e.ComplexityRoot.ChildcareProgram.ChildMaxAge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.ChildMaxAge(childComplexity), true
+	case "ChildcareProgram.childMinAge":
+		if e.ComplexityRoot.ChildcareProgram.ChildMinAge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.ChildMinAge(childComplexity), true
+	case "ChildcareProgram.admittedCount":
+		if e.ComplexityRoot.ChildcareProgram.ConfirmedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.ConfirmedCount(childComplexity), true
+	case "ChildcareProgram.createdAt":
+		if e.ComplexityRoot.ChildcareProgram.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.CreatedAt(childComplexity), true
+	case "ChildcareProgram.dailyEnd":
+		if e.ComplexityRoot.ChildcareProgram.DailyEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.DailyEnd(childComplexity), true
+	case "ChildcareProgram.dailyStart":
+		if e.ComplexityRoot.ChildcareProgram.DailyStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.DailyStart(childComplexity), true
+	case "ChildcareProgram.description":
+		if e.ComplexityRoot.ChildcareProgram.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Description(childComplexity), true
+	case "ChildcareProgram.eligibility":
+		if e.ComplexityRoot.ChildcareProgram.Eligibility == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Eligibility(childComplexity), true
+	case "ChildcareProgram.endsOn":
+		if e.ComplexityRoot.ChildcareProgram.EndsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.EndsOn(childComplexity), true
+	case "ChildcareProgram.id":
+		if e.ComplexityRoot.ChildcareProgram.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.ID(childComplexity), true
+	case "ChildcareProgram.ineligibleReason":
+		if e.ComplexityRoot.ChildcareProgram.IneligibleReason == nil {
+			break
+		}
+
+		args, err := ec.field_ChildcareProgram_ineligibleReason_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.IneligibleReason(childComplexity, args["childId"].(*int64)), true
+	case "ChildcareProgram.lotterySeedHash":
+		if e.ComplexityRoot.ChildcareProgram.LotterySeedHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.LotterySeedHash(childComplexity), true
+	case "ChildcareProgram.place":
+		if e.ComplexityRoot.ChildcareProgram.Place == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Place(childComplexity), true
+	case "ChildcareProgram.priorityDoubleWorker":
+		if e.ComplexityRoot.ChildcareProgram.PriorityDoubleWorker == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.PriorityDoubleWorker(childComplexity), true
+	case "ChildcareProgram.priorityEmploymentForms":
+		if e.ComplexityRoot.ChildcareProgram.PriorityEmploymentForms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.PriorityEmploymentForms(childComplexity), true
+	case "ChildcareProgram.publishedAt":
+		if e.ComplexityRoot.ChildcareProgram.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.PublishedAt(childComplexity), true
+	case "ChildcareProgram.requireEmergencyContact":
+		if e.ComplexityRoot.ChildcareProgram.RequireEmergencyContact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.RequireEmergencyContact(childComplexity), true
+	case "ChildcareProgram.requireHealthNotes":
+		if e.ComplexityRoot.ChildcareProgram.RequireHealthNotes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.RequireHealthNotes(childComplexity), true
+	case "ChildcareProgram.seatsLeft":
+		if e.ComplexityRoot.ChildcareProgram.SeatsLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.SeatsLeft(childComplexity), true
+	case "ChildcareProgram.signUpClosesAt":
+		if e.ComplexityRoot.ChildcareProgram.SignUpClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.SignUpClosesAt(childComplexity), true
+	case "ChildcareProgram.signUpOpensAt":
+		if e.ComplexityRoot.ChildcareProgram.SignUpOpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.SignUpOpensAt(childComplexity), true
+	case "ChildcareProgram.startsOn":
+		if e.ComplexityRoot.ChildcareProgram.StartsOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.StartsOn(childComplexity), true
+	case "ChildcareProgram.status":
+		if e.ComplexityRoot.ChildcareProgram.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Status(childComplexity), true
+	case "ChildcareProgram.title":
+		if e.ComplexityRoot.ChildcareProgram.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Title(childComplexity), true
+	case "ChildcareProgram.union":
+		if e.ComplexityRoot.ChildcareProgram.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Union(childComplexity), true
+	case "ChildcareProgram.version":
+		if e.ComplexityRoot.ChildcareProgram.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.Version(childComplexity), true
+	case "ChildcareProgram.waitlistCount":
+		if e.ComplexityRoot.ChildcareProgram.WaitlistCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.WaitlistCount(childComplexity), true
+	case "ChildcareProgram.waitlistLimit":
+		if e.ComplexityRoot.ChildcareProgram.WaitlistLimit == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgram.WaitlistLimit(childComplexity), true
+
+	case "ChildcareProgramConnection.edges":
+		if e.ComplexityRoot.ChildcareProgramConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgramConnection.Edges(childComplexity), true
+	case "ChildcareProgramConnection.pageInfo":
+		if e.ComplexityRoot.ChildcareProgramConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgramConnection.PageInfo(childComplexity), true
+
+	case "ChildcareProgramEdge.cursor":
+		if e.ComplexityRoot.ChildcareProgramEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgramEdge.Cursor(childComplexity), true
+	case "ChildcareProgramEdge.node":
+		if e.ComplexityRoot.ChildcareProgramEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgramEdge.Node(childComplexity), true
+
+	case "ChildcareProgramPayload.childcareProgram":
+		if e.ComplexityRoot.ChildcareProgramPayload.ChildcareProgram == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareProgramPayload.ChildcareProgram(childComplexity), true
+
+	case "ChildcareStats.admitted":
+		if e.ComplexityRoot.ChildcareStats.Admitted == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareStats.Admitted(childComplexity), true
+	case "ChildcareStats.children":
+		if e.ComplexityRoot.ChildcareStats.Children == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareStats.Children(childComplexity), true
+	case "ChildcareStats.personDays":
+		if e.ComplexityRoot.ChildcareStats.PersonDays == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareStats.PersonDays(childComplexity), true
+	case "ChildcareStats.programs":
+		if e.ComplexityRoot.ChildcareStats.Programs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareStats.Programs(childComplexity), true
+	case "ChildcareStats.signUps":
+		if e.ComplexityRoot.ChildcareStats.SignUps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChildcareStats.SignUps(childComplexity), true
 
 	case "CreateAdminPayload.admin":
 		if e.ComplexityRoot.CreateAdminPayload.Admin == nil {
@@ -1423,6 +2227,26 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventSignUpPayload.SignUp(childComplexity), true
 
+	case "GuardianInvitation.code":
+		if e.ComplexityRoot.GuardianInvitation.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianInvitation.Code(childComplexity), true
+	case "GuardianInvitation.expiresAt":
+		if e.ComplexityRoot.GuardianInvitation.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianInvitation.ExpiresAt(childComplexity), true
+
+	case "GuardianInvitationPayload.invitation":
+		if e.ComplexityRoot.GuardianInvitationPayload.Invitation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.GuardianInvitationPayload.Invitation(childComplexity), true
+
 	case "ImportRosterPayload.failed":
 		if e.ComplexityRoot.ImportRosterPayload.Failed == nil {
 			break
@@ -1560,6 +2384,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MemberEdge.Node(childComplexity), true
 
+	case "Mutation.acceptGuardianInvite":
+		if e.ComplexityRoot.Mutation.AcceptGuardianInvite == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_acceptGuardianInvite_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.AcceptGuardianInvite(childComplexity, args["input"].(model.AcceptGuardianInviteInput)), true
 	case "Mutation.bindProfile":
 		if e.ComplexityRoot.Mutation.BindProfile == nil {
 			break
@@ -1593,6 +2428,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelBooking(childComplexity, args["input"].(model.CancelBookingInput)), true
+	case "Mutation.cancelChildcareProgram":
+		if e.ComplexityRoot.Mutation.CancelChildcareProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelChildcareProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelChildcareProgram(childComplexity, args["input"].(model.CancelChildcareProgramInput)), true
 	case "Mutation.cancelEventSignUp":
 		if e.ComplexityRoot.Mutation.CancelEventSignUp == nil {
 			break
@@ -1637,6 +2483,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckInBooking(childComplexity, args["input"].(model.CheckInBookingInput)), true
+	case "Mutation.checkInChild":
+		if e.ComplexityRoot.Mutation.CheckInChild == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInChild_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInChild(childComplexity, args["input"].(model.CheckInChildInput)), true
 	case "Mutation.checkInEventSignUp":
 		if e.ComplexityRoot.Mutation.CheckInEventSignUp == nil {
 			break
@@ -1648,6 +2505,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckInEventSignUp(childComplexity, args["input"].(model.CheckInEventSignUpInput)), true
+	case "Mutation.checkOutChild":
+		if e.ComplexityRoot.Mutation.CheckOutChild == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkOutChild_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckOutChild(childComplexity, args["input"].(model.CheckOutChildInput)), true
 	case "Mutation.claimVoucher":
 		if e.ComplexityRoot.Mutation.ClaimVoucher == nil {
 			break
@@ -1703,6 +2571,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateAdmin(childComplexity, args["input"].(model.CreateAdminInput)), true
+	case "Mutation.createChildcareProgram":
+		if e.ComplexityRoot.Mutation.CreateChildcareProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createChildcareProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateChildcareProgram(childComplexity, args["input"].(model.CreateChildcareProgramInput)), true
 	case "Mutation.createEvent":
 		if e.ComplexityRoot.Mutation.CreateEvent == nil {
 			break
@@ -1758,6 +2637,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.ImportRoster(childComplexity, args["input"].(model.ImportRosterInput)), true
+	case "Mutation.inviteGuardian":
+		if e.ComplexityRoot.Mutation.InviteGuardian == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_inviteGuardian_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.InviteGuardian(childComplexity, args["input"].(model.InviteGuardianInput)), true
 	case "Mutation.loginAdmin":
 		if e.ComplexityRoot.Mutation.LoginAdmin == nil {
 			break
@@ -1808,6 +2698,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.Ping(childComplexity), true
+	case "Mutation.publishChildcareProgram":
+		if e.ComplexityRoot.Mutation.PublishChildcareProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishChildcareProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishChildcareProgram(childComplexity, args["input"].(model.ChildcareProgramIDInput)), true
 	case "Mutation.publishEvent":
 		if e.ComplexityRoot.Mutation.PublishEvent == nil {
 			break
@@ -1863,6 +2764,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RefreshToken(childComplexity, args["input"].(model.RefreshTokenInput)), true
+	case "Mutation.registerChild":
+		if e.ComplexityRoot.Mutation.RegisterChild == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerChild_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterChild(childComplexity, args["input"].(model.RegisterChildInput)), true
 	case "Mutation.rejectMember":
 		if e.ComplexityRoot.Mutation.RejectMember == nil {
 			break
@@ -1885,6 +2797,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RevokeVoucher(childComplexity, args["input"].(model.RevokeVoucherInput)), true
+	case "Mutation.runChildcareAllocation":
+		if e.ComplexityRoot.Mutation.RunChildcareAllocation == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_runChildcareAllocation_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RunChildcareAllocation(childComplexity, args["input"].(model.ChildcareProgramIDInput)), true
 	case "Mutation.setRedeemerBatches":
 		if e.ComplexityRoot.Mutation.SetRedeemerBatches == nil {
 			break
@@ -1896,6 +2819,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SetRedeemerBatches(childComplexity, args["input"].(model.SetRedeemerBatchesInput)), true
+	case "Mutation.signUpChild":
+		if e.ComplexityRoot.Mutation.SignUpChild == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_signUpChild_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SignUpChild(childComplexity, args["input"].(model.SignUpChildInput)), true
 	case "Mutation.signUpForEvent":
 		if e.ComplexityRoot.Mutation.SignUpForEvent == nil {
 			break
@@ -1907,6 +2841,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUpForEvent(childComplexity, args["input"].(model.SignUpForEventInput)), true
+	case "Mutation.updateChild":
+		if e.ComplexityRoot.Mutation.UpdateChild == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateChild_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateChild(childComplexity, args["input"].(model.UpdateChildInput)), true
+	case "Mutation.updateChildcareProgram":
+		if e.ComplexityRoot.Mutation.UpdateChildcareProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateChildcareProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateChildcareProgram(childComplexity, args["input"].(model.UpdateChildcareProgramInput)), true
 	case "Mutation.updateEvent":
 		if e.ComplexityRoot.Mutation.UpdateEvent == nil {
 			break
@@ -1940,6 +2896,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.VerifyMember(childComplexity, args["input"].(model.VerifyMemberInput)), true
+	case "Mutation.withdrawChildSignUp":
+		if e.ComplexityRoot.Mutation.WithdrawChildSignUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawChildSignUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawChildSignUp(childComplexity, args["input"].(model.WithdrawChildSignUpInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -1987,6 +2954,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.BatchVouchers(childComplexity, args["batchId"].(int64), args["filter"].(*model.VoucherFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.childSignUp":
+		if e.ComplexityRoot.Query.ChildSignUp == nil {
+			break
+		}
+
+		args, err := ec.field_Query_childSignUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChildSignUp(childComplexity, args["id"].(int64)), true
+	case "Query.childcareProgram":
+		if e.ComplexityRoot.Query.ChildcareProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Query_childcareProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChildcareProgram(childComplexity, args["id"].(int64)), true
+	case "Query.childcarePrograms":
+		if e.ComplexityRoot.Query.ChildcarePrograms == nil {
+			break
+		}
+
+		args, err := ec.field_Query_childcarePrograms_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChildcarePrograms(childComplexity, args["filter"].(*model.ChildcareProgramFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.childcareSignUps":
+		if e.ComplexityRoot.Query.ChildcareSignUps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_childcareSignUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChildcareSignUps(childComplexity, args["programId"].(int64), args["filter"].(*model.ChildSignUpFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.childcareStats":
+		if e.ComplexityRoot.Query.ChildcareStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_childcareStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.ChildcareStats(childComplexity, args["unionId"].(*int64)), true
 	case "Query.classBookings":
 		if e.ComplexityRoot.Query.ClassBookings == nil {
 			break
@@ -2099,6 +3121,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyBookings(childComplexity, args["filter"].(*model.BookingFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myChildSignUps":
+		if e.ComplexityRoot.Query.MyChildSignUps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myChildSignUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyChildSignUps(childComplexity, args["filter"].(*model.MyChildSignUpFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.myChildren":
+		if e.ComplexityRoot.Query.MyChildren == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myChildren_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyChildren(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.mySignUps":
 		if e.ComplexityRoot.Query.MySignUps == nil {
 			break
@@ -3024,18 +4068,26 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AcceptGuardianInviteInput", ec.unmarshalInputAcceptGuardianInviteInput),
 			graphql.NewInputUnmarshaler("AuditLogFilter", ec.unmarshalInputAuditLogFilter),
 			graphql.NewInputUnmarshaler("BindProfileInput", ec.unmarshalInputBindProfileInput),
 			graphql.NewInputUnmarshaler("BookClassInput", ec.unmarshalInputBookClassInput),
 			graphql.NewInputUnmarshaler("BookingFilter", ec.unmarshalInputBookingFilter),
 			graphql.NewInputUnmarshaler("CancelBookingInput", ec.unmarshalInputCancelBookingInput),
+			graphql.NewInputUnmarshaler("CancelChildcareProgramInput", ec.unmarshalInputCancelChildcareProgramInput),
 			graphql.NewInputUnmarshaler("CancelEventSignUpInput", ec.unmarshalInputCancelEventSignUpInput),
 			graphql.NewInputUnmarshaler("CancelEventSignUpsInput", ec.unmarshalInputCancelEventSignUpsInput),
 			graphql.NewInputUnmarshaler("CancelTrainingClassInput", ec.unmarshalInputCancelTrainingClassInput),
 			graphql.NewInputUnmarshaler("CheckInBookingInput", ec.unmarshalInputCheckInBookingInput),
+			graphql.NewInputUnmarshaler("CheckInChildInput", ec.unmarshalInputCheckInChildInput),
 			graphql.NewInputUnmarshaler("CheckInEventSignUpInput", ec.unmarshalInputCheckInEventSignUpInput),
+			graphql.NewInputUnmarshaler("CheckOutChildInput", ec.unmarshalInputCheckOutChildInput),
+			graphql.NewInputUnmarshaler("ChildSignUpFilter", ec.unmarshalInputChildSignUpFilter),
+			graphql.NewInputUnmarshaler("ChildcareProgramFilter", ec.unmarshalInputChildcareProgramFilter),
+			graphql.NewInputUnmarshaler("ChildcareProgramIdInput", ec.unmarshalInputChildcareProgramIdInput),
 			graphql.NewInputUnmarshaler("ClaimVoucherInput", ec.unmarshalInputClaimVoucherInput),
 			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
+			graphql.NewInputUnmarshaler("CreateChildcareProgramInput", ec.unmarshalInputCreateChildcareProgramInput),
 			graphql.NewInputUnmarshaler("CreateEventInput", ec.unmarshalInputCreateEventInput),
 			graphql.NewInputUnmarshaler("CreateTrainingClassInput", ec.unmarshalInputCreateTrainingClassInput),
 			graphql.NewInputUnmarshaler("CreateUnionInput", ec.unmarshalInputCreateUnionInput),
@@ -3046,28 +4098,35 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EventIdInput", ec.unmarshalInputEventIdInput),
 			graphql.NewInputUnmarshaler("EventSignUpSettingsInput", ec.unmarshalInputEventSignUpSettingsInput),
 			graphql.NewInputUnmarshaler("ImportRosterInput", ec.unmarshalInputImportRosterInput),
+			graphql.NewInputUnmarshaler("InviteGuardianInput", ec.unmarshalInputInviteGuardianInput),
 			graphql.NewInputUnmarshaler("LoginAdminInput", ec.unmarshalInputLoginAdminInput),
 			graphql.NewInputUnmarshaler("LoginWithWeChatInput", ec.unmarshalInputLoginWithWeChatInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("MarkAttendanceInput", ec.unmarshalInputMarkAttendanceInput),
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
+			graphql.NewInputUnmarshaler("MyChildSignUpFilter", ec.unmarshalInputMyChildSignUpFilter),
 			graphql.NewInputUnmarshaler("PublishEventInput", ec.unmarshalInputPublishEventInput),
 			graphql.NewInputUnmarshaler("RedeemVoucherInput", ec.unmarshalInputRedeemVoucherInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
+			graphql.NewInputUnmarshaler("RegisterChildInput", ec.unmarshalInputRegisterChildInput),
 			graphql.NewInputUnmarshaler("RejectMemberInput", ec.unmarshalInputRejectMemberInput),
 			graphql.NewInputUnmarshaler("RevokeVoucherInput", ec.unmarshalInputRevokeVoucherInput),
 			graphql.NewInputUnmarshaler("SetRedeemerBatchesInput", ec.unmarshalInputSetRedeemerBatchesInput),
+			graphql.NewInputUnmarshaler("SignUpChildInput", ec.unmarshalInputSignUpChildInput),
 			graphql.NewInputUnmarshaler("SignUpForEventInput", ec.unmarshalInputSignUpForEventInput),
 			graphql.NewInputUnmarshaler("TrainingClassFilter", ec.unmarshalInputTrainingClassFilter),
 			graphql.NewInputUnmarshaler("TrainingClassIdInput", ec.unmarshalInputTrainingClassIdInput),
 			graphql.NewInputUnmarshaler("TrainingSessionInput", ec.unmarshalInputTrainingSessionInput),
 			graphql.NewInputUnmarshaler("UnionFilter", ec.unmarshalInputUnionFilter),
+			graphql.NewInputUnmarshaler("UpdateChildInput", ec.unmarshalInputUpdateChildInput),
+			graphql.NewInputUnmarshaler("UpdateChildcareProgramInput", ec.unmarshalInputUpdateChildcareProgramInput),
 			graphql.NewInputUnmarshaler("UpdateEventInput", ec.unmarshalInputUpdateEventInput),
 			graphql.NewInputUnmarshaler("UpdateTrainingClassInput", ec.unmarshalInputUpdateTrainingClassInput),
 			graphql.NewInputUnmarshaler("VerifyMemberInput", ec.unmarshalInputVerifyMemberInput),
 			graphql.NewInputUnmarshaler("VoucherBatchFilter", ec.unmarshalInputVoucherBatchFilter),
 			graphql.NewInputUnmarshaler("VoucherBatchIdInput", ec.unmarshalInputVoucherBatchIdInput),
 			graphql.NewInputUnmarshaler("VoucherFilter", ec.unmarshalInputVoucherFilter),
+			graphql.NewInputUnmarshaler("WithdrawChildSignUpInput", ec.unmarshalInputWithdrawChildSignUpInput),
 		)
 	}
 	first := true
@@ -3143,7 +4202,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "common.graphqls" "events.graphqls" "identity.graphqls" "members.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
+//go:embed "childcare.graphqls" "common.graphqls" "events.graphqls" "identity.graphqls" "members.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -3155,6 +4214,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "childcare.graphqls", Input: sourceData("childcare.graphqls"), BuiltIn: false},
 	{Name: "common.graphqls", Input: sourceData("common.graphqls"), BuiltIn: false},
 	{Name: "events.graphqls", Input: sourceData("events.graphqls"), BuiltIn: false},
 	{Name: "identity.graphqls", Input: sourceData("identity.graphqls"), BuiltIn: false},
@@ -3319,6 +4379,288 @@ func (ec *executionContext) childFields_BookingPayload(ctx context.Context, fiel
 		return ec.fieldContext_BookingPayload_booking(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type BookingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Child(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Child_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Child_name(ctx, field)
+	case "birthDate":
+		return ec.fieldContext_Child_birthDate(ctx, field)
+	case "gender":
+		return ec.fieldContext_Child_gender(ctx, field)
+	case "idNumber":
+		return ec.fieldContext_Child_idNumber(ctx, field)
+	case "schoolGrade":
+		return ec.fieldContext_Child_schoolGrade(ctx, field)
+	case "allergies":
+		return ec.fieldContext_Child_allergies(ctx, field)
+	case "healthNotes":
+		return ec.fieldContext_Child_healthNotes(ctx, field)
+	case "emergencyContactName":
+		return ec.fieldContext_Child_emergencyContactName(ctx, field)
+	case "emergencyContactPhone":
+		return ec.fieldContext_Child_emergencyContactPhone(ctx, field)
+	case "myRole":
+		return ec.fieldContext_Child_myRole(ctx, field)
+	case "version":
+		return ec.fieldContext_Child_version(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Child_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Child", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildAttendance(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChildAttendance_id(ctx, field)
+	case "day":
+		return ec.fieldContext_ChildAttendance_day(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_ChildAttendance_checkedInAt(ctx, field)
+	case "checkedOutAt":
+		return ec.fieldContext_ChildAttendance_checkedOutAt(ctx, field)
+	case "pickedUpBy":
+		return ec.fieldContext_ChildAttendance_pickedUpBy(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildAttendance", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildAttendancePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "attendance":
+		return ec.fieldContext_ChildAttendancePayload_attendance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildAttendancePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ChildConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ChildConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ChildEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ChildEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "child":
+		return ec.fieldContext_ChildPayload_child(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildSignUp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChildSignUp_id(ctx, field)
+	case "program":
+		return ec.fieldContext_ChildSignUp_program(ctx, field)
+	case "child":
+		return ec.fieldContext_ChildSignUp_child(ctx, field)
+	case "parent":
+		return ec.fieldContext_ChildSignUp_parent(ctx, field)
+	case "status":
+		return ec.fieldContext_ChildSignUp_status(ctx, field)
+	case "priority":
+		return ec.fieldContext_ChildSignUp_priority(ctx, field)
+	case "doubleWorker":
+		return ec.fieldContext_ChildSignUp_doubleWorker(ctx, field)
+	case "waitlistPosition":
+		return ec.fieldContext_ChildSignUp_waitlistPosition(ctx, field)
+	case "rejectReason":
+		return ec.fieldContext_ChildSignUp_rejectReason(ctx, field)
+	case "drawKey":
+		return ec.fieldContext_ChildSignUp_drawKey(ctx, field)
+	case "promotedAt":
+		return ec.fieldContext_ChildSignUp_promotedAt(ctx, field)
+	case "endedAt":
+		return ec.fieldContext_ChildSignUp_endedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ChildSignUp_createdAt(ctx, field)
+	case "attendance":
+		return ec.fieldContext_ChildSignUp_attendance(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildSignUp", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildSignUpConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ChildSignUpConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ChildSignUpConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildSignUpConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildSignUpEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ChildSignUpEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ChildSignUpEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildSignUpEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildSignUpPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "signUp":
+		return ec.fieldContext_ChildSignUpPayload_signUp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildSignUpPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildcareAllocation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ranAt":
+		return ec.fieldContext_ChildcareAllocation_ranAt(ctx, field)
+	case "mode":
+		return ec.fieldContext_ChildcareAllocation_mode(ctx, field)
+	case "seed":
+		return ec.fieldContext_ChildcareAllocation_seed(ctx, field)
+	case "candidates":
+		return ec.fieldContext_ChildcareAllocation_candidates(ctx, field)
+	case "admitted":
+		return ec.fieldContext_ChildcareAllocation_admitted(ctx, field)
+	case "waitlisted":
+		return ec.fieldContext_ChildcareAllocation_waitlisted(ctx, field)
+	case "rejected":
+		return ec.fieldContext_ChildcareAllocation_rejected(ctx, field)
+	case "algorithm":
+		return ec.fieldContext_ChildcareAllocation_algorithm(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildcareAllocation", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildcareProgram(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ChildcareProgram_id(ctx, field)
+	case "title":
+		return ec.fieldContext_ChildcareProgram_title(ctx, field)
+	case "description":
+		return ec.fieldContext_ChildcareProgram_description(ctx, field)
+	case "place":
+		return ec.fieldContext_ChildcareProgram_place(ctx, field)
+	case "union":
+		return ec.fieldContext_ChildcareProgram_union(ctx, field)
+	case "startsOn":
+		return ec.fieldContext_ChildcareProgram_startsOn(ctx, field)
+	case "endsOn":
+		return ec.fieldContext_ChildcareProgram_endsOn(ctx, field)
+	case "dailyStart":
+		return ec.fieldContext_ChildcareProgram_dailyStart(ctx, field)
+	case "dailyEnd":
+		return ec.fieldContext_ChildcareProgram_dailyEnd(ctx, field)
+	case "childMinAge":
+		return ec.fieldContext_ChildcareProgram_childMinAge(ctx, field)
+	case "childMaxAge":
+		return ec.fieldContext_ChildcareProgram_childMaxAge(ctx, field)
+	case "capacity":
+		return ec.fieldContext_ChildcareProgram_capacity(ctx, field)
+	case "waitlistLimit":
+		return ec.fieldContext_ChildcareProgram_waitlistLimit(ctx, field)
+	case "admittedCount":
+		return ec.fieldContext_ChildcareProgram_admittedCount(ctx, field)
+	case "waitlistCount":
+		return ec.fieldContext_ChildcareProgram_waitlistCount(ctx, field)
+	case "seatsLeft":
+		return ec.fieldContext_ChildcareProgram_seatsLeft(ctx, field)
+	case "signUpOpensAt":
+		return ec.fieldContext_ChildcareProgram_signUpOpensAt(ctx, field)
+	case "signUpClosesAt":
+		return ec.fieldContext_ChildcareProgram_signUpClosesAt(ctx, field)
+	case "admissionMode":
+		return ec.fieldContext_ChildcareProgram_admissionMode(ctx, field)
+	case "priorityEmploymentForms":
+		return ec.fieldContext_ChildcareProgram_priorityEmploymentForms(ctx, field)
+	case "priorityDoubleWorker":
+		return ec.fieldContext_ChildcareProgram_priorityDoubleWorker(ctx, field)
+	case "requireEmergencyContact":
+		return ec.fieldContext_ChildcareProgram_requireEmergencyContact(ctx, field)
+	case "requireHealthNotes":
+		return ec.fieldContext_ChildcareProgram_requireHealthNotes(ctx, field)
+	case "eligibility":
+		return ec.fieldContext_ChildcareProgram_eligibility(ctx, field)
+	case "status":
+		return ec.fieldContext_ChildcareProgram_status(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_ChildcareProgram_cancelReason(ctx, field)
+	case "version":
+		return ec.fieldContext_ChildcareProgram_version(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_ChildcareProgram_publishedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_ChildcareProgram_createdAt(ctx, field)
+	case "lotterySeedHash":
+		return ec.fieldContext_ChildcareProgram_lotterySeedHash(ctx, field)
+	case "allocation":
+		return ec.fieldContext_ChildcareProgram_allocation(ctx, field)
+	case "ineligibleReason":
+		return ec.fieldContext_ChildcareProgram_ineligibleReason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildcareProgram", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildcareProgramConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ChildcareProgramConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ChildcareProgramConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildcareProgramConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildcareProgramEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ChildcareProgramEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ChildcareProgramEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildcareProgramEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildcareProgramPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "childcareProgram":
+		return ec.fieldContext_ChildcareProgramPayload_childcareProgram(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildcareProgramPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_ChildcareStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "programs":
+		return ec.fieldContext_ChildcareStats_programs(ctx, field)
+	case "children":
+		return ec.fieldContext_ChildcareStats_children(ctx, field)
+	case "signUps":
+		return ec.fieldContext_ChildcareStats_signUps(ctx, field)
+	case "admitted":
+		return ec.fieldContext_ChildcareStats_admitted(ctx, field)
+	case "personDays":
+		return ec.fieldContext_ChildcareStats_personDays(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChildcareStats", field.Name)
 }
 
 func (ec *executionContext) childFields_CreateAdminPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -3545,6 +4887,24 @@ func (ec *executionContext) childFields_EventSignUpPayload(ctx context.Context, 
 		return ec.fieldContext_EventSignUpPayload_signUp(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type EventSignUpPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardianInvitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_GuardianInvitation_code(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_GuardianInvitation_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardianInvitation", field.Name)
+}
+
+func (ec *executionContext) childFields_GuardianInvitationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "invitation":
+		return ec.fieldContext_GuardianInvitationPayload_invitation(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type GuardianInvitationPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ImportRosterPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -4171,6 +5531,34 @@ func (ec *executionContext) dir_auth_args(ctx context.Context, rawArgs map[strin
 	return args, nil
 }
 
+func (ec *executionContext) field_ChildcareProgram_ineligibleReason_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "childId",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOID2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["childId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_acceptGuardianInvite_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.AcceptGuardianInviteInput, error) {
+			return ec.unmarshalNAcceptGuardianInviteInput2unionhallᚋgraphᚋmodelᚐAcceptGuardianInviteInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_bindProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4205,6 +5593,20 @@ func (ec *executionContext) field_Mutation_cancelBooking_args(ctx context.Contex
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CancelBookingInput, error) {
 			return ec.unmarshalNCancelBookingInput2unionhallᚋgraphᚋmodelᚐCancelBookingInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_cancelChildcareProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelChildcareProgramInput, error) {
+			return ec.unmarshalNCancelChildcareProgramInput2unionhallᚋgraphᚋmodelᚐCancelChildcareProgramInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4269,12 +5671,40 @@ func (ec *executionContext) field_Mutation_checkInBooking_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_checkInChild_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CheckInChildInput, error) {
+			return ec.unmarshalNCheckInChildInput2unionhallᚋgraphᚋmodelᚐCheckInChildInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_checkInEventSignUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CheckInEventSignUpInput, error) {
 			return ec.unmarshalNCheckInEventSignUpInput2unionhallᚋgraphᚋmodelᚐCheckInEventSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkOutChild_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CheckOutChildInput, error) {
+			return ec.unmarshalNCheckOutChildInput2unionhallᚋgraphᚋmodelᚐCheckOutChildInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4353,6 +5783,20 @@ func (ec *executionContext) field_Mutation_createAdmin_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createChildcareProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateChildcareProgramInput, error) {
+			return ec.unmarshalNCreateChildcareProgramInput2unionhallᚋgraphᚋmodelᚐCreateChildcareProgramInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4423,6 +5867,20 @@ func (ec *executionContext) field_Mutation_importRoster_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_inviteGuardian_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.InviteGuardianInput, error) {
+			return ec.unmarshalNInviteGuardianInput2unionhallᚋgraphᚋmodelᚐInviteGuardianInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_loginAdmin_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4471,6 +5929,20 @@ func (ec *executionContext) field_Mutation_markAttendance_args(ctx context.Conte
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.MarkAttendanceInput, error) {
 			return ec.unmarshalNMarkAttendanceInput2unionhallᚋgraphᚋmodelᚐMarkAttendanceInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishChildcareProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ChildcareProgramIDInput, error) {
+			return ec.unmarshalNChildcareProgramIdInput2unionhallᚋgraphᚋmodelᚐChildcareProgramIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4549,6 +6021,20 @@ func (ec *executionContext) field_Mutation_refreshToken_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_registerChild_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.RegisterChildInput, error) {
+			return ec.unmarshalNRegisterChildInput2unionhallᚋgraphᚋmodelᚐRegisterChildInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_rejectMember_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4577,6 +6063,20 @@ func (ec *executionContext) field_Mutation_revokeVoucher_args(ctx context.Contex
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_runChildcareAllocation_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ChildcareProgramIDInput, error) {
+			return ec.unmarshalNChildcareProgramIdInput2unionhallᚋgraphᚋmodelᚐChildcareProgramIDInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setRedeemerBatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -4591,12 +6091,54 @@ func (ec *executionContext) field_Mutation_setRedeemerBatches_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_signUpChild_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SignUpChildInput, error) {
+			return ec.unmarshalNSignUpChildInput2unionhallᚋgraphᚋmodelᚐSignUpChildInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_signUpForEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.SignUpForEventInput, error) {
 			return ec.unmarshalNSignUpForEventInput2unionhallᚋgraphᚋmodelᚐSignUpForEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateChild_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateChildInput, error) {
+			return ec.unmarshalNUpdateChildInput2unionhallᚋgraphᚋmodelᚐUpdateChildInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateChildcareProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateChildcareProgramInput, error) {
+			return ec.unmarshalNUpdateChildcareProgramInput2unionhallᚋgraphᚋmodelᚐUpdateChildcareProgramInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4639,6 +6181,20 @@ func (ec *executionContext) field_Mutation_verifyMember_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.VerifyMemberInput, error) {
 			return ec.unmarshalNVerifyMemberInput2unionhallᚋgraphᚋmodelᚐVerifyMemberInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawChildSignUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.WithdrawChildSignUpInput, error) {
+			return ec.unmarshalNWithdrawChildSignUpInput2unionhallᚋgraphᚋmodelᚐWithdrawChildSignUpInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -4748,6 +6304,116 @@ func (ec *executionContext) field_Query_batchVouchers_args(ctx context.Context, 
 		return nil, err
 	}
 	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_childSignUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_childcareProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_childcarePrograms_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ChildcareProgramFilter, error) {
+			return ec.unmarshalOChildcareProgramFilter2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_childcareSignUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "programId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["programId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.ChildSignUpFilter, error) {
+			return ec.unmarshalOChildSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_childcareStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unionId",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOID2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unionId"] = arg0
 	return args, nil
 }
 
@@ -4978,6 +6644,58 @@ func (ec *executionContext) field_Query_myBookings_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myChildSignUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.MyChildSignUpFilter, error) {
+			return ec.unmarshalOMyChildSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐMyChildSignUpFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myChildren_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
 	return args, nil
 }
 
@@ -6363,6 +8081,2346 @@ func (ec *executionContext) fieldContext_BookingPayload_booking(_ context.Contex
 		},
 	}
 	return fc, nil
+}
+
+func (ec *executionContext) _Child_id(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Child_name(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_name(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Name, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_name(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "String")
+}
+
+func (ec *executionContext) _Child_birthDate(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_birthDate(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BirthDate, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_birthDate(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "Date")
+}
+
+func (ec *executionContext) _Child_gender(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_gender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Gender) graphql.Marshaler {
+			return ec.marshalNGender2unionhallᚋmodelsᚐGender(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "Gender")
+}
+
+func (ec *executionContext) _Child_idNumber(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_idNumber(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Child().IDNumber(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_idNumber(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, true, true, "String")
+}
+
+func (ec *executionContext) _Child_schoolGrade(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_schoolGrade(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SchoolGrade, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_schoolGrade(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "String")
+}
+
+func (ec *executionContext) _Child_allergies(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_allergies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Allergies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_allergies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "String")
+}
+
+func (ec *executionContext) _Child_healthNotes(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_healthNotes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HealthNotes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_healthNotes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "String")
+}
+
+func (ec *executionContext) _Child_emergencyContactName(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_emergencyContactName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EmergencyContactName, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_emergencyContactName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "String")
+}
+
+func (ec *executionContext) _Child_emergencyContactPhone(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_emergencyContactPhone(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Child().EmergencyContactPhone(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_emergencyContactPhone(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, true, true, "String")
+}
+
+func (ec *executionContext) _Child_myRole(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_myRole(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Child().MyRole(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.GuardianRole) graphql.Marshaler {
+			return ec.marshalOGuardianRole2ᚖunionhallᚋmodelsᚐGuardianRole(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Child_myRole(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, true, true, "GuardianRole")
+}
+
+func (ec *executionContext) _Child_version(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Child_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.Child) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Child_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Child_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Child", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildAttendance_id(ctx context.Context, field graphql.CollectedField, obj *models.ChildAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildAttendance_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildAttendance_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildAttendance", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChildAttendance_day(ctx context.Context, field graphql.CollectedField, obj *models.ChildAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildAttendance_day(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Day, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildAttendance_day(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildAttendance", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ChildAttendance_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildAttendance_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildAttendance_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildAttendance", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildAttendance_checkedOutAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildAttendance_checkedOutAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedOutAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChildAttendance_checkedOutAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildAttendance", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildAttendance_pickedUpBy(ctx context.Context, field graphql.CollectedField, obj *models.ChildAttendance) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildAttendance_pickedUpBy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickedUpBy, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildAttendance_pickedUpBy(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildAttendance", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildAttendancePayload_attendance(ctx context.Context, field graphql.CollectedField, obj *model.ChildAttendancePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildAttendancePayload_attendance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attendance, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChildAttendance) graphql.Marshaler {
+			return ec.marshalNChildAttendance2ᚖunionhallᚋmodelsᚐChildAttendance(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildAttendancePayload_attendance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildAttendancePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildAttendance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ChildConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChildEdge) graphql.Marshaler {
+			return ec.marshalNChildEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐChildEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ChildConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ChildEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ChildEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Child) graphql.Marshaler {
+			return ec.marshalNChild2ᚖunionhallᚋmodelsᚐChild(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Child(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildPayload_child(ctx context.Context, field graphql.CollectedField, obj *model.ChildPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildPayload_child(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Child, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Child) graphql.Marshaler {
+			return ec.marshalNChild2ᚖunionhallᚋmodelsᚐChild(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildPayload_child(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Child(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildSignUp_id(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChildSignUp_program(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_program(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildSignUp().Program(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChildcareProgram) graphql.Marshaler {
+			return ec.marshalNChildcareProgram2ᚖunionhallᚋmodelsᚐChildcareProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildSignUp_child(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_child(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildSignUp().Child(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Child) graphql.Marshaler {
+			return ec.marshalNChild2ᚖunionhallᚋmodelsᚐChild(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_child(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Child(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildSignUp_parent(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_parent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildSignUp().Parent(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖunionhallᚋmodelsᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_parent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildSignUp_status(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.ChildSignUpStatus) graphql.Marshaler {
+			return ec.marshalNChildSignUpStatus2unionhallᚋmodelsᚐChildSignUpStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, false, false, "ChildSignUpStatus")
+}
+
+func (ec *executionContext) _ChildSignUp_priority(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_priority(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildSignUp().Priority(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_priority(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _ChildSignUp_doubleWorker(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_doubleWorker(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DoubleWorker, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_doubleWorker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ChildSignUp_waitlistPosition(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_waitlistPosition(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildSignUp().WaitlistPosition(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_waitlistPosition(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, true, true, "Int")
+}
+
+func (ec *executionContext) _ChildSignUp_rejectReason(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_rejectReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RejectReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_rejectReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildSignUp_drawKey(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_drawKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildSignUp().DrawKey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_drawKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, true, true, "String")
+}
+
+func (ec *executionContext) _ChildSignUp_promotedAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_promotedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PromotedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_promotedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildSignUp_endedAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_endedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_endedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildSignUp_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildSignUp_attendance(ctx context.Context, field graphql.CollectedField, obj *models.ChildSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUp_attendance(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildSignUp().Attendance(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.ChildAttendance) graphql.Marshaler {
+			return ec.marshalNChildAttendance2ᚕᚖunionhallᚋmodelsᚐChildAttendanceᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUp_attendance(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildAttendance(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildSignUpConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ChildSignUpConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUpConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChildSignUpEdge) graphql.Marshaler {
+			return ec.marshalNChildSignUpEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐChildSignUpEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUpConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildSignUpConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildSignUpEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildSignUpConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ChildSignUpConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUpConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUpConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildSignUpConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildSignUpEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ChildSignUpEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUpEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUpEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildSignUpEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildSignUpEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ChildSignUpEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUpEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChildSignUp) graphql.Marshaler {
+			return ec.marshalNChildSignUp2ᚖunionhallᚋmodelsᚐChildSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUpEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildSignUpEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildSignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildSignUpPayload_signUp(ctx context.Context, field graphql.CollectedField, obj *model.ChildSignUpPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildSignUpPayload_signUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChildSignUp) graphql.Marshaler {
+			return ec.marshalNChildSignUp2ᚖunionhallᚋmodelsᚐChildSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildSignUpPayload_signUp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildSignUpPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildSignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareAllocation_ranAt(ctx context.Context, field graphql.CollectedField, obj *models.AllocationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareAllocation_ranAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareAllocation_ranAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareAllocation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildcareAllocation_mode(ctx context.Context, field graphql.CollectedField, obj *models.AllocationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareAllocation_mode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildcareAllocation().Mode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.AdmissionMode) graphql.Marshaler {
+			return ec.marshalNAdmissionMode2unionhallᚋmodelsᚐAdmissionMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareAllocation_mode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareAllocation", field, true, true, "AdmissionMode")
+}
+
+func (ec *executionContext) _ChildcareAllocation_seed(ctx context.Context, field graphql.CollectedField, obj *models.AllocationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareAllocation_seed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Seed, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareAllocation_seed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareAllocation", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildcareAllocation_candidates(ctx context.Context, field graphql.CollectedField, obj *models.AllocationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareAllocation_candidates(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Candidates, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareAllocation_candidates(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareAllocation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareAllocation_admitted(ctx context.Context, field graphql.CollectedField, obj *models.AllocationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareAllocation_admitted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Admitted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareAllocation_admitted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareAllocation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareAllocation_waitlisted(ctx context.Context, field graphql.CollectedField, obj *models.AllocationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareAllocation_waitlisted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Waitlisted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareAllocation_waitlisted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareAllocation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareAllocation_rejected(ctx context.Context, field graphql.CollectedField, obj *models.AllocationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareAllocation_rejected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rejected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareAllocation_rejected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareAllocation", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareAllocation_algorithm(ctx context.Context, field graphql.CollectedField, obj *models.AllocationRun) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareAllocation_algorithm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildcareAllocation().Algorithm(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareAllocation_algorithm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareAllocation", field, true, true, "String")
+}
+
+func (ec *executionContext) _ChildcareProgram_id(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "ID")
+}
+
+func (ec *executionContext) _ChildcareProgram_title(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildcareProgram_description(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildcareProgram_place(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_place(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Place, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_place(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildcareProgram_union(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildcareProgram().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildcareProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareProgram_startsOn(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_startsOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_startsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ChildcareProgram_endsOn(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_endsOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_endsOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Date")
+}
+
+func (ec *executionContext) _ChildcareProgram_dailyStart(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_dailyStart(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DailyStart, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_dailyStart(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildcareProgram_dailyEnd(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_dailyEnd(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DailyEnd, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_dailyEnd(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildcareProgram_childMinAge(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_childMinAge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChildMinAge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_childMinAge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareProgram_childMaxAge(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_childMaxAge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChildMaxAge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_childMaxAge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareProgram_capacity(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareProgram_waitlistLimit(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_waitlistLimit(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistLimit, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_waitlistLimit(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareProgram_admittedCount(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_admittedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfirmedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_admittedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareProgram_waitlistCount(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_waitlistCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WaitlistCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_waitlistCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareProgram_seatsLeft(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_seatsLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SeatsLeft(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_seatsLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, true, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareProgram_signUpOpensAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_signUpOpensAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUpOpensAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_signUpOpensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildcareProgram_signUpClosesAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_signUpClosesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUpClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_signUpClosesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildcareProgram_admissionMode(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_admissionMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AdmissionMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.AdmissionMode) graphql.Marshaler {
+			return ec.marshalNAdmissionMode2unionhallᚋmodelsᚐAdmissionMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_admissionMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "AdmissionMode")
+}
+
+func (ec *executionContext) _ChildcareProgram_priorityEmploymentForms(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_priorityEmploymentForms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriorityEmploymentForms(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []models.EmploymentForm) graphql.Marshaler {
+			return ec.marshalNEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_priorityEmploymentForms(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, true, false, "EmploymentForm")
+}
+
+func (ec *executionContext) _ChildcareProgram_priorityDoubleWorker(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_priorityDoubleWorker(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PriorityDoubleWorker, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_priorityDoubleWorker(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ChildcareProgram_requireEmergencyContact(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_requireEmergencyContact(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequireEmergencyContact, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_requireEmergencyContact(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ChildcareProgram_requireHealthNotes(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_requireHealthNotes(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RequireHealthNotes, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_requireHealthNotes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _ChildcareProgram_eligibility(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_eligibility(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Eligibility, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Eligibility) graphql.Marshaler {
+			return ec.marshalNEligibility2unionhallᚋmodelsᚐEligibility(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_eligibility(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildcareProgram",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Eligibility(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareProgram_status(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.OfferingStatus) graphql.Marshaler {
+			return ec.marshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "OfferingStatus")
+}
+
+func (ec *executionContext) _ChildcareProgram_cancelReason(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildcareProgram_version(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareProgram_publishedAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildcareProgram_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, false, false, "Time")
+}
+
+func (ec *executionContext) _ChildcareProgram_lotterySeedHash(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_lotterySeedHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildcareProgram().LotterySeedHash(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_lotterySeedHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgram", field, true, true, "String")
+}
+
+func (ec *executionContext) _ChildcareProgram_allocation(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_allocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ChildcareProgram().Allocation(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.AllocationRun) graphql.Marshaler {
+			return ec.marshalOChildcareAllocation2ᚖunionhallᚋmodelsᚐAllocationRun(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_allocation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildcareProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareAllocation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareProgram_ineligibleReason(ctx context.Context, field graphql.CollectedField, obj *models.ChildcareProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgram_ineligibleReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.ChildcareProgram().IneligibleReason(ctx, obj, fc.Args["childId"].(*int64))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgram_ineligibleReason(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildcareProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return nil, errors.New("field of type String does not have child fields")
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_ChildcareProgram_ineligibleReason_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareProgramConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.ChildcareProgramConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgramConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.ChildcareProgramEdge) graphql.Marshaler {
+			return ec.marshalNChildcareProgramEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐChildcareProgramEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgramConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildcareProgramConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgramEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareProgramConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.ChildcareProgramConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgramConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgramConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildcareProgramConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareProgramEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.ChildcareProgramEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgramEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgramEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareProgramEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _ChildcareProgramEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.ChildcareProgramEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgramEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChildcareProgram) graphql.Marshaler {
+			return ec.marshalNChildcareProgram2ᚖunionhallᚋmodelsᚐChildcareProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgramEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildcareProgramEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareProgramPayload_childcareProgram(ctx context.Context, field graphql.CollectedField, obj *model.ChildcareProgramPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareProgramPayload_childcareProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ChildcareProgram, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChildcareProgram) graphql.Marshaler {
+			return ec.marshalNChildcareProgram2ᚖunionhallᚋmodelsᚐChildcareProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareProgramPayload_childcareProgram(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "ChildcareProgramPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _ChildcareStats_programs(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareStats_programs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Programs, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareStats_programs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareStats_children(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareStats_children(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Children, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareStats_children(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareStats_signUps(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareStats_signUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareStats_signUps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareStats_admitted(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareStats_admitted(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Admitted, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareStats_admitted(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _ChildcareStats_personDays(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ChildcareStats_personDays(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PersonDays, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ChildcareStats_personDays(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
 }
 
 func (ec *executionContext) _CreateAdminPayload_admin(ctx context.Context, field graphql.CollectedField, obj *model.CreateAdminPayload) (ret graphql.Marshaler) {
@@ -8238,6 +12296,84 @@ func (ec *executionContext) fieldContext_EventSignUpPayload_signUp(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _GuardianInvitation_code(ctx context.Context, field graphql.CollectedField, obj *service.GuardianInvitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianInvitation_code(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Code, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianInvitation_code(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianInvitation", field, false, false, "String")
+}
+
+func (ec *executionContext) _GuardianInvitation_expiresAt(ctx context.Context, field graphql.CollectedField, obj *service.GuardianInvitation) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianInvitation_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianInvitation_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("GuardianInvitation", field, false, false, "Time")
+}
+
+func (ec *executionContext) _GuardianInvitationPayload_invitation(ctx context.Context, field graphql.CollectedField, obj *model.GuardianInvitationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_GuardianInvitationPayload_invitation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Invitation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.GuardianInvitation) graphql.Marshaler {
+			return ec.marshalNGuardianInvitation2ᚖunionhallᚋinternalᚋserviceᚐGuardianInvitation(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_GuardianInvitationPayload_invitation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "GuardianInvitationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardianInvitation(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _ImportRosterPayload_imported(ctx context.Context, field graphql.CollectedField, obj *model.ImportRosterPayload) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -8810,6 +12946,812 @@ func (ec *executionContext) _Mutation_ping(ctx context.Context, field graphql.Co
 }
 func (ec *executionContext) fieldContext_Mutation_ping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Mutation", field, true, true, "String")
+}
+
+func (ec *executionContext) _Mutation_createChildcareProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createChildcareProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateChildcareProgram(ctx, fc.Args["input"].(model.CreateChildcareProgramInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildcareProgramPayload) graphql.Marshaler {
+			return ec.marshalNChildcareProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createChildcareProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgramPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createChildcareProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateChildcareProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateChildcareProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateChildcareProgram(ctx, fc.Args["input"].(model.UpdateChildcareProgramInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildcareProgramPayload) graphql.Marshaler {
+			return ec.marshalNChildcareProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateChildcareProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgramPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateChildcareProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishChildcareProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishChildcareProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishChildcareProgram(ctx, fc.Args["input"].(model.ChildcareProgramIDInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildcareProgramPayload) graphql.Marshaler {
+			return ec.marshalNChildcareProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishChildcareProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgramPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishChildcareProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelChildcareProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelChildcareProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelChildcareProgram(ctx, fc.Args["input"].(model.CancelChildcareProgramInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildcareProgramPayload) graphql.Marshaler {
+			return ec.marshalNChildcareProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelChildcareProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgramPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelChildcareProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_runChildcareAllocation(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_runChildcareAllocation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RunChildcareAllocation(ctx, fc.Args["input"].(model.ChildcareProgramIDInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildcareProgramPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildcareProgramPayload) graphql.Marshaler {
+			return ec.marshalNChildcareProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_runChildcareAllocation(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgramPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_runChildcareAllocation_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInChild(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInChild(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInChild(ctx, fc.Args["input"].(model.CheckInChildInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChildAttendancePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildAttendancePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildAttendancePayload) graphql.Marshaler {
+			return ec.marshalNChildAttendancePayload2ᚖunionhallᚋgraphᚋmodelᚐChildAttendancePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInChild(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildAttendancePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInChild_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkOutChild(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkOutChild(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckOutChild(ctx, fc.Args["input"].(model.CheckOutChildInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChildAttendancePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildAttendancePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildAttendancePayload) graphql.Marshaler {
+			return ec.marshalNChildAttendancePayload2ᚖunionhallᚋgraphᚋmodelᚐChildAttendancePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkOutChild(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildAttendancePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkOutChild_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_registerChild(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_registerChild(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().RegisterChild(ctx, fc.Args["input"].(model.RegisterChildInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.ChildPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildPayload) graphql.Marshaler {
+			return ec.marshalNChildPayload2ᚖunionhallᚋgraphᚋmodelᚐChildPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_registerChild(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_registerChild_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateChild(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateChild(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateChild(ctx, fc.Args["input"].(model.UpdateChildInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.ChildPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildPayload) graphql.Marshaler {
+			return ec.marshalNChildPayload2ᚖunionhallᚋgraphᚋmodelᚐChildPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateChild(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateChild_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_inviteGuardian(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_inviteGuardian(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().InviteGuardian(ctx, fc.Args["input"].(model.InviteGuardianInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.GuardianInvitationPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.GuardianInvitationPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.GuardianInvitationPayload) graphql.Marshaler {
+			return ec.marshalNGuardianInvitationPayload2ᚖunionhallᚋgraphᚋmodelᚐGuardianInvitationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_inviteGuardian(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_GuardianInvitationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_inviteGuardian_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_acceptGuardianInvite(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_acceptGuardianInvite(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().AcceptGuardianInvite(ctx, fc.Args["input"].(model.AcceptGuardianInviteInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.ChildPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildPayload) graphql.Marshaler {
+			return ec.marshalNChildPayload2ᚖunionhallᚋgraphᚋmodelᚐChildPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_acceptGuardianInvite(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_acceptGuardianInvite_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_signUpChild(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_signUpChild(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SignUpChild(ctx, fc.Args["input"].(model.SignUpChildInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.ChildSignUpPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildSignUpPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildSignUpPayload) graphql.Marshaler {
+			return ec.marshalNChildSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_signUpChild(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildSignUpPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_signUpChild_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawChildSignUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawChildSignUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawChildSignUp(ctx, fc.Args["input"].(model.WithdrawChildSignUpInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.ChildSignUpPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildSignUpPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildSignUpPayload) graphql.Marshaler {
+			return ec.marshalNChildSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawChildSignUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildSignUpPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawChildSignUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Mutation_createEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -10915,6 +15857,440 @@ func (ec *executionContext) _Query_ping(ctx context.Context, field graphql.Colle
 }
 func (ec *executionContext) fieldContext_Query_ping(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Query", field, true, true, "String")
+}
+
+func (ec *executionContext) _Query_childcarePrograms(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_childcarePrograms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChildcarePrograms(ctx, fc.Args["filter"].(*model.ChildcareProgramFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *model.ChildcareProgramConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildcareProgramConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildcareProgramConnection) graphql.Marshaler {
+			return ec.marshalNChildcareProgramConnection2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_childcarePrograms(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgramConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_childcarePrograms_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_childcareProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_childcareProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChildcareProgram(ctx, fc.Args["id"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *models.ChildcareProgram
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.ChildcareProgram
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChildcareProgram) graphql.Marshaler {
+			return ec.marshalOChildcareProgram2ᚖunionhallᚋmodelsᚐChildcareProgram(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_childcareProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareProgram(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_childcareProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myChildren(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myChildren(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyChildren(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.ChildConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildConnection) graphql.Marshaler {
+			return ec.marshalNChildConnection2ᚖunionhallᚋgraphᚋmodelᚐChildConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myChildren(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myChildren_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myChildSignUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myChildSignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyChildSignUps(ctx, fc.Args["filter"].(*model.MyChildSignUpFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.ChildSignUpConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildSignUpConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildSignUpConnection) graphql.Marshaler {
+			return ec.marshalNChildSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myChildSignUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildSignUpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myChildSignUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_childcareSignUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_childcareSignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChildcareSignUps(ctx, fc.Args["programId"].(int64), fc.Args["filter"].(*model.ChildSignUpFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.ChildSignUpConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.ChildSignUpConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.ChildSignUpConnection) graphql.Marshaler {
+			return ec.marshalNChildSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_childcareSignUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildSignUpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_childcareSignUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_childSignUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_childSignUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChildSignUp(ctx, fc.Args["id"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *models.ChildSignUp
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.ChildSignUp
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.ChildSignUp) graphql.Marshaler {
+			return ec.marshalOChildSignUp2ᚖunionhallᚋmodelsᚐChildSignUp(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_childSignUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildSignUp(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_childSignUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_childcareStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_childcareStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().ChildcareStats(ctx, fc.Args["unionId"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *service.ChildcareStats
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.ChildcareStats
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *service.ChildcareStats) graphql.Marshaler {
+			return ec.marshalNChildcareStats2ᚖunionhallᚋinternalᚋserviceᚐChildcareStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_childcareStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ChildcareStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_childcareStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _Query_events(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
@@ -16803,6 +22179,48 @@ func (ec *executionContext) fieldContext___Type_isOneOf(_ context.Context, field
 
 // region    **************************** input.gotpl *****************************
 
+func (ec *executionContext) unmarshalInputAcceptGuardianInviteInput(ctx context.Context, obj any) (model.AcceptGuardianInviteInput, error) {
+	var it model.AcceptGuardianInviteInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"code"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalAcceptGuardianInviteInput unmarshals raw into the AcceptGuardianInviteInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalAcceptGuardianInviteInput(ctx context.Context, raw any) (model.AcceptGuardianInviteInput, error) {
+	var out model.AcceptGuardianInviteInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "AcceptGuardianInviteInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAuditLogFilter(ctx context.Context, obj any) (model.AuditLogFilter, error) {
 	var it model.AuditLogFilter
 	if obj == nil {
@@ -17069,6 +22487,55 @@ func UnmarshalCancelBookingInput(ctx context.Context, raw any) (model.CancelBook
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCancelChildcareProgramInput(ctx context.Context, obj any) (model.CancelChildcareProgramInput, error) {
+	var it model.CancelChildcareProgramInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelChildcareProgramInput unmarshals raw into the CancelChildcareProgramInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelChildcareProgramInput(ctx context.Context, raw any) (model.CancelChildcareProgramInput, error) {
+	var out model.CancelChildcareProgramInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelChildcareProgramInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCancelEventSignUpInput(ctx context.Context, obj any) (model.CancelEventSignUpInput, error) {
 	var it model.CancelEventSignUpInput
 	if obj == nil {
@@ -17251,6 +22718,48 @@ func UnmarshalCheckInBookingInput(ctx context.Context, raw any) (model.CheckInBo
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCheckInChildInput(ctx context.Context, obj any) (model.CheckInChildInput, error) {
+	var it model.CheckInChildInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"signUpId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "signUpId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCheckInChildInput unmarshals raw into the CheckInChildInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCheckInChildInput(ctx context.Context, raw any) (model.CheckInChildInput, error) {
+	var out model.CheckInChildInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInChildInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCheckInEventSignUpInput(ctx context.Context, obj any) (model.CheckInEventSignUpInput, error) {
 	var it model.CheckInEventSignUpInput
 	if obj == nil {
@@ -17290,6 +22799,202 @@ func (ec *executionContext) unmarshalInputCheckInEventSignUpInput(ctx context.Co
 func UnmarshalCheckInEventSignUpInput(ctx context.Context, raw any) (model.CheckInEventSignUpInput, error) {
 	var out model.CheckInEventSignUpInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInEventSignUpInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCheckOutChildInput(ctx context.Context, obj any) (model.CheckOutChildInput, error) {
+	var it model.CheckOutChildInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"signUpId", "pickedUpBy"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "signUpId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpID = data
+		case "pickedUpBy":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pickedUpBy"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PickedUpBy = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCheckOutChildInput unmarshals raw into the CheckOutChildInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCheckOutChildInput(ctx context.Context, raw any) (model.CheckOutChildInput, error) {
+	var out model.CheckOutChildInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckOutChildInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputChildSignUpFilter(ctx context.Context, obj any) (model.ChildSignUpFilter, error) {
+	var it model.ChildSignUpFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"status", "priorityOnly"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOChildSignUpStatus2ᚖunionhallᚋmodelsᚐChildSignUpStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "priorityOnly":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityOnly"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityOnly = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChildSignUpFilter unmarshals raw into the ChildSignUpFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChildSignUpFilter(ctx context.Context, raw any) (model.ChildSignUpFilter, error) {
+	var out model.ChildSignUpFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChildSignUpFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputChildcareProgramFilter(ctx context.Context, obj any) (model.ChildcareProgramFilter, error) {
+	var it model.ChildcareProgramFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"upcoming", "unionId", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "upcoming":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("upcoming"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Upcoming = data
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChildcareProgramFilter unmarshals raw into the ChildcareProgramFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChildcareProgramFilter(ctx context.Context, raw any) (model.ChildcareProgramFilter, error) {
+	var out model.ChildcareProgramFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChildcareProgramFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputChildcareProgramIdInput(ctx context.Context, obj any) (model.ChildcareProgramIDInput, error) {
+	var it model.ChildcareProgramIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalChildcareProgramIdInput unmarshals raw into the ChildcareProgramIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalChildcareProgramIdInput(ctx context.Context, raw any) (model.ChildcareProgramIDInput, error) {
+	var out model.ChildcareProgramIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ChildcareProgramIdInput", raw, &out)
 	return out, err
 }
 
@@ -17413,6 +23118,185 @@ func (ec *executionContext) unmarshalInputCreateAdminInput(ctx context.Context, 
 func UnmarshalCreateAdminInput(ctx context.Context, raw any) (model.CreateAdminInput, error) {
 	var out model.CreateAdminInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateAdminInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCreateChildcareProgramInput(ctx context.Context, obj any) (model.CreateChildcareProgramInput, error) {
+	var it model.CreateChildcareProgramInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["waitlistLimit"]; !present {
+		asMap["waitlistLimit"] = 0
+	}
+
+	fieldsInOrder := [...]string{"unionId", "title", "description", "place", "startsOn", "endsOn", "dailyStart", "dailyEnd", "childMinAge", "childMaxAge", "capacity", "waitlistLimit", "signUpOpensAt", "signUpClosesAt", "admissionMode", "priorityEmploymentForms", "priorityDoubleWorker", "requireEmergencyContact", "requireHealthNotes", "eligibility"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "startsOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsOn"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsOn = data
+		case "endsOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsOn"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsOn = data
+		case "dailyStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dailyStart"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DailyStart = data
+		case "dailyEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dailyEnd"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DailyEnd = data
+		case "childMinAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childMinAge"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildMinAge = data
+		case "childMaxAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childMaxAge"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildMaxAge = data
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		case "waitlistLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waitlistLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WaitlistLimit = data
+		case "signUpOpensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpOpensAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpOpensAt = data
+		case "signUpClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpClosesAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpClosesAt = data
+		case "admissionMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("admissionMode"))
+			data, err := ec.unmarshalNAdmissionMode2unionhallᚋmodelsᚐAdmissionMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdmissionMode = data
+		case "priorityEmploymentForms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityEmploymentForms"))
+			data, err := ec.unmarshalOEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityEmploymentForms = data
+		case "priorityDoubleWorker":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityDoubleWorker"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityDoubleWorker = data
+		case "requireEmergencyContact":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requireEmergencyContact"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequireEmergencyContact = data
+		case "requireHealthNotes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requireHealthNotes"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequireHealthNotes = data
+		case "eligibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
+			data, err := ec.unmarshalOEligibilityInput2ᚖunionhallᚋgraphᚋmodelᚐEligibilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eligibility = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateChildcareProgramInput unmarshals raw into the CreateChildcareProgramInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateChildcareProgramInput(ctx context.Context, raw any) (model.CreateChildcareProgramInput, error) {
+	var out model.CreateChildcareProgramInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateChildcareProgramInput", raw, &out)
 	return out, err
 }
 
@@ -18233,6 +24117,48 @@ func UnmarshalImportRosterInput(ctx context.Context, raw any) (model.ImportRoste
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputInviteGuardianInput(ctx context.Context, obj any) (model.InviteGuardianInput, error) {
+	var it model.InviteGuardianInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"childId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "childId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalInviteGuardianInput unmarshals raw into the InviteGuardianInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalInviteGuardianInput(ctx context.Context, raw any) (model.InviteGuardianInput, error) {
+	var out model.InviteGuardianInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "InviteGuardianInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputLoginAdminInput(ctx context.Context, obj any) (model.LoginAdminInput, error) {
 	var it model.LoginAdminInput
 	if obj == nil {
@@ -18478,6 +24404,62 @@ func UnmarshalMemberFilter(ctx context.Context, raw any) (model.MemberFilter, er
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMyChildSignUpFilter(ctx context.Context, obj any) (model.MyChildSignUpFilter, error) {
+	var it model.MyChildSignUpFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"childId", "programId", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "childId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildID = data
+		case "programId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("programId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgramID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOChildSignUpStatus2ᚖunionhallᚋmodelsᚐChildSignUpStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMyChildSignUpFilter unmarshals raw into the MyChildSignUpFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMyChildSignUpFilter(ctx context.Context, raw any) (model.MyChildSignUpFilter, error) {
+	var out model.MyChildSignUpFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MyChildSignUpFilter", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputPublishEventInput(ctx context.Context, obj any) (model.PublishEventInput, error) {
 	var it model.PublishEventInput
 	if obj == nil {
@@ -18608,6 +24590,104 @@ func (ec *executionContext) unmarshalInputRefreshTokenInput(ctx context.Context,
 func UnmarshalRefreshTokenInput(ctx context.Context, raw any) (model.RefreshTokenInput, error) {
 	var out model.RefreshTokenInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RefreshTokenInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputRegisterChildInput(ctx context.Context, obj any) (model.RegisterChildInput, error) {
+	var it model.RegisterChildInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"name", "idNumber", "birthDate", "gender", "schoolGrade", "allergies", "healthNotes", "emergencyContactName", "emergencyContactPhone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "idNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNumber = data
+		case "birthDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthDate"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthDate = data
+		case "gender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
+			data, err := ec.unmarshalOGender2ᚖunionhallᚋmodelsᚐGender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gender = data
+		case "schoolGrade":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolGrade"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolGrade = data
+		case "allergies":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allergies"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Allergies = data
+		case "healthNotes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("healthNotes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HealthNotes = data
+		case "emergencyContactName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emergencyContactName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmergencyContactName = data
+		case "emergencyContactPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emergencyContactPhone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmergencyContactPhone = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalRegisterChildInput unmarshals raw into the RegisterChildInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalRegisterChildInput(ctx context.Context, raw any) (model.RegisterChildInput, error) {
+	var out model.RegisterChildInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "RegisterChildInput", raw, &out)
 	return out, err
 }
 
@@ -18755,6 +24835,66 @@ func (ec *executionContext) unmarshalInputSetRedeemerBatchesInput(ctx context.Co
 func UnmarshalSetRedeemerBatchesInput(ctx context.Context, raw any) (model.SetRedeemerBatchesInput, error) {
 	var out model.SetRedeemerBatchesInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SetRedeemerBatchesInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSignUpChildInput(ctx context.Context, obj any) (model.SignUpChildInput, error) {
+	var it model.SignUpChildInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["doubleWorker"]; !present {
+		asMap["doubleWorker"] = false
+	}
+
+	fieldsInOrder := [...]string{"programId", "childId", "doubleWorker"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "programId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("programId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgramID = data
+		case "childId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildID = data
+		case "doubleWorker":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("doubleWorker"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DoubleWorker = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSignUpChildInput unmarshals raw into the SignUpChildInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSignUpChildInput(ctx context.Context, raw any) (model.SignUpChildInput, error) {
+	var out model.SignUpChildInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignUpChildInput", raw, &out)
 	return out, err
 }
 
@@ -19021,6 +25161,300 @@ func (ec *executionContext) unmarshalInputUnionFilter(ctx context.Context, obj a
 func UnmarshalUnionFilter(ctx context.Context, raw any) (model.UnionFilter, error) {
 	var out model.UnionFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UnionFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateChildInput(ctx context.Context, obj any) (model.UpdateChildInput, error) {
+	var it model.UpdateChildInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version", "name", "idNumber", "birthDate", "gender", "schoolGrade", "allergies", "healthNotes", "emergencyContactName", "emergencyContactPhone"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "name":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("name"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Name = data
+		case "idNumber":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("idNumber"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.IDNumber = data
+		case "birthDate":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthDate"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthDate = data
+		case "gender":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("gender"))
+			data, err := ec.unmarshalOGender2ᚖunionhallᚋmodelsᚐGender(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Gender = data
+		case "schoolGrade":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("schoolGrade"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SchoolGrade = data
+		case "allergies":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("allergies"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Allergies = data
+		case "healthNotes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("healthNotes"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HealthNotes = data
+		case "emergencyContactName":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emergencyContactName"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmergencyContactName = data
+		case "emergencyContactPhone":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("emergencyContactPhone"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EmergencyContactPhone = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateChildInput unmarshals raw into the UpdateChildInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateChildInput(ctx context.Context, raw any) (model.UpdateChildInput, error) {
+	var out model.UpdateChildInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateChildInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateChildcareProgramInput(ctx context.Context, obj any) (model.UpdateChildcareProgramInput, error) {
+	var it model.UpdateChildcareProgramInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version", "title", "description", "place", "startsOn", "endsOn", "dailyStart", "dailyEnd", "childMinAge", "childMaxAge", "capacity", "waitlistLimit", "signUpOpensAt", "signUpClosesAt", "admissionMode", "priorityEmploymentForms", "priorityDoubleWorker", "requireEmergencyContact", "requireHealthNotes", "eligibility"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "startsOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsOn"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsOn = data
+		case "endsOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsOn"))
+			data, err := ec.unmarshalODate2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsOn = data
+		case "dailyStart":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dailyStart"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DailyStart = data
+		case "dailyEnd":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("dailyEnd"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.DailyEnd = data
+		case "childMinAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childMinAge"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildMinAge = data
+		case "childMaxAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("childMaxAge"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ChildMaxAge = data
+		case "capacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Capacity = data
+		case "waitlistLimit":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("waitlistLimit"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WaitlistLimit = data
+		case "signUpOpensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpOpensAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpOpensAt = data
+		case "signUpClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpClosesAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpClosesAt = data
+		case "admissionMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("admissionMode"))
+			data, err := ec.unmarshalOAdmissionMode2ᚖunionhallᚋmodelsᚐAdmissionMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.AdmissionMode = data
+		case "priorityEmploymentForms":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityEmploymentForms"))
+			data, err := ec.unmarshalOEmploymentForm2ᚕunionhallᚋmodelsᚐEmploymentFormᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityEmploymentForms = data
+		case "priorityDoubleWorker":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("priorityDoubleWorker"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PriorityDoubleWorker = data
+		case "requireEmergencyContact":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requireEmergencyContact"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequireEmergencyContact = data
+		case "requireHealthNotes":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("requireHealthNotes"))
+			data, err := ec.unmarshalOBoolean2ᚖbool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.RequireHealthNotes = data
+		case "eligibility":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eligibility"))
+			data, err := ec.unmarshalOEligibilityInput2ᚖunionhallᚋgraphᚋmodelᚐEligibilityInput(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Eligibility = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateChildcareProgramInput unmarshals raw into the UpdateChildcareProgramInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateChildcareProgramInput(ctx context.Context, raw any) (model.UpdateChildcareProgramInput, error) {
+	var out model.UpdateChildcareProgramInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateChildcareProgramInput", raw, &out)
 	return out, err
 }
 
@@ -19455,6 +25889,48 @@ func (ec *executionContext) unmarshalInputVoucherFilter(ctx context.Context, obj
 func UnmarshalVoucherFilter(ctx context.Context, raw any) (model.VoucherFilter, error) {
 	var out model.VoucherFilter
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "VoucherFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWithdrawChildSignUpInput(ctx context.Context, obj any) (model.WithdrawChildSignUpInput, error) {
+	var it model.WithdrawChildSignUpInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"signUpId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "signUpId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWithdrawChildSignUpInput unmarshals raw into the WithdrawChildSignUpInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWithdrawChildSignUpInput(ctx context.Context, raw any) (model.WithdrawChildSignUpInput, error) {
+	var out model.WithdrawChildSignUpInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WithdrawChildSignUpInput", raw, &out)
 	return out, err
 }
 
@@ -19984,6 +26460,935 @@ func (ec *executionContext) _BookingPayload(ctx context.Context, sel ast.Selecti
 			out.Values[i] = graphql.MarshalString("BookingPayload")
 		case "booking":
 			out.Values[i] = ec._BookingPayload_booking(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childImplementors = []string{"Child"}
+
+func (ec *executionContext) _Child(ctx context.Context, sel ast.SelectionSet, obj *models.Child) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Child")
+		case "id":
+			out.Values[i] = ec._Child_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "name":
+			out.Values[i] = ec._Child_name(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "birthDate":
+			out.Values[i] = ec._Child_birthDate(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "gender":
+			out.Values[i] = ec._Child_gender(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "idNumber":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Child_idNumber(ctx, field, obj)
+				})
+		case "schoolGrade":
+			out.Values[i] = ec._Child_schoolGrade(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "allergies":
+			out.Values[i] = ec._Child_allergies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "healthNotes":
+			out.Values[i] = ec._Child_healthNotes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "emergencyContactName":
+			out.Values[i] = ec._Child_emergencyContactName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "emergencyContactPhone":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Child_emergencyContactPhone(ctx, field, obj)
+				})
+		case "myRole":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Child_myRole(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._Child_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._Child_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childAttendanceImplementors = []string{"ChildAttendance"}
+
+func (ec *executionContext) _ChildAttendance(ctx context.Context, sel ast.SelectionSet, obj *models.ChildAttendance) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childAttendanceImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildAttendance")
+		case "id":
+			out.Values[i] = ec._ChildAttendance_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "day":
+			out.Values[i] = ec._ChildAttendance_day(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkedInAt":
+			out.Values[i] = ec._ChildAttendance_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkedOutAt":
+			out.Values[i] = ec._ChildAttendance_checkedOutAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "pickedUpBy":
+			out.Values[i] = ec._ChildAttendance_pickedUpBy(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childAttendancePayloadImplementors = []string{"ChildAttendancePayload"}
+
+func (ec *executionContext) _ChildAttendancePayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChildAttendancePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childAttendancePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildAttendancePayload")
+		case "attendance":
+			out.Values[i] = ec._ChildAttendancePayload_attendance(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childConnectionImplementors = []string{"ChildConnection"}
+
+func (ec *executionContext) _ChildConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ChildConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildConnection")
+		case "edges":
+			out.Values[i] = ec._ChildConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ChildConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childEdgeImplementors = []string{"ChildEdge"}
+
+func (ec *executionContext) _ChildEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ChildEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildEdge")
+		case "cursor":
+			out.Values[i] = ec._ChildEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ChildEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childPayloadImplementors = []string{"ChildPayload"}
+
+func (ec *executionContext) _ChildPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChildPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildPayload")
+		case "child":
+			out.Values[i] = ec._ChildPayload_child(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childSignUpImplementors = []string{"ChildSignUp"}
+
+func (ec *executionContext) _ChildSignUp(ctx context.Context, sel ast.SelectionSet, obj *models.ChildSignUp) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childSignUpImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildSignUp")
+		case "id":
+			out.Values[i] = ec._ChildSignUp_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "program":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildSignUp_program(ctx, field, obj)
+				})
+		case "child":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildSignUp_child(ctx, field, obj)
+				})
+		case "parent":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildSignUp_parent(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._ChildSignUp_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priority":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildSignUp_priority(ctx, field, obj)
+				})
+		case "doubleWorker":
+			out.Values[i] = ec._ChildSignUp_doubleWorker(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlistPosition":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildSignUp_waitlistPosition(ctx, field, obj)
+				})
+		case "rejectReason":
+			out.Values[i] = ec._ChildSignUp_rejectReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "drawKey":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildSignUp_drawKey(ctx, field, obj)
+				})
+		case "promotedAt":
+			out.Values[i] = ec._ChildSignUp_promotedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endedAt":
+			out.Values[i] = ec._ChildSignUp_endedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ChildSignUp_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "attendance":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildSignUp_attendance(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childSignUpConnectionImplementors = []string{"ChildSignUpConnection"}
+
+func (ec *executionContext) _ChildSignUpConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ChildSignUpConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childSignUpConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildSignUpConnection")
+		case "edges":
+			out.Values[i] = ec._ChildSignUpConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ChildSignUpConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childSignUpEdgeImplementors = []string{"ChildSignUpEdge"}
+
+func (ec *executionContext) _ChildSignUpEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ChildSignUpEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childSignUpEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildSignUpEdge")
+		case "cursor":
+			out.Values[i] = ec._ChildSignUpEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ChildSignUpEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childSignUpPayloadImplementors = []string{"ChildSignUpPayload"}
+
+func (ec *executionContext) _ChildSignUpPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChildSignUpPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childSignUpPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildSignUpPayload")
+		case "signUp":
+			out.Values[i] = ec._ChildSignUpPayload_signUp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childcareAllocationImplementors = []string{"ChildcareAllocation"}
+
+func (ec *executionContext) _ChildcareAllocation(ctx context.Context, sel ast.SelectionSet, obj *models.AllocationRun) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childcareAllocationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildcareAllocation")
+		case "ranAt":
+			out.Values[i] = ec._ChildcareAllocation_ranAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildcareAllocation_mode(ctx, field, obj)
+				})
+		case "seed":
+			out.Values[i] = ec._ChildcareAllocation_seed(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "candidates":
+			out.Values[i] = ec._ChildcareAllocation_candidates(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "admitted":
+			out.Values[i] = ec._ChildcareAllocation_admitted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlisted":
+			out.Values[i] = ec._ChildcareAllocation_waitlisted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rejected":
+			out.Values[i] = ec._ChildcareAllocation_rejected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "algorithm":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildcareAllocation_algorithm(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childcareProgramImplementors = []string{"ChildcareProgram"}
+
+func (ec *executionContext) _ChildcareProgram(ctx context.Context, sel ast.SelectionSet, obj *models.ChildcareProgram) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childcareProgramImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildcareProgram")
+		case "id":
+			out.Values[i] = ec._ChildcareProgram_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._ChildcareProgram_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._ChildcareProgram_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "place":
+			out.Values[i] = ec._ChildcareProgram_place(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildcareProgram_union(ctx, field, obj)
+				})
+		case "startsOn":
+			out.Values[i] = ec._ChildcareProgram_startsOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsOn":
+			out.Values[i] = ec._ChildcareProgram_endsOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dailyStart":
+			out.Values[i] = ec._ChildcareProgram_dailyStart(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "dailyEnd":
+			out.Values[i] = ec._ChildcareProgram_dailyEnd(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "childMinAge":
+			out.Values[i] = ec._ChildcareProgram_childMinAge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "childMaxAge":
+			out.Values[i] = ec._ChildcareProgram_childMaxAge(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "capacity":
+			out.Values[i] = ec._ChildcareProgram_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlistLimit":
+			out.Values[i] = ec._ChildcareProgram_waitlistLimit(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "admittedCount":
+			out.Values[i] = ec._ChildcareProgram_admittedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "waitlistCount":
+			out.Values[i] = ec._ChildcareProgram_waitlistCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "seatsLeft":
+			out.Values[i] = ec._ChildcareProgram_seatsLeft(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUpOpensAt":
+			out.Values[i] = ec._ChildcareProgram_signUpOpensAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUpClosesAt":
+			out.Values[i] = ec._ChildcareProgram_signUpClosesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "admissionMode":
+			out.Values[i] = ec._ChildcareProgram_admissionMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priorityEmploymentForms":
+			out.Values[i] = ec._ChildcareProgram_priorityEmploymentForms(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "priorityDoubleWorker":
+			out.Values[i] = ec._ChildcareProgram_priorityDoubleWorker(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requireEmergencyContact":
+			out.Values[i] = ec._ChildcareProgram_requireEmergencyContact(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "requireHealthNotes":
+			out.Values[i] = ec._ChildcareProgram_requireHealthNotes(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "eligibility":
+			out.Values[i] = ec._ChildcareProgram_eligibility(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._ChildcareProgram_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelReason":
+			out.Values[i] = ec._ChildcareProgram_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._ChildcareProgram_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._ChildcareProgram_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._ChildcareProgram_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "lotterySeedHash":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildcareProgram_lotterySeedHash(ctx, field, obj)
+				})
+		case "allocation":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildcareProgram_allocation(ctx, field, obj)
+				})
+		case "ineligibleReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ChildcareProgram_ineligibleReason(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childcareProgramConnectionImplementors = []string{"ChildcareProgramConnection"}
+
+func (ec *executionContext) _ChildcareProgramConnection(ctx context.Context, sel ast.SelectionSet, obj *model.ChildcareProgramConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childcareProgramConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildcareProgramConnection")
+		case "edges":
+			out.Values[i] = ec._ChildcareProgramConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._ChildcareProgramConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childcareProgramEdgeImplementors = []string{"ChildcareProgramEdge"}
+
+func (ec *executionContext) _ChildcareProgramEdge(ctx context.Context, sel ast.SelectionSet, obj *model.ChildcareProgramEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childcareProgramEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildcareProgramEdge")
+		case "cursor":
+			out.Values[i] = ec._ChildcareProgramEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._ChildcareProgramEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childcareProgramPayloadImplementors = []string{"ChildcareProgramPayload"}
+
+func (ec *executionContext) _ChildcareProgramPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ChildcareProgramPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childcareProgramPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildcareProgramPayload")
+		case "childcareProgram":
+			out.Values[i] = ec._ChildcareProgramPayload_childcareProgram(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var childcareStatsImplementors = []string{"ChildcareStats"}
+
+func (ec *executionContext) _ChildcareStats(ctx context.Context, sel ast.SelectionSet, obj *service.ChildcareStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, childcareStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ChildcareStats")
+		case "programs":
+			out.Values[i] = ec._ChildcareStats_programs(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "children":
+			out.Values[i] = ec._ChildcareStats_children(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signUps":
+			out.Values[i] = ec._ChildcareStats_signUps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "admitted":
+			out.Values[i] = ec._ChildcareStats_admitted(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "personDays":
+			out.Values[i] = ec._ChildcareStats_personDays(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -20752,6 +28157,77 @@ func (ec *executionContext) _EventSignUpPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var guardianInvitationImplementors = []string{"GuardianInvitation"}
+
+func (ec *executionContext) _GuardianInvitation(ctx context.Context, sel ast.SelectionSet, obj *service.GuardianInvitation) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardianInvitationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardianInvitation")
+		case "code":
+			out.Values[i] = ec._GuardianInvitation_code(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._GuardianInvitation_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var guardianInvitationPayloadImplementors = []string{"GuardianInvitationPayload"}
+
+func (ec *executionContext) _GuardianInvitationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.GuardianInvitationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, guardianInvitationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("GuardianInvitationPayload")
+		case "invitation":
+			out.Values[i] = ec._GuardianInvitationPayload_invitation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var importRosterPayloadImplementors = []string{"ImportRosterPayload"}
 
 func (ec *executionContext) _ImportRosterPayload(ctx context.Context, sel ast.SelectionSet, obj *model.ImportRosterPayload) graphql.Marshaler {
@@ -21027,6 +28503,97 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 		case "ping":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_ping(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createChildcareProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createChildcareProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateChildcareProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateChildcareProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishChildcareProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishChildcareProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelChildcareProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelChildcareProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "runChildcareAllocation":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_runChildcareAllocation(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInChild":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInChild(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkOutChild":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkOutChild(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "registerChild":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_registerChild(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateChild":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateChild(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inviteGuardian":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_inviteGuardian(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "acceptGuardianInvite":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_acceptGuardianInvite(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signUpChild":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_signUpChild(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawChildSignUp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawChildSignUp(ctx, field)
 			})
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
@@ -21348,6 +28915,48 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_ping(ctx, field)
+				})
+		case "childcarePrograms":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_childcarePrograms(ctx, field)
+				})
+		case "childcareProgram":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_childcareProgram(ctx, field)
+				})
+		case "myChildren":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myChildren(ctx, field)
+				})
+		case "myChildSignUps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myChildSignUps(ctx, field)
+				})
+		case "childcareSignUps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_childcareSignUps(ctx, field)
+				})
+		case "childSignUp":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_childSignUp(ctx, field)
+				})
+		case "childcareStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_childcareStats(ctx, field)
 				})
 		case "events":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -23252,6 +30861,11 @@ func (ec *executionContext) ___Type(ctx context.Context, sel ast.SelectionSet, o
 
 // region    ***************************** type.gotpl *****************************
 
+func (ec *executionContext) unmarshalNAcceptGuardianInviteInput2unionhallᚋgraphᚋmodelᚐAcceptGuardianInviteInput(ctx context.Context, v any) (model.AcceptGuardianInviteInput, error) {
+	res, err := ec.unmarshalInputAcceptGuardianInviteInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNActivity2ᚖunionhallᚋinternalᚋserviceᚐActivity(ctx context.Context, sel ast.SelectionSet, v *service.Activity) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Activity!")
@@ -23349,6 +30963,16 @@ func (ec *executionContext) unmarshalNAdminRole2unionhallᚋmodelsᚐAdminRole(c
 }
 
 func (ec *executionContext) marshalNAdminRole2unionhallᚋmodelsᚐAdminRole(ctx context.Context, sel ast.SelectionSet, v models.AdminRole) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNAdmissionMode2unionhallᚋmodelsᚐAdmissionMode(ctx context.Context, v any) (models.AdmissionMode, error) {
+	var res models.AdmissionMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNAdmissionMode2unionhallᚋmodelsᚐAdmissionMode(ctx context.Context, sel ast.SelectionSet, v models.AdmissionMode) graphql.Marshaler {
 	return v
 }
 
@@ -23465,6 +31089,11 @@ func (ec *executionContext) unmarshalNCancelBookingInput2unionhallᚋgraphᚋmod
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCancelChildcareProgramInput2unionhallᚋgraphᚋmodelᚐCancelChildcareProgramInput(ctx context.Context, v any) (model.CancelChildcareProgramInput, error) {
+	res, err := ec.unmarshalInputCancelChildcareProgramInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCancelEventSignUpInput2unionhallᚋgraphᚋmodelᚐCancelEventSignUpInput(ctx context.Context, v any) (model.CancelEventSignUpInput, error) {
 	res, err := ec.unmarshalInputCancelEventSignUpInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23485,9 +31114,218 @@ func (ec *executionContext) unmarshalNCheckInBookingInput2unionhallᚋgraphᚋmo
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCheckInChildInput2unionhallᚋgraphᚋmodelᚐCheckInChildInput(ctx context.Context, v any) (model.CheckInChildInput, error) {
+	res, err := ec.unmarshalInputCheckInChildInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCheckInEventSignUpInput2unionhallᚋgraphᚋmodelᚐCheckInEventSignUpInput(ctx context.Context, v any) (model.CheckInEventSignUpInput, error) {
 	res, err := ec.unmarshalInputCheckInEventSignUpInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCheckOutChildInput2unionhallᚋgraphᚋmodelᚐCheckOutChildInput(ctx context.Context, v any) (model.CheckOutChildInput, error) {
+	res, err := ec.unmarshalInputCheckOutChildInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChild2ᚖunionhallᚋmodelsᚐChild(ctx context.Context, sel ast.SelectionSet, v *models.Child) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Child!")
+		return graphql.Null
+	}
+	return ec._Child(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildAttendance2ᚕᚖunionhallᚋmodelsᚐChildAttendanceᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.ChildAttendance) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChildAttendance2ᚖunionhallᚋmodelsᚐChildAttendance(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChildAttendance2ᚖunionhallᚋmodelsᚐChildAttendance(ctx context.Context, sel ast.SelectionSet, v *models.ChildAttendance) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildAttendance!")
+		return graphql.Null
+	}
+	return ec._ChildAttendance(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildAttendancePayload2ᚖunionhallᚋgraphᚋmodelᚐChildAttendancePayload(ctx context.Context, sel ast.SelectionSet, v *model.ChildAttendancePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildAttendancePayload!")
+		return graphql.Null
+	}
+	return ec._ChildAttendancePayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildConnection2ᚖunionhallᚋgraphᚋmodelᚐChildConnection(ctx context.Context, sel ast.SelectionSet, v *model.ChildConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildConnection!")
+		return graphql.Null
+	}
+	return ec._ChildConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐChildEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChildEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChildEdge2ᚖunionhallᚋgraphᚋmodelᚐChildEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChildEdge2ᚖunionhallᚋgraphᚋmodelᚐChildEdge(ctx context.Context, sel ast.SelectionSet, v *model.ChildEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildEdge!")
+		return graphql.Null
+	}
+	return ec._ChildEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildPayload2ᚖunionhallᚋgraphᚋmodelᚐChildPayload(ctx context.Context, sel ast.SelectionSet, v *model.ChildPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildPayload!")
+		return graphql.Null
+	}
+	return ec._ChildPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildSignUp2ᚖunionhallᚋmodelsᚐChildSignUp(ctx context.Context, sel ast.SelectionSet, v *models.ChildSignUp) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildSignUp!")
+		return graphql.Null
+	}
+	return ec._ChildSignUp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpConnection(ctx context.Context, sel ast.SelectionSet, v *model.ChildSignUpConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildSignUpConnection!")
+		return graphql.Null
+	}
+	return ec._ChildSignUpConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildSignUpEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐChildSignUpEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChildSignUpEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChildSignUpEdge2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChildSignUpEdge2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpEdge(ctx context.Context, sel ast.SelectionSet, v *model.ChildSignUpEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildSignUpEdge!")
+		return graphql.Null
+	}
+	return ec._ChildSignUpEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpPayload(ctx context.Context, sel ast.SelectionSet, v *model.ChildSignUpPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildSignUpPayload!")
+		return graphql.Null
+	}
+	return ec._ChildSignUpPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNChildSignUpStatus2unionhallᚋmodelsᚐChildSignUpStatus(ctx context.Context, v any) (models.ChildSignUpStatus, error) {
+	var res models.ChildSignUpStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChildSignUpStatus2unionhallᚋmodelsᚐChildSignUpStatus(ctx context.Context, sel ast.SelectionSet, v models.ChildSignUpStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNChildcareProgram2ᚖunionhallᚋmodelsᚐChildcareProgram(ctx context.Context, sel ast.SelectionSet, v *models.ChildcareProgram) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildcareProgram!")
+		return graphql.Null
+	}
+	return ec._ChildcareProgram(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildcareProgramConnection2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramConnection(ctx context.Context, sel ast.SelectionSet, v *model.ChildcareProgramConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildcareProgramConnection!")
+		return graphql.Null
+	}
+	return ec._ChildcareProgramConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildcareProgramEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐChildcareProgramEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ChildcareProgramEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNChildcareProgramEdge2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNChildcareProgramEdge2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramEdge(ctx context.Context, sel ast.SelectionSet, v *model.ChildcareProgramEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildcareProgramEdge!")
+		return graphql.Null
+	}
+	return ec._ChildcareProgramEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNChildcareProgramIdInput2unionhallᚋgraphᚋmodelᚐChildcareProgramIDInput(ctx context.Context, v any) (model.ChildcareProgramIDInput, error) {
+	res, err := ec.unmarshalInputChildcareProgramIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNChildcareProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramPayload(ctx context.Context, sel ast.SelectionSet, v *model.ChildcareProgramPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildcareProgramPayload!")
+		return graphql.Null
+	}
+	return ec._ChildcareProgramPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNChildcareStats2ᚖunionhallᚋinternalᚋserviceᚐChildcareStats(ctx context.Context, sel ast.SelectionSet, v *service.ChildcareStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ChildcareStats!")
+		return graphql.Null
+	}
+	return ec._ChildcareStats(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNClaimVoucherInput2unionhallᚋgraphᚋmodelᚐClaimVoucherInput(ctx context.Context, v any) (model.ClaimVoucherInput, error) {
@@ -23506,6 +31344,11 @@ func (ec *executionContext) marshalNCreateAdminPayload2ᚖunionhallᚋgraphᚋmo
 		return graphql.Null
 	}
 	return ec._CreateAdminPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNCreateChildcareProgramInput2unionhallᚋgraphᚋmodelᚐCreateChildcareProgramInput(ctx context.Context, v any) (model.CreateChildcareProgramInput, error) {
+	res, err := ec.unmarshalInputCreateChildcareProgramInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNCreateEventInput2unionhallᚋgraphᚋmodelᚐCreateEventInput(ctx context.Context, v any) (model.CreateEventInput, error) {
@@ -23547,6 +31390,20 @@ func (ec *executionContext) marshalNDashboard2ᚖunionhallᚋinternalᚋservice�
 func (ec *executionContext) unmarshalNDashboardInput2unionhallᚋgraphᚋmodelᚐDashboardInput(ctx context.Context, v any) (model.DashboardInput, error) {
 	res, err := ec.unmarshalInputDashboardInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNDate2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := gqlscalar.UnmarshalDate(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := gqlscalar.MarshalDate(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
+	}
+	return res
 }
 
 func (ec *executionContext) marshalNEligibility2unionhallᚋmodelsᚐEligibility(ctx context.Context, sel ast.SelectionSet, v models.Eligibility) graphql.Marshaler {
@@ -23712,6 +31569,32 @@ func (ec *executionContext) marshalNEventSignUpPayload2ᚖunionhallᚋgraphᚋmo
 	return ec._EventSignUpPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNGender2unionhallᚋmodelsᚐGender(ctx context.Context, v any) (models.Gender, error) {
+	var res models.Gender
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNGender2unionhallᚋmodelsᚐGender(ctx context.Context, sel ast.SelectionSet, v models.Gender) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNGuardianInvitation2ᚖunionhallᚋinternalᚋserviceᚐGuardianInvitation(ctx context.Context, sel ast.SelectionSet, v *service.GuardianInvitation) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GuardianInvitation!")
+		return graphql.Null
+	}
+	return ec._GuardianInvitation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNGuardianInvitationPayload2ᚖunionhallᚋgraphᚋmodelᚐGuardianInvitationPayload(ctx context.Context, sel ast.SelectionSet, v *model.GuardianInvitationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "GuardianInvitationPayload!")
+		return graphql.Null
+	}
+	return ec._GuardianInvitationPayload(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int64, error) {
 	res, err := gqlscalar.UnmarshalID64(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23794,6 +31677,11 @@ func (ec *executionContext) marshalNInt2int64(ctx context.Context, sel ast.Selec
 		graphql.AddInvalidNullFromMarshaler(ctx, "Int!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNInviteGuardianInput2unionhallᚋgraphᚋmodelᚐInviteGuardianInput(ctx context.Context, v any) (model.InviteGuardianInput, error) {
+	res, err := ec.unmarshalInputInviteGuardianInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNLoginAdminInput2unionhallᚋgraphᚋmodelᚐLoginAdminInput(ctx context.Context, v any) (model.LoginAdminInput, error) {
@@ -23902,6 +31790,11 @@ func (ec *executionContext) unmarshalNRefreshTokenInput2unionhallᚋgraphᚋmode
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNRegisterChildInput2unionhallᚋgraphᚋmodelᚐRegisterChildInput(ctx context.Context, v any) (model.RegisterChildInput, error) {
+	res, err := ec.unmarshalInputRegisterChildInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNRejectMemberInput2unionhallᚋgraphᚋmodelᚐRejectMemberInput(ctx context.Context, v any) (model.RejectMemberInput, error) {
 	res, err := ec.unmarshalInputRejectMemberInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -23975,6 +31868,11 @@ func (ec *executionContext) marshalNSetRedeemerBatchesPayload2ᚖunionhallᚋgra
 		return graphql.Null
 	}
 	return ec._SetRedeemerBatchesPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSignUpChildInput2unionhallᚋgraphᚋmodelᚐSignUpChildInput(ctx context.Context, v any) (model.SignUpChildInput, error) {
+	res, err := ec.unmarshalInputSignUpChildInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNSignUpForEventInput2unionhallᚋgraphᚋmodelᚐSignUpForEventInput(ctx context.Context, v any) (model.SignUpForEventInput, error) {
@@ -24232,6 +32130,16 @@ func (ec *executionContext) marshalNUnionLevel2unionhallᚋmodelsᚐUnionLevel(c
 	return v
 }
 
+func (ec *executionContext) unmarshalNUpdateChildInput2unionhallᚋgraphᚋmodelᚐUpdateChildInput(ctx context.Context, v any) (model.UpdateChildInput, error) {
+	res, err := ec.unmarshalInputUpdateChildInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateChildcareProgramInput2unionhallᚋgraphᚋmodelᚐUpdateChildcareProgramInput(ctx context.Context, v any) (model.UpdateChildcareProgramInput, error) {
+	res, err := ec.unmarshalInputUpdateChildcareProgramInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateEventInput2unionhallᚋgraphᚋmodelᚐUpdateEventInput(ctx context.Context, v any) (model.UpdateEventInput, error) {
 	res, err := ec.unmarshalInputUpdateEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -24400,6 +32308,11 @@ func (ec *executionContext) marshalNVoucherStatus2unionhallᚋmodelsᚐVoucherSt
 	return v
 }
 
+func (ec *executionContext) unmarshalNWithdrawChildSignUpInput2unionhallᚋgraphᚋmodelᚐWithdrawChildSignUpInput(ctx context.Context, v any) (model.WithdrawChildSignUpInput, error) {
+	res, err := ec.unmarshalInputWithdrawChildSignUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalN__Directive2githubᚗcomᚋ99designsᚋgqlgenᚋgraphqlᚋintrospectionᚐDirective(ctx context.Context, sel ast.SelectionSet, v introspection.Directive) graphql.Marshaler {
 	return ec.___Directive(ctx, sel, &v)
 }
@@ -24549,6 +32462,22 @@ func (ec *executionContext) marshalOAdmin2ᚖunionhallᚋmodelsᚐAdmin(ctx cont
 	return ec._Admin(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalOAdmissionMode2ᚖunionhallᚋmodelsᚐAdmissionMode(ctx context.Context, v any) (*models.AdmissionMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.AdmissionMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOAdmissionMode2ᚖunionhallᚋmodelsᚐAdmissionMode(ctx context.Context, sel ast.SelectionSet, v *models.AdmissionMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOAuditLogFilter2ᚖunionhallᚋgraphᚋmodelᚐAuditLogFilter(ctx context.Context, v any) (*model.AuditLogFilter, error) {
 	if v == nil {
 		return nil, nil
@@ -24625,6 +32554,59 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	_ = ctx
 	res := graphql.MarshalBoolean(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOChildSignUp2ᚖunionhallᚋmodelsᚐChildSignUp(ctx context.Context, sel ast.SelectionSet, v *models.ChildSignUp) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ChildSignUp(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOChildSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐChildSignUpFilter(ctx context.Context, v any) (*model.ChildSignUpFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputChildSignUpFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOChildSignUpStatus2ᚖunionhallᚋmodelsᚐChildSignUpStatus(ctx context.Context, v any) (*models.ChildSignUpStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.ChildSignUpStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOChildSignUpStatus2ᚖunionhallᚋmodelsᚐChildSignUpStatus(ctx context.Context, sel ast.SelectionSet, v *models.ChildSignUpStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOChildcareAllocation2ᚖunionhallᚋmodelsᚐAllocationRun(ctx context.Context, sel ast.SelectionSet, v *models.AllocationRun) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ChildcareAllocation(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOChildcareProgram2ᚖunionhallᚋmodelsᚐChildcareProgram(ctx context.Context, sel ast.SelectionSet, v *models.ChildcareProgram) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ChildcareProgram(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOChildcareProgramFilter2ᚖunionhallᚋgraphᚋmodelᚐChildcareProgramFilter(ctx context.Context, v any) (*model.ChildcareProgramFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputChildcareProgramFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalODate2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
@@ -24794,6 +32776,22 @@ func (ec *executionContext) marshalOGender2ᚖunionhallᚋmodelsᚐGender(ctx co
 	return v
 }
 
+func (ec *executionContext) unmarshalOGuardianRole2ᚖunionhallᚋmodelsᚐGuardianRole(ctx context.Context, v any) (*models.GuardianRole, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.GuardianRole)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOGuardianRole2ᚖunionhallᚋmodelsᚐGuardianRole(ctx context.Context, sel ast.SelectionSet, v *models.GuardianRole) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOID2ᚕint64ᚄ(ctx context.Context, v any) ([]int64, error) {
 	if v == nil {
 		return nil, nil
@@ -24902,6 +32900,14 @@ func (ec *executionContext) marshalOMembershipStatus2ᚖunionhallᚋmodelsᚐMem
 		return graphql.Null
 	}
 	return v
+}
+
+func (ec *executionContext) unmarshalOMyChildSignUpFilter2ᚖunionhallᚋgraphᚋmodelᚐMyChildSignUpFilter(ctx context.Context, v any) (*model.MyChildSignUpFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputMyChildSignUpFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx context.Context, v any) (*models.OfferingStatus, error) {

@@ -42,6 +42,18 @@ func Complexity() graph.ComplexityRoot {
 		return listCost(child, first)
 	}
 	c.Query.MyActivity = func(child int, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.ChildcarePrograms = func(child int, _ *model.ChildcareProgramFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
+	c.Query.MyChildren = func(child int, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.MyChildSignUps = func(child int, _ *model.MyChildSignUpFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
+	c.Query.ChildcareSignUps = func(child int, _ int64, _ *model.ChildSignUpFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
+	// A programme lasts at most 92 days: one attendance row a day.
+	c.ChildSignUp.Attendance = func(child int) int { return 1 + 92*child }
 	c.Union.Children = func(child int, first *int, _ *string) int { return listCost(child, first) }
 	return c
 }

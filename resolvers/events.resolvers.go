@@ -126,15 +126,15 @@ func (r *mutationResolver) CancelEventSignUps(ctx context.Context, input model.C
 }
 
 func (r *mutationResolver) SignUpForEvent(ctx context.Context, input model.SignUpForEventInput) (*model.EventSignUpPayload, error) {
-	return signUpPayload(r.Svc.SignUpForEvent(ctx, input.PostID))
+	return eventSignUpPayload(r.Svc.SignUpForEvent(ctx, input.PostID))
 }
 
 func (r *mutationResolver) CancelEventSignUp(ctx context.Context, input model.CancelEventSignUpInput) (*model.EventSignUpPayload, error) {
-	return signUpPayload(r.Svc.CancelEventSignUp(ctx, input.SignUpID))
+	return eventSignUpPayload(r.Svc.CancelEventSignUp(ctx, input.SignUpID))
 }
 
 func (r *mutationResolver) CheckInEventSignUp(ctx context.Context, input model.CheckInEventSignUpInput) (*model.EventSignUpPayload, error) {
-	return signUpPayload(r.Svc.CheckInEventSignUp(ctx, input.Code))
+	return eventSignUpPayload(r.Svc.CheckInEventSignUp(ctx, input.Code))
 }
 
 func (r *queryResolver) Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventPostConnection, error) {
@@ -156,11 +156,11 @@ func (r *queryResolver) Event(ctx context.Context, id int64) (*models.EventPost,
 }
 
 func (r *queryResolver) MySignUps(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error) {
-	return signUpConnection(r.Svc.MySignUps(ctx, bookingFilter(filter), first, after))
+	return eventSignUpConnection(r.Svc.MySignUps(ctx, bookingFilter(filter), first, after))
 }
 
 func (r *queryResolver) EventSignUps(ctx context.Context, postID int64, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error) {
-	return signUpConnection(r.Svc.EventSignUps(ctx, postID, bookingFilter(filter), first, after))
+	return eventSignUpConnection(r.Svc.EventSignUps(ctx, postID, bookingFilter(filter), first, after))
 }
 
 func (r *queryResolver) MyActivity(ctx context.Context, first *int, after *string) (*model.ActivityConnection, error) {

@@ -51,20 +51,20 @@ func eventPayload(p *models.EventPost, err error) (*model.EventPostPayload, erro
 	return &model.EventPostPayload{Event: p}, nil
 }
 
-func signUpPayload(b *models.EventSignUp, err error) (*model.EventSignUpPayload, error) {
+func eventSignUpPayload(b *models.EventSignUp, err error) (*model.EventSignUpPayload, error) {
 	if err != nil {
 		return nil, err
 	}
 	return &model.EventSignUpPayload{SignUp: b}, nil
 }
 
-func signUpKey(b *models.EventSignUp) any { return page.IDKey{ID: b.ID} }
+func eventSignUpKey(b *models.EventSignUp) any { return page.IDKey{ID: b.ID} }
 
-func signUpConnection(p page.Page[*models.EventSignUp], err error) (*model.EventSignUpConnection, error) {
+func eventSignUpConnection(p page.Page[*models.EventSignUp], err error) (*model.EventSignUpConnection, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, info := edges(p, signUpKey, func(c string, n *models.EventSignUp) *model.EventSignUpEdge {
+	e, info := edges(p, eventSignUpKey, func(c string, n *models.EventSignUp) *model.EventSignUpEdge {
 		return &model.EventSignUpEdge{Cursor: c, Node: n}
 	})
 	return &model.EventSignUpConnection{Edges: e, PageInfo: info}, nil

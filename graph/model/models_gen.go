@@ -12,6 +12,10 @@ import (
 	"unionhall/models"
 )
 
+type AcceptGuardianInviteInput struct {
+	Code string `json:"code"`
+}
+
 type ActivityConnection struct {
 	Edges    []*ActivityEdge `json:"edges"`
 	PageInfo *PageInfo       `json:"pageInfo"`
@@ -90,6 +94,11 @@ type CancelBookingInput struct {
 	BookingID int64 `json:"bookingId"`
 }
 
+type CancelChildcareProgramInput struct {
+	ID     int64  `json:"id"`
+	Reason string `json:"reason"`
+}
+
 type CancelEventSignUpInput struct {
 	SignUpID int64 `json:"signUpId"`
 }
@@ -109,9 +118,84 @@ type CheckInBookingInput struct {
 	Code string `json:"code"`
 }
 
+type CheckInChildInput struct {
+	SignUpID int64 `json:"signUpId"`
+}
+
 type CheckInEventSignUpInput struct {
 	// The sign-up's check-in code, or the whole QR payload.
 	Code string `json:"code"`
+}
+
+type CheckOutChildInput struct {
+	SignUpID int64 `json:"signUpId"`
+	// Name and relation, e.g. 妈妈 王芳.
+	PickedUpBy string `json:"pickedUpBy"`
+}
+
+type ChildAttendancePayload struct {
+	Attendance *models.ChildAttendance `json:"attendance"`
+}
+
+type ChildConnection struct {
+	Edges    []*ChildEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type ChildEdge struct {
+	Cursor string        `json:"cursor"`
+	Node   *models.Child `json:"node"`
+}
+
+type ChildPayload struct {
+	Child *models.Child `json:"child"`
+}
+
+type ChildSignUpConnection struct {
+	Edges    []*ChildSignUpEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+}
+
+type ChildSignUpEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *models.ChildSignUp `json:"node"`
+}
+
+type ChildSignUpFilter struct {
+	Status *models.ChildSignUpStatus `json:"status,omitempty"`
+	// Only sign-ups in a priority group.
+	PriorityOnly *bool `json:"priorityOnly,omitempty"`
+}
+
+type ChildSignUpPayload struct {
+	SignUp *models.ChildSignUp `json:"signUp"`
+}
+
+type ChildcareProgramConnection struct {
+	Edges    []*ChildcareProgramEdge `json:"edges"`
+	PageInfo *PageInfo               `json:"pageInfo"`
+}
+
+type ChildcareProgramEdge struct {
+	Cursor string                   `json:"cursor"`
+	Node   *models.ChildcareProgram `json:"node"`
+}
+
+type ChildcareProgramFilter struct {
+	// Only programmes that have not started.
+	Upcoming *bool `json:"upcoming,omitempty"`
+	// Admins: a union in their scope (and its subtree).
+	UnionID *int64 `json:"unionId,omitempty"`
+	// Admins: one status (parents see published and closed programmes).
+	Status *models.OfferingStatus `json:"status,omitempty"`
+}
+
+type ChildcareProgramIDInput struct {
+	ID int64 `json:"id"`
+}
+
+type ChildcareProgramPayload struct {
+	ChildcareProgram *models.ChildcareProgram `json:"childcareProgram"`
 }
 
 type ClaimVoucherInput struct {
@@ -132,6 +216,31 @@ type CreateAdminInput struct {
 
 type CreateAdminPayload struct {
 	Admin *models.Admin `json:"admin"`
+}
+
+type CreateChildcareProgramInput struct {
+	// A union in the caller's scope; omitted: the caller's own union.
+	UnionID     *int64    `json:"unionId,omitempty"`
+	Title       string    `json:"title"`
+	Description *string   `json:"description,omitempty"`
+	Place       string    `json:"place"`
+	StartsOn    time.Time `json:"startsOn"`
+	EndsOn      time.Time `json:"endsOn"`
+	// HH:MM, e.g. 08:00.
+	DailyStart              string                  `json:"dailyStart"`
+	DailyEnd                string                  `json:"dailyEnd"`
+	ChildMinAge             int                     `json:"childMinAge"`
+	ChildMaxAge             int                     `json:"childMaxAge"`
+	Capacity                int                     `json:"capacity"`
+	WaitlistLimit           *int                    `json:"waitlistLimit,omitempty"`
+	SignUpOpensAt           time.Time               `json:"signUpOpensAt"`
+	SignUpClosesAt          time.Time               `json:"signUpClosesAt"`
+	AdmissionMode           models.AdmissionMode    `json:"admissionMode"`
+	PriorityEmploymentForms []models.EmploymentForm `json:"priorityEmploymentForms,omitempty"`
+	PriorityDoubleWorker    *bool                   `json:"priorityDoubleWorker,omitempty"`
+	RequireEmergencyContact *bool                   `json:"requireEmergencyContact,omitempty"`
+	RequireHealthNotes      *bool                   `json:"requireHealthNotes,omitempty"`
+	Eligibility             *EligibilityInput       `json:"eligibility,omitempty"`
 }
 
 type CreateEventInput struct {
@@ -285,6 +394,10 @@ type EventSignUpSettingsInput struct {
 	Eligibility   *EligibilityInput `json:"eligibility,omitempty"`
 }
 
+type GuardianInvitationPayload struct {
+	Invitation *service.GuardianInvitation `json:"invitation"`
+}
+
 type ImportRosterInput struct {
 	UnionID int64  `json:"unionId"`
 	FileID  string `json:"fileId"`
@@ -295,6 +408,10 @@ type ImportRosterPayload struct {
 	Matched  int                `json:"matched"`
 	Failed   int                `json:"failed"`
 	Rows     []*RosterRowResult `json:"rows"`
+}
+
+type InviteGuardianInput struct {
+	ChildID int64 `json:"childId"`
 }
 
 type LoginAdminInput struct {
@@ -341,6 +458,12 @@ type MemberFilter struct {
 type Mutation struct {
 }
 
+type MyChildSignUpFilter struct {
+	ChildID   *int64                    `json:"childId,omitempty"`
+	ProgramID *int64                    `json:"programId,omitempty"`
+	Status    *models.ChildSignUpStatus `json:"status,omitempty"`
+}
+
 type PageInfo struct {
 	HasNextPage bool    `json:"hasNextPage"`
 	EndCursor   *string `json:"endCursor,omitempty"`
@@ -362,6 +485,19 @@ type RedeemVoucherInput struct {
 
 type RefreshTokenInput struct {
 	RefreshToken string `json:"refreshToken"`
+}
+
+// Give either the ID number (birth date and gender come from it) or the birth date and gender.
+type RegisterChildInput struct {
+	Name                  string         `json:"name"`
+	IDNumber              *string        `json:"idNumber,omitempty"`
+	BirthDate             *time.Time     `json:"birthDate,omitempty"`
+	Gender                *models.Gender `json:"gender,omitempty"`
+	SchoolGrade           *string        `json:"schoolGrade,omitempty"`
+	Allergies             *string        `json:"allergies,omitempty"`
+	HealthNotes           *string        `json:"healthNotes,omitempty"`
+	EmergencyContactName  *string        `json:"emergencyContactName,omitempty"`
+	EmergencyContactPhone *string        `json:"emergencyContactPhone,omitempty"`
 }
 
 type RejectMemberInput struct {
@@ -394,6 +530,13 @@ type SetRedeemerBatchesInput struct {
 
 type SetRedeemerBatchesPayload struct {
 	Redeemer *models.Admin `json:"redeemer"`
+}
+
+type SignUpChildInput struct {
+	ProgramID int64 `json:"programId"`
+	ChildID   int64 `json:"childId"`
+	// Both parents work (a priority group where the programme says so).
+	DoubleWorker *bool `json:"doubleWorker,omitempty"`
 }
 
 type SignUpForEventInput struct {
@@ -470,6 +613,45 @@ type UnionFilter struct {
 	ParentID *int64 `json:"parentId,omitempty"`
 	// Search by name anywhere in the tree instead.
 	NameContains *string `json:"nameContains,omitempty"`
+}
+
+type UpdateChildInput struct {
+	ID                    int64          `json:"id"`
+	Version               int            `json:"version"`
+	Name                  *string        `json:"name,omitempty"`
+	IDNumber              *string        `json:"idNumber,omitempty"`
+	BirthDate             *time.Time     `json:"birthDate,omitempty"`
+	Gender                *models.Gender `json:"gender,omitempty"`
+	SchoolGrade           *string        `json:"schoolGrade,omitempty"`
+	Allergies             *string        `json:"allergies,omitempty"`
+	HealthNotes           *string        `json:"healthNotes,omitempty"`
+	EmergencyContactName  *string        `json:"emergencyContactName,omitempty"`
+	EmergencyContactPhone *string        `json:"emergencyContactPhone,omitempty"`
+}
+
+type UpdateChildcareProgramInput struct {
+	ID int64 `json:"id"`
+	// The version the edit was made from.
+	Version                 int                     `json:"version"`
+	Title                   *string                 `json:"title,omitempty"`
+	Description             *string                 `json:"description,omitempty"`
+	Place                   *string                 `json:"place,omitempty"`
+	StartsOn                *time.Time              `json:"startsOn,omitempty"`
+	EndsOn                  *time.Time              `json:"endsOn,omitempty"`
+	DailyStart              *string                 `json:"dailyStart,omitempty"`
+	DailyEnd                *string                 `json:"dailyEnd,omitempty"`
+	ChildMinAge             *int                    `json:"childMinAge,omitempty"`
+	ChildMaxAge             *int                    `json:"childMaxAge,omitempty"`
+	Capacity                *int                    `json:"capacity,omitempty"`
+	WaitlistLimit           *int                    `json:"waitlistLimit,omitempty"`
+	SignUpOpensAt           *time.Time              `json:"signUpOpensAt,omitempty"`
+	SignUpClosesAt          *time.Time              `json:"signUpClosesAt,omitempty"`
+	AdmissionMode           *models.AdmissionMode   `json:"admissionMode,omitempty"`
+	PriorityEmploymentForms []models.EmploymentForm `json:"priorityEmploymentForms,omitempty"`
+	PriorityDoubleWorker    *bool                   `json:"priorityDoubleWorker,omitempty"`
+	RequireEmergencyContact *bool                   `json:"requireEmergencyContact,omitempty"`
+	RequireHealthNotes      *bool                   `json:"requireHealthNotes,omitempty"`
+	Eligibility             *EligibilityInput       `json:"eligibility,omitempty"`
 }
 
 type UpdateEventInput struct {
@@ -570,6 +752,10 @@ type VoucherStats struct {
 	ClaimedFen  int `json:"claimedFen"`
 	RedeemedFen int `json:"redeemedFen"`
 	ExpiredFen  int `json:"expiredFen"`
+}
+
+type WithdrawChildSignUpInput struct {
+	SignUpID int64 `json:"signUpId"`
 }
 
 type Role string

@@ -151,9 +151,10 @@ func (a *App) routes() http.Handler {
 	mux.Handle("POST /upload", observe("/upload", a.Log, m,
 		limits(a.Cfg.MaxUploadBytes+64<<10, a.Cfg.RequestTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))
 	for path, h := range map[string]http.Handler{
-		"/export/class-bookings": a.handleExport("classId", a.Svc.ExportClassBookings),
-		"/export/vouchers":       a.handleExport("batchId", a.Svc.ExportVouchers),
-		"/export/event-signups":  a.handleExport("postId", a.Svc.ExportEventSignUps),
+		"/export/class-bookings":     a.handleExport("classId", a.Svc.ExportClassBookings),
+		"/export/vouchers":           a.handleExport("batchId", a.Svc.ExportVouchers),
+		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
+		"/export/event-signups":      a.handleExport("postId", a.Svc.ExportEventSignUps),
 	} {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, h))))
 	}

@@ -14,7 +14,7 @@ import (
 	"unionhall/models"
 )
 
-type signUp struct {
+type eventSignUp struct {
 	ID, Status       string
 	WaitlistPosition *int
 	CheckinCode      *string
@@ -23,10 +23,10 @@ type signUp struct {
 	CancelReason     string
 }
 
-func signUpFor(t *testing.T, s *testutil.Server, token, postID string) (signUp, *testutil.Response) {
+func signUpFor(t *testing.T, s *testutil.Server, token, postID string) (eventSignUp, *testutil.Response) {
 	t.Helper()
-	r := s.Do(token, signUpQ, map[string]any{"id": postID})
-	var out struct{ SignUpForEvent struct{ SignUp signUp } }
+	r := s.Do(token, eventSignUpQ, map[string]any{"id": postID})
+	var out struct{ SignUpForEvent struct{ SignUp eventSignUp } }
 	if len(r.Errors) == 0 {
 		r.Decode(t, &out)
 	}
@@ -84,7 +84,7 @@ func TestEventSignUpRules(t *testing.T) {
 		s.MustOK(m[0].Access, cancelSignUpQ, map[string]any{"id": a.ID}, nil) // idempotent
 		var mine struct {
 			MySignUps struct {
-				Edges []struct{ Node signUp }
+				Edges []struct{ Node eventSignUp }
 			}
 		}
 		s.MustOK(m[2].Access, `{ mySignUps { edges { node { id status promotedAt waitlistPosition } } } }`, nil, &mine)
@@ -176,7 +176,7 @@ func TestEventSignUpRushTwoInstances(t *testing.T) {
 		n := map[string]int{}
 		race(len(tokens), 96, func(i int) {
 			srv := []*testutil.Server{s, s2}[i%2]
-			r, err := srv.Try(tokens[i].Access, signUpQ, map[string]any{"id": id})
+			r, err := srv.Try(tokens[i].Access, eventSignUpQ, map[string]any{"id": id})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -185,7 +185,7 @@ func TestEventSignUpRushTwoInstances(t *testing.T) {
 			case len(r.Errors) > 0:
 				n[r.Code()]++
 			default:
-				var out struct{ SignUpForEvent struct{ SignUp signUp } }
+				var out struct{ SignUpForEvent struct{ SignUp eventSignUp } }
 				r.Decode(t, &out)
 				n[out.SignUpForEvent.SignUp.Status]++
 			}

@@ -22,7 +22,7 @@ const (
 	feedQ = `query($first: Int, $after: String, $cat: EventCategory) { events(first: $first, after: $after, filter: {category: $cat}) {
 		edges { cursor node { id title pinned category union { id name } mySignUp { id status } ineligibleReason } }
 		pageInfo { hasNextPage endCursor } } }`
-	signUpQ       = `mutation($id: ID!) { signUpForEvent(input: {postId: $id}) { signUp { id status waitlistPosition checkinCode checkinPayload promotedAt } } }`
+	eventSignUpQ  = `mutation($id: ID!) { signUpForEvent(input: {postId: $id}) { signUp { id status waitlistPosition checkinCode checkinPayload promotedAt } } }`
 	cancelSignUpQ = `mutation($id: ID!) { cancelEventSignUp(input: {signUpId: $id}) { signUp { id status cancelReason } } }`
 )
 
@@ -359,7 +359,7 @@ func TestFeedStatementCount(t *testing.T) {
 		}
 		m := s.Members(1, "courier")[0].Access
 		for _, id := range ids[:9] {
-			s.MustOK(m, signUpQ, map[string]any{"id": id}, nil)
+			s.MustOK(m, eventSignUpQ, map[string]any{"id": id}, nil)
 		}
 		counts := map[string]int64{}
 		var after *string

@@ -177,7 +177,7 @@ type exporter func(ctx context.Context, id int64, fullPhones bool) (*service.Exp
 
 // handleExport streams an .xlsx list for an admin: GET /export/<list>?
 // <param>=N[&phones=full], with an admin's bearer token (class-bookings by
-// classId, vouchers by batchId).
+// classId, vouchers by batchId, childcare-sign-ups by programId).
 func (a *App) handleExport(param string, export exporter) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()

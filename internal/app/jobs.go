@@ -11,9 +11,10 @@ import (
 const ViewFlushEvery = 2 * time.Second
 
 // RunJobs runs the periodic domain jobs until ctx ends: the training
-// no-show sweep every `every`, and the post-view flush. Every instance may
-// run them; each job is made of conditional updates or additions of its
-// own counts, so instances running at once do the work once.
+// no-show sweep and the childcare allocation at window close every
+// `every`, and the post-view flush. Every instance may run them; each job
+// is made of conditional updates, claims under a unique key or additions of
+// its own counts, so instances running at once do the work once.
 func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 	go a.flushViewsLoop(ctx, ViewFlushEvery)
 	t := time.NewTicker(every)
@@ -26,6 +27,14 @@ func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 			a.Log.Warn("no-show sweep failed", "error", err.Error())
 		} else if n > 0 {
 			a.Log.Info("no-show sweep", "marked", n)
+		}
+		if n, err := a.Svc.AllocateDueChildcare(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.Log.Warn("childcare allocation failed", "error", err.Error())
+		} else if n > 0 {
+			a.Log.Info("childcare allocation", "programmes", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -26,6 +26,11 @@ type Source interface {
 	MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]service.MyBatchVouchers, error)
 	PostsByIDs(ctx context.Context, ids []int64) ([]*models.EventPost, error)
 	MySignUpsByPostIDs(ctx context.Context, ids []int64) ([]*models.EventSignUp, error)
+	ProgramsByIDs(ctx context.Context, ids []int64) ([]*models.ChildcareProgram, error)
+	ChildrenByIDs(ctx context.Context, ids []int64) ([]*models.Child, error)
+	MyGuardianRolesByChildIDs(ctx context.Context, ids []int64) ([]*models.GuardianRole, error)
+	AttendanceBySignUpIDs(ctx context.Context, ids []int64) ([][]*models.ChildAttendance, error)
+	AllocationsByProgramIDs(ctx context.Context, ids []int64) ([]*models.AllocationRun, error)
 }
 
 // Loaders is one request's set.
@@ -40,6 +45,11 @@ type Loaders struct {
 	MyBatch   *dataloader.Loader[int64, service.MyBatchVouchers]
 	Post      *dataloader.Loader[int64, *models.EventPost]
 	MySignUp  *dataloader.Loader[int64, *models.EventSignUp]
+	Program   *dataloader.Loader[int64, *models.ChildcareProgram]
+	Child     *dataloader.Loader[int64, *models.Child]
+	MyRole    *dataloader.Loader[int64, *models.GuardianRole]
+	Attended  *dataloader.Loader[int64, []*models.ChildAttendance]
+	Allocated *dataloader.Loader[int64, *models.AllocationRun]
 
 	src Source
 }
@@ -78,6 +88,11 @@ func New(src Source) *Loaders {
 		MyBatch:   newLoader(src.MyVouchersByBatchIDs),
 		Post:      newLoader(src.PostsByIDs),
 		MySignUp:  newLoader(src.MySignUpsByPostIDs),
+		Program:   newLoader(src.ProgramsByIDs),
+		Child:     newLoader(src.ChildrenByIDs),
+		MyRole:    newLoader(src.MyGuardianRolesByChildIDs),
+		Attended:  newLoader(src.AttendanceBySignUpIDs),
+		Allocated: newLoader(src.AllocationsByProgramIDs),
 		src:       src,
 	}
 }
@@ -150,6 +165,31 @@ func Post(ctx context.Context, id int64) (*models.EventPost, error) {
 // MySignUp loads the calling member's latest sign-up of a post.
 func MySignUp(ctx context.Context, postID int64) (*models.EventSignUp, error) {
 	return For(ctx).MySignUp.Load(ctx, postID)()
+}
+
+// Program loads one childcare programme by id.
+func Program(ctx context.Context, id int64) (*models.ChildcareProgram, error) {
+	return For(ctx).Program.Load(ctx, id)()
+}
+
+// Child loads one child by id (a sign-up's: whoever sees the sign-up).
+func Child(ctx context.Context, id int64) (*models.Child, error) {
+	return For(ctx).Child.Load(ctx, id)()
+}
+
+// MyGuardianRole loads the calling member's role for a child (nil: none).
+func MyGuardianRole(ctx context.Context, childID int64) (*models.GuardianRole, error) {
+	return For(ctx).MyRole.Load(ctx, childID)()
+}
+
+// Attendance loads a sign-up's attended days.
+func Attendance(ctx context.Context, signUpID int64) ([]*models.ChildAttendance, error) {
+	return For(ctx).Attended.Load(ctx, signUpID)()
+}
+
+// Allocation loads a programme's stored allocation run (nil before one).
+func Allocation(ctx context.Context, programID int64) (*models.AllocationRun, error) {
+	return For(ctx).Allocated.Load(ctx, programID)()
 }
 
 // Batching by time window merges the loads that arrive within a

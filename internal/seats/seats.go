@@ -43,11 +43,29 @@ type Spec struct {
 	Pools  string // the offering table
 	Holds  string // the sign-up table
 	PoolFK string // the holds' column naming the pool
+	// The hold statuses the module stores for a seat and for a place in
+	// the queue; empty means Confirmed and Waitlisted. (Childcare says
+	// ADMITTED, which is what its parents and admins read.)
+	ConfirmedStatus, WaitlistedStatus string
+}
+
+func (sp Spec) confirmed() string {
+	if sp.ConfirmedStatus != "" {
+		return sp.ConfirmedStatus
+	}
+	return Confirmed
+}
+
+func (sp Spec) waitlisted() string {
+	if sp.WaitlistedStatus != "" {
+		return sp.WaitlistedStatus
+	}
+	return Waitlisted
 }
 
 // Grant is what Take gave.
 type Grant struct {
-	Status   string // Confirmed or Waitlisted
+	Status   string // the Spec's confirmed or waitlisted status
 	WaitSeq  *int64 // the place in the queue's order, for Waitlisted
 	Position int    // 1-based place in the waitlist at the time of the grant
 }
@@ -78,7 +96,7 @@ func Take(tx *gorm.DB, sp Spec, id int64, open Open) (Grant, error) {
 		return Grant{}, res.Error
 	}
 	if res.RowsAffected == 1 {
-		return Grant{Status: Confirmed}, nil
+		return Grant{Status: sp.confirmed()}, nil
 	}
 	res = tx.Exec("UPDATE "+sp.Pools+" SET waitlist_count = waitlist_count + 1, waitlist_seq = waitlist_seq + 1"+
 		" WHERE id = ? AND waitlist_count < waitlist_limit"+cond, args...)
@@ -95,7 +113,7 @@ func Take(tx *gorm.DB, sp Spec, id int64, open Open) (Grant, error) {
 	if err := tx.Raw("SELECT waitlist_seq, waitlist_count FROM "+sp.Pools+" WHERE id = ?"+forUpdate(tx), id).Scan(&c).Error; err != nil {
 		return Grant{}, err
 	}
-	return Grant{Status: Waitlisted, WaitSeq: &c.WaitlistSeq, Position: c.WaitlistCount}, nil
+	return Grant{Status: sp.waitlisted(), WaitSeq: &c.WaitlistSeq, Position: c.WaitlistCount}, nil
 }
 
 // Lock takes pool id's row lock before the caller changes any of its holds,
@@ -118,15 +136,16 @@ func forUpdate(tx *gorm.DB) string {
 	return ""
 }
 
-// Release gives back what a hold that was in status `was` held, after the
+// Release gives back what a hold that was in status `was` (the Spec's
+// confirmed or waitlisted status) held, after the
 // caller has locked the pool and ended the hold. A confirmed seat passes at
 // once to the head of the waitlist, whose id is returned; otherwise the seat
 // or waitlist place is freed.
 func Release(tx *gorm.DB, sp Spec, id int64, was string, now time.Time) (*int64, error) {
 	switch was {
-	case Waitlisted:
+	case sp.waitlisted():
 		return nil, tx.Exec("UPDATE "+sp.Pools+" SET waitlist_count = waitlist_count - 1 WHERE id = ? AND waitlist_count > 0", id).Error
-	case Confirmed:
+	case sp.confirmed():
 	default:
 		return nil, fmt.Errorf("seats: release of a hold in status %q", was)
 	}
@@ -181,11 +200,11 @@ func Resize(tx *gorm.DB, sp Spec, id int64, capacity, waitlistLimit int, now tim
 func promote(tx *gorm.DB, sp Spec, id int64, n int, now time.Time) ([]int64, error) {
 	var ids []int64
 	if err := tx.Raw("SELECT id FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND status = ? ORDER BY wait_seq LIMIT ?"+forUpdate(tx),
-		id, Waitlisted, n).Scan(&ids).Error; err != nil || len(ids) == 0 {
+		id, sp.waitlisted(), n).Scan(&ids).Error; err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	res := tx.Exec("UPDATE "+sp.Holds+" SET status = ?, promoted_at = ?, updated_at = ? WHERE id IN ? AND status = ?",
-		Confirmed, now, now, ids, Waitlisted)
+		sp.confirmed(), now, now, ids, sp.waitlisted())
 	if res.Error != nil {
 		return nil, res.Error
 	}
@@ -202,7 +221,7 @@ func promote(tx *gorm.DB, sp Spec, id int64, n int, now time.Time) ([]int64, err
 func Position(tx *gorm.DB, sp Spec, id int64, waitSeq int64) (int, error) {
 	var n int
 	err := tx.Raw("SELECT COUNT(*) FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND status = ? AND wait_seq <= ?",
-		id, Waitlisted, waitSeq).Scan(&n).Error
+		id, sp.waitlisted(), waitSeq).Scan(&n).Error
 	return n, err
 }
 

@@ -4,6 +4,8 @@ package seed
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -161,6 +163,9 @@ func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) 
 		if err := demoVouchers(tx, byKey, now); err != nil {
 			return err
 		}
+		if err := demoChildcare(tx, byKey, now); err != nil {
+			return err
+		}
 		if err := demoEvents(tx, byKey, now); err != nil {
 			return err
 		}
@@ -300,6 +305,66 @@ func demoVouchers(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) er
 			b.ValidFrom, b.ValidUntil = &now, &until
 		}
 		if err := tx.Create(&b).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// demoChildcare publishes two summer childcare programmes in the Xicheng
+// subtree, open for sign-up now (one first come, one a lottery with
+// delivery riders first), and registers a child each for two demo parents
+// there (dev:member05, a rider, and dev:member10, a domestic worker).
+func demoChildcare(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) error {
+	day := 24 * time.Hour
+	first := now.Truncate(day).Add(20 * day)
+	programmes := []struct {
+		union, title, place string
+		mode                models.AdmissionMode
+		capacity, waitlist  int
+		forms               string
+	}{
+		{"xihu", "西湖街道“工娃小家”暑期托管班", "西湖街道职工服务中心 2 楼", models.AdmissionFirstCome, 40, 10, ""},
+		{"rider", "外卖骑手子女暑期托管（骑手优先）", "西湖街道新就业形态劳动者服务站", models.AdmissionLottery, 25, 5,
+			models.JoinForms([]models.EmploymentForm{models.EmploymentFoodDelivery})},
+	}
+	for i, d := range programmes {
+		u := byKey[d.union]
+		seed := make([]byte, 32)
+		if _, err := rand.Read(seed); err != nil {
+			return err
+		}
+		p := models.ChildcareProgram{UnionID: u.ID, Title: d.title, Place: d.place,
+			Description: "作业辅导、安全教育、手工和体育活动，提供午餐和午休；请家长按时接送。",
+			StartsOn:    first.Add(time.Duration(i) * 7 * day), EndsOn: first.Add(time.Duration(i)*7*day + 27*day),
+			DailyStart: "08:00", DailyEnd: "17:30", ChildMinAge: 6, ChildMaxAge: 12, Capacity: d.capacity, WaitlistLimit: d.waitlist,
+			SignUpOpensAt: now.Add(-time.Hour), SignUpClosesAt: now.Add(5 * day), AdmissionMode: d.mode, PriorityForms: d.forms,
+			RequireEmergencyContact: true, RequireHealthNotes: true, LotterySeed: hex.EncodeToString(seed),
+			Eligibility: models.Eligibility{EligPath: u.Path}, Status: models.OfferingPublished, Version: 1, CreatedBy: 1,
+			PublishedAt: &now, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&p).Error; err != nil {
+			return err
+		}
+	}
+	for _, c := range []struct {
+		parent, name, grade string
+		born                time.Time
+		gender              models.Gender
+	}{
+		{"dev:member05", "陈小米", "三年级", time.Date(2017, 5, 12, 0, 0, 0, 0, time.UTC), models.GenderFemale},
+		{"dev:member10", "吴乐乐", "一年级", time.Date(2019, 9, 3, 0, 0, 0, 0, time.UTC), models.GenderMale},
+	} {
+		var m models.Member
+		if err := tx.Where("openid = ?", c.parent).Take(&m).Error; err != nil {
+			return err
+		}
+		child := models.Child{OwnerID: m.ID, Name: c.name, BirthDate: c.born, Gender: c.gender, SchoolGrade: c.grade,
+			Allergies: "无", HealthNotes: "无", EmergencyContactName: m.RealName, EmergencyContactPhone: m.Phone,
+			Version: 1, CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&child).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&models.ChildGuardian{ChildID: child.ID, MemberID: m.ID, Role: models.GuardianOwner, CreatedAt: now}).Error; err != nil {
 			return err
 		}
 	}

@@ -27,9 +27,9 @@ import (
 var eventSeats = seats.Spec{Pools: "event_posts", Holds: "event_signups", PoolFK: "post_id"}
 
 var (
-	errEventNotFound  = apperr.New(apperr.NotFound, "活动不存在或已下架")
-	errSignUpNotFound = apperr.New(apperr.NotFound, "报名记录不存在")
-	errEventStale     = apperr.New(apperr.Conflict, "活动已被他人修改，请刷新后重试")
+	errEventNotFound       = apperr.New(apperr.NotFound, "活动不存在或已下架")
+	errEventSignUpNotFound = apperr.New(apperr.NotFound, "报名记录不存在")
+	errEventStale          = apperr.New(apperr.Conflict, "活动已被他人修改，请刷新后重试")
 )
 
 // cachedPost is a post as the sign-up rush reads it from the cache: with
@@ -760,7 +760,7 @@ func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.Eve
 			if !slices.ContainsFunc(c.Targets, v.OnChain) {
 				return errEventNotFound
 			}
-			return s.canSignUp(v, &c.Post, now)
+			return s.canSignUpForEvent(v, &c.Post, now)
 		},
 		fresh: func() (*models.EventSignUp, error) { return s.freshSignUpCheck(ctx, v, postID, now) },
 		hold: func(g seats.Grant) *models.EventSignUp {
@@ -803,13 +803,13 @@ func (s *Service) freshSignUpCheck(ctx context.Context, v *Viewer, postID int64,
 		}
 		return &b, nil
 	}
-	return nil, s.canSignUp(v, p, now)
+	return nil, s.canSignUpForEvent(v, p, now)
 }
 
-// canSignUp is the sign-up rule for a post published to the viewer's
+// canSignUpForEvent is the sign-up rule for a post published to the viewer's
 // chain: it is visible and has an open sign-up, within its window, and the
 // member is eligible. Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE, FULL.
-func (s *Service) canSignUp(v *Viewer, p *models.EventPost, now time.Time) error {
+func (s *Service) canSignUpForEvent(v *Viewer, p *models.EventPost, now time.Time) error {
 	switch {
 	case !p.IsVisibleToMembers(now):
 		return errEventNotFound
@@ -844,7 +844,7 @@ func (s *Service) EventIneligibility(ctx context.Context, p *models.EventPost, m
 	if err != nil {
 		return "", err
 	}
-	if err := s.canSignUp(v, p, s.clock.Now()); err != nil {
+	if err := s.canSignUpForEvent(v, p, s.clock.Now()); err != nil {
 		if ae, ok := apperr.As(err); ok && ae.Code != apperr.Internal {
 			return ae.Message, nil
 		}
@@ -865,7 +865,7 @@ func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*model
 	err = s.tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Take(&b, signUpID).Error; err != nil || b.MemberID != pr.ID {
 			if err == nil || store.IsNotFound(err) {
-				return errSignUpNotFound
+				return errEventSignUpNotFound
 			}
 			return err
 		}
