@@ -40,7 +40,7 @@ func (r *eventPostResolver) TargetUnions(ctx context.Context, obj *models.EventP
 	if !auth.PrincipalFrom(ctx).IsStaff() {
 		return []*models.Union{}, nil
 	}
-	ids, err := r.Svc.EventTargetUnionIDs(ctx, obj)
+	ids, err := loader.Targets(ctx, obj.ID)
 	if err != nil {
 		return nil, err
 	}

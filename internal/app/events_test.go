@@ -385,5 +385,20 @@ func TestFeedStatementCount(t *testing.T) {
 			_ = name
 		}
 		t.Logf("statements per feed page: %v", counts)
+
+		// An admin's list with every post's targets does not query per post.
+		before := s.DB.Statements()
+		var admin struct {
+			Events struct {
+				Edges []struct {
+					Node struct{ TargetUnions []struct{ ID string } }
+				}
+			}
+		}
+		s.MustOK(admins[0], `{ events(first: 40) { edges { node { id union { id } targetUnions { id name } } } } }`, nil, &admin)
+		n := s.DB.Statements() - before
+		if len(admin.Events.Edges) != 40 || len(admin.Events.Edges[0].Node.TargetUnions) == 0 || n > 10 {
+			t.Fatalf("admin list of %d posts took %d statements", len(admin.Events.Edges), n)
+		}
 	})
 }

@@ -26,6 +26,7 @@ type Source interface {
 	MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]service.MyBatchVouchers, error)
 	PostsByIDs(ctx context.Context, ids []int64) ([]*models.EventPost, error)
 	MySignUpsByPostIDs(ctx context.Context, ids []int64) ([]*models.EventSignUp, error)
+	TargetsByPostIDs(ctx context.Context, ids []int64) ([][]int64, error)
 	ProgramsByIDs(ctx context.Context, ids []int64) ([]*models.ChildcareProgram, error)
 	ChildrenByIDs(ctx context.Context, ids []int64) ([]*models.Child, error)
 	MyGuardianRolesByChildIDs(ctx context.Context, ids []int64) ([]*models.GuardianRole, error)
@@ -45,6 +46,7 @@ type Loaders struct {
 	MyBatch   *dataloader.Loader[int64, service.MyBatchVouchers]
 	Post      *dataloader.Loader[int64, *models.EventPost]
 	MySignUp  *dataloader.Loader[int64, *models.EventSignUp]
+	Targets   *dataloader.Loader[int64, []int64]
 	Program   *dataloader.Loader[int64, *models.ChildcareProgram]
 	Child     *dataloader.Loader[int64, *models.Child]
 	MyRole    *dataloader.Loader[int64, *models.GuardianRole]
@@ -88,6 +90,7 @@ func New(src Source) *Loaders {
 		MyBatch:   newLoader(src.MyVouchersByBatchIDs),
 		Post:      newLoader(src.PostsByIDs),
 		MySignUp:  newLoader(src.MySignUpsByPostIDs),
+		Targets:   newLoader(src.TargetsByPostIDs),
 		Program:   newLoader(src.ProgramsByIDs),
 		Child:     newLoader(src.ChildrenByIDs),
 		MyRole:    newLoader(src.MyGuardianRolesByChildIDs),
@@ -165,6 +168,11 @@ func Post(ctx context.Context, id int64) (*models.EventPost, error) {
 // MySignUp loads the calling member's latest sign-up of a post.
 func MySignUp(ctx context.Context, postID int64) (*models.EventSignUp, error) {
 	return For(ctx).MySignUp.Load(ctx, postID)()
+}
+
+// Targets loads the ids of the unions a post is published to.
+func Targets(ctx context.Context, postID int64) ([]int64, error) {
+	return For(ctx).Targets.Load(ctx, postID)()
 }
 
 // Program loads one childcare programme by id.

@@ -724,11 +724,22 @@ func (s *Service) EventViews(p *models.EventPost) int64 {
 	return p.ViewCount + s.views.pendingFor(p.ID)
 }
 
-// EventTargetUnionIDs lists the unions a post is published to.
-func (s *Service) EventTargetUnionIDs(ctx context.Context, p *models.EventPost) ([]int64, error) {
-	var ids []int64
-	err := s.q(ctx).Model(&models.EventTarget{}).Where("post_id = ?", p.ID).Order("union_id").Pluck("union_id", &ids).Error
-	return ids, err
+// TargetsByPostIDs loads, for a dataloader, the unions each post is
+// published to (admins see them; the caller could see the posts).
+func (s *Service) TargetsByPostIDs(ctx context.Context, ids []int64) ([][]int64, error) {
+	var rows []models.EventTarget
+	if err := s.q(ctx).Where("post_id IN ?", ids).Order("post_id, union_id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	by := map[int64][]int64{}
+	for _, r := range rows {
+		by[r.PostID] = append(by[r.PostID], r.UnionID)
+	}
+	out := make([][]int64, len(ids))
+	for i, id := range ids {
+		out[i] = by[id]
+	}
+	return out, nil
 }
 
 // SignUpForEvent signs the calling member up for a post: CONFIRMED while
