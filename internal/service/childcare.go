@@ -124,13 +124,8 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			return apperr.New(apperr.Conflict, "已完成录取，报名时间、年龄和优先条件不能再修改")
 		}
 		now := s.clock.Now()
-		if p.Capacity != oldCapacity || p.WaitlistLimit != oldWaitlist {
-			if p.WaitlistLimit < p.WaitlistCount {
-				return apperr.Invalid("waitlistLimit", fmt.Sprintf("已有 %d 人在候补，候补人数不能少于此数", p.WaitlistCount))
-			}
-			if _, err := seats.Resize(tx, childcareSeats, p.ID, p.Capacity, p.WaitlistLimit, now); err != nil {
-				return err
-			}
+		if err := resizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
+			return err
 		}
 		res := tx.Model(&models.ChildcareProgram{}).Where("id = ? AND version = ?", p.ID, version).Updates(map[string]any{
 			"title": p.Title, "description": p.Description, "place": p.Place, "starts_on": p.StartsOn, "ends_on": p.EndsOn,

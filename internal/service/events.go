@@ -148,13 +148,8 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 			return err
 		}
 		now := s.clock.Now()
-		if p.Capacity != oldCapacity || p.WaitlistLimit != oldWaitlist {
-			if p.WaitlistLimit < p.WaitlistCount {
-				return apperr.Invalid("signUp.waitlistLimit", fmt.Sprintf("已有 %d 人在候补，候补人数不能少于此数", p.WaitlistCount))
-			}
-			if _, err := seats.Resize(tx, eventSeats, p.ID, p.Capacity, p.WaitlistLimit, now); err != nil {
-				return err
-			}
+		if err := resizePool(tx, eventSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "signUp.waitlistLimit", now); err != nil {
+			return err
 		}
 		res := tx.Model(&models.EventPost{}).Where("id = ? AND version = ?", p.ID, version).Updates(map[string]any{
 			"title": p.Title, "category": p.Category, "body_format": p.BodyFormat, "body_source": p.BodySource,

@@ -3,6 +3,8 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -88,4 +90,19 @@ func myHolds[T any](ctx context.Context, s *Service, f BookingFilter, first *int
 		q = q.Where("status = ?", *f.Status)
 	}
 	return byIDPage[T](q, pa, true)
+}
+
+// resizePool applies an edit of a pool's capacity or waitlist size (from
+// oldCapacity/oldWaitlist): the waitlist never shrinks below those already
+// in it (VALIDATION_FAILED naming field), and seats.Resize refuses a
+// capacity below the confirmed count and moves the waitlist up when it grows.
+func resizePool(tx *gorm.DB, sp seats.Spec, id int64, oldCapacity, oldWaitlist, capacity, waitlist, waiting int, field string, now time.Time) error {
+	if capacity == oldCapacity && waitlist == oldWaitlist {
+		return nil
+	}
+	if waitlist < waiting {
+		return apperr.Invalid(field, fmt.Sprintf("已有 %d 人在候补，候补人数不能少于此数", waiting))
+	}
+	_, err := seats.Resize(tx, sp, id, capacity, waitlist, now)
+	return err
 }

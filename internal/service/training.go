@@ -112,13 +112,8 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 			return err
 		}
 		now := s.clock.Now()
-		if c.Capacity != oldCapacity || c.WaitlistLimit != oldWaitlist {
-			if c.WaitlistLimit < c.WaitlistCount {
-				return apperr.Invalid("waitlistLimit", fmt.Sprintf("已有 %d 人在候补，候补人数不能少于此数", c.WaitlistCount))
-			}
-			if _, err := seats.Resize(tx, trainingSeats, c.ID, c.Capacity, c.WaitlistLimit, now); err != nil {
-				return err
-			}
+		if err := resizePool(tx, trainingSeats, c.ID, oldCapacity, oldWaitlist, c.Capacity, c.WaitlistLimit, c.WaitlistCount, "waitlistLimit", now); err != nil {
+			return err
 		}
 		res := tx.Model(&models.TrainingClass{}).Where("id = ? AND version = ?", c.ID, version).Updates(map[string]any{
 			"title": c.Title, "category": c.Category, "description": c.Description, "teacher": c.Teacher,
