@@ -341,12 +341,12 @@ type SubsidyApplicationInput struct {
 // Codes: VALIDATION_FAILED (with field), NOT_FOUND, NOT_ELIGIBLE,
 // WINDOW_CLOSED, ALREADY_EXISTS.
 func (s *Service) ApplySubsidy(ctx context.Context, programID int64, in SubsidyApplicationInput) (*models.SubsidyApplication, error) {
+	v, err := s.Viewer(ctx) // before the transaction: it reads on its own connection
+	if err != nil {
+		return nil, err
+	}
 	var a models.SubsidyApplication
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		v, err := s.Viewer(ctx)
-		if err != nil {
-			return err
-		}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
 		var p models.SubsidyProgram
 		if err := tx.Take(&p, programID).Error; err != nil {
 			return store.Translate(err, errSubsidyProgramNotFound.Message, "")
@@ -422,7 +422,7 @@ func (s *Service) attachProofs(ctx context.Context, tx *gorm.DB, appID int64, id
 			continue
 		}
 		seen[id] = true
-		if _, err := s.ownUpload(ctx, id, PurposeProof, "proofFileIds"); err != nil {
+		if _, err := s.ownUploadIn(ctx, tx, id, PurposeProof, "proofFileIds"); err != nil {
 			return err
 		}
 		if err := tx.Create(&models.SubsidyProof{ApplicationID: appID, FileID: id, CreatedAt: now}).Error; err != nil {
