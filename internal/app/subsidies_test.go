@@ -503,3 +503,76 @@ func TestSubsidyWithdrawBeforeReviewOnly(t *testing.T) {
 		}
 	})
 }
+
+// The reviewer's queue: a programme's applications from the caller's
+// subtree, filtered, in keyset pages, each read audited; an admin of
+// another subtree sees none of them.
+func TestSubsidyApplicationsQueuePagesFiltersAndAudits(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		program := subsidyProgram(t, s, 10_000_000)
+		grassroots := s.LoginAdmin("courier_admin").Access
+		var ids []string
+		for i, m := range s.Members(5, "courier") {
+			a := applyFor(t, s, m.Access, program, 100_000)
+			if i < 2 {
+				mustReview(t, s, grassroots, a, "APPROVE", "")
+			}
+			ids = append(ids, a.ID)
+		}
+		applyFor(t, s, s.Members(1, "rider")[0].Access, program, 100_000)
+
+		queueQ := `query($f: SubsidyApplicationFilter!, $after: String) { subsidyApplications(filter: $f, first: 2, after: $after) {
+		  edges { node { id stage member { phone } } } pageInfo { hasNextPage endCursor } } }`
+		page := func(token string, f map[string]any) []string {
+			t.Helper()
+			var got []string
+			var after any
+			for {
+				var out struct {
+					SubsidyApplications struct {
+						Edges []struct {
+							Node struct {
+								ID     string
+								Member struct{ Phone string }
+							}
+						}
+						PageInfo struct {
+							HasNextPage bool
+							EndCursor   string
+						}
+					}
+				}
+				s.MustOK(token, queueQ, map[string]any{"f": f, "after": after}, &out)
+				for _, e := range out.SubsidyApplications.Edges {
+					if !strings.Contains(e.Node.Member.Phone, "*") {
+						t.Fatalf("phone shown whole to an admin: %q", e.Node.Member.Phone)
+					}
+					got = append(got, e.Node.ID)
+				}
+				if !out.SubsidyApplications.PageInfo.HasNextPage {
+					return got
+				}
+				after = out.SubsidyApplications.PageInfo.EndCursor
+			}
+		}
+		district := s.LoginAdmin("dongcheng_admin").Access
+		if diff := cmp.Diff(ids, page(district, map[string]any{"programId": program})); diff != "" {
+			t.Fatalf("district queue (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(ids[:2], page(district, map[string]any{"programId": program, "stage": "DISTRICT"})); diff != "" {
+			t.Fatalf("waiting for the district (-want +got):\n%s", diff)
+		}
+		if diff := cmp.Diff(ids[2:], page(grassroots, map[string]any{"programId": program, "status": "SUBMITTED"})); diff != "" {
+			t.Fatalf("submitted, for the grassroots (-want +got):\n%s", diff)
+		}
+		if got := page(s.LoginAdmin("xicheng_admin").Access, map[string]any{"programId": program, "unionId": s.UnionID("xicheng")}); len(got) != 1 {
+			t.Fatalf("xicheng sees %d applications, want its rider's 1", len(got))
+		}
+		var audited int64
+		s.DB.Model(&models.AuditLog{}).Where("action = ?", "SUBSIDY_APPLICATIONS_READ").Count(&audited)
+		if audited < 4 {
+			t.Fatalf("queue reads audited %d times", audited)
+		}
+	})
+}
