@@ -369,6 +369,9 @@ func (s *Service) ApplySubsidy(ctx context.Context, programID int64, in SubsidyA
 		if err := s.checkSubsidyInput(tx, &p, v.Member.ID, &a, in); err != nil {
 			return err
 		}
+		if err := checkProofCount(in.ProofFileIDs); err != nil {
+			return err
+		}
 		if err := tx.Create(&a).Error; err != nil {
 			return store.Translate(err, "", "你已申请过本项目")
 		}
@@ -398,9 +401,6 @@ func (s *Service) checkSubsidyInput(tx *gorm.DB, p *models.SubsidyProgram, membe
 	if in.EnrolledOn.Year() != p.Year {
 		return apperr.New(apperr.NotEligible, fmt.Sprintf("仅资助 %d 年入学的学员", p.Year))
 	}
-	if n := len(in.ProofFileIDs); n == 0 || n > maxProofFiles {
-		return apperr.Invalid("proofFileIds", fmt.Sprintf("请上传录取通知书和学费票据（1 到 %d 个文件）", maxProofFiles))
-	}
 	var funded int64
 	if err := tx.Model(&models.SubsidyApplication{}).
 		Where("member_id = ? AND funded_level = ?", memberID, in.Level).Count(&funded).Error; err != nil {
@@ -410,6 +410,15 @@ func (s *Service) checkSubsidyInput(tx *gorm.DB, p *models.SubsidyProgram, membe
 		return apperr.New(apperr.NotEligible, "你已获得过该学历层次的资助")
 	}
 	a.Level, a.EnrolledOn, a.TuitionFen = in.Level, dateOf(in.EnrolledOn), in.TuitionFen
+	return nil
+}
+
+// checkProofCount wants one proof at least (admission letter, receipt) and
+// at most maxProofFiles.
+func checkProofCount(ids []string) error {
+	if n := len(ids); n == 0 || n > maxProofFiles {
+		return apperr.Invalid("proofFileIds", fmt.Sprintf("请上传录取通知书和学费票据（1 到 %d 个文件）", maxProofFiles))
+	}
 	return nil
 }
 
@@ -451,11 +460,13 @@ func (s *Service) ResubmitSubsidyApplication(ctx context.Context, id int64, vers
 			return err
 		}
 		keepProofs := in.ProofFileIDs == nil
-		if keepProofs {
-			in.ProofFileIDs = []string{"kept"} // counted by checkSubsidyInput only
-		}
 		if err := s.checkSubsidyInput(tx, &p, a.MemberID, &a, in); err != nil {
 			return err
+		}
+		if !keepProofs {
+			if err := checkProofCount(in.ProofFileIDs); err != nil {
+				return err
+			}
 		}
 		now := s.clock.Now()
 		var u models.Union
@@ -575,7 +586,7 @@ func (s *Service) ReviewSubsidyApplication(ctx context.Context, id int64, versio
 		if a.Version != version || !a.Status.Reviewable() {
 			return errSubsidyAppStale
 		}
-		if models.StageOf(sc.Root.Level) != a.Stage || sc.Root.ID == 0 {
+		if models.StageOf(sc.Root.Level) != a.Stage {
 			return apperr.New(apperr.Forbidden, "本级工会不负责该申请当前阶段的审核")
 		}
 		var p models.SubsidyProgram
