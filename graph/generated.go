@@ -46,6 +46,9 @@ type ResolverRoot interface {
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
+	SubsidyApplication() SubsidyApplicationResolver
+	SubsidyProgram() SubsidyProgramResolver
+	SubsidyReview() SubsidyReviewResolver
 	TrainingBooking() TrainingBookingResolver
 	TrainingClass() TrainingClassResolver
 	Union() UnionResolver
@@ -388,6 +391,16 @@ type ComplexityRoot struct {
 		SignUp func(childComplexity int) int
 	}
 
+	FundingAmount struct {
+		AmountFen func(childComplexity int) int
+		Level     func(childComplexity int) int
+	}
+
+	FundingShare struct {
+		BasisPoints func(childComplexity int) int
+		Level       func(childComplexity int) int
+	}
+
 	GuardianInvitation struct {
 		Code      func(childComplexity int) int
 		ExpiresAt func(childComplexity int) int
@@ -435,54 +448,61 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AcceptGuardianInvite    func(childComplexity int, input model.AcceptGuardianInviteInput) int
-		BindProfile             func(childComplexity int, input model.BindProfileInput) int
-		BookClass               func(childComplexity int, input model.BookClassInput) int
-		CancelBooking           func(childComplexity int, input model.CancelBookingInput) int
-		CancelChildcareProgram  func(childComplexity int, input model.CancelChildcareProgramInput) int
-		CancelEventSignUp       func(childComplexity int, input model.CancelEventSignUpInput) int
-		CancelEventSignUps      func(childComplexity int, input model.CancelEventSignUpsInput) int
-		CancelTrainingClass     func(childComplexity int, input model.CancelTrainingClassInput) int
-		CheckInBooking          func(childComplexity int, input model.CheckInBookingInput) int
-		CheckInChild            func(childComplexity int, input model.CheckInChildInput) int
-		CheckInEventSignUp      func(childComplexity int, input model.CheckInEventSignUpInput) int
-		CheckOutChild           func(childComplexity int, input model.CheckOutChildInput) int
-		ClaimVoucher            func(childComplexity int, input model.ClaimVoucherInput) int
-		CloseEvent              func(childComplexity int, input model.EventIDInput) int
-		CloseTrainingClass      func(childComplexity int, input model.TrainingClassIDInput) int
-		CloseVoucherBatch       func(childComplexity int, input model.VoucherBatchIDInput) int
-		CreateAdmin             func(childComplexity int, input model.CreateAdminInput) int
-		CreateChildcareProgram  func(childComplexity int, input model.CreateChildcareProgramInput) int
-		CreateEvent             func(childComplexity int, input model.CreateEventInput) int
-		CreateTrainingClass     func(childComplexity int, input model.CreateTrainingClassInput) int
-		CreateUnion             func(childComplexity int, input model.CreateUnionInput) int
-		CreateVoucherBatch      func(childComplexity int, input model.CreateVoucherBatchInput) int
-		ImportRoster            func(childComplexity int, input model.ImportRosterInput) int
-		InviteGuardian          func(childComplexity int, input model.InviteGuardianInput) int
-		LoginAdmin              func(childComplexity int, input model.LoginAdminInput) int
-		LoginWithWeChat         func(childComplexity int, input model.LoginWithWeChatInput) int
-		Logout                  func(childComplexity int, input *model.LogoutInput) int
-		MarkAttendance          func(childComplexity int, input model.MarkAttendanceInput) int
-		Ping                    func(childComplexity int) int
-		PublishChildcareProgram func(childComplexity int, input model.ChildcareProgramIDInput) int
-		PublishEvent            func(childComplexity int, input model.PublishEventInput) int
-		PublishTrainingClass    func(childComplexity int, input model.TrainingClassIDInput) int
-		PublishVoucherBatch     func(childComplexity int, input model.VoucherBatchIDInput) int
-		RedeemVoucher           func(childComplexity int, input model.RedeemVoucherInput) int
-		RefreshToken            func(childComplexity int, input model.RefreshTokenInput) int
-		RegisterChild           func(childComplexity int, input model.RegisterChildInput) int
-		RejectMember            func(childComplexity int, input model.RejectMemberInput) int
-		RevokeVoucher           func(childComplexity int, input model.RevokeVoucherInput) int
-		RunChildcareAllocation  func(childComplexity int, input model.ChildcareProgramIDInput) int
-		SetRedeemerBatches      func(childComplexity int, input model.SetRedeemerBatchesInput) int
-		SignUpChild             func(childComplexity int, input model.SignUpChildInput) int
-		SignUpForEvent          func(childComplexity int, input model.SignUpForEventInput) int
-		UpdateChild             func(childComplexity int, input model.UpdateChildInput) int
-		UpdateChildcareProgram  func(childComplexity int, input model.UpdateChildcareProgramInput) int
-		UpdateEvent             func(childComplexity int, input model.UpdateEventInput) int
-		UpdateTrainingClass     func(childComplexity int, input model.UpdateTrainingClassInput) int
-		VerifyMember            func(childComplexity int, input model.VerifyMemberInput) int
-		WithdrawChildSignUp     func(childComplexity int, input model.WithdrawChildSignUpInput) int
+		AcceptGuardianInvite       func(childComplexity int, input model.AcceptGuardianInviteInput) int
+		ApplySubsidy               func(childComplexity int, input model.ApplySubsidyInput) int
+		BindProfile                func(childComplexity int, input model.BindProfileInput) int
+		BookClass                  func(childComplexity int, input model.BookClassInput) int
+		CancelBooking              func(childComplexity int, input model.CancelBookingInput) int
+		CancelChildcareProgram     func(childComplexity int, input model.CancelChildcareProgramInput) int
+		CancelEventSignUp          func(childComplexity int, input model.CancelEventSignUpInput) int
+		CancelEventSignUps         func(childComplexity int, input model.CancelEventSignUpsInput) int
+		CancelTrainingClass        func(childComplexity int, input model.CancelTrainingClassInput) int
+		CheckInBooking             func(childComplexity int, input model.CheckInBookingInput) int
+		CheckInChild               func(childComplexity int, input model.CheckInChildInput) int
+		CheckInEventSignUp         func(childComplexity int, input model.CheckInEventSignUpInput) int
+		CheckOutChild              func(childComplexity int, input model.CheckOutChildInput) int
+		ClaimVoucher               func(childComplexity int, input model.ClaimVoucherInput) int
+		CloseEvent                 func(childComplexity int, input model.EventIDInput) int
+		CloseTrainingClass         func(childComplexity int, input model.TrainingClassIDInput) int
+		CloseVoucherBatch          func(childComplexity int, input model.VoucherBatchIDInput) int
+		CreateAdmin                func(childComplexity int, input model.CreateAdminInput) int
+		CreateChildcareProgram     func(childComplexity int, input model.CreateChildcareProgramInput) int
+		CreateEvent                func(childComplexity int, input model.CreateEventInput) int
+		CreateSubsidyProgram       func(childComplexity int, input model.CreateSubsidyProgramInput) int
+		CreateTrainingClass        func(childComplexity int, input model.CreateTrainingClassInput) int
+		CreateUnion                func(childComplexity int, input model.CreateUnionInput) int
+		CreateVoucherBatch         func(childComplexity int, input model.CreateVoucherBatchInput) int
+		ImportRoster               func(childComplexity int, input model.ImportRosterInput) int
+		InviteGuardian             func(childComplexity int, input model.InviteGuardianInput) int
+		LoginAdmin                 func(childComplexity int, input model.LoginAdminInput) int
+		LoginWithWeChat            func(childComplexity int, input model.LoginWithWeChatInput) int
+		Logout                     func(childComplexity int, input *model.LogoutInput) int
+		MarkAttendance             func(childComplexity int, input model.MarkAttendanceInput) int
+		Ping                       func(childComplexity int) int
+		PublishChildcareProgram    func(childComplexity int, input model.ChildcareProgramIDInput) int
+		PublishEvent               func(childComplexity int, input model.PublishEventInput) int
+		PublishSubsidyProgram      func(childComplexity int, input model.PublishSubsidyProgramInput) int
+		PublishTrainingClass       func(childComplexity int, input model.TrainingClassIDInput) int
+		PublishVoucherBatch        func(childComplexity int, input model.VoucherBatchIDInput) int
+		RedeemVoucher              func(childComplexity int, input model.RedeemVoucherInput) int
+		RefreshToken               func(childComplexity int, input model.RefreshTokenInput) int
+		RegisterChild              func(childComplexity int, input model.RegisterChildInput) int
+		RejectMember               func(childComplexity int, input model.RejectMemberInput) int
+		ResubmitSubsidyApplication func(childComplexity int, input model.ResubmitSubsidyApplicationInput) int
+		ReviewSubsidyApplication   func(childComplexity int, input model.ReviewSubsidyApplicationInput) int
+		RevokeVoucher              func(childComplexity int, input model.RevokeVoucherInput) int
+		RunChildcareAllocation     func(childComplexity int, input model.ChildcareProgramIDInput) int
+		SetRedeemerBatches         func(childComplexity int, input model.SetRedeemerBatchesInput) int
+		SignUpChild                func(childComplexity int, input model.SignUpChildInput) int
+		SignUpForEvent             func(childComplexity int, input model.SignUpForEventInput) int
+		UpdateChild                func(childComplexity int, input model.UpdateChildInput) int
+		UpdateChildcareProgram     func(childComplexity int, input model.UpdateChildcareProgramInput) int
+		UpdateEvent                func(childComplexity int, input model.UpdateEventInput) int
+		UpdateSubsidyProgram       func(childComplexity int, input model.UpdateSubsidyProgramInput) int
+		UpdateTrainingClass        func(childComplexity int, input model.UpdateTrainingClassInput) int
+		VerifyMember               func(childComplexity int, input model.VerifyMemberInput) int
+		WithdrawChildSignUp        func(childComplexity int, input model.WithdrawChildSignUpInput) int
+		WithdrawSubsidyApplication func(childComplexity int, input model.WithdrawSubsidyApplicationInput) int
 	}
 
 	PageInfo struct {
@@ -490,38 +510,53 @@ type ComplexityRoot struct {
 		HasNextPage func(childComplexity int) int
 	}
 
+	ProofFile struct {
+		ContentType func(childComplexity int) int
+		ExpiresAt   func(childComplexity int) int
+		FileName    func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Size        func(childComplexity int) int
+		URL         func(childComplexity int) int
+	}
+
 	Query struct {
-		Admins            func(childComplexity int, first *int, after *string) int
-		AuditLogs         func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
-		BatchVouchers     func(childComplexity int, batchID int64, filter *model.VoucherFilter, first *int, after *string) int
-		ChildSignUp       func(childComplexity int, id int64) int
-		ChildcareProgram  func(childComplexity int, id int64) int
-		ChildcarePrograms func(childComplexity int, filter *model.ChildcareProgramFilter, first *int, after *string) int
-		ChildcareSignUps  func(childComplexity int, programID int64, filter *model.ChildSignUpFilter, first *int, after *string) int
-		ChildcareStats    func(childComplexity int, unionID *int64) int
-		ClassBookings     func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
-		CurrentAdmin      func(childComplexity int) int
-		Dashboard         func(childComplexity int, input model.DashboardInput) int
-		Event             func(childComplexity int, id int64) int
-		EventSignUps      func(childComplexity int, postID int64, filter *model.BookingFilter, first *int, after *string) int
-		Events            func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
-		Me                func(childComplexity int) int
-		Member            func(childComplexity int, id int64) int
-		Members           func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
-		MyActivity        func(childComplexity int, first *int, after *string) int
-		MyBookings        func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
-		MyChildSignUps    func(childComplexity int, filter *model.MyChildSignUpFilter, first *int, after *string) int
-		MyChildren        func(childComplexity int, first *int, after *string) int
-		MySignUps         func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
-		MyVouchers        func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
-		Ping              func(childComplexity int) int
-		TrainingClass     func(childComplexity int, id int64) int
-		TrainingClasses   func(childComplexity int, filter *model.TrainingClassFilter, first *int, after *string) int
-		Union             func(childComplexity int, id int64) int
-		Unions            func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
-		VoucherBatch      func(childComplexity int, id int64) int
-		VoucherBatches    func(childComplexity int, filter *model.VoucherBatchFilter, first *int, after *string) int
-		VoucherStats      func(childComplexity int, unionID *int64) int
+		Admins                func(childComplexity int, first *int, after *string) int
+		AuditLogs             func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
+		BatchVouchers         func(childComplexity int, batchID int64, filter *model.VoucherFilter, first *int, after *string) int
+		ChildSignUp           func(childComplexity int, id int64) int
+		ChildcareProgram      func(childComplexity int, id int64) int
+		ChildcarePrograms     func(childComplexity int, filter *model.ChildcareProgramFilter, first *int, after *string) int
+		ChildcareSignUps      func(childComplexity int, programID int64, filter *model.ChildSignUpFilter, first *int, after *string) int
+		ChildcareStats        func(childComplexity int, unionID *int64) int
+		ClassBookings         func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
+		CurrentAdmin          func(childComplexity int) int
+		Dashboard             func(childComplexity int, input model.DashboardInput) int
+		Event                 func(childComplexity int, id int64) int
+		EventSignUps          func(childComplexity int, postID int64, filter *model.BookingFilter, first *int, after *string) int
+		Events                func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
+		Me                    func(childComplexity int) int
+		Member                func(childComplexity int, id int64) int
+		Members               func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
+		MyActivity            func(childComplexity int, first *int, after *string) int
+		MyBookings            func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		MyChildSignUps        func(childComplexity int, filter *model.MyChildSignUpFilter, first *int, after *string) int
+		MyChildren            func(childComplexity int, first *int, after *string) int
+		MySignUps             func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		MySubsidyApplications func(childComplexity int, first *int, after *string) int
+		MyVouchers            func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
+		Ping                  func(childComplexity int) int
+		SubsidyApplication    func(childComplexity int, id int64) int
+		SubsidyApplications   func(childComplexity int, filter model.SubsidyApplicationFilter, first *int, after *string) int
+		SubsidyProgram        func(childComplexity int, id int64) int
+		SubsidyPrograms       func(childComplexity int, filter *model.SubsidyProgramFilter, first *int, after *string) int
+		SubsidyStats          func(childComplexity int, programID int64, unionID *int64) int
+		TrainingClass         func(childComplexity int, id int64) int
+		TrainingClasses       func(childComplexity int, filter *model.TrainingClassFilter, first *int, after *string) int
+		Union                 func(childComplexity int, id int64) int
+		Unions                func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
+		VoucherBatch          func(childComplexity int, id int64) int
+		VoucherBatches        func(childComplexity int, filter *model.VoucherBatchFilter, first *int, after *string) int
+		VoucherStats          func(childComplexity int, unionID *int64) int
 	}
 
 	RejectMemberPayload struct {
@@ -537,6 +572,110 @@ type ComplexityRoot struct {
 
 	SetRedeemerBatchesPayload struct {
 		Redeemer func(childComplexity int) int
+	}
+
+	SubsidyApplication struct {
+		CreatedAt   func(childComplexity int) int
+		DecidedAt   func(childComplexity int) int
+		EnrolledOn  func(childComplexity int) int
+		GrantFen    func(childComplexity int) int
+		Grants      func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Level       func(childComplexity int) int
+		Major       func(childComplexity int) int
+		Member      func(childComplexity int) int
+		Program     func(childComplexity int) int
+		Proofs      func(childComplexity int) int
+		Reviews     func(childComplexity int) int
+		School      func(childComplexity int) int
+		Stage       func(childComplexity int) int
+		Status      func(childComplexity int) int
+		SubmittedAt func(childComplexity int) int
+		TuitionFen  func(childComplexity int) int
+		Union       func(childComplexity int) int
+		Version     func(childComplexity int) int
+	}
+
+	SubsidyApplicationConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	SubsidyApplicationEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SubsidyApplicationPayload struct {
+		Application func(childComplexity int) int
+	}
+
+	SubsidyLevelCap struct {
+		CapFen func(childComplexity int) int
+		Level  func(childComplexity int) int
+	}
+
+	SubsidyLevelStats struct {
+		Applications func(childComplexity int) int
+		Approved     func(childComplexity int) int
+		ApprovedFen  func(childComplexity int) int
+		CityFen      func(childComplexity int) int
+		DistrictFen  func(childComplexity int) int
+		InReview     func(childComplexity int) int
+		Level        func(childComplexity int) int
+		ProvinceFen  func(childComplexity int) int
+		Rejected     func(childComplexity int) int
+		Returned     func(childComplexity int) int
+	}
+
+	SubsidyProgram struct {
+		BudgetFen        func(childComplexity int) int
+		ClosesAt         func(childComplexity int) int
+		CreatedAt        func(childComplexity int) int
+		Description      func(childComplexity int) int
+		FundingShares    func(childComplexity int) int
+		GrantedFen       func(childComplexity int) int
+		ID               func(childComplexity int) int
+		IneligibleReason func(childComplexity int) int
+		Levels           func(childComplexity int) int
+		OpensAt          func(childComplexity int) int
+		PublishedAt      func(childComplexity int) int
+		RemainingFen     func(childComplexity int) int
+		Status           func(childComplexity int) int
+		Title            func(childComplexity int) int
+		Union            func(childComplexity int) int
+		Version          func(childComplexity int) int
+		Year             func(childComplexity int) int
+	}
+
+	SubsidyProgramConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	SubsidyProgramEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	SubsidyProgramPayload struct {
+		Program func(childComplexity int) int
+	}
+
+	SubsidyReview struct {
+		Comment   func(childComplexity int) int
+		CreatedAt func(childComplexity int) int
+		Decision  func(childComplexity int) int
+		ID        func(childComplexity int) int
+		Reviewer  func(childComplexity int) int
+		Stage     func(childComplexity int) int
+	}
+
+	SubsidyStats struct {
+		BudgetFen  func(childComplexity int) int
+		GrantedFen func(childComplexity int) int
+		Levels     func(childComplexity int) int
+		Total      func(childComplexity int) int
 	}
 
 	TrainingBooking struct {
@@ -833,6 +972,13 @@ type MutationResolver interface {
 	VerifyMember(ctx context.Context, input model.VerifyMemberInput) (*model.VerifyMemberPayload, error)
 	RejectMember(ctx context.Context, input model.RejectMemberInput) (*model.RejectMemberPayload, error)
 	ImportRoster(ctx context.Context, input model.ImportRosterInput) (*model.ImportRosterPayload, error)
+	CreateSubsidyProgram(ctx context.Context, input model.CreateSubsidyProgramInput) (*model.SubsidyProgramPayload, error)
+	UpdateSubsidyProgram(ctx context.Context, input model.UpdateSubsidyProgramInput) (*model.SubsidyProgramPayload, error)
+	PublishSubsidyProgram(ctx context.Context, input model.PublishSubsidyProgramInput) (*model.SubsidyProgramPayload, error)
+	ApplySubsidy(ctx context.Context, input model.ApplySubsidyInput) (*model.SubsidyApplicationPayload, error)
+	ResubmitSubsidyApplication(ctx context.Context, input model.ResubmitSubsidyApplicationInput) (*model.SubsidyApplicationPayload, error)
+	WithdrawSubsidyApplication(ctx context.Context, input model.WithdrawSubsidyApplicationInput) (*model.SubsidyApplicationPayload, error)
+	ReviewSubsidyApplication(ctx context.Context, input model.ReviewSubsidyApplicationInput) (*model.SubsidyApplicationPayload, error)
 	CreateTrainingClass(ctx context.Context, input model.CreateTrainingClassInput) (*model.TrainingClassPayload, error)
 	UpdateTrainingClass(ctx context.Context, input model.UpdateTrainingClassInput) (*model.TrainingClassPayload, error)
 	PublishTrainingClass(ctx context.Context, input model.TrainingClassIDInput) (*model.TrainingClassPayload, error)
@@ -872,6 +1018,12 @@ type QueryResolver interface {
 	Members(ctx context.Context, filter *model.MemberFilter, first *int, after *string) (*model.MemberConnection, error)
 	Member(ctx context.Context, id int64) (*models.Member, error)
 	AuditLogs(ctx context.Context, filter *model.AuditLogFilter, first *int, after *string) (*model.AuditLogConnection, error)
+	SubsidyPrograms(ctx context.Context, filter *model.SubsidyProgramFilter, first *int, after *string) (*model.SubsidyProgramConnection, error)
+	SubsidyProgram(ctx context.Context, id int64) (*models.SubsidyProgram, error)
+	MySubsidyApplications(ctx context.Context, first *int, after *string) (*model.SubsidyApplicationConnection, error)
+	SubsidyApplications(ctx context.Context, filter model.SubsidyApplicationFilter, first *int, after *string) (*model.SubsidyApplicationConnection, error)
+	SubsidyApplication(ctx context.Context, id int64) (*models.SubsidyApplication, error)
+	SubsidyStats(ctx context.Context, programID int64, unionID *int64) (*service.SubsidyStats, error)
 	TrainingClasses(ctx context.Context, filter *model.TrainingClassFilter, first *int, after *string) (*model.TrainingClassConnection, error)
 	TrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error)
 	MyBookings(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.TrainingBookingConnection, error)
@@ -884,6 +1036,26 @@ type QueryResolver interface {
 	MyVouchers(ctx context.Context, filter *model.VoucherFilter, first *int, after *string) (*model.VoucherConnection, error)
 	BatchVouchers(ctx context.Context, batchID int64, filter *model.VoucherFilter, first *int, after *string) (*model.VoucherConnection, error)
 	VoucherStats(ctx context.Context, unionID *int64) (*model.VoucherStats, error)
+}
+type SubsidyApplicationResolver interface {
+	Program(ctx context.Context, obj *models.SubsidyApplication) (*models.SubsidyProgram, error)
+	Member(ctx context.Context, obj *models.SubsidyApplication) (*models.Member, error)
+	Union(ctx context.Context, obj *models.SubsidyApplication) (*models.Union, error)
+
+	Grants(ctx context.Context, obj *models.SubsidyApplication) ([]*model.FundingAmount, error)
+	Proofs(ctx context.Context, obj *models.SubsidyApplication) ([]*service.ProofLink, error)
+	Reviews(ctx context.Context, obj *models.SubsidyApplication) ([]*models.SubsidyReview, error)
+}
+type SubsidyProgramResolver interface {
+	Union(ctx context.Context, obj *models.SubsidyProgram) (*models.Union, error)
+
+	Levels(ctx context.Context, obj *models.SubsidyProgram) ([]*model.SubsidyLevelCap, error)
+	FundingShares(ctx context.Context, obj *models.SubsidyProgram) ([]*model.FundingShare, error)
+
+	IneligibleReason(ctx context.Context, obj *models.SubsidyProgram) (*string, error)
+}
+type SubsidyReviewResolver interface {
+	Reviewer(ctx context.Context, obj *models.SubsidyReview) (string, error)
 }
 type TrainingBookingResolver interface {
 	Class(ctx context.Context, obj *models.TrainingBooking) (*models.TrainingClass, error)
@@ -2227,6 +2399,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.EventSignUpPayload.SignUp(childComplexity), true
 
+	case "FundingAmount.amountFen":
+		if e.ComplexityRoot.FundingAmount.AmountFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FundingAmount.AmountFen(childComplexity), true
+	case "FundingAmount.level":
+		if e.ComplexityRoot.FundingAmount.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FundingAmount.Level(childComplexity), true
+
+	case "FundingShare.basisPoints":
+		if e.ComplexityRoot.FundingShare.BasisPoints == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FundingShare.BasisPoints(childComplexity), true
+	case "FundingShare.level":
+		if e.ComplexityRoot.FundingShare.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.FundingShare.Level(childComplexity), true
+
 	case "GuardianInvitation.code":
 		if e.ComplexityRoot.GuardianInvitation.Code == nil {
 			break
@@ -2395,6 +2593,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AcceptGuardianInvite(childComplexity, args["input"].(model.AcceptGuardianInviteInput)), true
+	case "Mutation.applySubsidy":
+		if e.ComplexityRoot.Mutation.ApplySubsidy == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_applySubsidy_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ApplySubsidy(childComplexity, args["input"].(model.ApplySubsidyInput)), true
 	case "Mutation.bindProfile":
 		if e.ComplexityRoot.Mutation.BindProfile == nil {
 			break
@@ -2593,6 +2802,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateEvent(childComplexity, args["input"].(model.CreateEventInput)), true
+	case "Mutation.createSubsidyProgram":
+		if e.ComplexityRoot.Mutation.CreateSubsidyProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createSubsidyProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateSubsidyProgram(childComplexity, args["input"].(model.CreateSubsidyProgramInput)), true
 	case "Mutation.createTrainingClass":
 		if e.ComplexityRoot.Mutation.CreateTrainingClass == nil {
 			break
@@ -2720,6 +2940,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishEvent(childComplexity, args["input"].(model.PublishEventInput)), true
+	case "Mutation.publishSubsidyProgram":
+		if e.ComplexityRoot.Mutation.PublishSubsidyProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishSubsidyProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishSubsidyProgram(childComplexity, args["input"].(model.PublishSubsidyProgramInput)), true
 	case "Mutation.publishTrainingClass":
 		if e.ComplexityRoot.Mutation.PublishTrainingClass == nil {
 			break
@@ -2786,6 +3017,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectMember(childComplexity, args["input"].(model.RejectMemberInput)), true
+	case "Mutation.resubmitSubsidyApplication":
+		if e.ComplexityRoot.Mutation.ResubmitSubsidyApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_resubmitSubsidyApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ResubmitSubsidyApplication(childComplexity, args["input"].(model.ResubmitSubsidyApplicationInput)), true
+	case "Mutation.reviewSubsidyApplication":
+		if e.ComplexityRoot.Mutation.ReviewSubsidyApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reviewSubsidyApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReviewSubsidyApplication(childComplexity, args["input"].(model.ReviewSubsidyApplicationInput)), true
 	case "Mutation.revokeVoucher":
 		if e.ComplexityRoot.Mutation.RevokeVoucher == nil {
 			break
@@ -2874,6 +3127,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateEvent(childComplexity, args["input"].(model.UpdateEventInput)), true
+	case "Mutation.updateSubsidyProgram":
+		if e.ComplexityRoot.Mutation.UpdateSubsidyProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateSubsidyProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateSubsidyProgram(childComplexity, args["input"].(model.UpdateSubsidyProgramInput)), true
 	case "Mutation.updateTrainingClass":
 		if e.ComplexityRoot.Mutation.UpdateTrainingClass == nil {
 			break
@@ -2907,6 +3171,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.WithdrawChildSignUp(childComplexity, args["input"].(model.WithdrawChildSignUpInput)), true
+	case "Mutation.withdrawSubsidyApplication":
+		if e.ComplexityRoot.Mutation.WithdrawSubsidyApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawSubsidyApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawSubsidyApplication(childComplexity, args["input"].(model.WithdrawSubsidyApplicationInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -2920,6 +3195,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+
+	case "ProofFile.contentType":
+		if e.ComplexityRoot.ProofFile.ContentType == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProofFile.ContentType(childComplexity), true
+	case "ProofFile.expiresAt":
+		if e.ComplexityRoot.ProofFile.ExpiresAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProofFile.ExpiresAt(childComplexity), true
+	case "ProofFile.fileName":
+		if e.ComplexityRoot.ProofFile.FileName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProofFile.FileName(childComplexity), true
+	case "ProofFile.id":
+		if e.ComplexityRoot.ProofFile.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProofFile.ID(childComplexity), true
+	case "ProofFile.size":
+		if e.ComplexityRoot.ProofFile.Size == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProofFile.Size(childComplexity), true
+	case "ProofFile.url":
+		if e.ComplexityRoot.ProofFile.URL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ProofFile.URL(childComplexity), true
 
 	case "Query.admins":
 		if e.ComplexityRoot.Query.Admins == nil {
@@ -3154,6 +3466,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MySignUps(childComplexity, args["filter"].(*model.BookingFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.mySubsidyApplications":
+		if e.ComplexityRoot.Query.MySubsidyApplications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_mySubsidyApplications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MySubsidyApplications(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Query.myVouchers":
 		if e.ComplexityRoot.Query.MyVouchers == nil {
 			break
@@ -3171,6 +3494,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Ping(childComplexity), true
+	case "Query.subsidyApplication":
+		if e.ComplexityRoot.Query.SubsidyApplication == nil {
+			break
+		}
+
+		args, err := ec.field_Query_subsidyApplication_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SubsidyApplication(childComplexity, args["id"].(int64)), true
+	case "Query.subsidyApplications":
+		if e.ComplexityRoot.Query.SubsidyApplications == nil {
+			break
+		}
+
+		args, err := ec.field_Query_subsidyApplications_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SubsidyApplications(childComplexity, args["filter"].(model.SubsidyApplicationFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.subsidyProgram":
+		if e.ComplexityRoot.Query.SubsidyProgram == nil {
+			break
+		}
+
+		args, err := ec.field_Query_subsidyProgram_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SubsidyProgram(childComplexity, args["id"].(int64)), true
+	case "Query.subsidyPrograms":
+		if e.ComplexityRoot.Query.SubsidyPrograms == nil {
+			break
+		}
+
+		args, err := ec.field_Query_subsidyPrograms_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SubsidyPrograms(childComplexity, args["filter"].(*model.SubsidyProgramFilter), args["first"].(*int), args["after"].(*string)), true
+	case "Query.subsidyStats":
+		if e.ComplexityRoot.Query.SubsidyStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_subsidyStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.SubsidyStats(childComplexity, args["programId"].(int64), args["unionId"].(*int64)), true
 	case "Query.trainingClass":
 		if e.ComplexityRoot.Query.TrainingClass == nil {
 			break
@@ -3287,6 +3665,426 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.SetRedeemerBatchesPayload.Redeemer(childComplexity), true
+
+	case "SubsidyApplication.createdAt":
+		if e.ComplexityRoot.SubsidyApplication.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.CreatedAt(childComplexity), true
+	case "SubsidyApplication.decidedAt":
+		if e.ComplexityRoot.SubsidyApplication.DecidedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.DecidedAt(childComplexity), true
+	case "SubsidyApplication.enrolledOn":
+		if e.ComplexityRoot.SubsidyApplication.EnrolledOn == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.EnrolledOn(childComplexity), true
+	case "SubsidyApplication.grantFen":
+		if e.ComplexityRoot.SubsidyApplication.GrantFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.GrantFen(childComplexity), true
+	case "SubsidyApplication.grants":
+		if e.ComplexityRoot.SubsidyApplication.Grants == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Grants(childComplexity), true
+	case "SubsidyApplication.id":
+		if e.ComplexityRoot.SubsidyApplication.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.ID(childComplexity), true
+	case "SubsidyApplication.level":
+		if e.ComplexityRoot.SubsidyApplication.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Level(childComplexity), true
+	case "SubsidyApplication.major":
+		if e.ComplexityRoot.SubsidyApplication.Major == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Major(childComplexity), true
+	case "SubsidyApplication.member":
+		if e.ComplexityRoot.SubsidyApplication.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Member(childComplexity), true
+	case "SubsidyApplication.program":
+		if e.ComplexityRoot.SubsidyApplication.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Program(childComplexity), true
+	case "SubsidyApplication.proofs":
+		if e.ComplexityRoot.SubsidyApplication.Proofs == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Proofs(childComplexity), true
+	case "SubsidyApplication.reviews":
+		if e.ComplexityRoot.SubsidyApplication.Reviews == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Reviews(childComplexity), true
+	case "SubsidyApplication.school":
+		if e.ComplexityRoot.SubsidyApplication.School == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.School(childComplexity), true
+	case "SubsidyApplication.stage":
+		if e.ComplexityRoot.SubsidyApplication.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Stage(childComplexity), true
+	case "SubsidyApplication.status":
+		if e.ComplexityRoot.SubsidyApplication.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Status(childComplexity), true
+	case "SubsidyApplication.submittedAt":
+		if e.ComplexityRoot.SubsidyApplication.SubmittedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.SubmittedAt(childComplexity), true
+	case "SubsidyApplication.tuitionFen":
+		if e.ComplexityRoot.SubsidyApplication.TuitionFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.TuitionFen(childComplexity), true
+	case "SubsidyApplication.union":
+		if e.ComplexityRoot.SubsidyApplication.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Union(childComplexity), true
+	case "SubsidyApplication.version":
+		if e.ComplexityRoot.SubsidyApplication.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplication.Version(childComplexity), true
+
+	case "SubsidyApplicationConnection.edges":
+		if e.ComplexityRoot.SubsidyApplicationConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplicationConnection.Edges(childComplexity), true
+	case "SubsidyApplicationConnection.pageInfo":
+		if e.ComplexityRoot.SubsidyApplicationConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplicationConnection.PageInfo(childComplexity), true
+
+	case "SubsidyApplicationEdge.cursor":
+		if e.ComplexityRoot.SubsidyApplicationEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplicationEdge.Cursor(childComplexity), true
+	case "SubsidyApplicationEdge.node":
+		if e.ComplexityRoot.SubsidyApplicationEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplicationEdge.Node(childComplexity), true
+
+	case "SubsidyApplicationPayload.application":
+		if e.ComplexityRoot.SubsidyApplicationPayload.Application == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyApplicationPayload.Application(childComplexity), true
+
+	case "SubsidyLevelCap.capFen":
+		if e.ComplexityRoot.SubsidyLevelCap.CapFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelCap.CapFen(childComplexity), true
+	case "SubsidyLevelCap.level":
+		if e.ComplexityRoot.SubsidyLevelCap.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelCap.Level(childComplexity), true
+
+	case "SubsidyLevelStats.applications":
+		if e.ComplexityRoot.SubsidyLevelStats.Applications == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.Applications(childComplexity), true
+	case "SubsidyLevelStats.approved":
+		if e.ComplexityRoot.SubsidyLevelStats.Approved == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.Approved(childComplexity), true
+	case "SubsidyLevelStats.approvedFen":
+		if e.ComplexityRoot.SubsidyLevelStats.ApprovedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.ApprovedFen(childComplexity), true
+	case "SubsidyLevelStats.cityFen":
+		if e.ComplexityRoot.SubsidyLevelStats.CityFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.CityFen(childComplexity), true
+	case "SubsidyLevelStats.districtFen":
+		if e.ComplexityRoot.SubsidyLevelStats.DistrictFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.DistrictFen(childComplexity), true
+	case "SubsidyLevelStats.inReview":
+		if e.ComplexityRoot.SubsidyLevelStats.InReview == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.InReview(childComplexity), true
+	case "SubsidyLevelStats.level":
+		if e.ComplexityRoot.SubsidyLevelStats.Level == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.Level(childComplexity), true
+	case "SubsidyLevelStats.provinceFen":
+		if e.ComplexityRoot.SubsidyLevelStats.ProvinceFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.ProvinceFen(childComplexity), true
+	case "SubsidyLevelStats.rejected":
+		if e.ComplexityRoot.SubsidyLevelStats.Rejected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.Rejected(childComplexity), true
+	case "SubsidyLevelStats.returned":
+		if e.ComplexityRoot.SubsidyLevelStats.Returned == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyLevelStats.Returned(childComplexity), true
+
+	case "SubsidyProgram.budgetFen":
+		if e.ComplexityRoot.SubsidyProgram.BudgetFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.BudgetFen(childComplexity), true
+	case "SubsidyProgram.closesAt":
+		if e.ComplexityRoot.SubsidyProgram.ClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.ClosesAt(childComplexity), true
+	case "SubsidyProgram.createdAt":
+		if e.ComplexityRoot.SubsidyProgram.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.CreatedAt(childComplexity), true
+	case "SubsidyProgram.description":
+		if e.ComplexityRoot.SubsidyProgram.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.Description(childComplexity), true
+	case "SubsidyProgram.fundingShares":
+		if e.ComplexityRoot.SubsidyProgram.FundingShares == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.FundingShares(childComplexity), true
+	case "SubsidyProgram.grantedFen":
+		if e.ComplexityRoot.SubsidyProgram.GrantedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.GrantedFen(childComplexity), true
+	case "SubsidyProgram.id":
+		if e.ComplexityRoot.SubsidyProgram.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.ID(childComplexity), true
+	case "SubsidyProgram.ineligibleReason":
+		if e.ComplexityRoot.SubsidyProgram.IneligibleReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.IneligibleReason(childComplexity), true
+	case "SubsidyProgram.levels":
+		if e.ComplexityRoot.SubsidyProgram.Levels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.Levels(childComplexity), true
+	case "SubsidyProgram.opensAt":
+		if e.ComplexityRoot.SubsidyProgram.OpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.OpensAt(childComplexity), true
+	case "SubsidyProgram.publishedAt":
+		if e.ComplexityRoot.SubsidyProgram.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.PublishedAt(childComplexity), true
+	case "SubsidyProgram.remainingFen":
+		if e.ComplexityRoot.SubsidyProgram.RemainingFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.RemainingFen(childComplexity), true
+	case "SubsidyProgram.status":
+		if e.ComplexityRoot.SubsidyProgram.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.Status(childComplexity), true
+	case "SubsidyProgram.title":
+		if e.ComplexityRoot.SubsidyProgram.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.Title(childComplexity), true
+	case "SubsidyProgram.union":
+		if e.ComplexityRoot.SubsidyProgram.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.Union(childComplexity), true
+	case "SubsidyProgram.version":
+		if e.ComplexityRoot.SubsidyProgram.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.Version(childComplexity), true
+	case "SubsidyProgram.year":
+		if e.ComplexityRoot.SubsidyProgram.Year == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgram.Year(childComplexity), true
+
+	case "SubsidyProgramConnection.edges":
+		if e.ComplexityRoot.SubsidyProgramConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgramConnection.Edges(childComplexity), true
+	case "SubsidyProgramConnection.pageInfo":
+		if e.ComplexityRoot.SubsidyProgramConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgramConnection.PageInfo(childComplexity), true
+
+	case "SubsidyProgramEdge.cursor":
+		if e.ComplexityRoot.SubsidyProgramEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgramEdge.Cursor(childComplexity), true
+	case "SubsidyProgramEdge.node":
+		if e.ComplexityRoot.SubsidyProgramEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgramEdge.Node(childComplexity), true
+
+	case "SubsidyProgramPayload.program":
+		if e.ComplexityRoot.SubsidyProgramPayload.Program == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyProgramPayload.Program(childComplexity), true
+
+	case "SubsidyReview.comment":
+		if e.ComplexityRoot.SubsidyReview.Comment == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyReview.Comment(childComplexity), true
+	case "SubsidyReview.createdAt":
+		if e.ComplexityRoot.SubsidyReview.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyReview.CreatedAt(childComplexity), true
+	case "SubsidyReview.decision":
+		if e.ComplexityRoot.SubsidyReview.Decision == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyReview.Decision(childComplexity), true
+	case "SubsidyReview.id":
+		if e.ComplexityRoot.SubsidyReview.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyReview.ID(childComplexity), true
+	case "SubsidyReview.reviewer":
+		if e.ComplexityRoot.SubsidyReview.Reviewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyReview.Reviewer(childComplexity), true
+	case "SubsidyReview.stage":
+		if e.ComplexityRoot.SubsidyReview.Stage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyReview.Stage(childComplexity), true
+
+	case "SubsidyStats.budgetFen":
+		if e.ComplexityRoot.SubsidyStats.BudgetFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyStats.BudgetFen(childComplexity), true
+	case "SubsidyStats.grantedFen":
+		if e.ComplexityRoot.SubsidyStats.GrantedFen == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyStats.GrantedFen(childComplexity), true
+	case "SubsidyStats.levels":
+		if e.ComplexityRoot.SubsidyStats.Levels == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyStats.Levels(childComplexity), true
+	case "SubsidyStats.total":
+		if e.ComplexityRoot.SubsidyStats.Total == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SubsidyStats.Total(childComplexity), true
 
 	case "TrainingBooking.cancelReason":
 		if e.ComplexityRoot.TrainingBooking.CancelReason == nil {
@@ -4069,6 +4867,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AcceptGuardianInviteInput", ec.unmarshalInputAcceptGuardianInviteInput),
+			graphql.NewInputUnmarshaler("ApplySubsidyInput", ec.unmarshalInputApplySubsidyInput),
 			graphql.NewInputUnmarshaler("AuditLogFilter", ec.unmarshalInputAuditLogFilter),
 			graphql.NewInputUnmarshaler("BindProfileInput", ec.unmarshalInputBindProfileInput),
 			graphql.NewInputUnmarshaler("BookClassInput", ec.unmarshalInputBookClassInput),
@@ -4089,6 +4888,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
 			graphql.NewInputUnmarshaler("CreateChildcareProgramInput", ec.unmarshalInputCreateChildcareProgramInput),
 			graphql.NewInputUnmarshaler("CreateEventInput", ec.unmarshalInputCreateEventInput),
+			graphql.NewInputUnmarshaler("CreateSubsidyProgramInput", ec.unmarshalInputCreateSubsidyProgramInput),
 			graphql.NewInputUnmarshaler("CreateTrainingClassInput", ec.unmarshalInputCreateTrainingClassInput),
 			graphql.NewInputUnmarshaler("CreateUnionInput", ec.unmarshalInputCreateUnionInput),
 			graphql.NewInputUnmarshaler("CreateVoucherBatchInput", ec.unmarshalInputCreateVoucherBatchInput),
@@ -4097,6 +4897,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("EventFilter", ec.unmarshalInputEventFilter),
 			graphql.NewInputUnmarshaler("EventIdInput", ec.unmarshalInputEventIdInput),
 			graphql.NewInputUnmarshaler("EventSignUpSettingsInput", ec.unmarshalInputEventSignUpSettingsInput),
+			graphql.NewInputUnmarshaler("FundingShareInput", ec.unmarshalInputFundingShareInput),
 			graphql.NewInputUnmarshaler("ImportRosterInput", ec.unmarshalInputImportRosterInput),
 			graphql.NewInputUnmarshaler("InviteGuardianInput", ec.unmarshalInputInviteGuardianInput),
 			graphql.NewInputUnmarshaler("LoginAdminInput", ec.unmarshalInputLoginAdminInput),
@@ -4106,14 +4907,20 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
 			graphql.NewInputUnmarshaler("MyChildSignUpFilter", ec.unmarshalInputMyChildSignUpFilter),
 			graphql.NewInputUnmarshaler("PublishEventInput", ec.unmarshalInputPublishEventInput),
+			graphql.NewInputUnmarshaler("PublishSubsidyProgramInput", ec.unmarshalInputPublishSubsidyProgramInput),
 			graphql.NewInputUnmarshaler("RedeemVoucherInput", ec.unmarshalInputRedeemVoucherInput),
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegisterChildInput", ec.unmarshalInputRegisterChildInput),
 			graphql.NewInputUnmarshaler("RejectMemberInput", ec.unmarshalInputRejectMemberInput),
+			graphql.NewInputUnmarshaler("ResubmitSubsidyApplicationInput", ec.unmarshalInputResubmitSubsidyApplicationInput),
+			graphql.NewInputUnmarshaler("ReviewSubsidyApplicationInput", ec.unmarshalInputReviewSubsidyApplicationInput),
 			graphql.NewInputUnmarshaler("RevokeVoucherInput", ec.unmarshalInputRevokeVoucherInput),
 			graphql.NewInputUnmarshaler("SetRedeemerBatchesInput", ec.unmarshalInputSetRedeemerBatchesInput),
 			graphql.NewInputUnmarshaler("SignUpChildInput", ec.unmarshalInputSignUpChildInput),
 			graphql.NewInputUnmarshaler("SignUpForEventInput", ec.unmarshalInputSignUpForEventInput),
+			graphql.NewInputUnmarshaler("SubsidyApplicationFilter", ec.unmarshalInputSubsidyApplicationFilter),
+			graphql.NewInputUnmarshaler("SubsidyLevelCapInput", ec.unmarshalInputSubsidyLevelCapInput),
+			graphql.NewInputUnmarshaler("SubsidyProgramFilter", ec.unmarshalInputSubsidyProgramFilter),
 			graphql.NewInputUnmarshaler("TrainingClassFilter", ec.unmarshalInputTrainingClassFilter),
 			graphql.NewInputUnmarshaler("TrainingClassIdInput", ec.unmarshalInputTrainingClassIdInput),
 			graphql.NewInputUnmarshaler("TrainingSessionInput", ec.unmarshalInputTrainingSessionInput),
@@ -4121,12 +4928,14 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateChildInput", ec.unmarshalInputUpdateChildInput),
 			graphql.NewInputUnmarshaler("UpdateChildcareProgramInput", ec.unmarshalInputUpdateChildcareProgramInput),
 			graphql.NewInputUnmarshaler("UpdateEventInput", ec.unmarshalInputUpdateEventInput),
+			graphql.NewInputUnmarshaler("UpdateSubsidyProgramInput", ec.unmarshalInputUpdateSubsidyProgramInput),
 			graphql.NewInputUnmarshaler("UpdateTrainingClassInput", ec.unmarshalInputUpdateTrainingClassInput),
 			graphql.NewInputUnmarshaler("VerifyMemberInput", ec.unmarshalInputVerifyMemberInput),
 			graphql.NewInputUnmarshaler("VoucherBatchFilter", ec.unmarshalInputVoucherBatchFilter),
 			graphql.NewInputUnmarshaler("VoucherBatchIdInput", ec.unmarshalInputVoucherBatchIdInput),
 			graphql.NewInputUnmarshaler("VoucherFilter", ec.unmarshalInputVoucherFilter),
 			graphql.NewInputUnmarshaler("WithdrawChildSignUpInput", ec.unmarshalInputWithdrawChildSignUpInput),
+			graphql.NewInputUnmarshaler("WithdrawSubsidyApplicationInput", ec.unmarshalInputWithdrawSubsidyApplicationInput),
 		)
 	}
 	first := true
@@ -4202,7 +5011,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "childcare.graphqls" "common.graphqls" "events.graphqls" "identity.graphqls" "members.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
+//go:embed "childcare.graphqls" "common.graphqls" "events.graphqls" "identity.graphqls" "members.graphqls" "subsidies.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -4219,6 +5028,7 @@ var sources = []*ast.Source{
 	{Name: "events.graphqls", Input: sourceData("events.graphqls"), BuiltIn: false},
 	{Name: "identity.graphqls", Input: sourceData("identity.graphqls"), BuiltIn: false},
 	{Name: "members.graphqls", Input: sourceData("members.graphqls"), BuiltIn: false},
+	{Name: "subsidies.graphqls", Input: sourceData("subsidies.graphqls"), BuiltIn: false},
 	{Name: "training.graphqls", Input: sourceData("training.graphqls"), BuiltIn: false},
 	{Name: "unions.graphqls", Input: sourceData("unions.graphqls"), BuiltIn: false},
 	{Name: "vouchers.graphqls", Input: sourceData("vouchers.graphqls"), BuiltIn: false},
@@ -4889,6 +5699,26 @@ func (ec *executionContext) childFields_EventSignUpPayload(ctx context.Context, 
 	return nil, fmt.Errorf("no field named %q was found under type EventSignUpPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_FundingAmount(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "level":
+		return ec.fieldContext_FundingAmount_level(ctx, field)
+	case "amountFen":
+		return ec.fieldContext_FundingAmount_amountFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FundingAmount", field.Name)
+}
+
+func (ec *executionContext) childFields_FundingShare(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "level":
+		return ec.fieldContext_FundingShare_level(ctx, field)
+	case "basisPoints":
+		return ec.fieldContext_FundingShare_basisPoints(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type FundingShare", field.Name)
+}
+
 func (ec *executionContext) childFields_GuardianInvitation(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "code":
@@ -4991,6 +5821,24 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
+func (ec *executionContext) childFields_ProofFile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ProofFile_id(ctx, field)
+	case "fileName":
+		return ec.fieldContext_ProofFile_fileName(ctx, field)
+	case "contentType":
+		return ec.fieldContext_ProofFile_contentType(ctx, field)
+	case "size":
+		return ec.fieldContext_ProofFile_size(ctx, field)
+	case "url":
+		return ec.fieldContext_ProofFile_url(ctx, field)
+	case "expiresAt":
+		return ec.fieldContext_ProofFile_expiresAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ProofFile", field.Name)
+}
+
 func (ec *executionContext) childFields_RejectMemberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "member":
@@ -5019,6 +5867,214 @@ func (ec *executionContext) childFields_SetRedeemerBatchesPayload(ctx context.Co
 		return ec.fieldContext_SetRedeemerBatchesPayload_redeemer(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SetRedeemerBatchesPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyApplication(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SubsidyApplication_id(ctx, field)
+	case "program":
+		return ec.fieldContext_SubsidyApplication_program(ctx, field)
+	case "member":
+		return ec.fieldContext_SubsidyApplication_member(ctx, field)
+	case "union":
+		return ec.fieldContext_SubsidyApplication_union(ctx, field)
+	case "school":
+		return ec.fieldContext_SubsidyApplication_school(ctx, field)
+	case "major":
+		return ec.fieldContext_SubsidyApplication_major(ctx, field)
+	case "level":
+		return ec.fieldContext_SubsidyApplication_level(ctx, field)
+	case "enrolledOn":
+		return ec.fieldContext_SubsidyApplication_enrolledOn(ctx, field)
+	case "tuitionFen":
+		return ec.fieldContext_SubsidyApplication_tuitionFen(ctx, field)
+	case "status":
+		return ec.fieldContext_SubsidyApplication_status(ctx, field)
+	case "stage":
+		return ec.fieldContext_SubsidyApplication_stage(ctx, field)
+	case "grantFen":
+		return ec.fieldContext_SubsidyApplication_grantFen(ctx, field)
+	case "grants":
+		return ec.fieldContext_SubsidyApplication_grants(ctx, field)
+	case "proofs":
+		return ec.fieldContext_SubsidyApplication_proofs(ctx, field)
+	case "reviews":
+		return ec.fieldContext_SubsidyApplication_reviews(ctx, field)
+	case "version":
+		return ec.fieldContext_SubsidyApplication_version(ctx, field)
+	case "submittedAt":
+		return ec.fieldContext_SubsidyApplication_submittedAt(ctx, field)
+	case "decidedAt":
+		return ec.fieldContext_SubsidyApplication_decidedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SubsidyApplication_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyApplication", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyApplicationConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SubsidyApplicationConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SubsidyApplicationConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyApplicationConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyApplicationEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SubsidyApplicationEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SubsidyApplicationEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyApplicationEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyApplicationPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "application":
+		return ec.fieldContext_SubsidyApplicationPayload_application(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyApplicationPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyLevelCap(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "level":
+		return ec.fieldContext_SubsidyLevelCap_level(ctx, field)
+	case "capFen":
+		return ec.fieldContext_SubsidyLevelCap_capFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyLevelCap", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyLevelStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "level":
+		return ec.fieldContext_SubsidyLevelStats_level(ctx, field)
+	case "applications":
+		return ec.fieldContext_SubsidyLevelStats_applications(ctx, field)
+	case "inReview":
+		return ec.fieldContext_SubsidyLevelStats_inReview(ctx, field)
+	case "returned":
+		return ec.fieldContext_SubsidyLevelStats_returned(ctx, field)
+	case "approved":
+		return ec.fieldContext_SubsidyLevelStats_approved(ctx, field)
+	case "rejected":
+		return ec.fieldContext_SubsidyLevelStats_rejected(ctx, field)
+	case "approvedFen":
+		return ec.fieldContext_SubsidyLevelStats_approvedFen(ctx, field)
+	case "provinceFen":
+		return ec.fieldContext_SubsidyLevelStats_provinceFen(ctx, field)
+	case "cityFen":
+		return ec.fieldContext_SubsidyLevelStats_cityFen(ctx, field)
+	case "districtFen":
+		return ec.fieldContext_SubsidyLevelStats_districtFen(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyLevelStats", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyProgram(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SubsidyProgram_id(ctx, field)
+	case "title":
+		return ec.fieldContext_SubsidyProgram_title(ctx, field)
+	case "description":
+		return ec.fieldContext_SubsidyProgram_description(ctx, field)
+	case "union":
+		return ec.fieldContext_SubsidyProgram_union(ctx, field)
+	case "year":
+		return ec.fieldContext_SubsidyProgram_year(ctx, field)
+	case "levels":
+		return ec.fieldContext_SubsidyProgram_levels(ctx, field)
+	case "fundingShares":
+		return ec.fieldContext_SubsidyProgram_fundingShares(ctx, field)
+	case "budgetFen":
+		return ec.fieldContext_SubsidyProgram_budgetFen(ctx, field)
+	case "grantedFen":
+		return ec.fieldContext_SubsidyProgram_grantedFen(ctx, field)
+	case "remainingFen":
+		return ec.fieldContext_SubsidyProgram_remainingFen(ctx, field)
+	case "opensAt":
+		return ec.fieldContext_SubsidyProgram_opensAt(ctx, field)
+	case "closesAt":
+		return ec.fieldContext_SubsidyProgram_closesAt(ctx, field)
+	case "status":
+		return ec.fieldContext_SubsidyProgram_status(ctx, field)
+	case "version":
+		return ec.fieldContext_SubsidyProgram_version(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_SubsidyProgram_publishedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SubsidyProgram_createdAt(ctx, field)
+	case "ineligibleReason":
+		return ec.fieldContext_SubsidyProgram_ineligibleReason(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyProgram", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyProgramConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_SubsidyProgramConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_SubsidyProgramConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyProgramConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyProgramEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_SubsidyProgramEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_SubsidyProgramEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyProgramEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyProgramPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "program":
+		return ec.fieldContext_SubsidyProgramPayload_program(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyProgramPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyReview(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_SubsidyReview_id(ctx, field)
+	case "stage":
+		return ec.fieldContext_SubsidyReview_stage(ctx, field)
+	case "decision":
+		return ec.fieldContext_SubsidyReview_decision(ctx, field)
+	case "comment":
+		return ec.fieldContext_SubsidyReview_comment(ctx, field)
+	case "reviewer":
+		return ec.fieldContext_SubsidyReview_reviewer(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_SubsidyReview_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyReview", field.Name)
+}
+
+func (ec *executionContext) childFields_SubsidyStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "budgetFen":
+		return ec.fieldContext_SubsidyStats_budgetFen(ctx, field)
+	case "grantedFen":
+		return ec.fieldContext_SubsidyStats_grantedFen(ctx, field)
+	case "total":
+		return ec.fieldContext_SubsidyStats_total(ctx, field)
+	case "levels":
+		return ec.fieldContext_SubsidyStats_levels(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SubsidyStats", field.Name)
 }
 
 func (ec *executionContext) childFields_TrainingBooking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -5559,6 +6615,20 @@ func (ec *executionContext) field_Mutation_acceptGuardianInvite_args(ctx context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_applySubsidy_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ApplySubsidyInput, error) {
+			return ec.unmarshalNApplySubsidyInput2unionhallᚋgraphᚋmodelᚐApplySubsidyInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_bindProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5811,6 +6881,20 @@ func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createSubsidyProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateSubsidyProgramInput, error) {
+			return ec.unmarshalNCreateSubsidyProgramInput2unionhallᚋgraphᚋmodelᚐCreateSubsidyProgramInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -5965,6 +7049,20 @@ func (ec *executionContext) field_Mutation_publishEvent_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_publishSubsidyProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.PublishSubsidyProgramInput, error) {
+			return ec.unmarshalNPublishSubsidyProgramInput2unionhallᚋgraphᚋmodelᚐPublishSubsidyProgramInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_publishTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6041,6 +7139,34 @@ func (ec *executionContext) field_Mutation_rejectMember_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.RejectMemberInput, error) {
 			return ec.unmarshalNRejectMemberInput2unionhallᚋgraphᚋmodelᚐRejectMemberInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_resubmitSubsidyApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ResubmitSubsidyApplicationInput, error) {
+			return ec.unmarshalNResubmitSubsidyApplicationInput2unionhallᚋgraphᚋmodelᚐResubmitSubsidyApplicationInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_reviewSubsidyApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReviewSubsidyApplicationInput, error) {
+			return ec.unmarshalNReviewSubsidyApplicationInput2unionhallᚋgraphᚋmodelᚐReviewSubsidyApplicationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6161,6 +7287,20 @@ func (ec *executionContext) field_Mutation_updateEvent_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_updateSubsidyProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateSubsidyProgramInput, error) {
+			return ec.unmarshalNUpdateSubsidyProgramInput2unionhallᚋgraphᚋmodelᚐUpdateSubsidyProgramInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6195,6 +7335,20 @@ func (ec *executionContext) field_Mutation_withdrawChildSignUp_args(ctx context.
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.WithdrawChildSignUpInput, error) {
 			return ec.unmarshalNWithdrawChildSignUpInput2unionhallᚋgraphᚋmodelᚐWithdrawChildSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawSubsidyApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.WithdrawSubsidyApplicationInput, error) {
+			return ec.unmarshalNWithdrawSubsidyApplicationInput2unionhallᚋgraphᚋmodelᚐWithdrawSubsidyApplicationInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6729,6 +7883,28 @@ func (ec *executionContext) field_Query_mySignUps_args(ctx context.Context, rawA
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_mySubsidyApplications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_myVouchers_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6756,6 +7932,116 @@ func (ec *executionContext) field_Query_myVouchers_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_subsidyApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_subsidyApplications_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (model.SubsidyApplicationFilter, error) {
+			return ec.unmarshalNSubsidyApplicationFilter2unionhallᚋgraphᚋmodelᚐSubsidyApplicationFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_subsidyProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_subsidyPrograms_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "filter",
+		func(ctx context.Context, v any) (*model.SubsidyProgramFilter, error) {
+			return ec.unmarshalOSubsidyProgramFilter2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramFilter(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["filter"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg2
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_subsidyStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "programId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["programId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "unionId",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOID2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unionId"] = arg1
 	return args, nil
 }
 
@@ -12296,6 +13582,98 @@ func (ec *executionContext) fieldContext_EventSignUpPayload_signUp(_ context.Con
 	return fc, nil
 }
 
+func (ec *executionContext) _FundingAmount_level(ctx context.Context, field graphql.CollectedField, obj *model.FundingAmount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FundingAmount_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.FundingLevel) graphql.Marshaler {
+			return ec.marshalNFundingLevel2unionhallᚋmodelsᚐFundingLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FundingAmount_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FundingAmount", field, false, false, "FundingLevel")
+}
+
+func (ec *executionContext) _FundingAmount_amountFen(ctx context.Context, field graphql.CollectedField, obj *model.FundingAmount) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FundingAmount_amountFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AmountFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FundingAmount_amountFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FundingAmount", field, false, false, "Int")
+}
+
+func (ec *executionContext) _FundingShare_level(ctx context.Context, field graphql.CollectedField, obj *model.FundingShare) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FundingShare_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.FundingLevel) graphql.Marshaler {
+			return ec.marshalNFundingLevel2unionhallᚋmodelsᚐFundingLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FundingShare_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FundingShare", field, false, false, "FundingLevel")
+}
+
+func (ec *executionContext) _FundingShare_basisPoints(ctx context.Context, field graphql.CollectedField, obj *model.FundingShare) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_FundingShare_basisPoints(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BasisPoints, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_FundingShare_basisPoints(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("FundingShare", field, false, false, "Int")
+}
+
 func (ec *executionContext) _GuardianInvitation_code(ctx context.Context, field graphql.CollectedField, obj *service.GuardianInvitation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -14674,6 +16052,440 @@ func (ec *executionContext) fieldContext_Mutation_importRoster(ctx context.Conte
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_createSubsidyProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createSubsidyProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateSubsidyProgram(ctx, fc.Args["input"].(model.CreateSubsidyProgramInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.SubsidyProgramPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyProgramPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyProgramPayload) graphql.Marshaler {
+			return ec.marshalNSubsidyProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createSubsidyProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgramPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createSubsidyProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateSubsidyProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateSubsidyProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateSubsidyProgram(ctx, fc.Args["input"].(model.UpdateSubsidyProgramInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.SubsidyProgramPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyProgramPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyProgramPayload) graphql.Marshaler {
+			return ec.marshalNSubsidyProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateSubsidyProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgramPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateSubsidyProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishSubsidyProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishSubsidyProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishSubsidyProgram(ctx, fc.Args["input"].(model.PublishSubsidyProgramInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.SubsidyProgramPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyProgramPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyProgramPayload) graphql.Marshaler {
+			return ec.marshalNSubsidyProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishSubsidyProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgramPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishSubsidyProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_applySubsidy(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_applySubsidy(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ApplySubsidy(ctx, fc.Args["input"].(model.ApplySubsidyInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.SubsidyApplicationPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyApplicationPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyApplicationPayload) graphql.Marshaler {
+			return ec.marshalNSubsidyApplicationPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_applySubsidy(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplicationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_applySubsidy_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_resubmitSubsidyApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_resubmitSubsidyApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ResubmitSubsidyApplication(ctx, fc.Args["input"].(model.ResubmitSubsidyApplicationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.SubsidyApplicationPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyApplicationPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyApplicationPayload) graphql.Marshaler {
+			return ec.marshalNSubsidyApplicationPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_resubmitSubsidyApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplicationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_resubmitSubsidyApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawSubsidyApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawSubsidyApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawSubsidyApplication(ctx, fc.Args["input"].(model.WithdrawSubsidyApplicationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.SubsidyApplicationPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyApplicationPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyApplicationPayload) graphql.Marshaler {
+			return ec.marshalNSubsidyApplicationPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawSubsidyApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplicationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawSubsidyApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reviewSubsidyApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reviewSubsidyApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReviewSubsidyApplication(ctx, fc.Args["input"].(model.ReviewSubsidyApplicationInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.SubsidyApplicationPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyApplicationPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyApplicationPayload) graphql.Marshaler {
+			return ec.marshalNSubsidyApplicationPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reviewSubsidyApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplicationPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reviewSubsidyApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_createTrainingClass(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15836,6 +17648,144 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
+func (ec *executionContext) _ProofFile_id(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProofFile_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProofFile_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProofFile", field, true, false, "ID")
+}
+
+func (ec *executionContext) _ProofFile_fileName(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProofFile_fileName(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.FileName(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProofFile_fileName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProofFile", field, true, false, "String")
+}
+
+func (ec *executionContext) _ProofFile_contentType(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProofFile_contentType(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ContentType(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProofFile_contentType(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProofFile", field, true, false, "String")
+}
+
+func (ec *executionContext) _ProofFile_size(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProofFile_size(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Size(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProofFile_size(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProofFile", field, true, false, "Int")
+}
+
+func (ec *executionContext) _ProofFile_url(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProofFile_url(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.URL, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProofFile_url(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProofFile", field, false, false, "String")
+}
+
+func (ec *executionContext) _ProofFile_expiresAt(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ProofFile_expiresAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ExpiresAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ProofFile_expiresAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ProofFile", field, false, false, "Time")
+}
+
 func (ec *executionContext) _Query_ping(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -16951,6 +18901,378 @@ func (ec *executionContext) fieldContext_Query_auditLogs(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Query_subsidyPrograms(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_subsidyPrograms(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SubsidyPrograms(ctx, fc.Args["filter"].(*model.SubsidyProgramFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *model.SubsidyProgramConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyProgramConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyProgramConnection) graphql.Marshaler {
+			return ec.marshalNSubsidyProgramConnection2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_subsidyPrograms(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgramConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_subsidyPrograms_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_subsidyProgram(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_subsidyProgram(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SubsidyProgram(ctx, fc.Args["id"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *models.SubsidyProgram
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.SubsidyProgram
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SubsidyProgram) graphql.Marshaler {
+			return ec.marshalOSubsidyProgram2ᚖunionhallᚋmodelsᚐSubsidyProgram(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_subsidyProgram(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgram(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_subsidyProgram_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_mySubsidyApplications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_mySubsidyApplications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MySubsidyApplications(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.SubsidyApplicationConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyApplicationConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyApplicationConnection) graphql.Marshaler {
+			return ec.marshalNSubsidyApplicationConnection2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_mySubsidyApplications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplicationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_mySubsidyApplications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_subsidyApplications(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_subsidyApplications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SubsidyApplications(ctx, fc.Args["filter"].(model.SubsidyApplicationFilter), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.SubsidyApplicationConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SubsidyApplicationConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SubsidyApplicationConnection) graphql.Marshaler {
+			return ec.marshalNSubsidyApplicationConnection2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_subsidyApplications(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplicationConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_subsidyApplications_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_subsidyApplication(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_subsidyApplication(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SubsidyApplication(ctx, fc.Args["id"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *models.SubsidyApplication
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.SubsidyApplication
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SubsidyApplication) graphql.Marshaler {
+			return ec.marshalOSubsidyApplication2ᚖunionhallᚋmodelsᚐSubsidyApplication(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_subsidyApplication(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplication(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_subsidyApplication_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_subsidyStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_subsidyStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().SubsidyStats(ctx, fc.Args["programId"].(int64), fc.Args["unionId"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *service.SubsidyStats
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.SubsidyStats
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *service.SubsidyStats) graphql.Marshaler {
+			return ec.marshalNSubsidyStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_subsidyStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_subsidyStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Query_trainingClasses(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17922,6 +20244,1741 @@ func (ec *executionContext) fieldContext_SetRedeemerBatchesPayload_redeemer(_ co
 		IsResolver: false,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Admin(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplication_id(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SubsidyApplication_program(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_program(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyApplication().Program(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SubsidyProgram) graphql.Marshaler {
+			return ec.marshalNSubsidyProgram2ᚖunionhallᚋmodelsᚐSubsidyProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplication",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplication_member(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyApplication().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖunionhallᚋmodelsᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplication",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplication_union(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyApplication().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplication",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplication_school(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_school(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.School, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_school(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "String")
+}
+
+func (ec *executionContext) _SubsidyApplication_major(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_major(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Major, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_major(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "String")
+}
+
+func (ec *executionContext) _SubsidyApplication_level(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.DegreeLevel) graphql.Marshaler {
+			return ec.marshalNDegreeLevel2unionhallᚋmodelsᚐDegreeLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "DegreeLevel")
+}
+
+func (ec *executionContext) _SubsidyApplication_enrolledOn(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_enrolledOn(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EnrolledOn, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNDate2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_enrolledOn(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "Date")
+}
+
+func (ec *executionContext) _SubsidyApplication_tuitionFen(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_tuitionFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.TuitionFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_tuitionFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyApplication_status(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.SubsidyApplicationStatus) graphql.Marshaler {
+			return ec.marshalNSubsidyApplicationStatus2unionhallᚋmodelsᚐSubsidyApplicationStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "SubsidyApplicationStatus")
+}
+
+func (ec *executionContext) _SubsidyApplication_stage(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.ReviewStage) graphql.Marshaler {
+			return ec.marshalNReviewStage2unionhallᚋmodelsᚐReviewStage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "ReviewStage")
+}
+
+func (ec *executionContext) _SubsidyApplication_grantFen(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_grantFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrantFen(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_grantFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, true, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyApplication_grants(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_grants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyApplication().Grants(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FundingAmount) graphql.Marshaler {
+			return ec.marshalNFundingAmount2ᚕᚖunionhallᚋgraphᚋmodelᚐFundingAmountᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_grants(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplication",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FundingAmount(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplication_proofs(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_proofs(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyApplication().Proofs(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*service.ProofLink) graphql.Marshaler {
+			return ec.marshalNProofFile2ᚕᚖunionhallᚋinternalᚋserviceᚐProofLinkᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_proofs(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplication",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_ProofFile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplication_reviews(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_reviews(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyApplication().Reviews(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.SubsidyReview) graphql.Marshaler {
+			return ec.marshalNSubsidyReview2ᚕᚖunionhallᚋmodelsᚐSubsidyReviewᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_reviews(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplication",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyReview(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplication_version(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyApplication_submittedAt(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_submittedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SubmittedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_submittedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SubsidyApplication_decidedAt(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_decidedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DecidedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_decidedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SubsidyApplication_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyApplication) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplication_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplication_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplication", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SubsidyApplicationConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyApplicationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplicationConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SubsidyApplicationEdge) graphql.Marshaler {
+			return ec.marshalNSubsidyApplicationEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplicationConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplicationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplicationEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplicationConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyApplicationConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplicationConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplicationConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplicationConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplicationEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyApplicationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplicationEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplicationEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyApplicationEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _SubsidyApplicationEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyApplicationEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplicationEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SubsidyApplication) graphql.Marshaler {
+			return ec.marshalNSubsidyApplication2ᚖunionhallᚋmodelsᚐSubsidyApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplicationEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplicationEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplication(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyApplicationPayload_application(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyApplicationPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyApplicationPayload_application(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Application, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SubsidyApplication) graphql.Marshaler {
+			return ec.marshalNSubsidyApplication2ᚖunionhallᚋmodelsᚐSubsidyApplication(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyApplicationPayload_application(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyApplicationPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyApplication(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyLevelCap_level(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyLevelCap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelCap_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.DegreeLevel) graphql.Marshaler {
+			return ec.marshalNDegreeLevel2unionhallᚋmodelsᚐDegreeLevel(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelCap_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelCap", field, false, false, "DegreeLevel")
+}
+
+func (ec *executionContext) _SubsidyLevelCap_capFen(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyLevelCap) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelCap_capFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CapFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelCap_capFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelCap", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_level(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_level(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Level, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.DegreeLevel) graphql.Marshaler {
+			return ec.marshalODegreeLevel2ᚖunionhallᚋmodelsᚐDegreeLevel(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_level(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "DegreeLevel")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_applications(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_applications(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Applications, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_applications(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_inReview(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_inReview(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.InReview, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_inReview(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_returned(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_returned(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Returned, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_returned(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_approved(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_approved(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Approved, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_approved(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_rejected(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_rejected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Rejected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_rejected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_approvedFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_approvedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ApprovedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_approvedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_provinceFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_provinceFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProvinceFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_provinceFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_cityFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_cityFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CityFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_cityFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyLevelStats_districtFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyLevelStats_districtFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DistrictFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyLevelStats_districtFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyProgram_id(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SubsidyProgram_title(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "String")
+}
+
+func (ec *executionContext) _SubsidyProgram_description(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "String")
+}
+
+func (ec *executionContext) _SubsidyProgram_union(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyProgram().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyProgram_year(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_year(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Year, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_year(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyProgram_levels(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_levels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyProgram().Levels(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SubsidyLevelCap) graphql.Marshaler {
+			return ec.marshalNSubsidyLevelCap2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_levels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyLevelCap(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyProgram_fundingShares(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_fundingShares(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyProgram().FundingShares(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.FundingShare) graphql.Marshaler {
+			return ec.marshalNFundingShare2ᚕᚖunionhallᚋgraphᚋmodelᚐFundingShareᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_fundingShares(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyProgram",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_FundingShare(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyProgram_budgetFen(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_budgetFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_budgetFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyProgram_grantedFen(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_grantedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrantedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_grantedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyProgram_remainingFen(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_remainingFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RemainingFen(), nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_remainingFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, true, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyProgram_opensAt(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_opensAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.OpensAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_opensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SubsidyProgram_closesAt(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_closesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_closesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SubsidyProgram_status(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.OfferingStatus) graphql.Marshaler {
+			return ec.marshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "OfferingStatus")
+}
+
+func (ec *executionContext) _SubsidyProgram_version(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyProgram_publishedAt(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SubsidyProgram_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SubsidyProgram_ineligibleReason(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyProgram) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgram_ineligibleReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyProgram().IneligibleReason(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgram_ineligibleReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgram", field, true, true, "String")
+}
+
+func (ec *executionContext) _SubsidyProgramConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyProgramConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgramConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.SubsidyProgramEdge) graphql.Marshaler {
+			return ec.marshalNSubsidyProgramEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgramConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyProgramConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgramEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyProgramConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyProgramConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgramConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgramConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyProgramConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyProgramEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyProgramEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgramEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgramEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyProgramEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _SubsidyProgramEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyProgramEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgramEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SubsidyProgram) graphql.Marshaler {
+			return ec.marshalNSubsidyProgram2ᚖunionhallᚋmodelsᚐSubsidyProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgramEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyProgramEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyProgramPayload_program(ctx context.Context, field graphql.CollectedField, obj *model.SubsidyProgramPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyProgramPayload_program(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Program, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.SubsidyProgram) graphql.Marshaler {
+			return ec.marshalNSubsidyProgram2ᚖunionhallᚋmodelsᚐSubsidyProgram(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyProgramPayload_program(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyProgramPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyProgram(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyReview_id(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyReview_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyReview_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyReview", field, false, false, "ID")
+}
+
+func (ec *executionContext) _SubsidyReview_stage(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyReview_stage(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Stage, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.ReviewStage) graphql.Marshaler {
+			return ec.marshalNReviewStage2unionhallᚋmodelsᚐReviewStage(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyReview_stage(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyReview", field, false, false, "ReviewStage")
+}
+
+func (ec *executionContext) _SubsidyReview_decision(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyReview_decision(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Decision, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.ReviewDecision) graphql.Marshaler {
+			return ec.marshalNReviewDecision2unionhallᚋmodelsᚐReviewDecision(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyReview_decision(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyReview", field, false, false, "ReviewDecision")
+}
+
+func (ec *executionContext) _SubsidyReview_comment(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyReview_comment(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Comment, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyReview_comment(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyReview", field, false, false, "String")
+}
+
+func (ec *executionContext) _SubsidyReview_reviewer(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyReview_reviewer(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.SubsidyReview().Reviewer(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyReview_reviewer(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyReview", field, true, true, "String")
+}
+
+func (ec *executionContext) _SubsidyReview_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.SubsidyReview) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyReview_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyReview_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyReview", field, false, false, "Time")
+}
+
+func (ec *executionContext) _SubsidyStats_budgetFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyStats_budgetFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BudgetFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyStats_budgetFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyStats_grantedFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyStats_grantedFen(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.GrantedFen, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNInt2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyStats_grantedFen(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SubsidyStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _SubsidyStats_total(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyStats_total(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Total, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.SubsidyLevelStats) graphql.Marshaler {
+			return ec.marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyStats_total(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyLevelStats(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _SubsidyStats_levels(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SubsidyStats_levels(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Levels, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*service.SubsidyLevelStats) graphql.Marshaler {
+			return ec.marshalNSubsidyLevelStats2ᚕᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStatsᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SubsidyStats_levels(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SubsidyStats",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SubsidyLevelStats(ctx, field)
 		},
 	}
 	return fc, nil
@@ -22221,6 +26278,90 @@ func UnmarshalAcceptGuardianInviteInput(ctx context.Context, raw any) (model.Acc
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputApplySubsidyInput(ctx context.Context, obj any) (model.ApplySubsidyInput, error) {
+	var it model.ApplySubsidyInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"programId", "school", "major", "level", "enrolledOn", "tuitionFen", "proofFileIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "programId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("programId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgramID = data
+		case "school":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("school"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.School = data
+		case "major":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("major"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Major = data
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalNDegreeLevel2unionhallᚋmodelsᚐDegreeLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		case "enrolledOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledOn"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrolledOn = data
+		case "tuitionFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tuitionFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TuitionFen = data
+		case "proofFileIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proofFileIds"))
+			data, err := ec.unmarshalNString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProofFileIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalApplySubsidyInput unmarshals raw into the ApplySubsidyInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalApplySubsidyInput(ctx context.Context, raw any) (model.ApplySubsidyInput, error) {
+	var out model.ApplySubsidyInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ApplySubsidyInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputAuditLogFilter(ctx context.Context, obj any) (model.AuditLogFilter, error) {
 	var it model.AuditLogFilter
 	if obj == nil {
@@ -23412,6 +27553,104 @@ func UnmarshalCreateEventInput(ctx context.Context, raw any) (model.CreateEventI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateSubsidyProgramInput(ctx context.Context, obj any) (model.CreateSubsidyProgramInput, error) {
+	var it model.CreateSubsidyProgramInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unionId", "title", "description", "year", "levels", "fundingShares", "budgetFen", "opensAt", "closesAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "year":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("year"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Year = data
+		case "levels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levels"))
+			data, err := ec.unmarshalNSubsidyLevelCapInput2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Levels = data
+		case "fundingShares":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fundingShares"))
+			data, err := ec.unmarshalNFundingShareInput2ᚕᚖunionhallᚋgraphᚋmodelᚐFundingShareInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FundingShares = data
+		case "budgetFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetFen = data
+		case "opensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("opensAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OpensAt = data
+		case "closesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closesAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClosesAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateSubsidyProgramInput unmarshals raw into the CreateSubsidyProgramInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateSubsidyProgramInput(ctx context.Context, raw any) (model.CreateSubsidyProgramInput, error) {
+	var out model.CreateSubsidyProgramInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateSubsidyProgramInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateTrainingClassInput(ctx context.Context, obj any) (model.CreateTrainingClassInput, error) {
 	var it model.CreateTrainingClassInput
 	if obj == nil {
@@ -24068,6 +28307,55 @@ func UnmarshalEventSignUpSettingsInput(ctx context.Context, raw any) (model.Even
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputFundingShareInput(ctx context.Context, obj any) (model.FundingShareInput, error) {
+	var it model.FundingShareInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"level", "basisPoints"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalNFundingLevel2unionhallᚋmodelsᚐFundingLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		case "basisPoints":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("basisPoints"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BasisPoints = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalFundingShareInput unmarshals raw into the FundingShareInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalFundingShareInput(ctx context.Context, raw any) (model.FundingShareInput, error) {
+	var out model.FundingShareInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "FundingShareInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputImportRosterInput(ctx context.Context, obj any) (model.ImportRosterInput, error) {
 	var it model.ImportRosterInput
 	if obj == nil {
@@ -24509,6 +28797,48 @@ func UnmarshalPublishEventInput(ctx context.Context, raw any) (model.PublishEven
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputPublishSubsidyProgramInput(ctx context.Context, obj any) (model.PublishSubsidyProgramInput, error) {
+	var it model.PublishSubsidyProgramInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalPublishSubsidyProgramInput unmarshals raw into the PublishSubsidyProgramInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalPublishSubsidyProgramInput(ctx context.Context, raw any) (model.PublishSubsidyProgramInput, error) {
+	var out model.PublishSubsidyProgramInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "PublishSubsidyProgramInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRedeemVoucherInput(ctx context.Context, obj any) (model.RedeemVoucherInput, error) {
 	var it model.RedeemVoucherInput
 	if obj == nil {
@@ -24740,6 +29070,160 @@ func UnmarshalRejectMemberInput(ctx context.Context, raw any) (model.RejectMembe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputResubmitSubsidyApplicationInput(ctx context.Context, obj any) (model.ResubmitSubsidyApplicationInput, error) {
+	var it model.ResubmitSubsidyApplicationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version", "school", "major", "level", "enrolledOn", "tuitionFen", "proofFileIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "school":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("school"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.School = data
+		case "major":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("major"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Major = data
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalNDegreeLevel2unionhallᚋmodelsᚐDegreeLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		case "enrolledOn":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("enrolledOn"))
+			data, err := ec.unmarshalNDate2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EnrolledOn = data
+		case "tuitionFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("tuitionFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.TuitionFen = data
+		case "proofFileIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("proofFileIds"))
+			data, err := ec.unmarshalOString2ᚕstringᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProofFileIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalResubmitSubsidyApplicationInput unmarshals raw into the ResubmitSubsidyApplicationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalResubmitSubsidyApplicationInput(ctx context.Context, raw any) (model.ResubmitSubsidyApplicationInput, error) {
+	var out model.ResubmitSubsidyApplicationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ResubmitSubsidyApplicationInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputReviewSubsidyApplicationInput(ctx context.Context, obj any) (model.ReviewSubsidyApplicationInput, error) {
+	var it model.ReviewSubsidyApplicationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version", "decision", "comment"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "decision":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("decision"))
+			data, err := ec.unmarshalNReviewDecision2unionhallᚋmodelsᚐReviewDecision(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Decision = data
+		case "comment":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("comment"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Comment = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReviewSubsidyApplicationInput unmarshals raw into the ReviewSubsidyApplicationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReviewSubsidyApplicationInput(ctx context.Context, raw any) (model.ReviewSubsidyApplicationInput, error) {
+	var out model.ReviewSubsidyApplicationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReviewSubsidyApplicationInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputRevokeVoucherInput(ctx context.Context, obj any) (model.RevokeVoucherInput, error) {
 	var it model.RevokeVoucherInput
 	if obj == nil {
@@ -24937,6 +29421,174 @@ func (ec *executionContext) unmarshalInputSignUpForEventInput(ctx context.Contex
 func UnmarshalSignUpForEventInput(ctx context.Context, raw any) (model.SignUpForEventInput, error) {
 	var out model.SignUpForEventInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "SignUpForEventInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubsidyApplicationFilter(ctx context.Context, obj any) (model.SubsidyApplicationFilter, error) {
+	var it model.SubsidyApplicationFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"programId", "unionId", "status", "stage", "level"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "programId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("programId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ProgramID = data
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOSubsidyApplicationStatus2ᚖunionhallᚋmodelsᚐSubsidyApplicationStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		case "stage":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("stage"))
+			data, err := ec.unmarshalOReviewStage2ᚖunionhallᚋmodelsᚐReviewStage(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Stage = data
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalODegreeLevel2ᚖunionhallᚋmodelsᚐDegreeLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubsidyApplicationFilter unmarshals raw into the SubsidyApplicationFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubsidyApplicationFilter(ctx context.Context, raw any) (model.SubsidyApplicationFilter, error) {
+	var out model.SubsidyApplicationFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubsidyApplicationFilter", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubsidyLevelCapInput(ctx context.Context, obj any) (model.SubsidyLevelCapInput, error) {
+	var it model.SubsidyLevelCapInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"level", "capFen"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "level":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("level"))
+			data, err := ec.unmarshalNDegreeLevel2unionhallᚋmodelsᚐDegreeLevel(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Level = data
+		case "capFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("capFen"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.CapFen = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubsidyLevelCapInput unmarshals raw into the SubsidyLevelCapInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubsidyLevelCapInput(ctx context.Context, raw any) (model.SubsidyLevelCapInput, error) {
+	var out model.SubsidyLevelCapInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubsidyLevelCapInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSubsidyProgramFilter(ctx context.Context, obj any) (model.SubsidyProgramFilter, error) {
+	var it model.SubsidyProgramFilter
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"unionId", "status"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "status":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("status"))
+			data, err := ec.unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Status = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSubsidyProgramFilter unmarshals raw into the SubsidyProgramFilter input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSubsidyProgramFilter(ctx context.Context, raw any) (model.SubsidyProgramFilter, error) {
+	var out model.SubsidyProgramFilter
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SubsidyProgramFilter", raw, &out)
 	return out, err
 }
 
@@ -25570,6 +30222,111 @@ func UnmarshalUpdateEventInput(ctx context.Context, raw any) (model.UpdateEventI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputUpdateSubsidyProgramInput(ctx context.Context, obj any) (model.UpdateSubsidyProgramInput, error) {
+	var it model.UpdateSubsidyProgramInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version", "title", "description", "year", "levels", "fundingShares", "budgetFen", "opensAt", "closesAt"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "year":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("year"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Year = data
+		case "levels":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("levels"))
+			data, err := ec.unmarshalOSubsidyLevelCapInput2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Levels = data
+		case "fundingShares":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("fundingShares"))
+			data, err := ec.unmarshalOFundingShareInput2ᚕᚖunionhallᚋgraphᚋmodelᚐFundingShareInputᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FundingShares = data
+		case "budgetFen":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("budgetFen"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BudgetFen = data
+		case "opensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("opensAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.OpensAt = data
+		case "closesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("closesAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ClosesAt = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateSubsidyProgramInput unmarshals raw into the UpdateSubsidyProgramInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateSubsidyProgramInput(ctx context.Context, raw any) (model.UpdateSubsidyProgramInput, error) {
+	var out model.UpdateSubsidyProgramInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateSubsidyProgramInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputUpdateTrainingClassInput(ctx context.Context, obj any) (model.UpdateTrainingClassInput, error) {
 	var it model.UpdateTrainingClassInput
 	if obj == nil {
@@ -25931,6 +30688,55 @@ func (ec *executionContext) unmarshalInputWithdrawChildSignUpInput(ctx context.C
 func UnmarshalWithdrawChildSignUpInput(ctx context.Context, raw any) (model.WithdrawChildSignUpInput, error) {
 	var out model.WithdrawChildSignUpInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "WithdrawChildSignUpInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputWithdrawSubsidyApplicationInput(ctx context.Context, obj any) (model.WithdrawSubsidyApplicationInput, error) {
+	var it model.WithdrawSubsidyApplicationInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalWithdrawSubsidyApplicationInput unmarshals raw into the WithdrawSubsidyApplicationInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalWithdrawSubsidyApplicationInput(ctx context.Context, raw any) (model.WithdrawSubsidyApplicationInput, error) {
+	var out model.WithdrawSubsidyApplicationInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "WithdrawSubsidyApplicationInput", raw, &out)
 	return out, err
 }
 
@@ -28157,6 +32963,82 @@ func (ec *executionContext) _EventSignUpPayload(ctx context.Context, sel ast.Sel
 	return out
 }
 
+var fundingAmountImplementors = []string{"FundingAmount"}
+
+func (ec *executionContext) _FundingAmount(ctx context.Context, sel ast.SelectionSet, obj *model.FundingAmount) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fundingAmountImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FundingAmount")
+		case "level":
+			out.Values[i] = ec._FundingAmount_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "amountFen":
+			out.Values[i] = ec._FundingAmount_amountFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var fundingShareImplementors = []string{"FundingShare"}
+
+func (ec *executionContext) _FundingShare(ctx context.Context, sel ast.SelectionSet, obj *model.FundingShare) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, fundingShareImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("FundingShare")
+		case "level":
+			out.Values[i] = ec._FundingShare_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "basisPoints":
+			out.Values[i] = ec._FundingShare_basisPoints(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var guardianInvitationImplementors = []string{"GuardianInvitation"}
 
 func (ec *executionContext) _GuardianInvitation(ctx context.Context, sel ast.SelectionSet, obj *service.GuardianInvitation) graphql.Marshaler {
@@ -28710,6 +33592,55 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "createSubsidyProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createSubsidyProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateSubsidyProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateSubsidyProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishSubsidyProgram":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishSubsidyProgram(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "applySubsidy":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_applySubsidy(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "resubmitSubsidyApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_resubmitSubsidyApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawSubsidyApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawSubsidyApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reviewSubsidyApplication":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reviewSubsidyApplication(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "createTrainingClass":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_createTrainingClass(ctx, field)
@@ -28891,6 +33822,64 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 	return out
 }
 
+var proofFileImplementors = []string{"ProofFile"}
+
+func (ec *executionContext) _ProofFile(ctx context.Context, sel ast.SelectionSet, obj *service.ProofLink) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, proofFileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("ProofFile")
+		case "id":
+			out.Values[i] = ec._ProofFile_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "fileName":
+			out.Values[i] = ec._ProofFile_fileName(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "contentType":
+			out.Values[i] = ec._ProofFile_contentType(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "size":
+			out.Values[i] = ec._ProofFile_size(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "url":
+			out.Values[i] = ec._ProofFile_url(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "expiresAt":
+			out.Values[i] = ec._ProofFile_expiresAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var queryImplementors = []string{"Query"}
 
 func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) graphql.Marshaler {
@@ -29023,6 +34012,42 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_auditLogs(ctx, field)
+				})
+		case "subsidyPrograms":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_subsidyPrograms(ctx, field)
+				})
+		case "subsidyProgram":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_subsidyProgram(ctx, field)
+				})
+		case "mySubsidyApplications":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_mySubsidyApplications(ctx, field)
+				})
+		case "subsidyApplications":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_subsidyApplications(ctx, field)
+				})
+		case "subsidyApplication":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_subsidyApplication(ctx, field)
+				})
+		case "subsidyStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_subsidyStats(ctx, field)
 				})
 		case "trainingClasses":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -29221,6 +34246,693 @@ func (ec *executionContext) _SetRedeemerBatchesPayload(ctx context.Context, sel 
 			out.Values[i] = graphql.MarshalString("SetRedeemerBatchesPayload")
 		case "redeemer":
 			out.Values[i] = ec._SetRedeemerBatchesPayload_redeemer(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyApplicationImplementors = []string{"SubsidyApplication"}
+
+func (ec *executionContext) _SubsidyApplication(ctx context.Context, sel ast.SelectionSet, obj *models.SubsidyApplication) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyApplicationImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyApplication")
+		case "id":
+			out.Values[i] = ec._SubsidyApplication_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "program":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyApplication_program(ctx, field, obj)
+				})
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyApplication_member(ctx, field, obj)
+				})
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyApplication_union(ctx, field, obj)
+				})
+		case "school":
+			out.Values[i] = ec._SubsidyApplication_school(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "major":
+			out.Values[i] = ec._SubsidyApplication_major(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "level":
+			out.Values[i] = ec._SubsidyApplication_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "enrolledOn":
+			out.Values[i] = ec._SubsidyApplication_enrolledOn(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "tuitionFen":
+			out.Values[i] = ec._SubsidyApplication_tuitionFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._SubsidyApplication_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stage":
+			out.Values[i] = ec._SubsidyApplication_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grantFen":
+			out.Values[i] = ec._SubsidyApplication_grantFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grants":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyApplication_grants(ctx, field, obj)
+				})
+		case "proofs":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyApplication_proofs(ctx, field, obj)
+				})
+		case "reviews":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyApplication_reviews(ctx, field, obj)
+				})
+		case "version":
+			out.Values[i] = ec._SubsidyApplication_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "submittedAt":
+			out.Values[i] = ec._SubsidyApplication_submittedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decidedAt":
+			out.Values[i] = ec._SubsidyApplication_decidedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._SubsidyApplication_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyApplicationConnectionImplementors = []string{"SubsidyApplicationConnection"}
+
+func (ec *executionContext) _SubsidyApplicationConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SubsidyApplicationConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyApplicationConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyApplicationConnection")
+		case "edges":
+			out.Values[i] = ec._SubsidyApplicationConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SubsidyApplicationConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyApplicationEdgeImplementors = []string{"SubsidyApplicationEdge"}
+
+func (ec *executionContext) _SubsidyApplicationEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SubsidyApplicationEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyApplicationEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyApplicationEdge")
+		case "cursor":
+			out.Values[i] = ec._SubsidyApplicationEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SubsidyApplicationEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyApplicationPayloadImplementors = []string{"SubsidyApplicationPayload"}
+
+func (ec *executionContext) _SubsidyApplicationPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SubsidyApplicationPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyApplicationPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyApplicationPayload")
+		case "application":
+			out.Values[i] = ec._SubsidyApplicationPayload_application(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyLevelCapImplementors = []string{"SubsidyLevelCap"}
+
+func (ec *executionContext) _SubsidyLevelCap(ctx context.Context, sel ast.SelectionSet, obj *model.SubsidyLevelCap) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyLevelCapImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyLevelCap")
+		case "level":
+			out.Values[i] = ec._SubsidyLevelCap_level(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capFen":
+			out.Values[i] = ec._SubsidyLevelCap_capFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyLevelStatsImplementors = []string{"SubsidyLevelStats"}
+
+func (ec *executionContext) _SubsidyLevelStats(ctx context.Context, sel ast.SelectionSet, obj *service.SubsidyLevelStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyLevelStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyLevelStats")
+		case "level":
+			out.Values[i] = ec._SubsidyLevelStats_level(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "applications":
+			out.Values[i] = ec._SubsidyLevelStats_applications(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "inReview":
+			out.Values[i] = ec._SubsidyLevelStats_inReview(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "returned":
+			out.Values[i] = ec._SubsidyLevelStats_returned(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approved":
+			out.Values[i] = ec._SubsidyLevelStats_approved(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "rejected":
+			out.Values[i] = ec._SubsidyLevelStats_rejected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "approvedFen":
+			out.Values[i] = ec._SubsidyLevelStats_approvedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "provinceFen":
+			out.Values[i] = ec._SubsidyLevelStats_provinceFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cityFen":
+			out.Values[i] = ec._SubsidyLevelStats_cityFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "districtFen":
+			out.Values[i] = ec._SubsidyLevelStats_districtFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyProgramImplementors = []string{"SubsidyProgram"}
+
+func (ec *executionContext) _SubsidyProgram(ctx context.Context, sel ast.SelectionSet, obj *models.SubsidyProgram) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyProgramImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyProgram")
+		case "id":
+			out.Values[i] = ec._SubsidyProgram_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._SubsidyProgram_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._SubsidyProgram_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyProgram_union(ctx, field, obj)
+				})
+		case "year":
+			out.Values[i] = ec._SubsidyProgram_year(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "levels":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyProgram_levels(ctx, field, obj)
+				})
+		case "fundingShares":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyProgram_fundingShares(ctx, field, obj)
+				})
+		case "budgetFen":
+			out.Values[i] = ec._SubsidyProgram_budgetFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "grantedFen":
+			out.Values[i] = ec._SubsidyProgram_grantedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "remainingFen":
+			out.Values[i] = ec._SubsidyProgram_remainingFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "opensAt":
+			out.Values[i] = ec._SubsidyProgram_opensAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "closesAt":
+			out.Values[i] = ec._SubsidyProgram_closesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "status":
+			out.Values[i] = ec._SubsidyProgram_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._SubsidyProgram_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._SubsidyProgram_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._SubsidyProgram_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "ineligibleReason":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyProgram_ineligibleReason(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyProgramConnectionImplementors = []string{"SubsidyProgramConnection"}
+
+func (ec *executionContext) _SubsidyProgramConnection(ctx context.Context, sel ast.SelectionSet, obj *model.SubsidyProgramConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyProgramConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyProgramConnection")
+		case "edges":
+			out.Values[i] = ec._SubsidyProgramConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._SubsidyProgramConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyProgramEdgeImplementors = []string{"SubsidyProgramEdge"}
+
+func (ec *executionContext) _SubsidyProgramEdge(ctx context.Context, sel ast.SelectionSet, obj *model.SubsidyProgramEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyProgramEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyProgramEdge")
+		case "cursor":
+			out.Values[i] = ec._SubsidyProgramEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._SubsidyProgramEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyProgramPayloadImplementors = []string{"SubsidyProgramPayload"}
+
+func (ec *executionContext) _SubsidyProgramPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SubsidyProgramPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyProgramPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyProgramPayload")
+		case "program":
+			out.Values[i] = ec._SubsidyProgramPayload_program(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyReviewImplementors = []string{"SubsidyReview"}
+
+func (ec *executionContext) _SubsidyReview(ctx context.Context, sel ast.SelectionSet, obj *models.SubsidyReview) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyReviewImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyReview")
+		case "id":
+			out.Values[i] = ec._SubsidyReview_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "stage":
+			out.Values[i] = ec._SubsidyReview_stage(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "decision":
+			out.Values[i] = ec._SubsidyReview_decision(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "comment":
+			out.Values[i] = ec._SubsidyReview_comment(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "reviewer":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._SubsidyReview_reviewer(ctx, field, obj)
+				})
+		case "createdAt":
+			out.Values[i] = ec._SubsidyReview_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subsidyStatsImplementors = []string{"SubsidyStats"}
+
+func (ec *executionContext) _SubsidyStats(ctx context.Context, sel ast.SelectionSet, obj *service.SubsidyStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SubsidyStats")
+		case "budgetFen":
+			out.Values[i] = ec._SubsidyStats_budgetFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "grantedFen":
+			out.Values[i] = ec._SubsidyStats_grantedFen(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "total":
+			out.Values[i] = ec._SubsidyStats_total(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "levels":
+			out.Values[i] = ec._SubsidyStats_levels(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -30976,6 +36688,11 @@ func (ec *executionContext) marshalNAdmissionMode2unionhallᚋmodelsᚐAdmission
 	return v
 }
 
+func (ec *executionContext) unmarshalNApplySubsidyInput2unionhallᚋgraphᚋmodelᚐApplySubsidyInput(ctx context.Context, v any) (model.ApplySubsidyInput, error) {
+	res, err := ec.unmarshalInputApplySubsidyInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) marshalNAuditLog2ᚖunionhallᚋmodelsᚐAuditLog(ctx context.Context, sel ast.SelectionSet, v *models.AuditLog) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "AuditLog!")
@@ -31356,6 +37073,11 @@ func (ec *executionContext) unmarshalNCreateEventInput2unionhallᚋgraphᚋmodel
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateSubsidyProgramInput2unionhallᚋgraphᚋmodelᚐCreateSubsidyProgramInput(ctx context.Context, v any) (model.CreateSubsidyProgramInput, error) {
+	res, err := ec.unmarshalInputCreateSubsidyProgramInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateTrainingClassInput2unionhallᚋgraphᚋmodelᚐCreateTrainingClassInput(ctx context.Context, v any) (model.CreateTrainingClassInput, error) {
 	res, err := ec.unmarshalInputCreateTrainingClassInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -31404,6 +37126,16 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNDegreeLevel2unionhallᚋmodelsᚐDegreeLevel(ctx context.Context, v any) (models.DegreeLevel, error) {
+	var res models.DegreeLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNDegreeLevel2unionhallᚋmodelsᚐDegreeLevel(ctx context.Context, sel ast.SelectionSet, v models.DegreeLevel) graphql.Marshaler {
+	return v
 }
 
 func (ec *executionContext) marshalNEligibility2unionhallᚋmodelsᚐEligibility(ctx context.Context, sel ast.SelectionSet, v models.Eligibility) graphql.Marshaler {
@@ -31569,6 +37301,83 @@ func (ec *executionContext) marshalNEventSignUpPayload2ᚖunionhallᚋgraphᚋmo
 	return ec._EventSignUpPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNFundingAmount2ᚕᚖunionhallᚋgraphᚋmodelᚐFundingAmountᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FundingAmount) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFundingAmount2ᚖunionhallᚋgraphᚋmodelᚐFundingAmount(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFundingAmount2ᚖunionhallᚋgraphᚋmodelᚐFundingAmount(ctx context.Context, sel ast.SelectionSet, v *model.FundingAmount) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FundingAmount!")
+		return graphql.Null
+	}
+	return ec._FundingAmount(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFundingLevel2unionhallᚋmodelsᚐFundingLevel(ctx context.Context, v any) (models.FundingLevel, error) {
+	var res models.FundingLevel
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFundingLevel2unionhallᚋmodelsᚐFundingLevel(ctx context.Context, sel ast.SelectionSet, v models.FundingLevel) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNFundingShare2ᚕᚖunionhallᚋgraphᚋmodelᚐFundingShareᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.FundingShare) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNFundingShare2ᚖunionhallᚋgraphᚋmodelᚐFundingShare(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNFundingShare2ᚖunionhallᚋgraphᚋmodelᚐFundingShare(ctx context.Context, sel ast.SelectionSet, v *model.FundingShare) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "FundingShare!")
+		return graphql.Null
+	}
+	return ec._FundingShare(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNFundingShareInput2ᚕᚖunionhallᚋgraphᚋmodelᚐFundingShareInputᚄ(ctx context.Context, v any) ([]*model.FundingShareInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FundingShareInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFundingShareInput2ᚖunionhallᚋgraphᚋmodelᚐFundingShareInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNFundingShareInput2ᚖunionhallᚋgraphᚋmodelᚐFundingShareInput(ctx context.Context, v any) (*model.FundingShareInput, error) {
+	res, err := ec.unmarshalInputFundingShareInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNGender2unionhallᚋmodelsᚐGender(ctx context.Context, v any) (models.Gender, error) {
 	var res models.Gender
 	err := res.UnmarshalGQL(v)
@@ -31603,6 +37412,20 @@ func (ec *executionContext) unmarshalNID2int64(ctx context.Context, v any) (int6
 func (ec *executionContext) marshalNID2int64(ctx context.Context, sel ast.SelectionSet, v int64) graphql.Marshaler {
 	_ = sel
 	res := gqlscalar.MarshalID64(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
+	res, err := graphql.UnmarshalID(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNID2string(ctx context.Context, sel ast.SelectionSet, v string) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalID(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "ID!")
 	}
@@ -31775,8 +37598,37 @@ func (ec *executionContext) marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPage
 	return ec._PageInfo(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNProofFile2ᚕᚖunionhallᚋinternalᚋserviceᚐProofLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []*service.ProofLink) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNProofFile2ᚖunionhallᚋinternalᚋserviceᚐProofLink(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNProofFile2ᚖunionhallᚋinternalᚋserviceᚐProofLink(ctx context.Context, sel ast.SelectionSet, v *service.ProofLink) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "ProofFile!")
+		return graphql.Null
+	}
+	return ec._ProofFile(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNPublishEventInput2unionhallᚋgraphᚋmodelᚐPublishEventInput(ctx context.Context, v any) (model.PublishEventInput, error) {
 	res, err := ec.unmarshalInputPublishEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNPublishSubsidyProgramInput2unionhallᚋgraphᚋmodelᚐPublishSubsidyProgramInput(ctx context.Context, v any) (model.PublishSubsidyProgramInput, error) {
+	res, err := ec.unmarshalInputPublishSubsidyProgramInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -31806,6 +37658,36 @@ func (ec *executionContext) marshalNRejectMemberPayload2ᚖunionhallᚋgraphᚋm
 		return graphql.Null
 	}
 	return ec._RejectMemberPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNResubmitSubsidyApplicationInput2unionhallᚋgraphᚋmodelᚐResubmitSubsidyApplicationInput(ctx context.Context, v any) (model.ResubmitSubsidyApplicationInput, error) {
+	res, err := ec.unmarshalInputResubmitSubsidyApplicationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNReviewDecision2unionhallᚋmodelsᚐReviewDecision(ctx context.Context, v any) (models.ReviewDecision, error) {
+	var res models.ReviewDecision
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewDecision2unionhallᚋmodelsᚐReviewDecision(ctx context.Context, sel ast.SelectionSet, v models.ReviewDecision) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNReviewStage2unionhallᚋmodelsᚐReviewStage(ctx context.Context, v any) (models.ReviewStage, error) {
+	var res models.ReviewStage
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNReviewStage2unionhallᚋmodelsᚐReviewStage(ctx context.Context, sel ast.SelectionSet, v models.ReviewStage) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) unmarshalNReviewSubsidyApplicationInput2unionhallᚋgraphᚋmodelᚐReviewSubsidyApplicationInput(ctx context.Context, v any) (model.ReviewSubsidyApplicationInput, error) {
+	res, err := ec.unmarshalInputReviewSubsidyApplicationInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNRevokeVoucherInput2unionhallᚋgraphᚋmodelᚐRevokeVoucherInput(ctx context.Context, v any) (model.RevokeVoucherInput, error) {
@@ -31902,6 +37784,245 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalNString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSubsidyApplication2ᚖunionhallᚋmodelsᚐSubsidyApplication(ctx context.Context, sel ast.SelectionSet, v *models.SubsidyApplication) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyApplication!")
+		return graphql.Null
+	}
+	return ec._SubsidyApplication(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSubsidyApplicationConnection2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationConnection(ctx context.Context, sel ast.SelectionSet, v *model.SubsidyApplicationConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyApplicationConnection!")
+		return graphql.Null
+	}
+	return ec._SubsidyApplicationConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSubsidyApplicationEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SubsidyApplicationEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSubsidyApplicationEdge2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSubsidyApplicationEdge2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationEdge(ctx context.Context, sel ast.SelectionSet, v *model.SubsidyApplicationEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyApplicationEdge!")
+		return graphql.Null
+	}
+	return ec._SubsidyApplicationEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSubsidyApplicationFilter2unionhallᚋgraphᚋmodelᚐSubsidyApplicationFilter(ctx context.Context, v any) (model.SubsidyApplicationFilter, error) {
+	res, err := ec.unmarshalInputSubsidyApplicationFilter(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSubsidyApplicationPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyApplicationPayload(ctx context.Context, sel ast.SelectionSet, v *model.SubsidyApplicationPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyApplicationPayload!")
+		return graphql.Null
+	}
+	return ec._SubsidyApplicationPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSubsidyApplicationStatus2unionhallᚋmodelsᚐSubsidyApplicationStatus(ctx context.Context, v any) (models.SubsidyApplicationStatus, error) {
+	var res models.SubsidyApplicationStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSubsidyApplicationStatus2unionhallᚋmodelsᚐSubsidyApplicationStatus(ctx context.Context, sel ast.SelectionSet, v models.SubsidyApplicationStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNSubsidyLevelCap2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SubsidyLevelCap) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSubsidyLevelCap2ᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCap(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSubsidyLevelCap2ᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCap(ctx context.Context, sel ast.SelectionSet, v *model.SubsidyLevelCap) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyLevelCap!")
+		return graphql.Null
+	}
+	return ec._SubsidyLevelCap(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNSubsidyLevelCapInput2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapInputᚄ(ctx context.Context, v any) ([]*model.SubsidyLevelCapInput, error) {
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SubsidyLevelCapInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSubsidyLevelCapInput2ᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) unmarshalNSubsidyLevelCapInput2ᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapInput(ctx context.Context, v any) (*model.SubsidyLevelCapInput, error) {
+	res, err := ec.unmarshalInputSubsidyLevelCapInput(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSubsidyLevelStats2ᚕᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStatsᚄ(ctx context.Context, sel ast.SelectionSet, v []*service.SubsidyLevelStats) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStats(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStats(ctx context.Context, sel ast.SelectionSet, v *service.SubsidyLevelStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyLevelStats!")
+		return graphql.Null
+	}
+	return ec._SubsidyLevelStats(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSubsidyProgram2ᚖunionhallᚋmodelsᚐSubsidyProgram(ctx context.Context, sel ast.SelectionSet, v *models.SubsidyProgram) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyProgram!")
+		return graphql.Null
+	}
+	return ec._SubsidyProgram(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSubsidyProgramConnection2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramConnection(ctx context.Context, sel ast.SelectionSet, v *model.SubsidyProgramConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyProgramConnection!")
+		return graphql.Null
+	}
+	return ec._SubsidyProgramConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSubsidyProgramEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.SubsidyProgramEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSubsidyProgramEdge2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSubsidyProgramEdge2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramEdge(ctx context.Context, sel ast.SelectionSet, v *model.SubsidyProgramEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyProgramEdge!")
+		return graphql.Null
+	}
+	return ec._SubsidyProgramEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSubsidyProgramPayload2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramPayload(ctx context.Context, sel ast.SelectionSet, v *model.SubsidyProgramPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyProgramPayload!")
+		return graphql.Null
+	}
+	return ec._SubsidyProgramPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSubsidyReview2ᚕᚖunionhallᚋmodelsᚐSubsidyReviewᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.SubsidyReview) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNSubsidyReview2ᚖunionhallᚋmodelsᚐSubsidyReview(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNSubsidyReview2ᚖunionhallᚋmodelsᚐSubsidyReview(ctx context.Context, sel ast.SelectionSet, v *models.SubsidyReview) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyReview!")
+		return graphql.Null
+	}
+	return ec._SubsidyReview(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSubsidyStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyStats(ctx context.Context, sel ast.SelectionSet, v *service.SubsidyStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SubsidyStats!")
+		return graphql.Null
+	}
+	return ec._SubsidyStats(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
@@ -32145,6 +38266,11 @@ func (ec *executionContext) unmarshalNUpdateEventInput2unionhallᚋgraphᚋmodel
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNUpdateSubsidyProgramInput2unionhallᚋgraphᚋmodelᚐUpdateSubsidyProgramInput(ctx context.Context, v any) (model.UpdateSubsidyProgramInput, error) {
+	res, err := ec.unmarshalInputUpdateSubsidyProgramInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNUpdateTrainingClassInput2unionhallᚋgraphᚋmodelᚐUpdateTrainingClassInput(ctx context.Context, v any) (model.UpdateTrainingClassInput, error) {
 	res, err := ec.unmarshalInputUpdateTrainingClassInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -32310,6 +38436,11 @@ func (ec *executionContext) marshalNVoucherStatus2unionhallᚋmodelsᚐVoucherSt
 
 func (ec *executionContext) unmarshalNWithdrawChildSignUpInput2unionhallᚋgraphᚋmodelᚐWithdrawChildSignUpInput(ctx context.Context, v any) (model.WithdrawChildSignUpInput, error) {
 	res, err := ec.unmarshalInputWithdrawChildSignUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNWithdrawSubsidyApplicationInput2unionhallᚋgraphᚋmodelᚐWithdrawSubsidyApplicationInput(ctx context.Context, v any) (model.WithdrawSubsidyApplicationInput, error) {
+	res, err := ec.unmarshalInputWithdrawSubsidyApplicationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -32627,6 +38758,22 @@ func (ec *executionContext) marshalODate2ᚖtimeᚐTime(ctx context.Context, sel
 	return res
 }
 
+func (ec *executionContext) unmarshalODegreeLevel2ᚖunionhallᚋmodelsᚐDegreeLevel(ctx context.Context, v any) (*models.DegreeLevel, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.DegreeLevel)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalODegreeLevel2ᚖunionhallᚋmodelsᚐDegreeLevel(ctx context.Context, sel ast.SelectionSet, v *models.DegreeLevel) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOEligibilityInput2ᚖunionhallᚋgraphᚋmodelᚐEligibilityInput(ctx context.Context, v any) (*model.EligibilityInput, error) {
 	if v == nil {
 		return nil, nil
@@ -32748,6 +38895,23 @@ func (ec *executionContext) unmarshalOEventSignUpSettingsInput2ᚖunionhallᚋgr
 	}
 	res, err := ec.unmarshalInputEventSignUpSettingsInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalOFundingShareInput2ᚕᚖunionhallᚋgraphᚋmodelᚐFundingShareInputᚄ(ctx context.Context, v any) ([]*model.FundingShareInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.FundingShareInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNFundingShareInput2ᚖunionhallᚋgraphᚋmodelᚐFundingShareInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
 }
 
 func (ec *executionContext) unmarshalOGender2unionhallᚋmodelsᚐGender(ctx context.Context, v any) (models.Gender, error) {
@@ -32926,6 +39090,22 @@ func (ec *executionContext) marshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOffer
 	return v
 }
 
+func (ec *executionContext) unmarshalOReviewStage2ᚖunionhallᚋmodelsᚐReviewStage(ctx context.Context, v any) (*models.ReviewStage, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.ReviewStage)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOReviewStage2ᚖunionhallᚋmodelsᚐReviewStage(ctx context.Context, sel ast.SelectionSet, v *models.ReviewStage) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) unmarshalOSkillCategory2ᚖunionhallᚋmodelsᚐSkillCategory(ctx context.Context, v any) (*models.SkillCategory, error) {
 	if v == nil {
 		return nil, nil
@@ -32954,6 +39134,41 @@ func (ec *executionContext) marshalOString2string(ctx context.Context, sel ast.S
 	return res
 }
 
+func (ec *executionContext) unmarshalOString2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNString2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOString2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNString2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOString2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -32970,6 +39185,61 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = ctx
 	res := graphql.MarshalString(*v)
 	return res
+}
+
+func (ec *executionContext) marshalOSubsidyApplication2ᚖunionhallᚋmodelsᚐSubsidyApplication(ctx context.Context, sel ast.SelectionSet, v *models.SubsidyApplication) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SubsidyApplication(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSubsidyApplicationStatus2ᚖunionhallᚋmodelsᚐSubsidyApplicationStatus(ctx context.Context, v any) (*models.SubsidyApplicationStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.SubsidyApplicationStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOSubsidyApplicationStatus2ᚖunionhallᚋmodelsᚐSubsidyApplicationStatus(ctx context.Context, sel ast.SelectionSet, v *models.SubsidyApplicationStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) unmarshalOSubsidyLevelCapInput2ᚕᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapInputᚄ(ctx context.Context, v any) ([]*model.SubsidyLevelCapInput, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]*model.SubsidyLevelCapInput, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNSubsidyLevelCapInput2ᚖunionhallᚋgraphᚋmodelᚐSubsidyLevelCapInput(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOSubsidyProgram2ᚖunionhallᚋmodelsᚐSubsidyProgram(ctx context.Context, sel ast.SelectionSet, v *models.SubsidyProgram) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._SubsidyProgram(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOSubsidyProgramFilter2ᚖunionhallᚋgraphᚋmodelᚐSubsidyProgramFilter(ctx context.Context, v any) (*model.SubsidyProgramFilter, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := ec.unmarshalInputSubsidyProgramFilter(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {

@@ -52,6 +52,17 @@ func Complexity() graph.ComplexityRoot {
 	c.Query.ChildcareSignUps = func(child int, _ int64, _ *model.ChildSignUpFilter, first *int, _ *string) int {
 		return listCost(child, first)
 	}
+	c.Query.SubsidyPrograms = func(child int, _ *model.SubsidyProgramFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
+	c.Query.MySubsidyApplications = func(child int, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.SubsidyApplications = func(child int, _ model.SubsidyApplicationFilter, first *int, _ *string) int {
+		return listCost(child, first)
+	}
+	// At most maxProofFiles (10) proofs an application; a trail is three
+	// stages per round, a handful of rounds.
+	c.SubsidyApplication.Proofs = func(child int) int { return 1 + 10*child }
+	c.SubsidyApplication.Reviews = func(child int) int { return 1 + 10*child }
 	// A programme lasts at most 92 days: one attendance row a day.
 	c.ChildSignUp.Attendance = func(child int) int { return 1 + 92*child }
 	c.Union.Children = func(child int, first *int, _ *string) int { return listCost(child, first) }

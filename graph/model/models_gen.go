@@ -36,6 +36,17 @@ type AdminEdge struct {
 	Node   *models.Admin `json:"node"`
 }
 
+type ApplySubsidyInput struct {
+	ProgramID  int64              `json:"programId"`
+	School     string             `json:"school"`
+	Major      string             `json:"major"`
+	Level      models.DegreeLevel `json:"level"`
+	EnrolledOn time.Time          `json:"enrolledOn"`
+	TuitionFen int                `json:"tuitionFen"`
+	// Ids from POST /upload with purpose PROOF (admission letter, tuition receipt).
+	ProofFileIds []string `json:"proofFileIds"`
+}
+
 type AuditLogConnection struct {
 	Edges    []*AuditLogEdge `json:"edges"`
 	PageInfo *PageInfo       `json:"pageInfo"`
@@ -259,6 +270,20 @@ type CreateEventInput struct {
 	SignUp    *EventSignUpSettingsInput `json:"signUp,omitempty"`
 }
 
+type CreateSubsidyProgramInput struct {
+	// Defaults to the caller's union.
+	UnionID     *int64                  `json:"unionId,omitempty"`
+	Title       string                  `json:"title"`
+	Description *string                 `json:"description,omitempty"`
+	Year        int                     `json:"year"`
+	Levels      []*SubsidyLevelCapInput `json:"levels"`
+	// Basis points summing to 10000.
+	FundingShares []*FundingShareInput `json:"fundingShares"`
+	BudgetFen     int                  `json:"budgetFen"`
+	OpensAt       time.Time            `json:"opensAt"`
+	ClosesAt      time.Time            `json:"closesAt"`
+}
+
 type CreateTrainingClassInput struct {
 	// A union in the caller's scope; omitted: the caller's own union.
 	UnionID         *int64                  `json:"unionId,omitempty"`
@@ -394,6 +419,22 @@ type EventSignUpSettingsInput struct {
 	Eligibility   *EligibilityInput `json:"eligibility,omitempty"`
 }
 
+type FundingAmount struct {
+	Level     models.FundingLevel `json:"level"`
+	AmountFen int                 `json:"amountFen"`
+}
+
+// A funding level's share of each grant, in basis points (1/100 of a percent).
+type FundingShare struct {
+	Level       models.FundingLevel `json:"level"`
+	BasisPoints int                 `json:"basisPoints"`
+}
+
+type FundingShareInput struct {
+	Level       models.FundingLevel `json:"level"`
+	BasisPoints int                 `json:"basisPoints"`
+}
+
 type GuardianInvitationPayload struct {
 	Invitation *service.GuardianInvitation `json:"invitation"`
 }
@@ -475,6 +516,10 @@ type PublishEventInput struct {
 	PublishAt *time.Time `json:"publishAt,omitempty"`
 }
 
+type PublishSubsidyProgramInput struct {
+	ID int64 `json:"id"`
+}
+
 type Query struct {
 }
 
@@ -509,6 +554,26 @@ type RejectMemberPayload struct {
 	Member *models.Member `json:"member"`
 }
 
+type ResubmitSubsidyApplicationInput struct {
+	ID         int64              `json:"id"`
+	Version    int                `json:"version"`
+	School     string             `json:"school"`
+	Major      string             `json:"major"`
+	Level      models.DegreeLevel `json:"level"`
+	EnrolledOn time.Time          `json:"enrolledOn"`
+	TuitionFen int                `json:"tuitionFen"`
+	// Replace the proofs; left out, they stay.
+	ProofFileIds []string `json:"proofFileIds,omitempty"`
+}
+
+type ReviewSubsidyApplicationInput struct {
+	ID       int64                 `json:"id"`
+	Version  int                   `json:"version"`
+	Decision models.ReviewDecision `json:"decision"`
+	// Required (2+ characters) to REJECT or RETURN: the member sees it.
+	Comment *string `json:"comment,omitempty"`
+}
+
 type RevokeVoucherInput struct {
 	VoucherID int64  `json:"voucherId"`
 	Reason    string `json:"reason"`
@@ -541,6 +606,60 @@ type SignUpChildInput struct {
 
 type SignUpForEventInput struct {
 	PostID int64 `json:"postId"`
+}
+
+type SubsidyApplicationConnection struct {
+	Edges    []*SubsidyApplicationEdge `json:"edges"`
+	PageInfo *PageInfo                 `json:"pageInfo"`
+}
+
+type SubsidyApplicationEdge struct {
+	Cursor string                     `json:"cursor"`
+	Node   *models.SubsidyApplication `json:"node"`
+}
+
+type SubsidyApplicationFilter struct {
+	ProgramID int64 `json:"programId"`
+	// A union of the caller's subtree: its applicants only.
+	UnionID *int64                           `json:"unionId,omitempty"`
+	Status  *models.SubsidyApplicationStatus `json:"status,omitempty"`
+	Stage   *models.ReviewStage              `json:"stage,omitempty"`
+	Level   *models.DegreeLevel              `json:"level,omitempty"`
+}
+
+type SubsidyApplicationPayload struct {
+	Application *models.SubsidyApplication `json:"application"`
+}
+
+type SubsidyLevelCap struct {
+	Level  models.DegreeLevel `json:"level"`
+	CapFen int                `json:"capFen"`
+}
+
+type SubsidyLevelCapInput struct {
+	Level  models.DegreeLevel `json:"level"`
+	CapFen int                `json:"capFen"`
+}
+
+type SubsidyProgramConnection struct {
+	Edges    []*SubsidyProgramEdge `json:"edges"`
+	PageInfo *PageInfo             `json:"pageInfo"`
+}
+
+type SubsidyProgramEdge struct {
+	Cursor string                 `json:"cursor"`
+	Node   *models.SubsidyProgram `json:"node"`
+}
+
+type SubsidyProgramFilter struct {
+	// Admins: a union in their scope (and its subtree).
+	UnionID *int64 `json:"unionId,omitempty"`
+	// Admins: one status (members see published and closed programmes).
+	Status *models.OfferingStatus `json:"status,omitempty"`
+}
+
+type SubsidyProgramPayload struct {
+	Program *models.SubsidyProgram `json:"program"`
 }
 
 type TrainingBookingConnection struct {
@@ -669,6 +788,23 @@ type UpdateEventInput struct {
 	SignUp         *EventSignUpSettingsInput `json:"signUp,omitempty"`
 }
 
+type UpdateSubsidyProgramInput struct {
+	ID          int64   `json:"id"`
+	Version     int     `json:"version"`
+	Title       *string `json:"title,omitempty"`
+	Description *string `json:"description,omitempty"`
+	// Draft only.
+	Year *int `json:"year,omitempty"`
+	// Draft only.
+	Levels []*SubsidyLevelCapInput `json:"levels,omitempty"`
+	// Draft only.
+	FundingShares []*FundingShareInput `json:"fundingShares,omitempty"`
+	// Never below grantedFen.
+	BudgetFen *int       `json:"budgetFen,omitempty"`
+	OpensAt   *time.Time `json:"opensAt,omitempty"`
+	ClosesAt  *time.Time `json:"closesAt,omitempty"`
+}
+
 type UpdateTrainingClassInput struct {
 	ID int64 `json:"id"`
 	// The version the edit was made from.
@@ -756,6 +892,11 @@ type VoucherStats struct {
 
 type WithdrawChildSignUpInput struct {
 	SignUpID int64 `json:"signUpId"`
+}
+
+type WithdrawSubsidyApplicationInput struct {
+	ID      int64 `json:"id"`
+	Version int   `json:"version"`
 }
 
 type Role string

@@ -155,9 +155,15 @@ func (a *App) routes() http.Handler {
 		"/export/vouchers":           a.handleExport("batchId", a.Svc.ExportVouchers),
 		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
 		"/export/event-signups":      a.handleExport("postId", a.Svc.ExportEventSignUps),
+		"/export/subsidy-payments":   a.handleExport("programId", a.Svc.ExportSubsidyPayments),
 	} {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, h))))
 	}
+	// Proof files: the signed, expiring link is the credential (see
+	// service.SubsidyProofLinks), so an <image> tag in the mini-program can
+	// load it without a bearer header.
+	mux.Handle("GET "+service.ProofPath+"{id}", observe("/files/proof", a.Log, m,
+		limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, http.HandlerFunc(a.handleProof))))
 	mux.Handle("GET /healthz", observe("/healthz", a.Log, m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))

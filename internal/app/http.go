@@ -3,9 +3,11 @@ package app
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
 	"strconv"
 	"time"
 
@@ -210,4 +212,24 @@ func (a *App) handleExport(param string, export exporter) http.Handler {
 			obs.Log(ctx, a.Log).ErrorContext(ctx, "export failed", "error", err.Error())
 		}
 	})
+}
+
+// handleProof serves a proof file through a link service.SubsidyProofLinks
+// signed: 403 for a tampered or expired link.
+func (a *App) handleProof(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f, body, err := a.Svc.OpenProof(r.Context(), r.PathValue("id"), q.Get("exp"), q.Get("sig"))
+	if err != nil {
+		writeJSONError(w, statusFor(err), err)
+		return
+	}
+	defer body.Close()
+	w.Header().Set("Content-Type", f.ContentType)
+	w.Header().Set("Content-Disposition", "inline; filename=\"proof"+path.Ext(f.FileName)+"\"; filename*=UTF-8''"+url.PathEscape(f.FileName))
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	if _, err := io.Copy(w, body); err != nil {
+		obs.Log(r.Context(), a.Log).WarnContext(r.Context(), "proof download interrupted", "error", err.Error())
+	}
 }

@@ -32,6 +32,8 @@ type Source interface {
 	MyGuardianRolesByChildIDs(ctx context.Context, ids []int64) ([]*models.GuardianRole, error)
 	AttendanceBySignUpIDs(ctx context.Context, ids []int64) ([][]*models.ChildAttendance, error)
 	AllocationsByProgramIDs(ctx context.Context, ids []int64) ([]*models.AllocationRun, error)
+	SubsidyProgramsByIDs(ctx context.Context, ids []int64) ([]*models.SubsidyProgram, error)
+	SubsidyReviewsByApplicationIDs(ctx context.Context, ids []int64) ([][]*models.SubsidyReview, error)
 }
 
 // Loaders is one request's set.
@@ -52,6 +54,8 @@ type Loaders struct {
 	MyRole    *dataloader.Loader[int64, *models.GuardianRole]
 	Attended  *dataloader.Loader[int64, []*models.ChildAttendance]
 	Allocated *dataloader.Loader[int64, *models.AllocationRun]
+	Subsidy   *dataloader.Loader[int64, *models.SubsidyProgram]
+	Reviews   *dataloader.Loader[int64, []*models.SubsidyReview]
 
 	src Source
 }
@@ -96,6 +100,8 @@ func New(src Source) *Loaders {
 		MyRole:    newLoader(src.MyGuardianRolesByChildIDs),
 		Attended:  newLoader(src.AttendanceBySignUpIDs),
 		Allocated: newLoader(src.AllocationsByProgramIDs),
+		Subsidy:   newLoader(src.SubsidyProgramsByIDs),
+		Reviews:   newLoader(src.SubsidyReviewsByApplicationIDs),
 		src:       src,
 	}
 }
@@ -275,4 +281,15 @@ func distinct(ids []int64) []int64 {
 		}
 	}
 	return out
+}
+
+// SubsidyProgram loads one subsidy programme by id (an application's:
+// whoever sees the application).
+func SubsidyProgram(ctx context.Context, id int64) (*models.SubsidyProgram, error) {
+	return For(ctx).Subsidy.Load(ctx, id)()
+}
+
+// SubsidyReviews loads an application's trail, oldest first.
+func SubsidyReviews(ctx context.Context, applicationID int64) ([]*models.SubsidyReview, error) {
+	return For(ctx).Reviews.Load(ctx, applicationID)()
 }

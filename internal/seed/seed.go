@@ -169,6 +169,9 @@ func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) 
 		if err := demoEvents(tx, byKey, now); err != nil {
 			return err
 		}
+		if err := demoSubsidies(tx, byKey, now); err != nil {
+			return err
+		}
 		// Two members who have logged in but not bound an identity yet.
 		for i := 0; i < 2; i++ {
 			code := "dev:newcomer" + strconv.Itoa(i+1)
@@ -429,4 +432,18 @@ func demoEvents(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) erro
 		}
 	}
 	return nil
+}
+
+// demoSubsidies publishes the city's education-subsidy call for this year
+// (open for a month), so members can apply with proofs from POST /upload
+// and admins down the chain can review.
+func demoSubsidies(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) error {
+	bachelor, associate, master := int64(500000), int64(300000), int64(800000)
+	p := models.SubsidyProgram{UnionID: byKey["city"].ID, Title: now.Format("2006") + " 年“求学圆梦”学历提升资助",
+		Description: "面向本年度入学的工会会员，资助大专、本科、硕士学费，省、市、区三级工会按比例分担。请上传录取通知书和学费票据。",
+		Year:        now.Year(), CapAssociateFen: &associate, CapBachelorFen: &bachelor, CapMasterFen: &master,
+		ShareProvinceBP: 4000, ShareCityBP: 3000, ShareDistrictBP: 3000, BudgetFen: 200_000_000,
+		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(30 * 24 * time.Hour), Status: models.OfferingPublished,
+		Version: 1, CreatedBy: 1, PublishedAt: &now, CreatedAt: now, UpdatedAt: now}
+	return tx.Create(&p).Error
 }

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"gorm.io/gorm"
+
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/store"
@@ -100,12 +102,18 @@ func (s *Service) SaveUpload(ctx context.Context, purpose, fileName string, body
 // ownUpload loads an upload the caller made for purpose.
 // Codes: VALIDATION_FAILED naming field (unknown, someone else's, wrong purpose).
 func (s *Service) ownUpload(ctx context.Context, id, purpose, field string) (*models.UploadedFile, error) {
+	return s.ownUploadIn(ctx, s.q(ctx), id, purpose, field)
+}
+
+// ownUploadIn is ownUpload reading through db (a transaction's: SQLite has
+// one connection, so a read beside an open transaction would wait on it).
+func (s *Service) ownUploadIn(ctx context.Context, db *gorm.DB, id, purpose, field string) (*models.UploadedFile, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var f models.UploadedFile
-	if err := s.q(ctx).Where("id = ?", id).Take(&f).Error; err != nil {
+	if err := db.Where("id = ?", id).Take(&f).Error; err != nil {
 		if store.IsNotFound(err) {
 			return nil, apperr.Invalid(field, "文件不存在，请重新上传")
 		}
