@@ -887,7 +887,10 @@ func (s *Service) PickParticipant(ctx context.Context, eventID, otherID int64) e
 	}
 	return s.tx(ctx, func(tx *gorm.DB) error {
 		// The picker's own sign-up row serialises their picks, so the limit
-		// holds when one member picks from two phones at once.
+		// holds when one member picks from two phones at once. On MySQL the
+		// counts below see the picks committed before the lock: a
+		// transaction's snapshot starts at its first plain read, which comes
+		// after this locking write.
 		if err := lockRow(tx, "match_sign_ups", "event_id = ? AND member_id = ? AND active = ?", e.ID, me, true); err != nil {
 			return err
 		}
