@@ -166,3 +166,20 @@ type MatchReport struct {
 
 // TableName names the pool table plainly (GORM's plural rules vary).
 func (MatchQuota) TableName() string { return "match_quotas" }
+
+// Label is the status in Chinese, for exports.
+func (e MatchSignUpStatus) Label() string {
+	switch e {
+	case MatchSignUpPending:
+		return "待审核"
+	case MatchSignUpConfirmed:
+		return "已入选"
+	case MatchSignUpWaitlisted:
+		return "候补"
+	case MatchSignUpWithdrawn:
+		return "已取消"
+	case MatchSignUpCancelled:
+		return "活动取消"
+	}
+	return string(e)
+}

@@ -155,6 +155,7 @@ func (a *App) routes() http.Handler {
 		"/export/vouchers":           a.handleExport("batchId", a.Svc.ExportVouchers),
 		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
 		"/export/event-signups":      a.handleExport("postId", a.Svc.ExportEventSignUps),
+		"/export/match-sign-ups":     a.handleExport("eventId", a.Svc.ExportMatchSignUps),
 	} {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, h))))
 	}

@@ -1,11 +1,14 @@
 package app_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xuri/excelize/v2"
 
 	"unionhall/internal/store"
 	"unionhall/internal/testutil"
@@ -281,6 +284,28 @@ func TestMatchAdminSelection(t *testing.T) {
 	}
 	if r := s.Do(s.LoginAdmin("xihu_admin").Access, matchStatsQ, map[string]any{"e": id}); r.Code() != "FORBIDDEN" {
 		t.Errorf("another union's admin read the stats: %s", dump(r))
+	}
+
+	// The export: masked, audited, for the event's scope only.
+	status, body := s.Get(admin, "/export/match-sign-ups?eventId="+id)
+	if status != 200 {
+		t.Fatalf("export: %d %s", status, body)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("报名名单")
+	if len(rows) != 5 || !strings.Contains(rows[1][2], "****") || rows[1][3] != "男" || rows[1][5] != "已入选" || rows[2][5] != "待审核" {
+		t.Fatalf("rows = %v", rows)
+	}
+	if status, _ := s.Get(s.LoginAdmin("xihu_admin").Access, "/export/match-sign-ups?eventId="+id); status != 403 {
+		t.Fatalf("another union's admin got %d", status)
+	}
+	var audited int64
+	s.DB.Model(&models.AuditLog{}).Where("action IN ?", []string{"MATCH_SIGNUPS_EXPORT", "MATCH_SELECT"}).Count(&audited)
+	if audited != 2 {
+		t.Fatalf("%d audit rows for the selection and the export, want 2", audited)
 	}
 }
 

@@ -722,7 +722,7 @@ func (s *Service) SelectMatchParticipants(ctx context.Context, eventID int64, si
 			}
 		}
 		out = sus
-		return s.audit(ctx, tx, sc.Admin.ID, "match.select", "match_event", &e.ID, &u.ID, fmt.Sprintf("selected=%d", len(sus)))
+		return s.audit(ctx, tx, sc.Admin.ID, "MATCH_SELECT", "match_event", &e.ID, &u.ID, fmt.Sprintf("selected=%d", len(sus)))
 	})
 	return out, err
 }
