@@ -423,28 +423,31 @@ type ComplexityRoot struct {
 	}
 
 	MatchEvent struct {
-		CancelReason   func(childComplexity int) int
-		CheckinCode    func(childComplexity int) int
-		CreatedAt      func(childComplexity int) int
-		Description    func(childComplexity int) int
-		EligMaxAge     func(childComplexity int) int
-		EligMinAge     func(childComplexity int) int
-		EndsAt         func(childComplexity int) int
-		ID             func(childComplexity int) int
-		MaxPicks       func(childComplexity int) int
-		MySignUp       func(childComplexity int) int
-		PickClosesAt   func(childComplexity int) int
-		Place          func(childComplexity int) int
-		PublishedAt    func(childComplexity int) int
-		Quotas         func(childComplexity int) int
-		SelectionMode  func(childComplexity int) int
-		SignUpClosesAt func(childComplexity int) int
-		SignUpOpensAt  func(childComplexity int) int
-		StartsAt       func(childComplexity int) int
-		Status         func(childComplexity int) int
-		Title          func(childComplexity int) int
-		Union          func(childComplexity int) int
-		Version        func(childComplexity int) int
+		AllocatedAt     func(childComplexity int) int
+		CancelReason    func(childComplexity int) int
+		CheckinCode     func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Description     func(childComplexity int) int
+		EligMaxAge      func(childComplexity int) int
+		EligMinAge      func(childComplexity int) int
+		EndsAt          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		LotterySeed     func(childComplexity int) int
+		LotterySeedHash func(childComplexity int) int
+		MaxPicks        func(childComplexity int) int
+		MySignUp        func(childComplexity int) int
+		PickClosesAt    func(childComplexity int) int
+		Place           func(childComplexity int) int
+		PublishedAt     func(childComplexity int) int
+		Quotas          func(childComplexity int) int
+		SelectionMode   func(childComplexity int) int
+		SignUpClosesAt  func(childComplexity int) int
+		SignUpOpensAt   func(childComplexity int) int
+		StartsAt        func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Title           func(childComplexity int) int
+		Union           func(childComplexity int) int
+		Version         func(childComplexity int) int
 	}
 
 	MatchEventConnection struct {
@@ -491,11 +494,14 @@ type ComplexityRoot struct {
 	}
 
 	MatchSignUp struct {
-		CheckedInAt func(childComplexity int) int
-		CreatedAt   func(childComplexity int) int
-		Event       func(childComplexity int) int
-		ID          func(childComplexity int) int
-		Status      func(childComplexity int) int
+		CheckedInAt  func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		DrawKey      func(childComplexity int) int
+		Event        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Member       func(childComplexity int) int
+		RejectReason func(childComplexity int) int
+		Status       func(childComplexity int) int
 	}
 
 	MatchSignUpConnection struct {
@@ -653,6 +659,7 @@ type ComplexityRoot struct {
 		MatchEvent             func(childComplexity int, id int64) int
 		MatchEventParticipants func(childComplexity int, eventID int64) int
 		MatchEvents            func(childComplexity int, unionID *int64, status *models.OfferingStatus, first *int, after *string) int
+		MatchSignUps           func(childComplexity int, eventID int64, status *models.MatchSignUpStatus, first *int, after *string) int
 		MatchStats             func(childComplexity int, eventID *int64, unionID *int64) int
 		Me                     func(childComplexity int) int
 		Member                 func(childComplexity int, id int64) int
@@ -958,10 +965,16 @@ type MatchEventResolver interface {
 	Quotas(ctx context.Context, obj *models.MatchEvent) ([]*models.MatchQuota, error)
 
 	CheckinCode(ctx context.Context, obj *models.MatchEvent) (*string, error)
+	LotterySeedHash(ctx context.Context, obj *models.MatchEvent) (*string, error)
+	LotterySeed(ctx context.Context, obj *models.MatchEvent) (*string, error)
+
 	MySignUp(ctx context.Context, obj *models.MatchEvent) (*models.MatchSignUp, error)
 }
 type MatchSignUpResolver interface {
 	Event(ctx context.Context, obj *models.MatchSignUp) (*models.MatchEvent, error)
+	Member(ctx context.Context, obj *models.MatchSignUp) (*models.Member, error)
+
+	DrawKey(ctx context.Context, obj *models.MatchSignUp) (*string, error)
 }
 type MemberResolver interface {
 	IDNumber(ctx context.Context, obj *models.Member) (*string, error)
@@ -1058,6 +1071,7 @@ type QueryResolver interface {
 	MyMatchSignUps(ctx context.Context, first *int, after *string) (*model.MatchSignUpConnection, error)
 	MatchEventParticipants(ctx context.Context, eventID int64) ([]*service.MatchParticipant, error)
 	MyMatches(ctx context.Context) ([]*service.MatchContact, error)
+	MatchSignUps(ctx context.Context, eventID int64, status *models.MatchSignUpStatus, first *int, after *string) (*model.MatchSignUpConnection, error)
 	MatchStats(ctx context.Context, eventID *int64, unionID *int64) (*service.MatchStats, error)
 	Me(ctx context.Context) (*models.Member, error)
 	Members(ctx context.Context, filter *model.MemberFilter, first *int, after *string) (*model.MemberConnection, error)
@@ -2502,6 +2516,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.MatchContact.WechatID(childComplexity), true
 
+	case "MatchEvent.allocatedAt":
+		if e.ComplexityRoot.MatchEvent.AllocatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.AllocatedAt(childComplexity), true
 	case "MatchEvent.cancelReason":
 		if e.ComplexityRoot.MatchEvent.CancelReason == nil {
 			break
@@ -2550,6 +2570,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MatchEvent.ID(childComplexity), true
+	case "MatchEvent.lotterySeed":
+		if e.ComplexityRoot.MatchEvent.LotterySeed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.LotterySeed(childComplexity), true
+	case "MatchEvent.lotterySeedHash":
+		if e.ComplexityRoot.MatchEvent.LotterySeedHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.LotterySeedHash(childComplexity), true
 	case "MatchEvent.maxPicks":
 		if e.ComplexityRoot.MatchEvent.MaxPicks == nil {
 			break
@@ -2786,6 +2818,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MatchSignUp.CreatedAt(childComplexity), true
+	case "MatchSignUp.drawKey":
+		if e.ComplexityRoot.MatchSignUp.DrawKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.DrawKey(childComplexity), true
 	case "MatchSignUp.event":
 		if e.ComplexityRoot.MatchSignUp.Event == nil {
 			break
@@ -2798,6 +2836,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MatchSignUp.ID(childComplexity), true
+	case "MatchSignUp.member":
+		if e.ComplexityRoot.MatchSignUp.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.Member(childComplexity), true
+	case "MatchSignUp.rejectReason":
+		if e.ComplexityRoot.MatchSignUp.RejectReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.RejectReason(childComplexity), true
 	case "MatchSignUp.status":
 		if e.ComplexityRoot.MatchSignUp.Status == nil {
 			break
@@ -3928,6 +3978,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MatchEvents(childComplexity, args["unionId"].(*int64), args["status"].(*models.OfferingStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Query.matchSignUps":
+		if e.ComplexityRoot.Query.MatchSignUps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matchSignUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MatchSignUps(childComplexity, args["eventId"].(int64), args["status"].(*models.MatchSignUpStatus), args["first"].(*int), args["after"].(*string)), true
 	case "Query.matchStats":
 		if e.ComplexityRoot.Query.MatchStats == nil {
 			break
@@ -5905,6 +5966,12 @@ func (ec *executionContext) childFields_MatchEvent(ctx context.Context, field gr
 		return ec.fieldContext_MatchEvent_createdAt(ctx, field)
 	case "checkinCode":
 		return ec.fieldContext_MatchEvent_checkinCode(ctx, field)
+	case "lotterySeedHash":
+		return ec.fieldContext_MatchEvent_lotterySeedHash(ctx, field)
+	case "lotterySeed":
+		return ec.fieldContext_MatchEvent_lotterySeed(ctx, field)
+	case "allocatedAt":
+		return ec.fieldContext_MatchEvent_allocatedAt(ctx, field)
 	case "mySignUp":
 		return ec.fieldContext_MatchEvent_mySignUp(ctx, field)
 	}
@@ -5995,8 +6062,14 @@ func (ec *executionContext) childFields_MatchSignUp(ctx context.Context, field g
 		return ec.fieldContext_MatchSignUp_id(ctx, field)
 	case "event":
 		return ec.fieldContext_MatchSignUp_event(ctx, field)
+	case "member":
+		return ec.fieldContext_MatchSignUp_member(ctx, field)
 	case "status":
 		return ec.fieldContext_MatchSignUp_status(ctx, field)
+	case "rejectReason":
+		return ec.fieldContext_MatchSignUp_rejectReason(ctx, field)
+	case "drawKey":
+		return ec.fieldContext_MatchSignUp_drawKey(ctx, field)
 	case "checkedInAt":
 		return ec.fieldContext_MatchSignUp_checkedInAt(ctx, field)
 	case "createdAt":
@@ -7955,6 +8028,44 @@ func (ec *executionContext) field_Query_matchEvents_args(ctx context.Context, ra
 	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
 		func(ctx context.Context, v any) (*models.OfferingStatus, error) {
 			return ec.unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_matchSignUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*models.MatchSignUpStatus, error) {
+			return ec.unmarshalOMatchSignUpStatus2ᚖunionhallᚋmodelsᚐMatchSignUpStatus(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -14586,6 +14697,75 @@ func (ec *executionContext) fieldContext_MatchEvent_checkinCode(_ context.Contex
 	return graphql.NewScalarFieldContext("MatchEvent", field, true, true, "String")
 }
 
+func (ec *executionContext) _MatchEvent_lotterySeedHash(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_lotterySeedHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchEvent().LotterySeedHash(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_lotterySeedHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _MatchEvent_lotterySeed(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_lotterySeed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchEvent().LotterySeed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_lotterySeed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _MatchEvent_allocatedAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_allocatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllocatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_allocatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
 func (ec *executionContext) _MatchEvent_mySignUp(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15233,6 +15413,38 @@ func (ec *executionContext) fieldContext_MatchSignUp_event(_ context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _MatchSignUp_member(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchSignUp().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖunionhallᚋmodelsᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _MatchSignUp_status(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15254,6 +15466,52 @@ func (ec *executionContext) _MatchSignUp_status(ctx context.Context, field graph
 }
 func (ec *executionContext) fieldContext_MatchSignUp_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MatchSignUp", field, false, false, "MatchSignUpStatus")
+}
+
+func (ec *executionContext) _MatchSignUp_rejectReason(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_rejectReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RejectReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_rejectReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUp", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchSignUp_drawKey(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_drawKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchSignUp().DrawKey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_drawKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUp", field, true, true, "String")
 }
 
 func (ec *executionContext) _MatchSignUp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
@@ -21305,6 +21563,68 @@ func (ec *executionContext) fieldContext_Query_myMatches(_ context.Context, fiel
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_MatchContact(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_matchSignUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matchSignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MatchSignUps(ctx, fc.Args["eventId"].(int64), fc.Args["status"].(*models.MatchSignUpStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.MatchSignUpConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchSignUpConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchSignUpConnection) graphql.Marshaler {
+			return ec.marshalNMatchSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matchSignUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matchSignUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -33971,6 +34291,23 @@ func (ec *executionContext) _MatchEvent(ctx context.Context, sel ast.SelectionSe
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._MatchEvent_checkinCode(ctx, field, obj)
 				})
+		case "lotterySeedHash":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchEvent_lotterySeedHash(ctx, field, obj)
+				})
+		case "lotterySeed":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchEvent_lotterySeed(ctx, field, obj)
+				})
+		case "allocatedAt":
+			out.Values[i] = ec._MatchEvent_allocatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
 		case "mySignUp":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -34322,11 +34659,28 @@ func (ec *executionContext) _MatchSignUp(ctx context.Context, sel ast.SelectionS
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._MatchSignUp_event(ctx, field, obj)
 				})
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchSignUp_member(ctx, field, obj)
+				})
 		case "status":
 			out.Values[i] = ec._MatchSignUp_status(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "rejectReason":
+			out.Values[i] = ec._MatchSignUp_rejectReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "drawKey":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchSignUp_drawKey(ctx, field, obj)
+				})
 		case "checkedInAt":
 			out.Values[i] = ec._MatchSignUp_checkedInAt(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
@@ -35462,6 +35816,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_myMatches(ctx, field)
+				})
+		case "matchSignUps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matchSignUps(ctx, field)
 				})
 		case "matchStats":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
@@ -39708,6 +40068,22 @@ func (ec *executionContext) marshalOMatchSignUp2ᚖunionhallᚋmodelsᚐMatchSig
 		return graphql.Null
 	}
 	return ec._MatchSignUp(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMatchSignUpStatus2ᚖunionhallᚋmodelsᚐMatchSignUpStatus(ctx context.Context, v any) (*models.MatchSignUpStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.MatchSignUpStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMatchSignUpStatus2ᚖunionhallᚋmodelsᚐMatchSignUpStatus(ctx context.Context, sel ast.SelectionSet, v *models.MatchSignUpStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOMember2ᚖunionhallᚋmodelsᚐMember(ctx context.Context, sel ast.SelectionSet, v *models.Member) graphql.Marshaler {

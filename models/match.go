@@ -14,12 +14,16 @@ type MatchSelectionMode string
 const (
 	// MatchFirstCome confirms sign-ups while their gender's quota lasts.
 	MatchFirstCome MatchSelectionMode = "FIRST_COME"
+	// MatchLottery keeps sign-ups PENDING until the window closes, then
+	// draws each gender's seats (internal/allocation): first-timers (never
+	// checked in at a matchmaking event) first, then by a seeded draw.
+	MatchLottery MatchSelectionMode = "LOTTERY"
 	// MatchAdminReview keeps sign-ups PENDING until an admin selects them
 	// (selectMatchParticipants), within each gender's quota.
 	MatchAdminReview MatchSelectionMode = "ADMIN"
 )
 
-var AllMatchSelectionModes = []MatchSelectionMode{MatchFirstCome, MatchAdminReview}
+var AllMatchSelectionModes = []MatchSelectionMode{MatchFirstCome, MatchLottery, MatchAdminReview}
 
 func (e MatchSelectionMode) IsValid() bool { return slicesContains(AllMatchSelectionModes, e) }
 func (e *MatchSelectionMode) UnmarshalGQL(v any) error {
@@ -35,12 +39,13 @@ const (
 	MatchSignUpPending    MatchSignUpStatus = "PENDING"
 	MatchSignUpConfirmed  MatchSignUpStatus = "CONFIRMED"
 	MatchSignUpWaitlisted MatchSignUpStatus = "WAITLISTED"
+	MatchSignUpRejected   MatchSignUpStatus = "REJECTED"
 	MatchSignUpWithdrawn  MatchSignUpStatus = "WITHDRAWN"
 	MatchSignUpCancelled  MatchSignUpStatus = "CANCELLED"
 )
 
 var AllMatchSignUpStatuses = []MatchSignUpStatus{MatchSignUpPending, MatchSignUpConfirmed, MatchSignUpWaitlisted,
-	MatchSignUpWithdrawn, MatchSignUpCancelled}
+	MatchSignUpRejected, MatchSignUpWithdrawn, MatchSignUpCancelled}
 
 func (e MatchSignUpStatus) IsValid() bool { return slicesContains(AllMatchSignUpStatuses, e) }
 func (e *MatchSignUpStatus) UnmarshalGQL(v any) error {
@@ -90,6 +95,8 @@ type MatchEvent struct {
 	SignUpClosesAt time.Time
 	SelectionMode  MatchSelectionMode
 	MaxPicks       int
+	LotterySeed    string // secret until the draw; SeedHash is shown before
+	AllocatedAt    *time.Time
 	CheckinCode    string
 	Eligibility    `gorm:"embedded"`
 	Status         OfferingStatus
@@ -122,18 +129,19 @@ type MatchQuota struct {
 // MatchSignUp is a member's sign-up for an event: a hold on their gender's
 // quota.
 type MatchSignUp struct {
-	ID          int64
-	EventID     int64
-	QuotaID     int64
-	MemberID    int64
-	Status      MatchSignUpStatus
-	Active      *bool
-	WaitSeq     *int64
-	PromotedAt  *time.Time
-	CheckedInAt *time.Time
-	EndedAt     *time.Time
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	ID           int64
+	EventID      int64
+	QuotaID      int64
+	MemberID     int64
+	Status       MatchSignUpStatus
+	Active       *bool
+	WaitSeq      *int64
+	PromotedAt   *time.Time
+	RejectReason string
+	CheckedInAt  *time.Time
+	EndedAt      *time.Time
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
 }
 
 // MatchPick is one participant's pick of another; only the picker sees it.
@@ -176,6 +184,8 @@ func (e MatchSignUpStatus) Label() string {
 		return "已入选"
 	case MatchSignUpWaitlisted:
 		return "候补"
+	case MatchSignUpRejected:
+		return "未入选"
 	case MatchSignUpWithdrawn:
 		return "已取消"
 	case MatchSignUpCancelled:

@@ -60,6 +60,9 @@ func Complexity() graph.ComplexityRoot {
 		return listCost(child, first)
 	}
 	c.Query.MyMatchSignUps = func(child int, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.MatchSignUps = func(child int, _ int64, _ *models.MatchSignUpStatus, first *int, _ *string) int {
+		return listCost(child, first)
+	}
 	// Not connections: participants are one gender's quota at most (priced
 	// as a full one); matches, maxPicks per event.
 	c.Query.MatchEventParticipants = func(child int, _ int64) int { return 1 + service.MaxMatchQuota*child }

@@ -26,12 +26,32 @@ func (r *matchEventResolver) CheckinCode(ctx context.Context, obj *models.MatchE
 	return service.MatchCheckinCode(ctx, obj), nil
 }
 
+func (r *matchEventResolver) LotterySeedHash(ctx context.Context, obj *models.MatchEvent) (*string, error) {
+	return service.MatchLotterySeedHash(obj), nil
+}
+
+func (r *matchEventResolver) LotterySeed(ctx context.Context, obj *models.MatchEvent) (*string, error) {
+	return service.MatchLotterySeed(obj), nil
+}
+
 func (r *matchEventResolver) MySignUp(ctx context.Context, obj *models.MatchEvent) (*models.MatchSignUp, error) {
 	return r.Svc.MyMatchSignUp(ctx, obj.ID)
 }
 
 func (r *matchSignUpResolver) Event(ctx context.Context, obj *models.MatchSignUp) (*models.MatchEvent, error) {
 	return r.Svc.MatchSignUpEvent(ctx, obj)
+}
+
+func (r *matchSignUpResolver) Member(ctx context.Context, obj *models.MatchSignUp) (*models.Member, error) {
+	return loader.Member(ctx, obj.MemberID)
+}
+
+func (r *matchSignUpResolver) DrawKey(ctx context.Context, obj *models.MatchSignUp) (*string, error) {
+	e, err := r.Svc.MatchSignUpEvent(ctx, obj)
+	if err != nil {
+		return nil, err
+	}
+	return service.MatchDrawKey(e, obj), nil
 }
 
 func (r *mutationResolver) DeclareSingle(ctx context.Context, input model.DeclareSingleInput) (*model.MyMatchProfilePayload, error) {
@@ -120,6 +140,10 @@ func (r *queryResolver) MatchEventParticipants(ctx context.Context, eventID int6
 
 func (r *queryResolver) MyMatches(ctx context.Context) ([]*service.MatchContact, error) {
 	return r.Svc.MyMatches(ctx)
+}
+
+func (r *queryResolver) MatchSignUps(ctx context.Context, eventID int64, status *models.MatchSignUpStatus, first *int, after *string) (*model.MatchSignUpConnection, error) {
+	return matchSignUpConnection(r.Svc.MatchEventSignUps(ctx, eventID, status, first, after))
 }
 
 func (r *queryResolver) MatchStats(ctx context.Context, eventID *int64, unionID *int64) (*service.MatchStats, error) {

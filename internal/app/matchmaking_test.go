@@ -10,6 +10,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"unionhall/internal/allocation"
 	"unionhall/internal/store"
 	"unionhall/internal/testutil"
 	"unionhall/models"
@@ -212,6 +213,23 @@ func TestMatchEligibility(t *testing.T) {
 		if su.SignUpMatchEvent.SignUp.Status != "CONFIRMED" {
 			t.Fatalf("eligible: %+v", su)
 		}
+		// Withdrawing frees the seat; signing up again takes it.
+		var wd struct {
+			WithdrawMatchSignUp struct{ SignUp struct{ Status string } }
+		}
+		s.MustOK(m.Access, withdrawMatchQ, map[string]any{"e": ev.ID}, &wd)
+		if wd.WithdrawMatchSignUp.SignUp.Status != "WITHDRAWN" {
+			t.Fatalf("withdraw: %+v", wd)
+		}
+		var held int
+		s.DB.Raw("SELECT confirmed_count FROM match_quotas WHERE event_id = ? AND gender = 'MALE'", ev.ID).Scan(&held)
+		if held != 0 {
+			t.Fatalf("after withdrawal the quota counts %d", held)
+		}
+		s.MustOK(m.Access, signUpMatchQ, map[string]any{"e": ev.ID}, &su)
+		if su.SignUpMatchEvent.SignUp.Status != "CONFIRMED" {
+			t.Fatalf("signing up again: %+v", su)
+		}
 
 		s.MustOK(m.Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小王", "heightCm": 175, "wechatId": "wang_x"}}, nil)
 		for _, bad := range []struct {
@@ -265,6 +283,20 @@ func TestMatchAdminSelection(t *testing.T) {
 		ids[i] = out.SignUpMatchEvent.SignUp.ID
 	}
 	admin = s.LoginAdmin("donghua_admin").Access
+	var listed struct {
+		MatchSignUps struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
+	}
+	s.MustOK(admin, `query($e: ID!) { matchSignUps(eventId: $e, status: PENDING) { edges { node { id member { realName } } } } }`,
+		map[string]any{"e": id}, &listed)
+	if len(listed.MatchSignUps.Edges) != 4 || listed.MatchSignUps.Edges[0].Node.ID != ids[0] {
+		t.Fatalf("pending sign-ups listed: %+v", listed)
+	}
+	if r := s.Do(s.LoginAdmin("xihu_admin").Access, `query($e: ID!) { matchSignUps(eventId: $e) { edges { node { id } } } }`,
+		map[string]any{"e": id}); r.Code() != "FORBIDDEN" {
+		t.Fatalf("another union's admin listed the sign-ups: %s", dump(r))
+	}
 	if r := s.Do(admin, selectMatchQ, map[string]any{"e": id, "ids": []string{ids[0], ids[1]}}); r.Code() != "FULL" {
 		t.Fatalf("two men for one seat: %s", dump(r))
 	}
@@ -303,9 +335,19 @@ func TestMatchAdminSelection(t *testing.T) {
 		t.Fatalf("another union's admin got %d", status)
 	}
 	var audited int64
-	s.DB.Model(&models.AuditLog{}).Where("action IN ?", []string{"MATCH_SIGNUPS_EXPORT", "MATCH_SELECT"}).Count(&audited)
-	if audited != 2 {
-		t.Fatalf("%d audit rows for the selection and the export, want 2", audited)
+	s.DB.Model(&models.AuditLog{}).Where("action IN ?", []string{"MATCH_SIGNUPS_READ", "MATCH_SIGNUPS_EXPORT", "MATCH_SELECT"}).Count(&audited)
+	if audited != 3 {
+		t.Fatalf("%d audit rows for the list, the selection and the export, want 3", audited)
+	}
+
+	// Cancelling ends every sign-up and empties the quotas.
+	s.MustOK(admin, `mutation($id: ID!) { cancelMatchEvent(input: {id: $id, reason: "场地临时维修"}) { matchEvent { status } } }`,
+		map[string]any{"id": id}, nil)
+	var left, seats int64
+	s.DB.Model(&models.MatchSignUp{}).Where("event_id = ? AND status <> ?", id, models.MatchSignUpCancelled).Count(&left)
+	s.DB.Raw("SELECT SUM(confirmed_count) FROM match_quotas WHERE event_id = ?", id).Scan(&seats)
+	if left != 0 || seats != 0 {
+		t.Fatalf("after cancelling: %d sign-ups not cancelled, %d seats held", left, seats)
 	}
 }
 
@@ -531,3 +573,126 @@ func TestMatchPicksRacingFromBothSides(t *testing.T) {
 
 // dump shows a response in a failure message.
 func dump(r *testutil.Response) string { return fmt.Sprintf("data=%s errors=%+v", r.Data, r.Errors) }
+
+// LOTTERY: sign-ups wait; at window close the job draws each gender's
+// seats once (two instances at once), newcomers first, in an order anyone
+// recomputes from the seed revealed after the draw.
+func TestMatchLotteryAtClose(t *testing.T) {
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s1 := testutil.NewServer(t, d)
+		s2 := testutil.NewServerOn(t, s1.DB)
+		admin := s1.LoginAdmin("donghua_admin").Access
+		ev := publishedMatch(t, s1, admin, matchInput("LOTTERY", 3, 2, nil))
+		earlier := publishedMatch(t, s1, admin, matchInput("FIRST_COME", 5, 5, map[string]any{"title": "往期联谊会"}))
+		s1.Clock.Set(testutil.Epoch.Add(time.Minute))
+		people := singles(t, s1, 14, "courier") // 0-6 men, 7-13 women
+		veteran := people[0]
+		s1.MustOK(veteran.Access, signUpMatchQ, map[string]any{"e": earlier.ID}, nil)
+		s1.DB.Exec("UPDATE match_sign_ups SET checked_in_at = ? WHERE event_id = ? AND member_id = ?", s1.Clock.Now(), earlier.ID, veteran.ID)
+		signUp := map[string]int{} // sign-up id -> person
+		for i, p := range people {
+			var out struct {
+				SignUpMatchEvent struct{ SignUp struct{ ID, Status string } }
+			}
+			s1.MustOK(p.Access, signUpMatchQ, map[string]any{"e": ev.ID}, &out)
+			if out.SignUpMatchEvent.SignUp.Status != "PENDING" {
+				t.Fatalf("LOTTERY sign-up: %+v", out)
+			}
+			signUp[out.SignUpMatchEvent.SignUp.ID] = i
+		}
+
+		s1.Clock.Set(at(1, "18:01"))
+		s2.Clock.Set(s1.Clock.Now())
+		done := make(chan int, 2)
+		for _, s := range []*testutil.Server{s1, s2} {
+			go func() {
+				n, err := s.App.Svc.AllocateDueMatchEvents(t.Context())
+				if err != nil {
+					t.Error(err)
+				}
+				done <- n
+			}()
+		}
+		if n := <-done + <-done; n != 1 {
+			t.Fatalf("draws run: %d, want exactly 1", n)
+		}
+		if n, err := s1.App.Svc.AllocateDueMatchEvents(t.Context()); err != nil || n != 0 {
+			t.Fatalf("a second pass drew %d (%v)", n, err)
+		}
+
+		admin = s1.LoginAdmin("donghua_admin").Access
+		var got struct {
+			MatchEvent struct {
+				LotterySeedHash, LotterySeed string
+				Quotas                       []struct {
+					Gender         string
+					ConfirmedCount int
+				}
+			}
+		}
+		s1.MustOK(admin, `query($id: ID!) { matchEvent(id: $id) { lotterySeedHash lotterySeed quotas { gender confirmedCount } } }`,
+			map[string]any{"id": ev.ID}, &got)
+		seed := got.MatchEvent.LotterySeed
+		if seed == "" || allocation.SeedHash(seed) != got.MatchEvent.LotterySeedHash {
+			t.Fatalf("seed %q does not match its hash %q", seed, got.MatchEvent.LotterySeedHash)
+		}
+		// Recompute: per gender, newcomers first, then by draw key.
+		cands := []allocation.Candidate{}
+		for id, i := range signUp {
+			var n int64
+			fmt.Sscan(id, &n)
+			rank, bucket := 0, "MALE"
+			if people[i].ID == veteran.ID {
+				rank = 1
+			}
+			if i >= 7 {
+				bucket = "FEMALE"
+			}
+			cands = append(cands, allocation.Candidate{ID: n, Rank: rank, Bucket: bucket})
+		}
+		want := allocation.Allocate(allocation.Spec{Mode: allocation.Lottery, Seed: seed,
+			Seats: map[string]int{"MALE": 3, "FEMALE": 2}}, cands)
+		confirmed := map[string]bool{}
+		for _, id := range want.Admitted {
+			confirmed[fmt.Sprint(id)] = true
+		}
+		for id, i := range signUp {
+			var out struct {
+				MyMatchSignUps struct {
+					Edges []struct {
+						Node struct {
+							ID, Status, RejectReason string
+							DrawKey                  *string
+						}
+					}
+				}
+			}
+			s1.MustOK(s1.Reissue(people[i]).Access, `{ myMatchSignUps { edges { node { id status rejectReason drawKey } } } }`, nil, &out)
+			for _, e := range out.MyMatchSignUps.Edges {
+				if e.Node.ID != id {
+					continue
+				}
+				wantStatus := "REJECTED"
+				if confirmed[id] {
+					wantStatus = "CONFIRMED"
+				}
+				var n int64
+				fmt.Sscan(id, &n)
+				if e.Node.Status != wantStatus || e.Node.DrawKey == nil || *e.Node.DrawKey != allocation.DrawKey(seed, n) {
+					t.Errorf("person %d: %+v, want %s", i, e.Node, wantStatus)
+				}
+				if i == 0 && e.Node.Status != "REJECTED" {
+					t.Errorf("the veteran was drawn before six newcomers")
+				}
+			}
+		}
+		for _, q := range got.MatchEvent.Quotas {
+			if (q.Gender == "MALE" && q.ConfirmedCount != 3) || (q.Gender == "FEMALE" && q.ConfirmedCount != 2) {
+				t.Errorf("quota %+v", q)
+			}
+		}
+		if r := s1.Do(s1.Members(1, "courier")[0].Access, signUpMatchQ, map[string]any{"e": ev.ID}); r.Code() != "WINDOW_CLOSED" {
+			t.Errorf("sign-up after the draw: %s", dump(r))
+		}
+	})
+}

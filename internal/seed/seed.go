@@ -443,11 +443,15 @@ func demoMatchmaking(tx *gorm.DB, byKey map[string]*models.Union, now time.Time)
 	u := byKey["city"]
 	minAge, maxAge := 22, 45
 	start := now.Truncate(day).Add(7*day + 6*time.Hour) // 14:00 China time
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		return err
+	}
 	e := models.MatchEvent{UnionID: u.ID, Title: "“缘来是你”职工单身联谊会", Place: "市职工文化宫 3 楼多功能厅",
 		Description: "破冰游戏、才艺展示、自由交流；活动结束后三天内可在小程序中选择心动对象，双向选择才会互换联系方式。",
 		StartsAt:    start, EndsAt: start.Add(3 * time.Hour), PickClosesAt: start.Add(3*day + 3*time.Hour),
 		SignUpOpensAt: now.Add(-time.Hour), SignUpClosesAt: now.Add(5 * day), SelectionMode: models.MatchFirstCome,
-		MaxPicks: 3, CheckinCode: "DEMO2026", Eligibility: models.Eligibility{EligPath: u.Path, EligMinAge: &minAge, EligMaxAge: &maxAge},
+		MaxPicks: 3, LotterySeed: hex.EncodeToString(seed), CheckinCode: "DEMO2026", Eligibility: models.Eligibility{EligPath: u.Path, EligMinAge: &minAge, EligMaxAge: &maxAge},
 		Status: models.OfferingPublished, Version: 1, CreatedBy: 1, PublishedAt: &now, CreatedAt: now, UpdatedAt: now}
 	if err := tx.Create(&e).Error; err != nil {
 		return err

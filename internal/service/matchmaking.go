@@ -2,11 +2,14 @@ package service
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
+	"unionhall/internal/allocation"
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/page"
@@ -210,7 +213,7 @@ func (s *Service) CreateMatchEvent(ctx context.Context, in MatchEventInput) (*mo
 			}
 		}
 		now := s.clock.Now()
-		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: newCode(8),
+		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: newCode(8), LotterySeed: newSeed(),
 			CreatedBy: sc.Admin.ID, CreatedAt: now, UpdatedAt: now, MaxPicks: 3, SelectionMode: models.MatchFirstCome}
 		e.EligPath = host.Path
 		if err := applyMatchEventInput(&e, in, true); err != nil {
@@ -528,6 +531,8 @@ func matchSignUpWindow(e *models.MatchEvent, now time.Time) error {
 	switch {
 	case e.Status == models.OfferingCancelled:
 		return apperr.New(apperr.WindowClosed, "联谊活动已取消")
+	case e.AllocatedAt != nil:
+		return apperr.New(apperr.WindowClosed, "已完成抽签，报名已截止")
 	case e.Status != models.OfferingPublished, !now.Before(e.SignUpClosesAt):
 		return apperr.New(apperr.WindowClosed, "报名已截止")
 	case now.Before(e.SignUpOpensAt):
@@ -599,11 +604,26 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 			hold: func(g seats.Grant) *models.MatchSignUp { return newHold(models.MatchSignUpStatus(g.Status), g.WaitSeq) },
 		}.take(ctx, s)
 	}
+	// LOTTERY and ADMIN: PENDING. The draw takes the quota locks too, so a
+	// sign-up lands either before it (and takes part) or after (refused).
 	su := newHold(models.MatchSignUpPending, nil)
-	if err := s.q(ctx).Create(su).Error; err != nil {
-		if store.IsDuplicate(err) {
-			return mine()
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if _, err := seats.Lock(tx, matchSeats, quota.ID); err != nil {
+			return err
 		}
+		var cur models.MatchEvent
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&cur, e.ID).Error; err != nil {
+			return err
+		}
+		if err := matchSignUpWindow(&cur, now); err != nil {
+			return err
+		}
+		return tx.Create(su).Error
+	})
+	if store.IsDuplicate(err) {
+		return mine()
+	}
+	if err != nil {
 		return nil, err
 	}
 	return su, nil
@@ -1075,4 +1095,182 @@ func (s *Service) MyMatchSignUp(ctx context.Context, eventID int64) (*models.Mat
 func (s *Service) MatchSignUpEvent(ctx context.Context, su *models.MatchSignUp) (*models.MatchEvent, error) {
 	var e models.MatchEvent
 	return &e, s.q(ctx).Take(&e, su.EventID).Error
+}
+
+// matchAllocationKind names matchmaking's runs in allocation_runs.
+const matchAllocationKind = "match"
+
+// AllocateDueMatchEvents draws the seats of every LOTTERY event whose
+// sign-up window has closed (the periodic job, on every instance; each
+// event's run is claimed once). It returns how many this call drew.
+func (s *Service) AllocateDueMatchEvents(ctx context.Context) (int, error) {
+	var ids []int64
+	if err := s.q(ctx).Model(&models.MatchEvent{}).
+		Where("status = ? AND allocated_at IS NULL AND sign_up_closes_at <= ? AND selection_mode = ?",
+			models.OfferingPublished, s.clock.Now(), models.MatchLottery).
+		Order("id").Limit(500).Pluck("id", &ids).Error; err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		ran, err := s.allocateMatchEvent(ctx, id)
+		if err != nil {
+			return n, err
+		}
+		if ran {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// allocateMatchEvent claims event id's draw and, when this caller got it,
+// gives out each gender's seats in the same transaction
+// (internal/allocation, one bucket per gender): pending sign-ups in
+// allocation order become CONFIRMED up to the quota, the rest REJECTED.
+// Members who never checked in at a matchmaking event go first (rank 0),
+// so newcomers get their chance. It reports whether it ran.
+func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error) {
+	ran := false
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		ran = false
+		now := s.clock.Now()
+		ok, err := allocation.Claim(tx, matchAllocationKind, id, now)
+		if err != nil || !ok {
+			return err
+		}
+		var quotas []models.MatchQuota
+		if err := tx.Where("event_id = ?", id).Order("id").Find(&quotas).Error; err != nil {
+			return err
+		}
+		for _, q := range quotas {
+			if _, err := seats.Lock(tx, matchSeats, q.ID); err != nil {
+				return err
+			}
+		}
+		var e models.MatchEvent
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&e, id).Error; err != nil {
+			return err
+		}
+		if e.SelectionMode != models.MatchLottery || e.Status != models.OfferingPublished || e.AllocatedAt != nil {
+			return errNothingToAllocate
+		}
+		var pending []struct {
+			ID        int64
+			CreatedAt time.Time
+			Gender    string
+			Veteran   bool
+		}
+		if err := tx.Table("match_sign_ups su").
+			Select("su.id, su.created_at, q.gender, EXISTS (SELECT 1 FROM match_sign_ups p WHERE p.member_id = su.member_id AND p.event_id <> su.event_id AND p.checked_in_at IS NOT NULL) AS veteran").
+			Joins("JOIN match_quotas q ON q.id = su.quota_id").
+			Where("su.event_id = ? AND su.status = ?", id, models.MatchSignUpPending).Order("su.id").Scan(&pending).Error; err != nil {
+			return err
+		}
+		cands := make([]allocation.Candidate, len(pending))
+		for i, r := range pending {
+			rank := 0
+			if r.Veteran {
+				rank = 1
+			}
+			cands[i] = allocation.Candidate{ID: r.ID, Rank: rank, SignedUpAt: r.CreatedAt, Bucket: r.Gender}
+		}
+		spec := allocation.Spec{Mode: allocation.Lottery, Seed: e.LotterySeed, Seats: map[string]int{}, Waitlist: map[string]int{}}
+		for _, q := range quotas {
+			spec.Seats[string(q.Gender)] = q.Capacity
+		}
+		res := allocation.Allocate(spec, cands)
+		if err := setMatchStatus(tx, res.Admitted, map[string]any{"status": models.MatchSignUpConfirmed, "updated_at": now}); err != nil {
+			return err
+		}
+		if err := setMatchStatus(tx, res.Rejected, map[string]any{"status": models.MatchSignUpRejected, "active": nil,
+			"reject_reason": "名额有限，本次抽签未入选", "ended_at": now, "updated_at": now}); err != nil {
+			return err
+		}
+		for _, q := range quotas {
+			if err := tx.Exec("UPDATE match_quotas SET confirmed_count = (SELECT COUNT(*) FROM match_sign_ups WHERE quota_id = ? AND status = ?) WHERE id = ?",
+				q.ID, models.MatchSignUpConfirmed, q.ID).Error; err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&models.MatchEvent{}).Where("id = ? AND allocated_at IS NULL", id).
+			Updates(map[string]any{"allocated_at": now, "updated_at": now}).Error; err != nil {
+			return err
+		}
+		ran = true
+		return allocation.Record(tx, matchAllocationKind, id, spec, len(cands), res)
+	})
+	if errors.Is(err, errNothingToAllocate) {
+		return false, nil
+	}
+	return ran, err
+}
+
+// setMatchStatus applies updates to the sign-ups ids, a chunk a statement.
+func setMatchStatus(tx *gorm.DB, ids []int64, updates map[string]any) error {
+	for start := 0; start < len(ids); start += idChunk {
+		chunk := ids[start:min(start+idChunk, len(ids))]
+		if err := tx.Model(&models.MatchSignUp{}).Where("id IN ?", chunk).Updates(updates).Error; err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MatchLotterySeedHash is the commitment to a LOTTERY event's seed, shown
+// from its creation; nil for other modes.
+func MatchLotterySeedHash(e *models.MatchEvent) *string {
+	if e.SelectionMode != models.MatchLottery {
+		return nil
+	}
+	h := allocation.SeedHash(e.LotterySeed)
+	return &h
+}
+
+// MatchLotterySeed is a drawn lottery's seed (nil before the draw).
+func MatchLotterySeed(e *models.MatchEvent) *string {
+	if e.SelectionMode != models.MatchLottery || e.AllocatedAt == nil {
+		return nil
+	}
+	return &e.LotterySeed
+}
+
+// MatchDrawKey is a sign-up's lottery ticket once the draw is done.
+func MatchDrawKey(e *models.MatchEvent, su *models.MatchSignUp) *string {
+	if e.SelectionMode != models.MatchLottery || e.AllocatedAt == nil {
+		return nil
+	}
+	k := allocation.DrawKey(e.LotterySeed, su.ID)
+	return &k
+}
+
+// MatchEventSignUps lists an event's sign-ups in sign-up order for an admin
+// of its scope (to select participants in ADMIN mode). Who signed up is
+// marital data: each read is audited. Profiles are not part of it.
+// Codes: FORBIDDEN, NOT_FOUND.
+func (s *Service) MatchEventSignUps(ctx context.Context, eventID int64, status *models.MatchSignUpStatus, first *int, after *string) (page.Page[*models.MatchSignUp], error) {
+	var empty page.Page[*models.MatchSignUp]
+	pa, err := page.Parse[page.IDKey](first, after)
+	if err != nil {
+		return empty, err
+	}
+	var e models.MatchEvent
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.adminScope(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, err := offeringInScope(tx, sc, eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, sc.Admin.ID, "MATCH_SIGNUPS_READ", "match_event", &e.ID, &e.UnionID, "")
+	})
+	if err != nil {
+		return empty, err
+	}
+	q := s.q(ctx).Where("event_id = ?", e.ID)
+	if status != nil {
+		q = q.Where("status = ?", *status)
+	}
+	return byIDPage[*models.MatchSignUp](q, pa, false)
 }

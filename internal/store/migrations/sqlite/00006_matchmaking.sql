@@ -45,6 +45,8 @@ CREATE TABLE match_events (
   sign_up_closes_at DATETIME NOT NULL,
   selection_mode VARCHAR(12) NOT NULL,
   max_picks INT NOT NULL,
+  lottery_seed CHAR(64) NOT NULL,
+  allocated_at DATETIME NULL,
   checkin_code CHAR(8) NOT NULL,
   elig_union_id BIGINT NULL,
   elig_path VARCHAR(255) NOT NULL,
@@ -66,6 +68,7 @@ CREATE TABLE match_events (
 );
 CREATE INDEX idx_match_events_union_status_start ON match_events (union_id, status, starts_at, id);
 CREATE INDEX idx_match_events_status_start ON match_events (status, starts_at, id);
+CREATE INDEX idx_match_events_due ON match_events (status, allocated_at, sign_up_closes_at);
 CREATE INDEX idx_match_events_elig_union ON match_events (elig_union_id);
 CREATE INDEX idx_match_events_created_by ON match_events (created_by);
 
@@ -94,6 +97,7 @@ CREATE TABLE match_sign_ups (
   active TINYINT NULL,
   wait_seq BIGINT NULL,
   promoted_at DATETIME NULL,
+  reject_reason VARCHAR(200) NOT NULL DEFAULT '',
   checked_in_at DATETIME NULL,
   ended_at DATETIME NULL,
   created_at DATETIME NOT NULL,
