@@ -43,8 +43,11 @@ type ResolverRoot interface {
 	Eligibility() EligibilityResolver
 	EventPost() EventPostResolver
 	EventSignUp() EventSignUpResolver
+	MatchEvent() MatchEventResolver
+	MatchSignUp() MatchSignUpResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
+	MyMatchProfile() MyMatchProfileResolver
 	Query() QueryResolver
 	SubsidyApplication() SubsidyApplicationResolver
 	SubsidyProgram() SubsidyProgramResolver
@@ -421,6 +424,121 @@ type ComplexityRoot struct {
 		Ok func(childComplexity int) int
 	}
 
+	MatchActionPayload struct {
+		Ok func(childComplexity int) int
+	}
+
+	MatchContact struct {
+		EventID  func(childComplexity int) int
+		Mobile   func(childComplexity int) int
+		Nickname func(childComplexity int) int
+		WechatID func(childComplexity int) int
+	}
+
+	MatchEvent struct {
+		AllocatedAt     func(childComplexity int) int
+		CancelReason    func(childComplexity int) int
+		CheckinCode     func(childComplexity int) int
+		CreatedAt       func(childComplexity int) int
+		Description     func(childComplexity int) int
+		EligMaxAge      func(childComplexity int) int
+		EligMinAge      func(childComplexity int) int
+		EndsAt          func(childComplexity int) int
+		ID              func(childComplexity int) int
+		LotterySeed     func(childComplexity int) int
+		LotterySeedHash func(childComplexity int) int
+		MaxPicks        func(childComplexity int) int
+		MySignUp        func(childComplexity int) int
+		PickClosesAt    func(childComplexity int) int
+		Place           func(childComplexity int) int
+		PublishedAt     func(childComplexity int) int
+		Quotas          func(childComplexity int) int
+		SelectionMode   func(childComplexity int) int
+		SignUpClosesAt  func(childComplexity int) int
+		SignUpOpensAt   func(childComplexity int) int
+		StartsAt        func(childComplexity int) int
+		Status          func(childComplexity int) int
+		Title           func(childComplexity int) int
+		Union           func(childComplexity int) int
+		Version         func(childComplexity int) int
+	}
+
+	MatchEventConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	MatchEventEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	MatchEventPayload struct {
+		MatchEvent func(childComplexity int) int
+	}
+
+	MatchParticipant struct {
+		Gender     func(childComplexity int) int
+		MemberID   func(childComplexity int) int
+		PickedByMe func(childComplexity int) int
+		Profile    func(childComplexity int) int
+	}
+
+	MatchParticipantPayload struct {
+		Participant func(childComplexity int) int
+	}
+
+	MatchProfileCard struct {
+		BirthYear   func(childComplexity int) int
+		District    func(childComplexity int) int
+		Education   func(childComplexity int) int
+		HeightCm    func(childComplexity int) int
+		Hobbies     func(childComplexity int) int
+		Intro       func(childComplexity int) int
+		Nickname    func(childComplexity int) int
+		Occupation  func(childComplexity int) int
+		PhotoFileID func(childComplexity int) int
+	}
+
+	MatchQuota struct {
+		Capacity       func(childComplexity int) int
+		ConfirmedCount func(childComplexity int) int
+		Gender         func(childComplexity int) int
+	}
+
+	MatchSignUp struct {
+		CheckedInAt  func(childComplexity int) int
+		CreatedAt    func(childComplexity int) int
+		DrawKey      func(childComplexity int) int
+		Event        func(childComplexity int) int
+		ID           func(childComplexity int) int
+		Member       func(childComplexity int) int
+		RejectReason func(childComplexity int) int
+		Status       func(childComplexity int) int
+	}
+
+	MatchSignUpConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	MatchSignUpEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	MatchSignUpPayload struct {
+		SignUp func(childComplexity int) int
+	}
+
+	MatchStats struct {
+		Attended func(childComplexity int) int
+		Events   func(childComplexity int) int
+		Matches  func(childComplexity int) int
+		Selected func(childComplexity int) int
+		SignUps  func(childComplexity int) int
+	}
+
 	Member struct {
 		BirthDate      func(childComplexity int) int
 		CreatedAt      func(childComplexity int) int
@@ -451,15 +569,18 @@ type ComplexityRoot struct {
 		AcceptGuardianInvite       func(childComplexity int, input model.AcceptGuardianInviteInput) int
 		ApplySubsidy               func(childComplexity int, input model.ApplySubsidyInput) int
 		BindProfile                func(childComplexity int, input model.BindProfileInput) int
+		BlockParticipant           func(childComplexity int, input model.MatchParticipantInput) int
 		BookClass                  func(childComplexity int, input model.BookClassInput) int
 		CancelBooking              func(childComplexity int, input model.CancelBookingInput) int
 		CancelChildcareProgram     func(childComplexity int, input model.CancelChildcareProgramInput) int
 		CancelEventSignUp          func(childComplexity int, input model.CancelEventSignUpInput) int
 		CancelEventSignUps         func(childComplexity int, input model.CancelEventSignUpsInput) int
+		CancelMatchEvent           func(childComplexity int, input model.CancelMatchEventInput) int
 		CancelTrainingClass        func(childComplexity int, input model.CancelTrainingClassInput) int
 		CheckInBooking             func(childComplexity int, input model.CheckInBookingInput) int
 		CheckInChild               func(childComplexity int, input model.CheckInChildInput) int
 		CheckInEventSignUp         func(childComplexity int, input model.CheckInEventSignUpInput) int
+		CheckInMatchEvent          func(childComplexity int, input model.CheckInMatchEventInput) int
 		CheckOutChild              func(childComplexity int, input model.CheckOutChildInput) int
 		ClaimVoucher               func(childComplexity int, input model.ClaimVoucherInput) int
 		CloseEvent                 func(childComplexity int, input model.EventIDInput) int
@@ -468,19 +589,23 @@ type ComplexityRoot struct {
 		CreateAdmin                func(childComplexity int, input model.CreateAdminInput) int
 		CreateChildcareProgram     func(childComplexity int, input model.CreateChildcareProgramInput) int
 		CreateEvent                func(childComplexity int, input model.CreateEventInput) int
+		CreateMatchEvent           func(childComplexity int, input model.CreateMatchEventInput) int
 		CreateSubsidyProgram       func(childComplexity int, input model.CreateSubsidyProgramInput) int
 		CreateTrainingClass        func(childComplexity int, input model.CreateTrainingClassInput) int
 		CreateUnion                func(childComplexity int, input model.CreateUnionInput) int
 		CreateVoucherBatch         func(childComplexity int, input model.CreateVoucherBatchInput) int
+		DeclareSingle              func(childComplexity int, input model.DeclareSingleInput) int
 		ImportRoster               func(childComplexity int, input model.ImportRosterInput) int
 		InviteGuardian             func(childComplexity int, input model.InviteGuardianInput) int
 		LoginAdmin                 func(childComplexity int, input model.LoginAdminInput) int
 		LoginWithWeChat            func(childComplexity int, input model.LoginWithWeChatInput) int
 		Logout                     func(childComplexity int, input *model.LogoutInput) int
 		MarkAttendance             func(childComplexity int, input model.MarkAttendanceInput) int
+		PickParticipant            func(childComplexity int, input model.MatchParticipantInput) int
 		Ping                       func(childComplexity int) int
 		PublishChildcareProgram    func(childComplexity int, input model.ChildcareProgramIDInput) int
 		PublishEvent               func(childComplexity int, input model.PublishEventInput) int
+		PublishMatchEvent          func(childComplexity int, input model.MatchEventIDInput) int
 		PublishSubsidyProgram      func(childComplexity int, input model.PublishSubsidyProgramInput) int
 		PublishTrainingClass       func(childComplexity int, input model.TrainingClassIDInput) int
 		PublishVoucherBatch        func(childComplexity int, input model.VoucherBatchIDInput) int
@@ -488,21 +613,47 @@ type ComplexityRoot struct {
 		RefreshToken               func(childComplexity int, input model.RefreshTokenInput) int
 		RegisterChild              func(childComplexity int, input model.RegisterChildInput) int
 		RejectMember               func(childComplexity int, input model.RejectMemberInput) int
+		ReportParticipant          func(childComplexity int, input model.ReportParticipantInput) int
 		ResubmitSubsidyApplication func(childComplexity int, input model.ResubmitSubsidyApplicationInput) int
 		ReviewSubsidyApplication   func(childComplexity int, input model.ReviewSubsidyApplicationInput) int
 		RevokeVoucher              func(childComplexity int, input model.RevokeVoucherInput) int
 		RunChildcareAllocation     func(childComplexity int, input model.ChildcareProgramIDInput) int
+		SelectMatchParticipants    func(childComplexity int, input model.SelectMatchParticipantsInput) int
 		SetRedeemerBatches         func(childComplexity int, input model.SetRedeemerBatchesInput) int
 		SignUpChild                func(childComplexity int, input model.SignUpChildInput) int
 		SignUpForEvent             func(childComplexity int, input model.SignUpForEventInput) int
+		SignUpMatchEvent           func(childComplexity int, input model.MatchEventSignUpInput) int
 		UpdateChild                func(childComplexity int, input model.UpdateChildInput) int
 		UpdateChildcareProgram     func(childComplexity int, input model.UpdateChildcareProgramInput) int
 		UpdateEvent                func(childComplexity int, input model.UpdateEventInput) int
+		UpdateMatchEvent           func(childComplexity int, input model.UpdateMatchEventInput) int
+		UpdateMatchProfile         func(childComplexity int, input model.MatchProfileInput) int
 		UpdateSubsidyProgram       func(childComplexity int, input model.UpdateSubsidyProgramInput) int
 		UpdateTrainingClass        func(childComplexity int, input model.UpdateTrainingClassInput) int
 		VerifyMember               func(childComplexity int, input model.VerifyMemberInput) int
 		WithdrawChildSignUp        func(childComplexity int, input model.WithdrawChildSignUpInput) int
+		WithdrawMatchSignUp        func(childComplexity int, input model.MatchEventSignUpInput) int
+		WithdrawPick               func(childComplexity int, input model.MatchParticipantInput) int
 		WithdrawSubsidyApplication func(childComplexity int, input model.WithdrawSubsidyApplicationInput) int
+	}
+
+	MyMatchProfile struct {
+		BirthYear        func(childComplexity int) int
+		District         func(childComplexity int) int
+		Education        func(childComplexity int) int
+		HeightCm         func(childComplexity int) int
+		Hobbies          func(childComplexity int) int
+		Intro            func(childComplexity int) int
+		Nickname         func(childComplexity int) int
+		Occupation       func(childComplexity int) int
+		PhotoFileID      func(childComplexity int) int
+		Single           func(childComplexity int) int
+		SingleDeclaredAt func(childComplexity int) int
+		WechatID         func(childComplexity int) int
+	}
+
+	MyMatchProfilePayload struct {
+		Profile func(childComplexity int) int
 	}
 
 	PageInfo struct {
@@ -520,43 +671,51 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Admins                func(childComplexity int, first *int, after *string) int
-		AuditLogs             func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
-		BatchVouchers         func(childComplexity int, batchID int64, filter *model.VoucherFilter, first *int, after *string) int
-		ChildSignUp           func(childComplexity int, id int64) int
-		ChildcareProgram      func(childComplexity int, id int64) int
-		ChildcarePrograms     func(childComplexity int, filter *model.ChildcareProgramFilter, first *int, after *string) int
-		ChildcareSignUps      func(childComplexity int, programID int64, filter *model.ChildSignUpFilter, first *int, after *string) int
-		ChildcareStats        func(childComplexity int, unionID *int64) int
-		ClassBookings         func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
-		CurrentAdmin          func(childComplexity int) int
-		Dashboard             func(childComplexity int, input model.DashboardInput) int
-		Event                 func(childComplexity int, id int64) int
-		EventSignUps          func(childComplexity int, postID int64, filter *model.BookingFilter, first *int, after *string) int
-		Events                func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
-		Me                    func(childComplexity int) int
-		Member                func(childComplexity int, id int64) int
-		Members               func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
-		MyActivity            func(childComplexity int, first *int, after *string) int
-		MyBookings            func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
-		MyChildSignUps        func(childComplexity int, filter *model.MyChildSignUpFilter, first *int, after *string) int
-		MyChildren            func(childComplexity int, first *int, after *string) int
-		MySignUps             func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
-		MySubsidyApplications func(childComplexity int, first *int, after *string) int
-		MyVouchers            func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
-		Ping                  func(childComplexity int) int
-		SubsidyApplication    func(childComplexity int, id int64) int
-		SubsidyApplications   func(childComplexity int, filter model.SubsidyApplicationFilter, first *int, after *string) int
-		SubsidyProgram        func(childComplexity int, id int64) int
-		SubsidyPrograms       func(childComplexity int, filter *model.SubsidyProgramFilter, first *int, after *string) int
-		SubsidyStats          func(childComplexity int, programID int64, unionID *int64) int
-		TrainingClass         func(childComplexity int, id int64) int
-		TrainingClasses       func(childComplexity int, filter *model.TrainingClassFilter, first *int, after *string) int
-		Union                 func(childComplexity int, id int64) int
-		Unions                func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
-		VoucherBatch          func(childComplexity int, id int64) int
-		VoucherBatches        func(childComplexity int, filter *model.VoucherBatchFilter, first *int, after *string) int
-		VoucherStats          func(childComplexity int, unionID *int64) int
+		Admins                 func(childComplexity int, first *int, after *string) int
+		AuditLogs              func(childComplexity int, filter *model.AuditLogFilter, first *int, after *string) int
+		BatchVouchers          func(childComplexity int, batchID int64, filter *model.VoucherFilter, first *int, after *string) int
+		ChildSignUp            func(childComplexity int, id int64) int
+		ChildcareProgram       func(childComplexity int, id int64) int
+		ChildcarePrograms      func(childComplexity int, filter *model.ChildcareProgramFilter, first *int, after *string) int
+		ChildcareSignUps       func(childComplexity int, programID int64, filter *model.ChildSignUpFilter, first *int, after *string) int
+		ChildcareStats         func(childComplexity int, unionID *int64) int
+		ClassBookings          func(childComplexity int, classID int64, filter *model.BookingFilter, first *int, after *string) int
+		CurrentAdmin           func(childComplexity int) int
+		Dashboard              func(childComplexity int, input model.DashboardInput) int
+		Event                  func(childComplexity int, id int64) int
+		EventSignUps           func(childComplexity int, postID int64, filter *model.BookingFilter, first *int, after *string) int
+		Events                 func(childComplexity int, filter *model.EventFilter, first *int, after *string) int
+		MatchEvent             func(childComplexity int, id int64) int
+		MatchEventParticipants func(childComplexity int, eventID int64) int
+		MatchEvents            func(childComplexity int, unionID *int64, status *models.OfferingStatus, first *int, after *string) int
+		MatchSignUps           func(childComplexity int, eventID int64, status *models.MatchSignUpStatus, first *int, after *string) int
+		MatchStats             func(childComplexity int, eventID *int64, unionID *int64) int
+		Me                     func(childComplexity int) int
+		Member                 func(childComplexity int, id int64) int
+		Members                func(childComplexity int, filter *model.MemberFilter, first *int, after *string) int
+		MyActivity             func(childComplexity int, first *int, after *string) int
+		MyBookings             func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		MyChildSignUps         func(childComplexity int, filter *model.MyChildSignUpFilter, first *int, after *string) int
+		MyChildren             func(childComplexity int, first *int, after *string) int
+		MyMatchProfile         func(childComplexity int) int
+		MyMatchSignUps         func(childComplexity int, first *int, after *string) int
+		MyMatches              func(childComplexity int) int
+		MySignUps              func(childComplexity int, filter *model.BookingFilter, first *int, after *string) int
+		MySubsidyApplications  func(childComplexity int, first *int, after *string) int
+		MyVouchers             func(childComplexity int, filter *model.VoucherFilter, first *int, after *string) int
+		Ping                   func(childComplexity int) int
+		SubsidyApplication     func(childComplexity int, id int64) int
+		SubsidyApplications    func(childComplexity int, filter model.SubsidyApplicationFilter, first *int, after *string) int
+		SubsidyProgram         func(childComplexity int, id int64) int
+		SubsidyPrograms        func(childComplexity int, filter *model.SubsidyProgramFilter, first *int, after *string) int
+		SubsidyStats           func(childComplexity int, programID int64, unionID *int64) int
+		TrainingClass          func(childComplexity int, id int64) int
+		TrainingClasses        func(childComplexity int, filter *model.TrainingClassFilter, first *int, after *string) int
+		Union                  func(childComplexity int, id int64) int
+		Unions                 func(childComplexity int, filter *model.UnionFilter, first *int, after *string) int
+		VoucherBatch           func(childComplexity int, id int64) int
+		VoucherBatches         func(childComplexity int, filter *model.VoucherBatchFilter, first *int, after *string) int
+		VoucherStats           func(childComplexity int, unionID *int64) int
 	}
 
 	RejectMemberPayload struct {
@@ -568,6 +727,10 @@ type ComplexityRoot struct {
 		Name    func(childComplexity int) int
 		Row     func(childComplexity int) int
 		Status  func(childComplexity int) int
+	}
+
+	SelectMatchParticipantsPayload struct {
+		SignUps func(childComplexity int) int
 	}
 
 	SetRedeemerBatchesPayload struct {
@@ -935,6 +1098,23 @@ type EventSignUpResolver interface {
 	CheckinCode(ctx context.Context, obj *models.EventSignUp) (*string, error)
 	CheckinPayload(ctx context.Context, obj *models.EventSignUp) (*string, error)
 }
+type MatchEventResolver interface {
+	Union(ctx context.Context, obj *models.MatchEvent) (*models.Union, error)
+
+	Quotas(ctx context.Context, obj *models.MatchEvent) ([]*models.MatchQuota, error)
+
+	CheckinCode(ctx context.Context, obj *models.MatchEvent) (*string, error)
+	LotterySeedHash(ctx context.Context, obj *models.MatchEvent) (*string, error)
+	LotterySeed(ctx context.Context, obj *models.MatchEvent) (*string, error)
+
+	MySignUp(ctx context.Context, obj *models.MatchEvent) (*models.MatchSignUp, error)
+}
+type MatchSignUpResolver interface {
+	Event(ctx context.Context, obj *models.MatchSignUp) (*models.MatchEvent, error)
+	Member(ctx context.Context, obj *models.MatchSignUp) (*models.Member, error)
+
+	DrawKey(ctx context.Context, obj *models.MatchSignUp) (*string, error)
+}
 type MemberResolver interface {
 	IDNumber(ctx context.Context, obj *models.Member) (*string, error)
 	Phone(ctx context.Context, obj *models.Member) (*string, error)
@@ -968,6 +1148,20 @@ type MutationResolver interface {
 	LoginAdmin(ctx context.Context, input model.LoginAdminInput) (*model.AuthPayload, error)
 	RefreshToken(ctx context.Context, input model.RefreshTokenInput) (*model.AuthPayload, error)
 	Logout(ctx context.Context, input *model.LogoutInput) (*model.LogoutPayload, error)
+	DeclareSingle(ctx context.Context, input model.DeclareSingleInput) (*model.MyMatchProfilePayload, error)
+	UpdateMatchProfile(ctx context.Context, input model.MatchProfileInput) (*model.MyMatchProfilePayload, error)
+	CreateMatchEvent(ctx context.Context, input model.CreateMatchEventInput) (*model.MatchEventPayload, error)
+	UpdateMatchEvent(ctx context.Context, input model.UpdateMatchEventInput) (*model.MatchEventPayload, error)
+	PublishMatchEvent(ctx context.Context, input model.MatchEventIDInput) (*model.MatchEventPayload, error)
+	CancelMatchEvent(ctx context.Context, input model.CancelMatchEventInput) (*model.MatchEventPayload, error)
+	SelectMatchParticipants(ctx context.Context, input model.SelectMatchParticipantsInput) (*model.SelectMatchParticipantsPayload, error)
+	SignUpMatchEvent(ctx context.Context, input model.MatchEventSignUpInput) (*model.MatchSignUpPayload, error)
+	WithdrawMatchSignUp(ctx context.Context, input model.MatchEventSignUpInput) (*model.MatchSignUpPayload, error)
+	CheckInMatchEvent(ctx context.Context, input model.CheckInMatchEventInput) (*model.MatchSignUpPayload, error)
+	PickParticipant(ctx context.Context, input model.MatchParticipantInput) (*model.MatchActionPayload, error)
+	WithdrawPick(ctx context.Context, input model.MatchParticipantInput) (*model.MatchActionPayload, error)
+	BlockParticipant(ctx context.Context, input model.MatchParticipantInput) (*model.MatchActionPayload, error)
+	ReportParticipant(ctx context.Context, input model.ReportParticipantInput) (*model.MatchActionPayload, error)
 	BindProfile(ctx context.Context, input model.BindProfileInput) (*model.BindProfilePayload, error)
 	VerifyMember(ctx context.Context, input model.VerifyMemberInput) (*model.VerifyMemberPayload, error)
 	RejectMember(ctx context.Context, input model.RejectMemberInput) (*model.RejectMemberPayload, error)
@@ -998,6 +1192,9 @@ type MutationResolver interface {
 	RevokeVoucher(ctx context.Context, input model.RevokeVoucherInput) (*model.VoucherPayload, error)
 	SetRedeemerBatches(ctx context.Context, input model.SetRedeemerBatchesInput) (*model.SetRedeemerBatchesPayload, error)
 }
+type MyMatchProfileResolver interface {
+	Single(ctx context.Context, obj *models.MatchProfile) (bool, error)
+}
 type QueryResolver interface {
 	Ping(ctx context.Context) (string, error)
 	ChildcarePrograms(ctx context.Context, filter *model.ChildcareProgramFilter, first *int, after *string) (*model.ChildcareProgramConnection, error)
@@ -1014,6 +1211,14 @@ type QueryResolver interface {
 	MyActivity(ctx context.Context, first *int, after *string) (*model.ActivityConnection, error)
 	Dashboard(ctx context.Context, input model.DashboardInput) (*service.Dashboard, error)
 	CurrentAdmin(ctx context.Context) (*models.Admin, error)
+	MatchEvents(ctx context.Context, unionID *int64, status *models.OfferingStatus, first *int, after *string) (*model.MatchEventConnection, error)
+	MatchEvent(ctx context.Context, id int64) (*models.MatchEvent, error)
+	MyMatchProfile(ctx context.Context) (*models.MatchProfile, error)
+	MyMatchSignUps(ctx context.Context, first *int, after *string) (*model.MatchSignUpConnection, error)
+	MatchEventParticipants(ctx context.Context, eventID int64) ([]*service.MatchParticipant, error)
+	MyMatches(ctx context.Context) ([]*service.MatchContact, error)
+	MatchSignUps(ctx context.Context, eventID int64, status *models.MatchSignUpStatus, first *int, after *string) (*model.MatchSignUpConnection, error)
+	MatchStats(ctx context.Context, eventID *int64, unionID *int64) (*service.MatchStats, error)
 	Me(ctx context.Context) (*models.Member, error)
 	Members(ctx context.Context, filter *model.MemberFilter, first *int, after *string) (*model.MemberConnection, error)
 	Member(ctx context.Context, id int64) (*models.Member, error)
@@ -2477,6 +2682,441 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.LogoutPayload.Ok(childComplexity), true
 
+	case "MatchActionPayload.ok":
+		if e.ComplexityRoot.MatchActionPayload.Ok == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchActionPayload.Ok(childComplexity), true
+
+	case "MatchContact.eventId":
+		if e.ComplexityRoot.MatchContact.EventID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchContact.EventID(childComplexity), true
+	case "MatchContact.mobile":
+		if e.ComplexityRoot.MatchContact.Mobile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchContact.Mobile(childComplexity), true
+	case "MatchContact.nickname":
+		if e.ComplexityRoot.MatchContact.Nickname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchContact.Nickname(childComplexity), true
+	case "MatchContact.wechatId":
+		if e.ComplexityRoot.MatchContact.WechatID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchContact.WechatID(childComplexity), true
+
+	case "MatchEvent.allocatedAt":
+		if e.ComplexityRoot.MatchEvent.AllocatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.AllocatedAt(childComplexity), true
+	case "MatchEvent.cancelReason":
+		if e.ComplexityRoot.MatchEvent.CancelReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.CancelReason(childComplexity), true
+	case "MatchEvent.checkinCode":
+		if e.ComplexityRoot.MatchEvent.CheckinCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.CheckinCode(childComplexity), true
+	case "MatchEvent.createdAt":
+		if e.ComplexityRoot.MatchEvent.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.CreatedAt(childComplexity), true
+	case "MatchEvent.description":
+		if e.ComplexityRoot.MatchEvent.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.Description(childComplexity), true
+	case "MatchEvent.maxAge":
+		if e.ComplexityRoot.MatchEvent.EligMaxAge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.EligMaxAge(childComplexity), true
+	case "MatchEvent.minAge":
+		if e.ComplexityRoot.MatchEvent.EligMinAge == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.EligMinAge(childComplexity), true
+	case "MatchEvent.endsAt":
+		if e.ComplexityRoot.MatchEvent.EndsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.EndsAt(childComplexity), true
+	case "MatchEvent.id":
+		if e.ComplexityRoot.MatchEvent.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.ID(childComplexity), true
+	case "MatchEvent.lotterySeed":
+		if e.ComplexityRoot.MatchEvent.LotterySeed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.LotterySeed(childComplexity), true
+	case "MatchEvent.lotterySeedHash":
+		if e.ComplexityRoot.MatchEvent.LotterySeedHash == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.LotterySeedHash(childComplexity), true
+	case "MatchEvent.maxPicks":
+		if e.ComplexityRoot.MatchEvent.MaxPicks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.MaxPicks(childComplexity), true
+	case "MatchEvent.mySignUp":
+		if e.ComplexityRoot.MatchEvent.MySignUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.MySignUp(childComplexity), true
+	case "MatchEvent.pickClosesAt":
+		if e.ComplexityRoot.MatchEvent.PickClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.PickClosesAt(childComplexity), true
+	case "MatchEvent.place":
+		if e.ComplexityRoot.MatchEvent.Place == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.Place(childComplexity), true
+	case "MatchEvent.publishedAt":
+		if e.ComplexityRoot.MatchEvent.PublishedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.PublishedAt(childComplexity), true
+	case "MatchEvent.quotas":
+		if e.ComplexityRoot.MatchEvent.Quotas == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.Quotas(childComplexity), true
+	case "MatchEvent.selectionMode":
+		if e.ComplexityRoot.MatchEvent.SelectionMode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.SelectionMode(childComplexity), true
+	case "MatchEvent.signUpClosesAt":
+		if e.ComplexityRoot.MatchEvent.SignUpClosesAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.SignUpClosesAt(childComplexity), true
+	case "MatchEvent.signUpOpensAt":
+		if e.ComplexityRoot.MatchEvent.SignUpOpensAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.SignUpOpensAt(childComplexity), true
+	case "MatchEvent.startsAt":
+		if e.ComplexityRoot.MatchEvent.StartsAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.StartsAt(childComplexity), true
+	case "MatchEvent.status":
+		if e.ComplexityRoot.MatchEvent.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.Status(childComplexity), true
+	case "MatchEvent.title":
+		if e.ComplexityRoot.MatchEvent.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.Title(childComplexity), true
+	case "MatchEvent.union":
+		if e.ComplexityRoot.MatchEvent.Union == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.Union(childComplexity), true
+	case "MatchEvent.version":
+		if e.ComplexityRoot.MatchEvent.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEvent.Version(childComplexity), true
+
+	case "MatchEventConnection.edges":
+		if e.ComplexityRoot.MatchEventConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEventConnection.Edges(childComplexity), true
+	case "MatchEventConnection.pageInfo":
+		if e.ComplexityRoot.MatchEventConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEventConnection.PageInfo(childComplexity), true
+
+	case "MatchEventEdge.cursor":
+		if e.ComplexityRoot.MatchEventEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEventEdge.Cursor(childComplexity), true
+	case "MatchEventEdge.node":
+		if e.ComplexityRoot.MatchEventEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEventEdge.Node(childComplexity), true
+
+	case "MatchEventPayload.matchEvent":
+		if e.ComplexityRoot.MatchEventPayload.MatchEvent == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchEventPayload.MatchEvent(childComplexity), true
+
+	case "MatchParticipant.gender":
+		if e.ComplexityRoot.MatchParticipant.Gender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchParticipant.Gender(childComplexity), true
+	case "MatchParticipant.id":
+		if e.ComplexityRoot.MatchParticipant.MemberID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchParticipant.MemberID(childComplexity), true
+	case "MatchParticipant.pickedByMe":
+		if e.ComplexityRoot.MatchParticipant.PickedByMe == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchParticipant.PickedByMe(childComplexity), true
+	case "MatchParticipant.profile":
+		if e.ComplexityRoot.MatchParticipant.Profile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchParticipant.Profile(childComplexity), true
+
+	case "MatchParticipantPayload.participant":
+		if e.ComplexityRoot.MatchParticipantPayload.Participant == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchParticipantPayload.Participant(childComplexity), true
+
+	case "MatchProfileCard.birthYear":
+		if e.ComplexityRoot.MatchProfileCard.BirthYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.BirthYear(childComplexity), true
+	case "MatchProfileCard.district":
+		if e.ComplexityRoot.MatchProfileCard.District == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.District(childComplexity), true
+	case "MatchProfileCard.education":
+		if e.ComplexityRoot.MatchProfileCard.Education == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.Education(childComplexity), true
+	case "MatchProfileCard.heightCm":
+		if e.ComplexityRoot.MatchProfileCard.HeightCm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.HeightCm(childComplexity), true
+	case "MatchProfileCard.hobbies":
+		if e.ComplexityRoot.MatchProfileCard.Hobbies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.Hobbies(childComplexity), true
+	case "MatchProfileCard.intro":
+		if e.ComplexityRoot.MatchProfileCard.Intro == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.Intro(childComplexity), true
+	case "MatchProfileCard.nickname":
+		if e.ComplexityRoot.MatchProfileCard.Nickname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.Nickname(childComplexity), true
+	case "MatchProfileCard.occupation":
+		if e.ComplexityRoot.MatchProfileCard.Occupation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.Occupation(childComplexity), true
+	case "MatchProfileCard.photoFileId":
+		if e.ComplexityRoot.MatchProfileCard.PhotoFileID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.PhotoFileID(childComplexity), true
+
+	case "MatchQuota.capacity":
+		if e.ComplexityRoot.MatchQuota.Capacity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchQuota.Capacity(childComplexity), true
+	case "MatchQuota.confirmedCount":
+		if e.ComplexityRoot.MatchQuota.ConfirmedCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchQuota.ConfirmedCount(childComplexity), true
+	case "MatchQuota.gender":
+		if e.ComplexityRoot.MatchQuota.Gender == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchQuota.Gender(childComplexity), true
+
+	case "MatchSignUp.checkedInAt":
+		if e.ComplexityRoot.MatchSignUp.CheckedInAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.CheckedInAt(childComplexity), true
+	case "MatchSignUp.createdAt":
+		if e.ComplexityRoot.MatchSignUp.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.CreatedAt(childComplexity), true
+	case "MatchSignUp.drawKey":
+		if e.ComplexityRoot.MatchSignUp.DrawKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.DrawKey(childComplexity), true
+	case "MatchSignUp.event":
+		if e.ComplexityRoot.MatchSignUp.Event == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.Event(childComplexity), true
+	case "MatchSignUp.id":
+		if e.ComplexityRoot.MatchSignUp.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.ID(childComplexity), true
+	case "MatchSignUp.member":
+		if e.ComplexityRoot.MatchSignUp.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.Member(childComplexity), true
+	case "MatchSignUp.rejectReason":
+		if e.ComplexityRoot.MatchSignUp.RejectReason == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.RejectReason(childComplexity), true
+	case "MatchSignUp.status":
+		if e.ComplexityRoot.MatchSignUp.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUp.Status(childComplexity), true
+
+	case "MatchSignUpConnection.edges":
+		if e.ComplexityRoot.MatchSignUpConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUpConnection.Edges(childComplexity), true
+	case "MatchSignUpConnection.pageInfo":
+		if e.ComplexityRoot.MatchSignUpConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUpConnection.PageInfo(childComplexity), true
+
+	case "MatchSignUpEdge.cursor":
+		if e.ComplexityRoot.MatchSignUpEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUpEdge.Cursor(childComplexity), true
+	case "MatchSignUpEdge.node":
+		if e.ComplexityRoot.MatchSignUpEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUpEdge.Node(childComplexity), true
+
+	case "MatchSignUpPayload.signUp":
+		if e.ComplexityRoot.MatchSignUpPayload.SignUp == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchSignUpPayload.SignUp(childComplexity), true
+
+	case "MatchStats.attended":
+		if e.ComplexityRoot.MatchStats.Attended == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchStats.Attended(childComplexity), true
+	case "MatchStats.events":
+		if e.ComplexityRoot.MatchStats.Events == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchStats.Events(childComplexity), true
+	case "MatchStats.matches":
+		if e.ComplexityRoot.MatchStats.Matches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchStats.Matches(childComplexity), true
+	case "MatchStats.selected":
+		if e.ComplexityRoot.MatchStats.Selected == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchStats.Selected(childComplexity), true
+	case "MatchStats.signUps":
+		if e.ComplexityRoot.MatchStats.SignUps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchStats.SignUps(childComplexity), true
+
 	case "Member.birthDate":
 		if e.ComplexityRoot.Member.BirthDate == nil {
 			break
@@ -2615,6 +3255,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.BindProfile(childComplexity, args["input"].(model.BindProfileInput)), true
+	case "Mutation.blockParticipant":
+		if e.ComplexityRoot.Mutation.BlockParticipant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_blockParticipant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BlockParticipant(childComplexity, args["input"].(model.MatchParticipantInput)), true
 	case "Mutation.bookClass":
 		if e.ComplexityRoot.Mutation.BookClass == nil {
 			break
@@ -2670,6 +3321,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CancelEventSignUps(childComplexity, args["input"].(model.CancelEventSignUpsInput)), true
+	case "Mutation.cancelMatchEvent":
+		if e.ComplexityRoot.Mutation.CancelMatchEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelMatchEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelMatchEvent(childComplexity, args["input"].(model.CancelMatchEventInput)), true
 	case "Mutation.cancelTrainingClass":
 		if e.ComplexityRoot.Mutation.CancelTrainingClass == nil {
 			break
@@ -2714,6 +3376,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CheckInEventSignUp(childComplexity, args["input"].(model.CheckInEventSignUpInput)), true
+	case "Mutation.checkInMatchEvent":
+		if e.ComplexityRoot.Mutation.CheckInMatchEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInMatchEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInMatchEvent(childComplexity, args["input"].(model.CheckInMatchEventInput)), true
 	case "Mutation.checkOutChild":
 		if e.ComplexityRoot.Mutation.CheckOutChild == nil {
 			break
@@ -2802,6 +3475,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateEvent(childComplexity, args["input"].(model.CreateEventInput)), true
+	case "Mutation.createMatchEvent":
+		if e.ComplexityRoot.Mutation.CreateMatchEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createMatchEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateMatchEvent(childComplexity, args["input"].(model.CreateMatchEventInput)), true
 	case "Mutation.createSubsidyProgram":
 		if e.ComplexityRoot.Mutation.CreateSubsidyProgram == nil {
 			break
@@ -2846,6 +3530,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateVoucherBatch(childComplexity, args["input"].(model.CreateVoucherBatchInput)), true
+	case "Mutation.declareSingle":
+		if e.ComplexityRoot.Mutation.DeclareSingle == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_declareSingle_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeclareSingle(childComplexity, args["input"].(model.DeclareSingleInput)), true
 	case "Mutation.importRoster":
 		if e.ComplexityRoot.Mutation.ImportRoster == nil {
 			break
@@ -2912,6 +3607,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.MarkAttendance(childComplexity, args["input"].(model.MarkAttendanceInput)), true
+	case "Mutation.pickParticipant":
+		if e.ComplexityRoot.Mutation.PickParticipant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_pickParticipant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PickParticipant(childComplexity, args["input"].(model.MatchParticipantInput)), true
 	case "Mutation.ping":
 		if e.ComplexityRoot.Mutation.Ping == nil {
 			break
@@ -2940,6 +3646,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.PublishEvent(childComplexity, args["input"].(model.PublishEventInput)), true
+	case "Mutation.publishMatchEvent":
+		if e.ComplexityRoot.Mutation.PublishMatchEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_publishMatchEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.PublishMatchEvent(childComplexity, args["input"].(model.MatchEventIDInput)), true
 	case "Mutation.publishSubsidyProgram":
 		if e.ComplexityRoot.Mutation.PublishSubsidyProgram == nil {
 			break
@@ -3017,6 +3734,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RejectMember(childComplexity, args["input"].(model.RejectMemberInput)), true
+	case "Mutation.reportParticipant":
+		if e.ComplexityRoot.Mutation.ReportParticipant == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_reportParticipant_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReportParticipant(childComplexity, args["input"].(model.ReportParticipantInput)), true
 	case "Mutation.resubmitSubsidyApplication":
 		if e.ComplexityRoot.Mutation.ResubmitSubsidyApplication == nil {
 			break
@@ -3061,6 +3789,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RunChildcareAllocation(childComplexity, args["input"].(model.ChildcareProgramIDInput)), true
+	case "Mutation.selectMatchParticipants":
+		if e.ComplexityRoot.Mutation.SelectMatchParticipants == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_selectMatchParticipants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SelectMatchParticipants(childComplexity, args["input"].(model.SelectMatchParticipantsInput)), true
 	case "Mutation.setRedeemerBatches":
 		if e.ComplexityRoot.Mutation.SetRedeemerBatches == nil {
 			break
@@ -3094,6 +3833,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SignUpForEvent(childComplexity, args["input"].(model.SignUpForEventInput)), true
+	case "Mutation.signUpMatchEvent":
+		if e.ComplexityRoot.Mutation.SignUpMatchEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_signUpMatchEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SignUpMatchEvent(childComplexity, args["input"].(model.MatchEventSignUpInput)), true
 	case "Mutation.updateChild":
 		if e.ComplexityRoot.Mutation.UpdateChild == nil {
 			break
@@ -3127,6 +3877,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UpdateEvent(childComplexity, args["input"].(model.UpdateEventInput)), true
+	case "Mutation.updateMatchEvent":
+		if e.ComplexityRoot.Mutation.UpdateMatchEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateMatchEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateMatchEvent(childComplexity, args["input"].(model.UpdateMatchEventInput)), true
+	case "Mutation.updateMatchProfile":
+		if e.ComplexityRoot.Mutation.UpdateMatchProfile == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateMatchProfile_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateMatchProfile(childComplexity, args["input"].(model.MatchProfileInput)), true
 	case "Mutation.updateSubsidyProgram":
 		if e.ComplexityRoot.Mutation.UpdateSubsidyProgram == nil {
 			break
@@ -3171,6 +3943,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.WithdrawChildSignUp(childComplexity, args["input"].(model.WithdrawChildSignUpInput)), true
+	case "Mutation.withdrawMatchSignUp":
+		if e.ComplexityRoot.Mutation.WithdrawMatchSignUp == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawMatchSignUp_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawMatchSignUp(childComplexity, args["input"].(model.MatchEventSignUpInput)), true
+	case "Mutation.withdrawPick":
+		if e.ComplexityRoot.Mutation.WithdrawPick == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_withdrawPick_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.WithdrawPick(childComplexity, args["input"].(model.MatchParticipantInput)), true
 	case "Mutation.withdrawSubsidyApplication":
 		if e.ComplexityRoot.Mutation.WithdrawSubsidyApplication == nil {
 			break
@@ -3182,6 +3976,86 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.WithdrawSubsidyApplication(childComplexity, args["input"].(model.WithdrawSubsidyApplicationInput)), true
+
+	case "MyMatchProfile.birthYear":
+		if e.ComplexityRoot.MyMatchProfile.BirthYear == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.BirthYear(childComplexity), true
+	case "MyMatchProfile.district":
+		if e.ComplexityRoot.MyMatchProfile.District == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.District(childComplexity), true
+	case "MyMatchProfile.education":
+		if e.ComplexityRoot.MyMatchProfile.Education == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.Education(childComplexity), true
+	case "MyMatchProfile.heightCm":
+		if e.ComplexityRoot.MyMatchProfile.HeightCm == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.HeightCm(childComplexity), true
+	case "MyMatchProfile.hobbies":
+		if e.ComplexityRoot.MyMatchProfile.Hobbies == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.Hobbies(childComplexity), true
+	case "MyMatchProfile.intro":
+		if e.ComplexityRoot.MyMatchProfile.Intro == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.Intro(childComplexity), true
+	case "MyMatchProfile.nickname":
+		if e.ComplexityRoot.MyMatchProfile.Nickname == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.Nickname(childComplexity), true
+	case "MyMatchProfile.occupation":
+		if e.ComplexityRoot.MyMatchProfile.Occupation == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.Occupation(childComplexity), true
+	case "MyMatchProfile.photoFileId":
+		if e.ComplexityRoot.MyMatchProfile.PhotoFileID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.PhotoFileID(childComplexity), true
+	case "MyMatchProfile.single":
+		if e.ComplexityRoot.MyMatchProfile.Single == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.Single(childComplexity), true
+	case "MyMatchProfile.singleDeclaredAt":
+		if e.ComplexityRoot.MyMatchProfile.SingleDeclaredAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.SingleDeclaredAt(childComplexity), true
+	case "MyMatchProfile.wechatId":
+		if e.ComplexityRoot.MyMatchProfile.WechatID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.WechatID(childComplexity), true
+
+	case "MyMatchProfilePayload.profile":
+		if e.ComplexityRoot.MyMatchProfilePayload.Profile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfilePayload.Profile(childComplexity), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -3383,6 +4257,61 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Events(childComplexity, args["filter"].(*model.EventFilter), args["first"].(*int), args["after"].(*string)), true
 
+	case "Query.matchEvent":
+		if e.ComplexityRoot.Query.MatchEvent == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matchEvent_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MatchEvent(childComplexity, args["id"].(int64)), true
+	case "Query.matchEventParticipants":
+		if e.ComplexityRoot.Query.MatchEventParticipants == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matchEventParticipants_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MatchEventParticipants(childComplexity, args["eventId"].(int64)), true
+	case "Query.matchEvents":
+		if e.ComplexityRoot.Query.MatchEvents == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matchEvents_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MatchEvents(childComplexity, args["unionId"].(*int64), args["status"].(*models.OfferingStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Query.matchSignUps":
+		if e.ComplexityRoot.Query.MatchSignUps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matchSignUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MatchSignUps(childComplexity, args["eventId"].(int64), args["status"].(*models.MatchSignUpStatus), args["first"].(*int), args["after"].(*string)), true
+	case "Query.matchStats":
+		if e.ComplexityRoot.Query.MatchStats == nil {
+			break
+		}
+
+		args, err := ec.field_Query_matchStats_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MatchStats(childComplexity, args["eventId"].(*int64), args["unionId"].(*int64)), true
 	case "Query.me":
 		if e.ComplexityRoot.Query.Me == nil {
 			break
@@ -3455,6 +4384,29 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.MyChildren(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myMatchProfile":
+		if e.ComplexityRoot.Query.MyMatchProfile == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyMatchProfile(childComplexity), true
+	case "Query.myMatchSignUps":
+		if e.ComplexityRoot.Query.MyMatchSignUps == nil {
+			break
+		}
+
+		args, err := ec.field_Query_myMatchSignUps_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.MyMatchSignUps(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.myMatches":
+		if e.ComplexityRoot.Query.MyMatches == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Query.MyMatches(childComplexity), true
 	case "Query.mySignUps":
 		if e.ComplexityRoot.Query.MySignUps == nil {
 			break
@@ -3658,6 +4610,13 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RosterRowResult.Status(childComplexity), true
+
+	case "SelectMatchParticipantsPayload.signUps":
+		if e.ComplexityRoot.SelectMatchParticipantsPayload.SignUps == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SelectMatchParticipantsPayload.SignUps(childComplexity), true
 
 	case "SetRedeemerBatchesPayload.redeemer":
 		if e.ComplexityRoot.SetRedeemerBatchesPayload.Redeemer == nil {
@@ -4876,10 +5835,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CancelChildcareProgramInput", ec.unmarshalInputCancelChildcareProgramInput),
 			graphql.NewInputUnmarshaler("CancelEventSignUpInput", ec.unmarshalInputCancelEventSignUpInput),
 			graphql.NewInputUnmarshaler("CancelEventSignUpsInput", ec.unmarshalInputCancelEventSignUpsInput),
+			graphql.NewInputUnmarshaler("CancelMatchEventInput", ec.unmarshalInputCancelMatchEventInput),
 			graphql.NewInputUnmarshaler("CancelTrainingClassInput", ec.unmarshalInputCancelTrainingClassInput),
 			graphql.NewInputUnmarshaler("CheckInBookingInput", ec.unmarshalInputCheckInBookingInput),
 			graphql.NewInputUnmarshaler("CheckInChildInput", ec.unmarshalInputCheckInChildInput),
 			graphql.NewInputUnmarshaler("CheckInEventSignUpInput", ec.unmarshalInputCheckInEventSignUpInput),
+			graphql.NewInputUnmarshaler("CheckInMatchEventInput", ec.unmarshalInputCheckInMatchEventInput),
 			graphql.NewInputUnmarshaler("CheckOutChildInput", ec.unmarshalInputCheckOutChildInput),
 			graphql.NewInputUnmarshaler("ChildSignUpFilter", ec.unmarshalInputChildSignUpFilter),
 			graphql.NewInputUnmarshaler("ChildcareProgramFilter", ec.unmarshalInputChildcareProgramFilter),
@@ -4888,11 +5849,13 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("CreateAdminInput", ec.unmarshalInputCreateAdminInput),
 			graphql.NewInputUnmarshaler("CreateChildcareProgramInput", ec.unmarshalInputCreateChildcareProgramInput),
 			graphql.NewInputUnmarshaler("CreateEventInput", ec.unmarshalInputCreateEventInput),
+			graphql.NewInputUnmarshaler("CreateMatchEventInput", ec.unmarshalInputCreateMatchEventInput),
 			graphql.NewInputUnmarshaler("CreateSubsidyProgramInput", ec.unmarshalInputCreateSubsidyProgramInput),
 			graphql.NewInputUnmarshaler("CreateTrainingClassInput", ec.unmarshalInputCreateTrainingClassInput),
 			graphql.NewInputUnmarshaler("CreateUnionInput", ec.unmarshalInputCreateUnionInput),
 			graphql.NewInputUnmarshaler("CreateVoucherBatchInput", ec.unmarshalInputCreateVoucherBatchInput),
 			graphql.NewInputUnmarshaler("DashboardInput", ec.unmarshalInputDashboardInput),
+			graphql.NewInputUnmarshaler("DeclareSingleInput", ec.unmarshalInputDeclareSingleInput),
 			graphql.NewInputUnmarshaler("EligibilityInput", ec.unmarshalInputEligibilityInput),
 			graphql.NewInputUnmarshaler("EventFilter", ec.unmarshalInputEventFilter),
 			graphql.NewInputUnmarshaler("EventIdInput", ec.unmarshalInputEventIdInput),
@@ -4904,6 +5867,10 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("LoginWithWeChatInput", ec.unmarshalInputLoginWithWeChatInput),
 			graphql.NewInputUnmarshaler("LogoutInput", ec.unmarshalInputLogoutInput),
 			graphql.NewInputUnmarshaler("MarkAttendanceInput", ec.unmarshalInputMarkAttendanceInput),
+			graphql.NewInputUnmarshaler("MatchEventIdInput", ec.unmarshalInputMatchEventIdInput),
+			graphql.NewInputUnmarshaler("MatchEventSignUpInput", ec.unmarshalInputMatchEventSignUpInput),
+			graphql.NewInputUnmarshaler("MatchParticipantInput", ec.unmarshalInputMatchParticipantInput),
+			graphql.NewInputUnmarshaler("MatchProfileInput", ec.unmarshalInputMatchProfileInput),
 			graphql.NewInputUnmarshaler("MemberFilter", ec.unmarshalInputMemberFilter),
 			graphql.NewInputUnmarshaler("MyChildSignUpFilter", ec.unmarshalInputMyChildSignUpFilter),
 			graphql.NewInputUnmarshaler("PublishEventInput", ec.unmarshalInputPublishEventInput),
@@ -4912,9 +5879,11 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("RefreshTokenInput", ec.unmarshalInputRefreshTokenInput),
 			graphql.NewInputUnmarshaler("RegisterChildInput", ec.unmarshalInputRegisterChildInput),
 			graphql.NewInputUnmarshaler("RejectMemberInput", ec.unmarshalInputRejectMemberInput),
+			graphql.NewInputUnmarshaler("ReportParticipantInput", ec.unmarshalInputReportParticipantInput),
 			graphql.NewInputUnmarshaler("ResubmitSubsidyApplicationInput", ec.unmarshalInputResubmitSubsidyApplicationInput),
 			graphql.NewInputUnmarshaler("ReviewSubsidyApplicationInput", ec.unmarshalInputReviewSubsidyApplicationInput),
 			graphql.NewInputUnmarshaler("RevokeVoucherInput", ec.unmarshalInputRevokeVoucherInput),
+			graphql.NewInputUnmarshaler("SelectMatchParticipantsInput", ec.unmarshalInputSelectMatchParticipantsInput),
 			graphql.NewInputUnmarshaler("SetRedeemerBatchesInput", ec.unmarshalInputSetRedeemerBatchesInput),
 			graphql.NewInputUnmarshaler("SignUpChildInput", ec.unmarshalInputSignUpChildInput),
 			graphql.NewInputUnmarshaler("SignUpForEventInput", ec.unmarshalInputSignUpForEventInput),
@@ -4928,6 +5897,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("UpdateChildInput", ec.unmarshalInputUpdateChildInput),
 			graphql.NewInputUnmarshaler("UpdateChildcareProgramInput", ec.unmarshalInputUpdateChildcareProgramInput),
 			graphql.NewInputUnmarshaler("UpdateEventInput", ec.unmarshalInputUpdateEventInput),
+			graphql.NewInputUnmarshaler("UpdateMatchEventInput", ec.unmarshalInputUpdateMatchEventInput),
 			graphql.NewInputUnmarshaler("UpdateSubsidyProgramInput", ec.unmarshalInputUpdateSubsidyProgramInput),
 			graphql.NewInputUnmarshaler("UpdateTrainingClassInput", ec.unmarshalInputUpdateTrainingClassInput),
 			graphql.NewInputUnmarshaler("VerifyMemberInput", ec.unmarshalInputVerifyMemberInput),
@@ -5011,7 +5981,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "childcare.graphqls" "common.graphqls" "events.graphqls" "identity.graphqls" "members.graphqls" "subsidies.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
+//go:embed "childcare.graphqls" "common.graphqls" "events.graphqls" "identity.graphqls" "matchmaking.graphqls" "members.graphqls" "subsidies.graphqls" "training.graphqls" "unions.graphqls" "vouchers.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -5027,6 +5997,7 @@ var sources = []*ast.Source{
 	{Name: "common.graphqls", Input: sourceData("common.graphqls"), BuiltIn: false},
 	{Name: "events.graphqls", Input: sourceData("events.graphqls"), BuiltIn: false},
 	{Name: "identity.graphqls", Input: sourceData("identity.graphqls"), BuiltIn: false},
+	{Name: "matchmaking.graphqls", Input: sourceData("matchmaking.graphqls"), BuiltIn: false},
 	{Name: "members.graphqls", Input: sourceData("members.graphqls"), BuiltIn: false},
 	{Name: "subsidies.graphqls", Input: sourceData("subsidies.graphqls"), BuiltIn: false},
 	{Name: "training.graphqls", Input: sourceData("training.graphqls"), BuiltIn: false},
@@ -5759,6 +6730,228 @@ func (ec *executionContext) childFields_LogoutPayload(ctx context.Context, field
 	return nil, fmt.Errorf("no field named %q was found under type LogoutPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_MatchActionPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "ok":
+		return ec.fieldContext_MatchActionPayload_ok(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchActionPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchContact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "eventId":
+		return ec.fieldContext_MatchContact_eventId(ctx, field)
+	case "nickname":
+		return ec.fieldContext_MatchContact_nickname(ctx, field)
+	case "mobile":
+		return ec.fieldContext_MatchContact_mobile(ctx, field)
+	case "wechatId":
+		return ec.fieldContext_MatchContact_wechatId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchContact", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MatchEvent_id(ctx, field)
+	case "title":
+		return ec.fieldContext_MatchEvent_title(ctx, field)
+	case "description":
+		return ec.fieldContext_MatchEvent_description(ctx, field)
+	case "place":
+		return ec.fieldContext_MatchEvent_place(ctx, field)
+	case "union":
+		return ec.fieldContext_MatchEvent_union(ctx, field)
+	case "startsAt":
+		return ec.fieldContext_MatchEvent_startsAt(ctx, field)
+	case "endsAt":
+		return ec.fieldContext_MatchEvent_endsAt(ctx, field)
+	case "pickClosesAt":
+		return ec.fieldContext_MatchEvent_pickClosesAt(ctx, field)
+	case "signUpOpensAt":
+		return ec.fieldContext_MatchEvent_signUpOpensAt(ctx, field)
+	case "signUpClosesAt":
+		return ec.fieldContext_MatchEvent_signUpClosesAt(ctx, field)
+	case "selectionMode":
+		return ec.fieldContext_MatchEvent_selectionMode(ctx, field)
+	case "maxPicks":
+		return ec.fieldContext_MatchEvent_maxPicks(ctx, field)
+	case "minAge":
+		return ec.fieldContext_MatchEvent_minAge(ctx, field)
+	case "maxAge":
+		return ec.fieldContext_MatchEvent_maxAge(ctx, field)
+	case "quotas":
+		return ec.fieldContext_MatchEvent_quotas(ctx, field)
+	case "status":
+		return ec.fieldContext_MatchEvent_status(ctx, field)
+	case "cancelReason":
+		return ec.fieldContext_MatchEvent_cancelReason(ctx, field)
+	case "version":
+		return ec.fieldContext_MatchEvent_version(ctx, field)
+	case "publishedAt":
+		return ec.fieldContext_MatchEvent_publishedAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_MatchEvent_createdAt(ctx, field)
+	case "checkinCode":
+		return ec.fieldContext_MatchEvent_checkinCode(ctx, field)
+	case "lotterySeedHash":
+		return ec.fieldContext_MatchEvent_lotterySeedHash(ctx, field)
+	case "lotterySeed":
+		return ec.fieldContext_MatchEvent_lotterySeed(ctx, field)
+	case "allocatedAt":
+		return ec.fieldContext_MatchEvent_allocatedAt(ctx, field)
+	case "mySignUp":
+		return ec.fieldContext_MatchEvent_mySignUp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchEvent", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchEventConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MatchEventConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MatchEventConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchEventConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchEventEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_MatchEventEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_MatchEventEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchEventEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchEventPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "matchEvent":
+		return ec.fieldContext_MatchEventPayload_matchEvent(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchEventPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchParticipant(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MatchParticipant_id(ctx, field)
+	case "gender":
+		return ec.fieldContext_MatchParticipant_gender(ctx, field)
+	case "profile":
+		return ec.fieldContext_MatchParticipant_profile(ctx, field)
+	case "pickedByMe":
+		return ec.fieldContext_MatchParticipant_pickedByMe(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchParticipant", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchProfileCard(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "nickname":
+		return ec.fieldContext_MatchProfileCard_nickname(ctx, field)
+	case "birthYear":
+		return ec.fieldContext_MatchProfileCard_birthYear(ctx, field)
+	case "heightCm":
+		return ec.fieldContext_MatchProfileCard_heightCm(ctx, field)
+	case "education":
+		return ec.fieldContext_MatchProfileCard_education(ctx, field)
+	case "occupation":
+		return ec.fieldContext_MatchProfileCard_occupation(ctx, field)
+	case "district":
+		return ec.fieldContext_MatchProfileCard_district(ctx, field)
+	case "hobbies":
+		return ec.fieldContext_MatchProfileCard_hobbies(ctx, field)
+	case "intro":
+		return ec.fieldContext_MatchProfileCard_intro(ctx, field)
+	case "photoFileId":
+		return ec.fieldContext_MatchProfileCard_photoFileId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchProfileCard", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchQuota(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "gender":
+		return ec.fieldContext_MatchQuota_gender(ctx, field)
+	case "capacity":
+		return ec.fieldContext_MatchQuota_capacity(ctx, field)
+	case "confirmedCount":
+		return ec.fieldContext_MatchQuota_confirmedCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchQuota", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchSignUp(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_MatchSignUp_id(ctx, field)
+	case "event":
+		return ec.fieldContext_MatchSignUp_event(ctx, field)
+	case "member":
+		return ec.fieldContext_MatchSignUp_member(ctx, field)
+	case "status":
+		return ec.fieldContext_MatchSignUp_status(ctx, field)
+	case "rejectReason":
+		return ec.fieldContext_MatchSignUp_rejectReason(ctx, field)
+	case "drawKey":
+		return ec.fieldContext_MatchSignUp_drawKey(ctx, field)
+	case "checkedInAt":
+		return ec.fieldContext_MatchSignUp_checkedInAt(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_MatchSignUp_createdAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchSignUp", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchSignUpConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_MatchSignUpConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_MatchSignUpConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchSignUpConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchSignUpEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_MatchSignUpEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_MatchSignUpEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchSignUpEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchSignUpPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "signUp":
+		return ec.fieldContext_MatchSignUpPayload_signUp(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchSignUpPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_MatchStats(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "events":
+		return ec.fieldContext_MatchStats_events(ctx, field)
+	case "signUps":
+		return ec.fieldContext_MatchStats_signUps(ctx, field)
+	case "selected":
+		return ec.fieldContext_MatchStats_selected(ctx, field)
+	case "attended":
+		return ec.fieldContext_MatchStats_attended(ctx, field)
+	case "matches":
+		return ec.fieldContext_MatchStats_matches(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MatchStats", field.Name)
+}
+
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -5811,6 +7004,44 @@ func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field gr
 	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_MyMatchProfile(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "single":
+		return ec.fieldContext_MyMatchProfile_single(ctx, field)
+	case "singleDeclaredAt":
+		return ec.fieldContext_MyMatchProfile_singleDeclaredAt(ctx, field)
+	case "nickname":
+		return ec.fieldContext_MyMatchProfile_nickname(ctx, field)
+	case "birthYear":
+		return ec.fieldContext_MyMatchProfile_birthYear(ctx, field)
+	case "heightCm":
+		return ec.fieldContext_MyMatchProfile_heightCm(ctx, field)
+	case "education":
+		return ec.fieldContext_MyMatchProfile_education(ctx, field)
+	case "occupation":
+		return ec.fieldContext_MyMatchProfile_occupation(ctx, field)
+	case "district":
+		return ec.fieldContext_MyMatchProfile_district(ctx, field)
+	case "hobbies":
+		return ec.fieldContext_MyMatchProfile_hobbies(ctx, field)
+	case "intro":
+		return ec.fieldContext_MyMatchProfile_intro(ctx, field)
+	case "photoFileId":
+		return ec.fieldContext_MyMatchProfile_photoFileId(ctx, field)
+	case "wechatId":
+		return ec.fieldContext_MyMatchProfile_wechatId(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MyMatchProfile", field.Name)
+}
+
+func (ec *executionContext) childFields_MyMatchProfilePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "profile":
+		return ec.fieldContext_MyMatchProfilePayload_profile(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MyMatchProfilePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "hasNextPage":
@@ -5859,6 +7090,14 @@ func (ec *executionContext) childFields_RosterRowResult(ctx context.Context, fie
 		return ec.fieldContext_RosterRowResult_message(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RosterRowResult", field.Name)
+}
+
+func (ec *executionContext) childFields_SelectMatchParticipantsPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "signUps":
+		return ec.fieldContext_SelectMatchParticipantsPayload_signUps(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SelectMatchParticipantsPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_SetRedeemerBatchesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -6643,6 +7882,20 @@ func (ec *executionContext) field_Mutation_bindProfile_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_blockParticipant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MatchParticipantInput, error) {
+			return ec.unmarshalNMatchParticipantInput2unionhallᚋgraphᚋmodelᚐMatchParticipantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_bookClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6713,6 +7966,20 @@ func (ec *executionContext) field_Mutation_cancelEventSignUps_args(ctx context.C
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_cancelMatchEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CancelMatchEventInput, error) {
+			return ec.unmarshalNCancelMatchEventInput2unionhallᚋgraphᚋmodelᚐCancelMatchEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_cancelTrainingClass_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6761,6 +8028,20 @@ func (ec *executionContext) field_Mutation_checkInEventSignUp_args(ctx context.C
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CheckInEventSignUpInput, error) {
 			return ec.unmarshalNCheckInEventSignUpInput2unionhallᚋgraphᚋmodelᚐCheckInEventSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_checkInMatchEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CheckInMatchEventInput, error) {
+			return ec.unmarshalNCheckInMatchEventInput2unionhallᚋgraphᚋmodelᚐCheckInMatchEventInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -6881,6 +8162,20 @@ func (ec *executionContext) field_Mutation_createEvent_args(ctx context.Context,
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_createMatchEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.CreateMatchEventInput, error) {
+			return ec.unmarshalNCreateMatchEventInput2unionhallᚋgraphᚋmodelᚐCreateMatchEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_createSubsidyProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -6929,6 +8224,20 @@ func (ec *executionContext) field_Mutation_createVoucherBatch_args(ctx context.C
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.CreateVoucherBatchInput, error) {
 			return ec.unmarshalNCreateVoucherBatchInput2unionhallᚋgraphᚋmodelᚐCreateVoucherBatchInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_declareSingle_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.DeclareSingleInput, error) {
+			return ec.unmarshalNDeclareSingleInput2unionhallᚋgraphᚋmodelᚐDeclareSingleInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7021,6 +8330,20 @@ func (ec *executionContext) field_Mutation_markAttendance_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_pickParticipant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MatchParticipantInput, error) {
+			return ec.unmarshalNMatchParticipantInput2unionhallᚋgraphᚋmodelᚐMatchParticipantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_publishChildcareProgram_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7041,6 +8364,20 @@ func (ec *executionContext) field_Mutation_publishEvent_args(ctx context.Context
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.PublishEventInput, error) {
 			return ec.unmarshalNPublishEventInput2unionhallᚋgraphᚋmodelᚐPublishEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_publishMatchEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MatchEventIDInput, error) {
+			return ec.unmarshalNMatchEventIdInput2unionhallᚋgraphᚋmodelᚐMatchEventIDInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7147,6 +8484,20 @@ func (ec *executionContext) field_Mutation_rejectMember_args(ctx context.Context
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_reportParticipant_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.ReportParticipantInput, error) {
+			return ec.unmarshalNReportParticipantInput2unionhallᚋgraphᚋmodelᚐReportParticipantInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_resubmitSubsidyApplication_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7203,6 +8554,20 @@ func (ec *executionContext) field_Mutation_runChildcareAllocation_args(ctx conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_selectMatchParticipants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.SelectMatchParticipantsInput, error) {
+			return ec.unmarshalNSelectMatchParticipantsInput2unionhallᚋgraphᚋmodelᚐSelectMatchParticipantsInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_setRedeemerBatches_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7245,6 +8610,20 @@ func (ec *executionContext) field_Mutation_signUpForEvent_args(ctx context.Conte
 	return args, nil
 }
 
+func (ec *executionContext) field_Mutation_signUpMatchEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MatchEventSignUpInput, error) {
+			return ec.unmarshalNMatchEventSignUpInput2unionhallᚋgraphᚋmodelᚐMatchEventSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
 func (ec *executionContext) field_Mutation_updateChild_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7279,6 +8658,34 @@ func (ec *executionContext) field_Mutation_updateEvent_args(ctx context.Context,
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.UpdateEventInput, error) {
 			return ec.unmarshalNUpdateEventInput2unionhallᚋgraphᚋmodelᚐUpdateEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateMatchEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.UpdateMatchEventInput, error) {
+			return ec.unmarshalNUpdateMatchEventInput2unionhallᚋgraphᚋmodelᚐUpdateMatchEventInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_updateMatchProfile_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MatchProfileInput, error) {
+			return ec.unmarshalNMatchProfileInput2unionhallᚋgraphᚋmodelᚐMatchProfileInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7335,6 +8742,34 @@ func (ec *executionContext) field_Mutation_withdrawChildSignUp_args(ctx context.
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
 		func(ctx context.Context, v any) (model.WithdrawChildSignUpInput, error) {
 			return ec.unmarshalNWithdrawChildSignUpInput2unionhallᚋgraphᚋmodelᚐWithdrawChildSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawMatchSignUp_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MatchEventSignUpInput, error) {
+			return ec.unmarshalNMatchEventSignUpInput2unionhallᚋgraphᚋmodelᚐMatchEventSignUpInput(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["input"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Mutation_withdrawPick_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "input",
+		func(ctx context.Context, v any) (model.MatchParticipantInput, error) {
+			return ec.unmarshalNMatchParticipantInput2unionhallᚋgraphᚋmodelᚐMatchParticipantInput(ctx, v)
 		})
 	if err != nil {
 		return nil, err
@@ -7705,6 +9140,132 @@ func (ec *executionContext) field_Query_events_args(ctx context.Context, rawArgs
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_matchEventParticipants_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_matchEvent_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "id",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["id"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_matchEvents_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "unionId",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOID2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unionId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*models.OfferingStatus, error) {
+			return ec.unmarshalOOfferingStatus2ᚖunionhallᚋmodelsᚐOfferingStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_matchSignUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (int64, error) {
+			return ec.unmarshalNID2int64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "status",
+		func(ctx context.Context, v any) (*models.MatchSignUpStatus, error) {
+			return ec.unmarshalOMatchSignUpStatus2ᚖunionhallᚋmodelsᚐMatchSignUpStatus(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["status"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg3
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_matchStats_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "eventId",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOID2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["eventId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "unionId",
+		func(ctx context.Context, v any) (*int64, error) {
+			return ec.unmarshalOID2ᚖint64(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["unionId"] = arg1
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_member_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -7832,6 +9393,28 @@ func (ec *executionContext) field_Query_myChildSignUps_args(ctx context.Context,
 }
 
 func (ec *executionContext) field_Query_myChildren_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "after",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["after"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Query_myMatchSignUps_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
 	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "first",
@@ -13876,6 +15459,1751 @@ func (ec *executionContext) fieldContext_LogoutPayload_ok(_ context.Context, fie
 	return graphql.NewScalarFieldContext("LogoutPayload", field, false, false, "Boolean")
 }
 
+func (ec *executionContext) _MatchActionPayload_ok(ctx context.Context, field graphql.CollectedField, obj *model.MatchActionPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchActionPayload_ok(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Ok, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchActionPayload_ok(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchActionPayload", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MatchContact_eventId(ctx context.Context, field graphql.CollectedField, obj *service.MatchContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchContact_eventId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EventID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchContact_eventId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchContact", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MatchContact_nickname(ctx context.Context, field graphql.CollectedField, obj *service.MatchContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchContact_nickname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nickname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchContact_nickname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchContact", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchContact_mobile(ctx context.Context, field graphql.CollectedField, obj *service.MatchContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchContact_mobile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Mobile, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchContact_mobile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchContact", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchContact_wechatId(ctx context.Context, field graphql.CollectedField, obj *service.MatchContact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchContact_wechatId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WechatID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchContact_wechatId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchContact", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchEvent_id(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MatchEvent_title(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_title(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Title, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchEvent_description(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_description(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Description, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_description(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchEvent_place(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_place(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Place, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_place(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchEvent_union(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_union(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchEvent().Union(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Union) graphql.Marshaler {
+			return ec.marshalNUnion2ᚖunionhallᚋmodelsᚐUnion(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_union(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Union(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchEvent_startsAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_startsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StartsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_startsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchEvent_endsAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_endsAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EndsAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_endsAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchEvent_pickClosesAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_pickClosesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_pickClosesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchEvent_signUpOpensAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_signUpOpensAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUpOpensAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_signUpOpensAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchEvent_signUpClosesAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_signUpClosesAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUpClosesAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_signUpClosesAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchEvent_selectionMode(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_selectionMode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SelectionMode, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.MatchSelectionMode) graphql.Marshaler {
+			return ec.marshalNMatchSelectionMode2unionhallᚋmodelsᚐMatchSelectionMode(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_selectionMode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "MatchSelectionMode")
+}
+
+func (ec *executionContext) _MatchEvent_maxPicks(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_maxPicks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MaxPicks, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_maxPicks(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchEvent_minAge(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_minAge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EligMinAge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_minAge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchEvent_maxAge(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_maxAge(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.EligMaxAge, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_maxAge(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchEvent_quotas(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_quotas(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchEvent().Quotas(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.MatchQuota) graphql.Marshaler {
+			return ec.marshalNMatchQuota2ᚕᚖunionhallᚋmodelsᚐMatchQuotaᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_quotas(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchQuota(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchEvent_status(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.OfferingStatus) graphql.Marshaler {
+			return ec.marshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "OfferingStatus")
+}
+
+func (ec *executionContext) _MatchEvent_cancelReason(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_cancelReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CancelReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_cancelReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchEvent_version(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchEvent_publishedAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_publishedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PublishedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_publishedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchEvent_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchEvent_checkinCode(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_checkinCode(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchEvent().CheckinCode(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_checkinCode(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _MatchEvent_lotterySeedHash(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_lotterySeedHash(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchEvent().LotterySeedHash(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_lotterySeedHash(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _MatchEvent_lotterySeed(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_lotterySeed(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchEvent().LotterySeed(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_lotterySeed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, true, true, "String")
+}
+
+func (ec *executionContext) _MatchEvent_allocatedAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_allocatedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.AllocatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_allocatedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEvent", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchEvent_mySignUp(ctx context.Context, field graphql.CollectedField, obj *models.MatchEvent) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEvent_mySignUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchEvent().MySignUp(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchSignUp) graphql.Marshaler {
+			return ec.marshalOMatchSignUp2ᚖunionhallᚋmodelsᚐMatchSignUp(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEvent_mySignUp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchEvent",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchEventConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MatchEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEventConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MatchEventEdge) graphql.Marshaler {
+			return ec.marshalNMatchEventEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐMatchEventEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEventConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchEventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEventEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchEventConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.MatchEventConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEventConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEventConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchEventConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchEventEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.MatchEventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEventEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEventEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchEventEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchEventEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.MatchEventEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEventEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchEvent) graphql.Marshaler {
+			return ec.marshalNMatchEvent2ᚖunionhallᚋmodelsᚐMatchEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEventEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchEventEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchEventPayload_matchEvent(ctx context.Context, field graphql.CollectedField, obj *model.MatchEventPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchEventPayload_matchEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MatchEvent, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchEvent) graphql.Marshaler {
+			return ec.marshalNMatchEvent2ᚖunionhallᚋmodelsᚐMatchEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchEventPayload_matchEvent(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchEventPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchParticipant_id(ctx context.Context, field graphql.CollectedField, obj *service.MatchParticipant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchParticipant_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.MemberID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchParticipant_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchParticipant", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MatchParticipant_gender(ctx context.Context, field graphql.CollectedField, obj *service.MatchParticipant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchParticipant_gender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Gender) graphql.Marshaler {
+			return ec.marshalNGender2unionhallᚋmodelsᚐGender(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchParticipant_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchParticipant", field, false, false, "Gender")
+}
+
+func (ec *executionContext) _MatchParticipant_profile(ctx context.Context, field graphql.CollectedField, obj *service.MatchParticipant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchParticipant_profile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Profile, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchProfile) graphql.Marshaler {
+			return ec.marshalNMatchProfileCard2ᚖunionhallᚋmodelsᚐMatchProfile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchParticipant_profile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchParticipant",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchProfileCard(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchParticipant_pickedByMe(ctx context.Context, field graphql.CollectedField, obj *service.MatchParticipant) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchParticipant_pickedByMe(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PickedByMe, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchParticipant_pickedByMe(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchParticipant", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _MatchParticipantPayload_participant(ctx context.Context, field graphql.CollectedField, obj *model.MatchParticipantPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchParticipantPayload_participant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Participant, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *service.MatchParticipant) graphql.Marshaler {
+			return ec.marshalNMatchParticipant2ᚖunionhallᚋinternalᚋserviceᚐMatchParticipant(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchParticipantPayload_participant(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchParticipantPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchParticipant(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchProfileCard_nickname(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_nickname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nickname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_nickname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchProfileCard_birthYear(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_birthYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BirthYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_birthYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchProfileCard_heightCm(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_heightCm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeightCm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_heightCm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchProfileCard_education(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_education(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Education, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_education(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchProfileCard_occupation(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_occupation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Occupation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_occupation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchProfileCard_district(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_district(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.District, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchProfileCard_hobbies(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_hobbies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hobbies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_hobbies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchProfileCard_intro(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_intro(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Intro, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_intro(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchProfileCard_photoFileId(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_photoFileId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhotoFileID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_photoFileId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchQuota_gender(ctx context.Context, field graphql.CollectedField, obj *models.MatchQuota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchQuota_gender(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Gender, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.Gender) graphql.Marshaler {
+			return ec.marshalNGender2unionhallᚋmodelsᚐGender(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchQuota_gender(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchQuota", field, false, false, "Gender")
+}
+
+func (ec *executionContext) _MatchQuota_capacity(ctx context.Context, field graphql.CollectedField, obj *models.MatchQuota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchQuota_capacity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Capacity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchQuota_capacity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchQuota", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchQuota_confirmedCount(ctx context.Context, field graphql.CollectedField, obj *models.MatchQuota) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchQuota_confirmedCount(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConfirmedCount, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchQuota_confirmedCount(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchQuota", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchSignUp_id(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int64) graphql.Marshaler {
+			return ec.marshalNID2int64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUp", field, false, false, "ID")
+}
+
+func (ec *executionContext) _MatchSignUp_event(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_event(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchSignUp().Event(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchEvent) graphql.Marshaler {
+			return ec.marshalNMatchEvent2ᚖunionhallᚋmodelsᚐMatchEvent(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_event(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEvent(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchSignUp_member(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_member(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchSignUp().Member(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.Member) graphql.Marshaler {
+			return ec.marshalNMember2ᚖunionhallᚋmodelsᚐMember(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_member(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchSignUp",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Member(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchSignUp_status(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_status(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Status, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v models.MatchSignUpStatus) graphql.Marshaler {
+			return ec.marshalNMatchSignUpStatus2unionhallᚋmodelsᚐMatchSignUpStatus(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_status(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUp", field, false, false, "MatchSignUpStatus")
+}
+
+func (ec *executionContext) _MatchSignUp_rejectReason(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_rejectReason(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RejectReason, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_rejectReason(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUp", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchSignUp_drawKey(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_drawKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchSignUp().DrawKey(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_drawKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUp", field, true, true, "String")
+}
+
+func (ec *executionContext) _MatchSignUp_checkedInAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_checkedInAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CheckedInAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_checkedInAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchSignUp_createdAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchSignUp) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUp_createdAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.CreatedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUp_createdAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUp", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MatchSignUpConnection_edges(ctx context.Context, field graphql.CollectedField, obj *model.MatchSignUpConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUpConnection_edges(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Edges, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*model.MatchSignUpEdge) graphql.Marshaler {
+			return ec.marshalNMatchSignUpEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐMatchSignUpEdgeᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUpConnection_edges(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchSignUpConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUpEdge(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchSignUpConnection_pageInfo(ctx context.Context, field graphql.CollectedField, obj *model.MatchSignUpConnection) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUpConnection_pageInfo(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PageInfo, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *model.PageInfo) graphql.Marshaler {
+			return ec.marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPageInfo(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUpConnection_pageInfo(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchSignUpConnection",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_PageInfo(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchSignUpEdge_cursor(ctx context.Context, field graphql.CollectedField, obj *model.MatchSignUpEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUpEdge_cursor(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Cursor, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUpEdge_cursor(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchSignUpEdge", field, false, false, "String")
+}
+
+func (ec *executionContext) _MatchSignUpEdge_node(ctx context.Context, field graphql.CollectedField, obj *model.MatchSignUpEdge) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUpEdge_node(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Node, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchSignUp) graphql.Marshaler {
+			return ec.marshalNMatchSignUp2ᚖunionhallᚋmodelsᚐMatchSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUpEdge_node(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchSignUpEdge",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchSignUpPayload_signUp(ctx context.Context, field graphql.CollectedField, obj *model.MatchSignUpPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchSignUpPayload_signUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUp, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchSignUp) graphql.Marshaler {
+			return ec.marshalNMatchSignUp2ᚖunionhallᚋmodelsᚐMatchSignUp(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchSignUpPayload_signUp(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MatchSignUpPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUp(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _MatchStats_events(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchStats_events(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Events, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchStats_events(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchStats_signUps(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchStats_signUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchStats_signUps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchStats_selected(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchStats_selected(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Selected, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchStats_selected(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchStats_attended(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchStats_attended(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Attended, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchStats_attended(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MatchStats_matches(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchStats_matches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Matches, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MatchStats_matches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
+}
+
 func (ec *executionContext) _Member_id(ctx context.Context, field graphql.CollectedField, obj *models.Member) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -15804,6 +19132,874 @@ func (ec *executionContext) fieldContext_Mutation_logout(ctx context.Context, fi
 	return fc, nil
 }
 
+func (ec *executionContext) _Mutation_declareSingle(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_declareSingle(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().DeclareSingle(ctx, fc.Args["input"].(model.DeclareSingleInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MyMatchProfilePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MyMatchProfilePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MyMatchProfilePayload) graphql.Marshaler {
+			return ec.marshalNMyMatchProfilePayload2ᚖunionhallᚋgraphᚋmodelᚐMyMatchProfilePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_declareSingle(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MyMatchProfilePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_declareSingle_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateMatchProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateMatchProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateMatchProfile(ctx, fc.Args["input"].(model.MatchProfileInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MyMatchProfilePayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MyMatchProfilePayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MyMatchProfilePayload) graphql.Marshaler {
+			return ec.marshalNMyMatchProfilePayload2ᚖunionhallᚋgraphᚋmodelᚐMyMatchProfilePayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateMatchProfile(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MyMatchProfilePayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateMatchProfile_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_createMatchEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_createMatchEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CreateMatchEvent(ctx, fc.Args["input"].(model.CreateMatchEventInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.MatchEventPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchEventPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchEventPayload) graphql.Marshaler {
+			return ec.marshalNMatchEventPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchEventPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_createMatchEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEventPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_createMatchEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_updateMatchEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_updateMatchEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().UpdateMatchEvent(ctx, fc.Args["input"].(model.UpdateMatchEventInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.MatchEventPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchEventPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchEventPayload) graphql.Marshaler {
+			return ec.marshalNMatchEventPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchEventPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_updateMatchEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEventPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_updateMatchEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_publishMatchEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_publishMatchEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PublishMatchEvent(ctx, fc.Args["input"].(model.MatchEventIDInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.MatchEventPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchEventPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchEventPayload) graphql.Marshaler {
+			return ec.marshalNMatchEventPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchEventPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_publishMatchEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEventPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_publishMatchEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_cancelMatchEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_cancelMatchEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CancelMatchEvent(ctx, fc.Args["input"].(model.CancelMatchEventInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.MatchEventPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchEventPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchEventPayload) graphql.Marshaler {
+			return ec.marshalNMatchEventPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchEventPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_cancelMatchEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEventPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_cancelMatchEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_selectMatchParticipants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_selectMatchParticipants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SelectMatchParticipants(ctx, fc.Args["input"].(model.SelectMatchParticipantsInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.SelectMatchParticipantsPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.SelectMatchParticipantsPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.SelectMatchParticipantsPayload) graphql.Marshaler {
+			return ec.marshalNSelectMatchParticipantsPayload2ᚖunionhallᚋgraphᚋmodelᚐSelectMatchParticipantsPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_selectMatchParticipants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_SelectMatchParticipantsPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_selectMatchParticipants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_signUpMatchEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_signUpMatchEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().SignUpMatchEvent(ctx, fc.Args["input"].(model.MatchEventSignUpInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MatchSignUpPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchSignUpPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchSignUpPayload) graphql.Marshaler {
+			return ec.marshalNMatchSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_signUpMatchEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUpPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_signUpMatchEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawMatchSignUp(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawMatchSignUp(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawMatchSignUp(ctx, fc.Args["input"].(model.MatchEventSignUpInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MatchSignUpPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchSignUpPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchSignUpPayload) graphql.Marshaler {
+			return ec.marshalNMatchSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawMatchSignUp(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUpPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawMatchSignUp_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_checkInMatchEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_checkInMatchEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().CheckInMatchEvent(ctx, fc.Args["input"].(model.CheckInMatchEventInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MatchSignUpPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchSignUpPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchSignUpPayload) graphql.Marshaler {
+			return ec.marshalNMatchSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_checkInMatchEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUpPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_checkInMatchEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_pickParticipant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_pickParticipant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().PickParticipant(ctx, fc.Args["input"].(model.MatchParticipantInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MatchActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchActionPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchActionPayload) graphql.Marshaler {
+			return ec.marshalNMatchActionPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_pickParticipant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_pickParticipant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_withdrawPick(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_withdrawPick(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().WithdrawPick(ctx, fc.Args["input"].(model.MatchParticipantInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MatchActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchActionPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchActionPayload) graphql.Marshaler {
+			return ec.marshalNMatchActionPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_withdrawPick(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_withdrawPick_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_blockParticipant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_blockParticipant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().BlockParticipant(ctx, fc.Args["input"].(model.MatchParticipantInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MatchActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchActionPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchActionPayload) graphql.Marshaler {
+			return ec.marshalNMatchActionPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_blockParticipant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_blockParticipant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Mutation_reportParticipant(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Mutation_reportParticipant(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Mutation().ReportParticipant(ctx, fc.Args["input"].(model.ReportParticipantInput))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MatchActionPayload
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchActionPayload
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchActionPayload) graphql.Marshaler {
+			return ec.marshalNMatchActionPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchActionPayload(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Mutation_reportParticipant(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Mutation",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchActionPayload(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Mutation_reportParticipant_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _Mutation_bindProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -17602,6 +21798,314 @@ func (ec *executionContext) fieldContext_Mutation_setRedeemerBatches(ctx context
 	return fc, nil
 }
 
+func (ec *executionContext) _MyMatchProfile_single(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_single(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MyMatchProfile().Single(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_single(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, true, true, "Boolean")
+}
+
+func (ec *executionContext) _MyMatchProfile_singleDeclaredAt(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_singleDeclaredAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SingleDeclaredAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *time.Time) graphql.Marshaler {
+			return ec.marshalOTime2ᚖtimeᚐTime(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_singleDeclaredAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "Time")
+}
+
+func (ec *executionContext) _MyMatchProfile_nickname(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_nickname(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Nickname, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_nickname(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfile_birthYear(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_birthYear(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.BirthYear, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_birthYear(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MyMatchProfile_heightCm(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_heightCm(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.HeightCm, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_heightCm(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "Int")
+}
+
+func (ec *executionContext) _MyMatchProfile_education(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_education(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Education, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_education(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfile_occupation(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_occupation(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Occupation, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_occupation(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfile_district(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_district(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.District, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_district(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfile_hobbies(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_hobbies(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Hobbies, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_hobbies(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfile_intro(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_intro(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Intro, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_intro(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfile_photoFileId(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_photoFileId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PhotoFileID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_photoFileId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfile_wechatId(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_wechatId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.WechatID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_wechatId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfilePayload_profile(ctx context.Context, field graphql.CollectedField, obj *model.MyMatchProfilePayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfilePayload_profile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Profile, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchProfile) graphql.Marshaler {
+			return ec.marshalNMyMatchProfile2ᚖunionhallᚋmodelsᚐMatchProfile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfilePayload_profile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "MyMatchProfilePayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MyMatchProfile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
 func (ec *executionContext) _PageInfo_hasNextPage(ctx context.Context, field graphql.CollectedField, obj *model.PageInfo) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -18661,6 +23165,478 @@ func (ec *executionContext) fieldContext_Query_currentAdmin(_ context.Context, f
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_Admin(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_matchEvents(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matchEvents(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MatchEvents(ctx, fc.Args["unionId"].(*int64), fc.Args["status"].(*models.OfferingStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *model.MatchEventConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchEventConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchEventConnection) graphql.Marshaler {
+			return ec.marshalNMatchEventConnection2ᚖunionhallᚋgraphᚋmodelᚐMatchEventConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matchEvents(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEventConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matchEvents_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_matchEvent(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matchEvent(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MatchEvent(ctx, fc.Args["id"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ANY")
+				if err != nil {
+					var zeroVal *models.MatchEvent
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.MatchEvent
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchEvent) graphql.Marshaler {
+			return ec.marshalOMatchEvent2ᚖunionhallᚋmodelsᚐMatchEvent(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matchEvent(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchEvent(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matchEvent_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myMatchProfile(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myMatchProfile(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyMatchProfile(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *models.MatchProfile
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *models.MatchProfile
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *models.MatchProfile) graphql.Marshaler {
+			return ec.marshalNMyMatchProfile2ᚖunionhallᚋmodelsᚐMatchProfile(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myMatchProfile(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MyMatchProfile(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myMatchSignUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myMatchSignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MyMatchSignUps(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal *model.MatchSignUpConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchSignUpConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchSignUpConnection) graphql.Marshaler {
+			return ec.marshalNMatchSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myMatchSignUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_myMatchSignUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_matchEventParticipants(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matchEventParticipants(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MatchEventParticipants(ctx, fc.Args["eventId"].(int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal []*service.MatchParticipant
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*service.MatchParticipant
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*service.MatchParticipant) graphql.Marshaler {
+			return ec.marshalNMatchParticipant2ᚕᚖunionhallᚋinternalᚋserviceᚐMatchParticipantᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matchEventParticipants(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchParticipant(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matchEventParticipants_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_myMatches(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_myMatches(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Query().MyMatches(ctx)
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
+				if err != nil {
+					var zeroVal []*service.MatchContact
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal []*service.MatchContact
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v []*service.MatchContact) graphql.Marshaler {
+			return ec.marshalNMatchContact2ᚕᚖunionhallᚋinternalᚋserviceᚐMatchContactᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_myMatches(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchContact(ctx, field)
+		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_matchSignUps(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matchSignUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MatchSignUps(ctx, fc.Args["eventId"].(int64), fc.Args["status"].(*models.MatchSignUpStatus), fc.Args["first"].(*int), fc.Args["after"].(*string))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *model.MatchSignUpConnection
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *model.MatchSignUpConnection
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *model.MatchSignUpConnection) graphql.Marshaler {
+			return ec.marshalNMatchSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpConnection(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matchSignUps(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUpConnection(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matchSignUps_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_matchStats(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_matchStats(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().MatchStats(ctx, fc.Args["eventId"].(*int64), fc.Args["unionId"].(*int64))
+		},
+		func(ctx context.Context, next graphql.Resolver) graphql.Resolver {
+			directive0 := next
+
+			directive1 := func(ctx context.Context) (any, error) {
+				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
+				if err != nil {
+					var zeroVal *service.MatchStats
+					return zeroVal, err
+				}
+				if ec.Directives.Auth == nil {
+					var zeroVal *service.MatchStats
+					return zeroVal, errors.New("directive auth is not implemented")
+				}
+				return ec.Directives.Auth(ctx, nil, directive0, requires)
+			}
+
+			next = directive1
+			return next
+		},
+		func(ctx context.Context, selections ast.SelectionSet, v *service.MatchStats) graphql.Marshaler {
+			return ec.marshalNMatchStats2ᚖunionhallᚋinternalᚋserviceᚐMatchStats(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_matchStats(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchStats(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_matchStats_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -20215,6 +25191,38 @@ func (ec *executionContext) _RosterRowResult_message(ctx context.Context, field 
 }
 func (ec *executionContext) fieldContext_RosterRowResult_message(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("RosterRowResult", field, false, false, "String")
+}
+
+func (ec *executionContext) _SelectMatchParticipantsPayload_signUps(ctx context.Context, field graphql.CollectedField, obj *model.SelectMatchParticipantsPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SelectMatchParticipantsPayload_signUps(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.SignUps, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*models.MatchSignUp) graphql.Marshaler {
+			return ec.marshalNMatchSignUp2ᚕᚖunionhallᚋmodelsᚐMatchSignUpᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SelectMatchParticipantsPayload_signUps(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "SelectMatchParticipantsPayload",
+		Field:      field,
+		IsMethod:   false,
+		IsResolver: false,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_MatchSignUp(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _SetRedeemerBatchesPayload_redeemer(ctx context.Context, field graphql.CollectedField, obj *model.SetRedeemerBatchesPayload) (ret graphql.Marshaler) {
@@ -26768,6 +31776,55 @@ func UnmarshalCancelEventSignUpsInput(ctx context.Context, raw any) (model.Cance
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCancelMatchEventInput(ctx context.Context, obj any) (model.CancelMatchEventInput, error) {
+	var it model.CancelMatchEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCancelMatchEventInput unmarshals raw into the CancelMatchEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCancelMatchEventInput(ctx context.Context, raw any) (model.CancelMatchEventInput, error) {
+	var out model.CancelMatchEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CancelMatchEventInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCancelTrainingClassInput(ctx context.Context, obj any) (model.CancelTrainingClassInput, error) {
 	var it model.CancelTrainingClassInput
 	if obj == nil {
@@ -26940,6 +31997,55 @@ func (ec *executionContext) unmarshalInputCheckInEventSignUpInput(ctx context.Co
 func UnmarshalCheckInEventSignUpInput(ctx context.Context, raw any) (model.CheckInEventSignUpInput, error) {
 	var out model.CheckInEventSignUpInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInEventSignUpInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputCheckInMatchEventInput(ctx context.Context, obj any) (model.CheckInMatchEventInput, error) {
+	var it model.CheckInMatchEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventId", "code"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "code":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("code"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Code = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCheckInMatchEventInput unmarshals raw into the CheckInMatchEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCheckInMatchEventInput(ctx context.Context, raw any) (model.CheckInMatchEventInput, error) {
+	var out model.CheckInMatchEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CheckInMatchEventInput", raw, &out)
 	return out, err
 }
 
@@ -27553,6 +32659,150 @@ func UnmarshalCreateEventInput(ctx context.Context, raw any) (model.CreateEventI
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputCreateMatchEventInput(ctx context.Context, obj any) (model.CreateMatchEventInput, error) {
+	var it model.CreateMatchEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	if _, present := asMap["maxPicks"]; !present {
+		asMap["maxPicks"] = 3
+	}
+
+	fieldsInOrder := [...]string{"unionId", "title", "description", "place", "startsAt", "endsAt", "pickClosesAt", "signUpOpensAt", "signUpClosesAt", "maleCapacity", "femaleCapacity", "minAge", "maxAge", "selectionMode", "maxPicks"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "unionId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("unionId"))
+			data, err := ec.unmarshalOID2ᚖint64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.UnionID = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "pickClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pickClosesAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PickClosesAt = data
+		case "signUpOpensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpOpensAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpOpensAt = data
+		case "signUpClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpClosesAt"))
+			data, err := ec.unmarshalNTime2timeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpClosesAt = data
+		case "maleCapacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maleCapacity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaleCapacity = data
+		case "femaleCapacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("femaleCapacity"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FemaleCapacity = data
+		case "minAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minAge"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinAge = data
+		case "maxAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAge"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAge = data
+		case "selectionMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectionMode"))
+			data, err := ec.unmarshalNMatchSelectionMode2unionhallᚋmodelsᚐMatchSelectionMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectionMode = data
+		case "maxPicks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxPicks"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxPicks = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalCreateMatchEventInput unmarshals raw into the CreateMatchEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalCreateMatchEventInput(ctx context.Context, raw any) (model.CreateMatchEventInput, error) {
+	var out model.CreateMatchEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "CreateMatchEventInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputCreateSubsidyProgramInput(ctx context.Context, obj any) (model.CreateSubsidyProgramInput, error) {
 	var it model.CreateSubsidyProgramInput
 	if obj == nil {
@@ -28034,6 +33284,48 @@ func (ec *executionContext) unmarshalInputDashboardInput(ctx context.Context, ob
 func UnmarshalDashboardInput(ctx context.Context, raw any) (model.DashboardInput, error) {
 	var out model.DashboardInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "DashboardInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputDeclareSingleInput(ctx context.Context, obj any) (model.DeclareSingleInput, error) {
+	var it model.DeclareSingleInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"single"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "single":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("single"))
+			data, err := ec.unmarshalNBoolean2bool(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Single = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalDeclareSingleInput unmarshals raw into the DeclareSingleInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalDeclareSingleInput(ctx context.Context, raw any) (model.DeclareSingleInput, error) {
+	var out model.DeclareSingleInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "DeclareSingleInput", raw, &out)
 	return out, err
 }
 
@@ -28629,6 +33921,244 @@ func UnmarshalMarkAttendanceInput(ctx context.Context, raw any) (model.MarkAtten
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputMatchEventIdInput(ctx context.Context, obj any) (model.MatchEventIDInput, error) {
+	var it model.MatchEventIDInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMatchEventIdInput unmarshals raw into the MatchEventIdInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMatchEventIdInput(ctx context.Context, raw any) (model.MatchEventIDInput, error) {
+	var out model.MatchEventIDInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MatchEventIdInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMatchEventSignUpInput(ctx context.Context, obj any) (model.MatchEventSignUpInput, error) {
+	var it model.MatchEventSignUpInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMatchEventSignUpInput unmarshals raw into the MatchEventSignUpInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMatchEventSignUpInput(ctx context.Context, raw any) (model.MatchEventSignUpInput, error) {
+	var out model.MatchEventSignUpInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MatchEventSignUpInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMatchParticipantInput(ctx context.Context, obj any) (model.MatchParticipantInput, error) {
+	var it model.MatchParticipantInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventId", "participantId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "participantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("participantId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ParticipantID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMatchParticipantInput unmarshals raw into the MatchParticipantInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMatchParticipantInput(ctx context.Context, raw any) (model.MatchParticipantInput, error) {
+	var out model.MatchParticipantInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MatchParticipantInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputMatchProfileInput(ctx context.Context, obj any) (model.MatchProfileInput, error) {
+	var it model.MatchProfileInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"nickname", "birthYear", "heightCm", "education", "occupation", "district", "hobbies", "intro", "photoFileId", "wechatId"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "nickname":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("nickname"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Nickname = data
+		case "birthYear":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("birthYear"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.BirthYear = data
+		case "heightCm":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("heightCm"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.HeightCm = data
+		case "education":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("education"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Education = data
+		case "occupation":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("occupation"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Occupation = data
+		case "district":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("district"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.District = data
+		case "hobbies":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("hobbies"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Hobbies = data
+		case "intro":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("intro"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Intro = data
+		case "photoFileId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("photoFileId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PhotoFileID = data
+		case "wechatId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("wechatId"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.WechatID = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalMatchProfileInput unmarshals raw into the MatchProfileInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalMatchProfileInput(ctx context.Context, raw any) (model.MatchProfileInput, error) {
+	var out model.MatchProfileInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "MatchProfileInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputMemberFilter(ctx context.Context, obj any) (model.MemberFilter, error) {
 	var it model.MemberFilter
 	if obj == nil {
@@ -29070,6 +34600,62 @@ func UnmarshalRejectMemberInput(ctx context.Context, raw any) (model.RejectMembe
 	return out, err
 }
 
+func (ec *executionContext) unmarshalInputReportParticipantInput(ctx context.Context, obj any) (model.ReportParticipantInput, error) {
+	var it model.ReportParticipantInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventId", "participantId", "reason"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "participantId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("participantId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ParticipantID = data
+		case "reason":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("reason"))
+			data, err := ec.unmarshalNString2string(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Reason = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalReportParticipantInput unmarshals raw into the ReportParticipantInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalReportParticipantInput(ctx context.Context, raw any) (model.ReportParticipantInput, error) {
+	var out model.ReportParticipantInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "ReportParticipantInput", raw, &out)
+	return out, err
+}
+
 func (ec *executionContext) unmarshalInputResubmitSubsidyApplicationInput(ctx context.Context, obj any) (model.ResubmitSubsidyApplicationInput, error) {
 	var it model.ResubmitSubsidyApplicationInput
 	if obj == nil {
@@ -29270,6 +34856,55 @@ func (ec *executionContext) unmarshalInputRevokeVoucherInput(ctx context.Context
 func UnmarshalRevokeVoucherInput(ctx context.Context, raw any) (model.RevokeVoucherInput, error) {
 	var out model.RevokeVoucherInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "RevokeVoucherInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputSelectMatchParticipantsInput(ctx context.Context, obj any) (model.SelectMatchParticipantsInput, error) {
+	var it model.SelectMatchParticipantsInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"eventId", "signUpIds"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "eventId":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("eventId"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EventID = data
+		case "signUpIds":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpIds"))
+			data, err := ec.unmarshalNID2ᚕint64ᚄ(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpIds = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalSelectMatchParticipantsInput unmarshals raw into the SelectMatchParticipantsInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalSelectMatchParticipantsInput(ctx context.Context, raw any) (model.SelectMatchParticipantsInput, error) {
+	var out model.SelectMatchParticipantsInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "SelectMatchParticipantsInput", raw, &out)
 	return out, err
 }
 
@@ -30219,6 +35854,153 @@ func (ec *executionContext) unmarshalInputUpdateEventInput(ctx context.Context, 
 func UnmarshalUpdateEventInput(ctx context.Context, raw any) (model.UpdateEventInput, error) {
 	var out model.UpdateEventInput
 	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateEventInput", raw, &out)
+	return out, err
+}
+
+func (ec *executionContext) unmarshalInputUpdateMatchEventInput(ctx context.Context, obj any) (model.UpdateMatchEventInput, error) {
+	var it model.UpdateMatchEventInput
+	if obj == nil {
+		return it, nil
+	}
+
+	asMap := map[string]any{}
+	for k, v := range obj.(map[string]any) {
+		asMap[k] = v
+	}
+
+	fieldsInOrder := [...]string{"id", "version", "title", "description", "place", "startsAt", "endsAt", "pickClosesAt", "signUpOpensAt", "signUpClosesAt", "maleCapacity", "femaleCapacity", "minAge", "maxAge", "selectionMode", "maxPicks"}
+	for _, k := range fieldsInOrder {
+		v, ok := asMap[k]
+		if !ok {
+			continue
+		}
+		switch k {
+		case "id":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("id"))
+			data, err := ec.unmarshalNID2int64(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.ID = data
+		case "version":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("version"))
+			data, err := ec.unmarshalNInt2int(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Version = data
+		case "title":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("title"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Title = data
+		case "description":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("description"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Description = data
+		case "place":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("place"))
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.Place = data
+		case "startsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("startsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.StartsAt = data
+		case "endsAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("endsAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.EndsAt = data
+		case "pickClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("pickClosesAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.PickClosesAt = data
+		case "signUpOpensAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpOpensAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpOpensAt = data
+		case "signUpClosesAt":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("signUpClosesAt"))
+			data, err := ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SignUpClosesAt = data
+		case "maleCapacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maleCapacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaleCapacity = data
+		case "femaleCapacity":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("femaleCapacity"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.FemaleCapacity = data
+		case "minAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("minAge"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MinAge = data
+		case "maxAge":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxAge"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxAge = data
+		case "selectionMode":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("selectionMode"))
+			data, err := ec.unmarshalOMatchSelectionMode2ᚖunionhallᚋmodelsᚐMatchSelectionMode(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.SelectionMode = data
+		case "maxPicks":
+			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("maxPicks"))
+			data, err := ec.unmarshalOInt2ᚖint(ctx, v)
+			if err != nil {
+				return it, err
+			}
+			it.MaxPicks = data
+		}
+	}
+	return it, nil
+}
+
+// UnmarshalUpdateMatchEventInput unmarshals raw into the UpdateMatchEventInput input type, using the
+// unmarshaler bound to ctx's request. Call it from a resolver to decode an input
+// object that was not passed as a field argument.
+//
+// ctx must come from a gqlgen request; outside one there is no unmarshaler to use
+// and the returned error says so.
+func UnmarshalUpdateMatchEventInput(ctx context.Context, raw any) (model.UpdateMatchEventInput, error) {
+	var out model.UpdateMatchEventInput
+	err := graphql.UnmarshalNamedInputFromContext(ctx, "UpdateMatchEventInput", raw, &out)
 	return out, err
 }
 
@@ -33191,6 +38973,785 @@ func (ec *executionContext) _LogoutPayload(ctx context.Context, sel ast.Selectio
 	return out
 }
 
+var matchActionPayloadImplementors = []string{"MatchActionPayload"}
+
+func (ec *executionContext) _MatchActionPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MatchActionPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchActionPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchActionPayload")
+		case "ok":
+			out.Values[i] = ec._MatchActionPayload_ok(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchContactImplementors = []string{"MatchContact"}
+
+func (ec *executionContext) _MatchContact(ctx context.Context, sel ast.SelectionSet, obj *service.MatchContact) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchContactImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchContact")
+		case "eventId":
+			out.Values[i] = ec._MatchContact_eventId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "nickname":
+			out.Values[i] = ec._MatchContact_nickname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "mobile":
+			out.Values[i] = ec._MatchContact_mobile(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "wechatId":
+			out.Values[i] = ec._MatchContact_wechatId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchEventImplementors = []string{"MatchEvent"}
+
+func (ec *executionContext) _MatchEvent(ctx context.Context, sel ast.SelectionSet, obj *models.MatchEvent) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchEventImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchEvent")
+		case "id":
+			out.Values[i] = ec._MatchEvent_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "title":
+			out.Values[i] = ec._MatchEvent_title(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "description":
+			out.Values[i] = ec._MatchEvent_description(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "place":
+			out.Values[i] = ec._MatchEvent_place(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "union":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchEvent_union(ctx, field, obj)
+				})
+		case "startsAt":
+			out.Values[i] = ec._MatchEvent_startsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "endsAt":
+			out.Values[i] = ec._MatchEvent_endsAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "pickClosesAt":
+			out.Values[i] = ec._MatchEvent_pickClosesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUpOpensAt":
+			out.Values[i] = ec._MatchEvent_signUpOpensAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "signUpClosesAt":
+			out.Values[i] = ec._MatchEvent_signUpClosesAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "selectionMode":
+			out.Values[i] = ec._MatchEvent_selectionMode(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxPicks":
+			out.Values[i] = ec._MatchEvent_maxPicks(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "minAge":
+			out.Values[i] = ec._MatchEvent_minAge(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "maxAge":
+			out.Values[i] = ec._MatchEvent_maxAge(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "quotas":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchEvent_quotas(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._MatchEvent_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "cancelReason":
+			out.Values[i] = ec._MatchEvent_cancelReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "version":
+			out.Values[i] = ec._MatchEvent_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "publishedAt":
+			out.Values[i] = ec._MatchEvent_publishedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._MatchEvent_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "checkinCode":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchEvent_checkinCode(ctx, field, obj)
+				})
+		case "lotterySeedHash":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchEvent_lotterySeedHash(ctx, field, obj)
+				})
+		case "lotterySeed":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchEvent_lotterySeed(ctx, field, obj)
+				})
+		case "allocatedAt":
+			out.Values[i] = ec._MatchEvent_allocatedAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "mySignUp":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchEvent_mySignUp(ctx, field, obj)
+				})
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchEventConnectionImplementors = []string{"MatchEventConnection"}
+
+func (ec *executionContext) _MatchEventConnection(ctx context.Context, sel ast.SelectionSet, obj *model.MatchEventConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchEventConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchEventConnection")
+		case "edges":
+			out.Values[i] = ec._MatchEventConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._MatchEventConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchEventEdgeImplementors = []string{"MatchEventEdge"}
+
+func (ec *executionContext) _MatchEventEdge(ctx context.Context, sel ast.SelectionSet, obj *model.MatchEventEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchEventEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchEventEdge")
+		case "cursor":
+			out.Values[i] = ec._MatchEventEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._MatchEventEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchEventPayloadImplementors = []string{"MatchEventPayload"}
+
+func (ec *executionContext) _MatchEventPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MatchEventPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchEventPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchEventPayload")
+		case "matchEvent":
+			out.Values[i] = ec._MatchEventPayload_matchEvent(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchParticipantImplementors = []string{"MatchParticipant"}
+
+func (ec *executionContext) _MatchParticipant(ctx context.Context, sel ast.SelectionSet, obj *service.MatchParticipant) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchParticipantImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchParticipant")
+		case "id":
+			out.Values[i] = ec._MatchParticipant_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "gender":
+			out.Values[i] = ec._MatchParticipant_gender(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "profile":
+			out.Values[i] = ec._MatchParticipant_profile(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pickedByMe":
+			out.Values[i] = ec._MatchParticipant_pickedByMe(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchParticipantPayloadImplementors = []string{"MatchParticipantPayload"}
+
+func (ec *executionContext) _MatchParticipantPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MatchParticipantPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchParticipantPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchParticipantPayload")
+		case "participant":
+			out.Values[i] = ec._MatchParticipantPayload_participant(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchProfileCardImplementors = []string{"MatchProfileCard"}
+
+func (ec *executionContext) _MatchProfileCard(ctx context.Context, sel ast.SelectionSet, obj *models.MatchProfile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchProfileCardImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchProfileCard")
+		case "nickname":
+			out.Values[i] = ec._MatchProfileCard_nickname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "birthYear":
+			out.Values[i] = ec._MatchProfileCard_birthYear(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "heightCm":
+			out.Values[i] = ec._MatchProfileCard_heightCm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "education":
+			out.Values[i] = ec._MatchProfileCard_education(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "occupation":
+			out.Values[i] = ec._MatchProfileCard_occupation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "district":
+			out.Values[i] = ec._MatchProfileCard_district(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "hobbies":
+			out.Values[i] = ec._MatchProfileCard_hobbies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "intro":
+			out.Values[i] = ec._MatchProfileCard_intro(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "photoFileId":
+			out.Values[i] = ec._MatchProfileCard_photoFileId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchQuotaImplementors = []string{"MatchQuota"}
+
+func (ec *executionContext) _MatchQuota(ctx context.Context, sel ast.SelectionSet, obj *models.MatchQuota) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchQuotaImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchQuota")
+		case "gender":
+			out.Values[i] = ec._MatchQuota_gender(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "capacity":
+			out.Values[i] = ec._MatchQuota_capacity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "confirmedCount":
+			out.Values[i] = ec._MatchQuota_confirmedCount(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchSignUpImplementors = []string{"MatchSignUp"}
+
+func (ec *executionContext) _MatchSignUp(ctx context.Context, sel ast.SelectionSet, obj *models.MatchSignUp) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchSignUpImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchSignUp")
+		case "id":
+			out.Values[i] = ec._MatchSignUp_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "event":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchSignUp_event(ctx, field, obj)
+				})
+		case "member":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchSignUp_member(ctx, field, obj)
+				})
+		case "status":
+			out.Values[i] = ec._MatchSignUp_status(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "rejectReason":
+			out.Values[i] = ec._MatchSignUp_rejectReason(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "drawKey":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchSignUp_drawKey(ctx, field, obj)
+				})
+		case "checkedInAt":
+			out.Values[i] = ec._MatchSignUp_checkedInAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "createdAt":
+			out.Values[i] = ec._MatchSignUp_createdAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchSignUpConnectionImplementors = []string{"MatchSignUpConnection"}
+
+func (ec *executionContext) _MatchSignUpConnection(ctx context.Context, sel ast.SelectionSet, obj *model.MatchSignUpConnection) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchSignUpConnectionImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchSignUpConnection")
+		case "edges":
+			out.Values[i] = ec._MatchSignUpConnection_edges(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pageInfo":
+			out.Values[i] = ec._MatchSignUpConnection_pageInfo(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchSignUpEdgeImplementors = []string{"MatchSignUpEdge"}
+
+func (ec *executionContext) _MatchSignUpEdge(ctx context.Context, sel ast.SelectionSet, obj *model.MatchSignUpEdge) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchSignUpEdgeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchSignUpEdge")
+		case "cursor":
+			out.Values[i] = ec._MatchSignUpEdge_cursor(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "node":
+			out.Values[i] = ec._MatchSignUpEdge_node(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchSignUpPayloadImplementors = []string{"MatchSignUpPayload"}
+
+func (ec *executionContext) _MatchSignUpPayload(ctx context.Context, sel ast.SelectionSet, obj *model.MatchSignUpPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchSignUpPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchSignUpPayload")
+		case "signUp":
+			out.Values[i] = ec._MatchSignUpPayload_signUp(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var matchStatsImplementors = []string{"MatchStats"}
+
+func (ec *executionContext) _MatchStats(ctx context.Context, sel ast.SelectionSet, obj *service.MatchStats) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, matchStatsImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MatchStats")
+		case "events":
+			out.Values[i] = ec._MatchStats_events(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signUps":
+			out.Values[i] = ec._MatchStats_signUps(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "selected":
+			out.Values[i] = ec._MatchStats_selected(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "attended":
+			out.Values[i] = ec._MatchStats_attended(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "matches":
+			out.Values[i] = ec._MatchStats_matches(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
 var memberImplementors = []string{"Member"}
 
 func (ec *executionContext) _Member(ctx context.Context, sel ast.SelectionSet, obj *models.Member) graphql.Marshaler {
@@ -33564,6 +40125,104 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
+		case "declareSingle":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_declareSingle(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateMatchProfile":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateMatchProfile(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "createMatchEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_createMatchEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "updateMatchEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_updateMatchEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "publishMatchEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_publishMatchEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "cancelMatchEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_cancelMatchEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "selectMatchParticipants":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_selectMatchParticipants(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "signUpMatchEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_signUpMatchEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawMatchSignUp":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawMatchSignUp(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "checkInMatchEvent":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_checkInMatchEvent(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "pickParticipant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_pickParticipant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "withdrawPick":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_withdrawPick(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "blockParticipant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_blockParticipant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "reportParticipant":
+			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
+				return ec._Mutation_reportParticipant(ctx, field)
+			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
 		case "bindProfile":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_bindProfile(ctx, field)
@@ -33764,6 +40423,128 @@ func (ec *executionContext) _Mutation(ctx context.Context, sel ast.SelectionSet)
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Mutation_setRedeemerBatches(ctx, field)
 			})
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var myMatchProfileImplementors = []string{"MyMatchProfile"}
+
+func (ec *executionContext) _MyMatchProfile(ctx context.Context, sel ast.SelectionSet, obj *models.MatchProfile) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, myMatchProfileImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MyMatchProfile")
+		case "single":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MyMatchProfile_single(ctx, field, obj)
+				})
+		case "singleDeclaredAt":
+			out.Values[i] = ec._MyMatchProfile_singleDeclaredAt(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "nickname":
+			out.Values[i] = ec._MyMatchProfile_nickname(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "birthYear":
+			out.Values[i] = ec._MyMatchProfile_birthYear(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "heightCm":
+			out.Values[i] = ec._MyMatchProfile_heightCm(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "education":
+			out.Values[i] = ec._MyMatchProfile_education(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "occupation":
+			out.Values[i] = ec._MyMatchProfile_occupation(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "district":
+			out.Values[i] = ec._MyMatchProfile_district(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "hobbies":
+			out.Values[i] = ec._MyMatchProfile_hobbies(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "intro":
+			out.Values[i] = ec._MyMatchProfile_intro(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "photoFileId":
+			out.Values[i] = ec._MyMatchProfile_photoFileId(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		case "wechatId":
+			out.Values[i] = ec._MyMatchProfile_wechatId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				atomic.AddUint32(&out.Invalids, 1)
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var myMatchProfilePayloadImplementors = []string{"MyMatchProfilePayload"}
+
+func (ec *executionContext) _MyMatchProfilePayload(ctx context.Context, sel ast.SelectionSet, obj *model.MyMatchProfilePayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, myMatchProfilePayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("MyMatchProfilePayload")
+		case "profile":
+			out.Values[i] = ec._MyMatchProfilePayload_profile(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -33989,6 +40770,54 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_currentAdmin(ctx, field)
 				})
+		case "matchEvents":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matchEvents(ctx, field)
+				})
+		case "matchEvent":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matchEvent(ctx, field)
+				})
+		case "myMatchProfile":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myMatchProfile(ctx, field)
+				})
+		case "myMatchSignUps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myMatchSignUps(ctx, field)
+				})
+		case "matchEventParticipants":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matchEventParticipants(ctx, field)
+				})
+		case "myMatches":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_myMatches(ctx, field)
+				})
+		case "matchSignUps":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matchSignUps(ctx, field)
+				})
+		case "matchStats":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_matchStats(ctx, field)
+				})
 		case "me":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
 				true, true,
@@ -34213,6 +41042,39 @@ func (ec *executionContext) _RosterRowResult(ctx context.Context, sel ast.Select
 			}
 		case "message":
 			out.Values[i] = ec._RosterRowResult_message(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var selectMatchParticipantsPayloadImplementors = []string{"SelectMatchParticipantsPayload"}
+
+func (ec *executionContext) _SelectMatchParticipantsPayload(ctx context.Context, sel ast.SelectionSet, obj *model.SelectMatchParticipantsPayload) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, selectMatchParticipantsPayloadImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("SelectMatchParticipantsPayload")
+		case "signUps":
+			out.Values[i] = ec._SelectMatchParticipantsPayload_signUps(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}
@@ -36821,6 +43683,11 @@ func (ec *executionContext) unmarshalNCancelEventSignUpsInput2unionhallᚋgraph�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCancelMatchEventInput2unionhallᚋgraphᚋmodelᚐCancelMatchEventInput(ctx context.Context, v any) (model.CancelMatchEventInput, error) {
+	res, err := ec.unmarshalInputCancelMatchEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCancelTrainingClassInput2unionhallᚋgraphᚋmodelᚐCancelTrainingClassInput(ctx context.Context, v any) (model.CancelTrainingClassInput, error) {
 	res, err := ec.unmarshalInputCancelTrainingClassInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -36838,6 +43705,11 @@ func (ec *executionContext) unmarshalNCheckInChildInput2unionhallᚋgraphᚋmode
 
 func (ec *executionContext) unmarshalNCheckInEventSignUpInput2unionhallᚋgraphᚋmodelᚐCheckInEventSignUpInput(ctx context.Context, v any) (model.CheckInEventSignUpInput, error) {
 	res, err := ec.unmarshalInputCheckInEventSignUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNCheckInMatchEventInput2unionhallᚋgraphᚋmodelᚐCheckInMatchEventInput(ctx context.Context, v any) (model.CheckInMatchEventInput, error) {
+	res, err := ec.unmarshalInputCheckInMatchEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -37073,6 +43945,11 @@ func (ec *executionContext) unmarshalNCreateEventInput2unionhallᚋgraphᚋmodel
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) unmarshalNCreateMatchEventInput2unionhallᚋgraphᚋmodelᚐCreateMatchEventInput(ctx context.Context, v any) (model.CreateMatchEventInput, error) {
+	res, err := ec.unmarshalInputCreateMatchEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNCreateSubsidyProgramInput2unionhallᚋgraphᚋmodelᚐCreateSubsidyProgramInput(ctx context.Context, v any) (model.CreateSubsidyProgramInput, error) {
 	res, err := ec.unmarshalInputCreateSubsidyProgramInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37126,6 +44003,11 @@ func (ec *executionContext) marshalNDate2timeᚐTime(ctx context.Context, sel as
 		graphql.AddInvalidNullFromMarshaler(ctx, "Date!")
 	}
 	return res
+}
+
+func (ec *executionContext) unmarshalNDeclareSingleInput2unionhallᚋgraphᚋmodelᚐDeclareSingleInput(ctx context.Context, v any) (model.DeclareSingleInput, error) {
+	res, err := ec.unmarshalInputDeclareSingleInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
 }
 
 func (ec *executionContext) unmarshalNDegreeLevel2unionhallᚋmodelsᚐDegreeLevel(ctx context.Context, v any) (models.DegreeLevel, error) {
@@ -37530,6 +44412,254 @@ func (ec *executionContext) unmarshalNMarkAttendanceInput2unionhallᚋgraphᚋmo
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
+func (ec *executionContext) marshalNMatchActionPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchActionPayload(ctx context.Context, sel ast.SelectionSet, v *model.MatchActionPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchActionPayload!")
+		return graphql.Null
+	}
+	return ec._MatchActionPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatchContact2ᚕᚖunionhallᚋinternalᚋserviceᚐMatchContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*service.MatchContact) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatchContact2ᚖunionhallᚋinternalᚋserviceᚐMatchContact(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMatchContact2ᚖunionhallᚋinternalᚋserviceᚐMatchContact(ctx context.Context, sel ast.SelectionSet, v *service.MatchContact) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchContact!")
+		return graphql.Null
+	}
+	return ec._MatchContact(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatchEvent2ᚖunionhallᚋmodelsᚐMatchEvent(ctx context.Context, sel ast.SelectionSet, v *models.MatchEvent) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchEvent!")
+		return graphql.Null
+	}
+	return ec._MatchEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatchEventConnection2ᚖunionhallᚋgraphᚋmodelᚐMatchEventConnection(ctx context.Context, sel ast.SelectionSet, v *model.MatchEventConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchEventConnection!")
+		return graphql.Null
+	}
+	return ec._MatchEventConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatchEventEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐMatchEventEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MatchEventEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatchEventEdge2ᚖunionhallᚋgraphᚋmodelᚐMatchEventEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMatchEventEdge2ᚖunionhallᚋgraphᚋmodelᚐMatchEventEdge(ctx context.Context, sel ast.SelectionSet, v *model.MatchEventEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchEventEdge!")
+		return graphql.Null
+	}
+	return ec._MatchEventEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMatchEventIdInput2unionhallᚋgraphᚋmodelᚐMatchEventIDInput(ctx context.Context, v any) (model.MatchEventIDInput, error) {
+	res, err := ec.unmarshalInputMatchEventIdInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMatchEventPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchEventPayload(ctx context.Context, sel ast.SelectionSet, v *model.MatchEventPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchEventPayload!")
+		return graphql.Null
+	}
+	return ec._MatchEventPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMatchEventSignUpInput2unionhallᚋgraphᚋmodelᚐMatchEventSignUpInput(ctx context.Context, v any) (model.MatchEventSignUpInput, error) {
+	res, err := ec.unmarshalInputMatchEventSignUpInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMatchParticipant2ᚕᚖunionhallᚋinternalᚋserviceᚐMatchParticipantᚄ(ctx context.Context, sel ast.SelectionSet, v []*service.MatchParticipant) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatchParticipant2ᚖunionhallᚋinternalᚋserviceᚐMatchParticipant(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMatchParticipant2ᚖunionhallᚋinternalᚋserviceᚐMatchParticipant(ctx context.Context, sel ast.SelectionSet, v *service.MatchParticipant) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchParticipant!")
+		return graphql.Null
+	}
+	return ec._MatchParticipant(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMatchParticipantInput2unionhallᚋgraphᚋmodelᚐMatchParticipantInput(ctx context.Context, v any) (model.MatchParticipantInput, error) {
+	res, err := ec.unmarshalInputMatchParticipantInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMatchProfileCard2ᚖunionhallᚋmodelsᚐMatchProfile(ctx context.Context, sel ast.SelectionSet, v *models.MatchProfile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchProfileCard!")
+		return graphql.Null
+	}
+	return ec._MatchProfileCard(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMatchProfileInput2unionhallᚋgraphᚋmodelᚐMatchProfileInput(ctx context.Context, v any) (model.MatchProfileInput, error) {
+	res, err := ec.unmarshalInputMatchProfileInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMatchQuota2ᚕᚖunionhallᚋmodelsᚐMatchQuotaᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.MatchQuota) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatchQuota2ᚖunionhallᚋmodelsᚐMatchQuota(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMatchQuota2ᚖunionhallᚋmodelsᚐMatchQuota(ctx context.Context, sel ast.SelectionSet, v *models.MatchQuota) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchQuota!")
+		return graphql.Null
+	}
+	return ec._MatchQuota(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMatchSelectionMode2unionhallᚋmodelsᚐMatchSelectionMode(ctx context.Context, v any) (models.MatchSelectionMode, error) {
+	var res models.MatchSelectionMode
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMatchSelectionMode2unionhallᚋmodelsᚐMatchSelectionMode(ctx context.Context, sel ast.SelectionSet, v models.MatchSelectionMode) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNMatchSignUp2ᚕᚖunionhallᚋmodelsᚐMatchSignUpᚄ(ctx context.Context, sel ast.SelectionSet, v []*models.MatchSignUp) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatchSignUp2ᚖunionhallᚋmodelsᚐMatchSignUp(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMatchSignUp2ᚖunionhallᚋmodelsᚐMatchSignUp(ctx context.Context, sel ast.SelectionSet, v *models.MatchSignUp) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchSignUp!")
+		return graphql.Null
+	}
+	return ec._MatchSignUp(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatchSignUpConnection2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpConnection(ctx context.Context, sel ast.SelectionSet, v *model.MatchSignUpConnection) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchSignUpConnection!")
+		return graphql.Null
+	}
+	return ec._MatchSignUpConnection(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatchSignUpEdge2ᚕᚖunionhallᚋgraphᚋmodelᚐMatchSignUpEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.MatchSignUpEdge) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNMatchSignUpEdge2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpEdge(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNMatchSignUpEdge2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpEdge(ctx context.Context, sel ast.SelectionSet, v *model.MatchSignUpEdge) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchSignUpEdge!")
+		return graphql.Null
+	}
+	return ec._MatchSignUpEdge(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMatchSignUpPayload2ᚖunionhallᚋgraphᚋmodelᚐMatchSignUpPayload(ctx context.Context, sel ast.SelectionSet, v *model.MatchSignUpPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchSignUpPayload!")
+		return graphql.Null
+	}
+	return ec._MatchSignUpPayload(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalNMatchSignUpStatus2unionhallᚋmodelsᚐMatchSignUpStatus(ctx context.Context, v any) (models.MatchSignUpStatus, error) {
+	var res models.MatchSignUpStatus
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNMatchSignUpStatus2unionhallᚋmodelsᚐMatchSignUpStatus(ctx context.Context, sel ast.SelectionSet, v models.MatchSignUpStatus) graphql.Marshaler {
+	return v
+}
+
+func (ec *executionContext) marshalNMatchStats2ᚖunionhallᚋinternalᚋserviceᚐMatchStats(ctx context.Context, sel ast.SelectionSet, v *service.MatchStats) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MatchStats!")
+		return graphql.Null
+	}
+	return ec._MatchStats(ctx, sel, v)
+}
+
 func (ec *executionContext) marshalNMember2ᚖunionhallᚋmodelsᚐMember(ctx context.Context, sel ast.SelectionSet, v *models.Member) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Member!")
@@ -37578,6 +44708,22 @@ func (ec *executionContext) unmarshalNMembershipStatus2unionhallᚋmodelsᚐMemb
 
 func (ec *executionContext) marshalNMembershipStatus2unionhallᚋmodelsᚐMembershipStatus(ctx context.Context, sel ast.SelectionSet, v models.MembershipStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) marshalNMyMatchProfile2ᚖunionhallᚋmodelsᚐMatchProfile(ctx context.Context, sel ast.SelectionSet, v *models.MatchProfile) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MyMatchProfile!")
+		return graphql.Null
+	}
+	return ec._MyMatchProfile(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNMyMatchProfilePayload2ᚖunionhallᚋgraphᚋmodelᚐMyMatchProfilePayload(ctx context.Context, sel ast.SelectionSet, v *model.MyMatchProfilePayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "MyMatchProfilePayload!")
+		return graphql.Null
+	}
+	return ec._MyMatchProfilePayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNOfferingStatus2unionhallᚋmodelsᚐOfferingStatus(ctx context.Context, v any) (models.OfferingStatus, error) {
@@ -37660,6 +44806,11 @@ func (ec *executionContext) marshalNRejectMemberPayload2ᚖunionhallᚋgraphᚋm
 	return ec._RejectMemberPayload(ctx, sel, v)
 }
 
+func (ec *executionContext) unmarshalNReportParticipantInput2unionhallᚋgraphᚋmodelᚐReportParticipantInput(ctx context.Context, v any) (model.ReportParticipantInput, error) {
+	res, err := ec.unmarshalInputReportParticipantInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
 func (ec *executionContext) unmarshalNResubmitSubsidyApplicationInput2unionhallᚋgraphᚋmodelᚐResubmitSubsidyApplicationInput(ctx context.Context, v any) (model.ResubmitSubsidyApplicationInput, error) {
 	res, err := ec.unmarshalInputResubmitSubsidyApplicationInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -37737,6 +44888,19 @@ func (ec *executionContext) unmarshalNRosterRowStatus2unionhallᚋgraphᚋmodel�
 
 func (ec *executionContext) marshalNRosterRowStatus2unionhallᚋgraphᚋmodelᚐRosterRowStatus(ctx context.Context, sel ast.SelectionSet, v model.RosterRowStatus) graphql.Marshaler {
 	return v
+}
+
+func (ec *executionContext) unmarshalNSelectMatchParticipantsInput2unionhallᚋgraphᚋmodelᚐSelectMatchParticipantsInput(ctx context.Context, v any) (model.SelectMatchParticipantsInput, error) {
+	res, err := ec.unmarshalInputSelectMatchParticipantsInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNSelectMatchParticipantsPayload2ᚖunionhallᚋgraphᚋmodelᚐSelectMatchParticipantsPayload(ctx context.Context, sel ast.SelectionSet, v *model.SelectMatchParticipantsPayload) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "SelectMatchParticipantsPayload!")
+		return graphql.Null
+	}
+	return ec._SelectMatchParticipantsPayload(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalNSetRedeemerBatchesInput2unionhallᚋgraphᚋmodelᚐSetRedeemerBatchesInput(ctx context.Context, v any) (model.SetRedeemerBatchesInput, error) {
@@ -38263,6 +45427,11 @@ func (ec *executionContext) unmarshalNUpdateChildcareProgramInput2unionhallᚋgr
 
 func (ec *executionContext) unmarshalNUpdateEventInput2unionhallᚋgraphᚋmodelᚐUpdateEventInput(ctx context.Context, v any) (model.UpdateEventInput, error) {
 	res, err := ec.unmarshalInputUpdateEventInput(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) unmarshalNUpdateMatchEventInput2unionhallᚋgraphᚋmodelᚐUpdateMatchEventInput(ctx context.Context, v any) (model.UpdateMatchEventInput, error) {
+	res, err := ec.unmarshalInputUpdateMatchEventInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
@@ -39033,6 +46202,52 @@ func (ec *executionContext) unmarshalOLogoutInput2ᚖunionhallᚋgraphᚋmodel�
 	}
 	res, err := ec.unmarshalInputLogoutInput(ctx, v)
 	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMatchEvent2ᚖunionhallᚋmodelsᚐMatchEvent(ctx context.Context, sel ast.SelectionSet, v *models.MatchEvent) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MatchEvent(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMatchSelectionMode2ᚖunionhallᚋmodelsᚐMatchSelectionMode(ctx context.Context, v any) (*models.MatchSelectionMode, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.MatchSelectionMode)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMatchSelectionMode2ᚖunionhallᚋmodelsᚐMatchSelectionMode(ctx context.Context, sel ast.SelectionSet, v *models.MatchSelectionMode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
+func (ec *executionContext) marshalOMatchSignUp2ᚖunionhallᚋmodelsᚐMatchSignUp(ctx context.Context, sel ast.SelectionSet, v *models.MatchSignUp) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._MatchSignUp(ctx, sel, v)
+}
+
+func (ec *executionContext) unmarshalOMatchSignUpStatus2ᚖunionhallᚋmodelsᚐMatchSignUpStatus(ctx context.Context, v any) (*models.MatchSignUpStatus, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(models.MatchSignUpStatus)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOMatchSignUpStatus2ᚖunionhallᚋmodelsᚐMatchSignUpStatus(ctx context.Context, sel ast.SelectionSet, v *models.MatchSignUpStatus) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
 }
 
 func (ec *executionContext) marshalOMember2ᚖunionhallᚋmodelsᚐMember(ctx context.Context, sel ast.SelectionSet, v *models.Member) graphql.Marshaler {

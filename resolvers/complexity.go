@@ -3,6 +3,8 @@ package resolvers
 import (
 	"unionhall/graph"
 	"unionhall/graph/model"
+	"unionhall/internal/service"
+	"unionhall/models"
 )
 
 // listCost makes a connection cost its page size times its children, so
@@ -65,6 +67,19 @@ func Complexity() graph.ComplexityRoot {
 	c.SubsidyApplication.Reviews = func(child int) int { return 1 + 10*child }
 	// A programme lasts at most 92 days: one attendance row a day.
 	c.ChildSignUp.Attendance = func(child int) int { return 1 + 92*child }
+	c.Query.MatchEvents = func(child int, _ *int64, _ *models.OfferingStatus, first *int, _ *string) int {
+		return listCost(child, first)
+	}
+	c.Query.MyMatchSignUps = func(child int, first *int, _ *string) int { return listCost(child, first) }
+	c.Query.MatchSignUps = func(child int, _ int64, _ *models.MatchSignUpStatus, first *int, _ *string) int {
+		return listCost(child, first)
+	}
+	// Not connections: participants are one gender's quota at most (priced
+	// as a full one); matches, maxPicks per event.
+	c.Query.MatchEventParticipants = func(child int, _ int64) int { return 1 + service.MaxMatchQuota*child }
+	c.Query.MyMatches = func(child int) int { return 1 + 100*child }
+	c.MatchEvent.Quotas = func(child int) int { return 1 + 2*child }
+	c.SelectMatchParticipantsPayload.SignUps = func(child int) int { return 1 + 500*child }
 	c.Union.Children = func(child int, first *int, _ *string) int { return listCost(child, first) }
 	return c
 }

@@ -119,6 +119,11 @@ type CancelEventSignUpsInput struct {
 	Reason string `json:"reason"`
 }
 
+type CancelMatchEventInput struct {
+	ID     int64  `json:"id"`
+	Reason string `json:"reason"`
+}
+
 type CancelTrainingClassInput struct {
 	ID     int64  `json:"id"`
 	Reason string `json:"reason"`
@@ -136,6 +141,11 @@ type CheckInChildInput struct {
 type CheckInEventSignUpInput struct {
 	// The sign-up's check-in code, or the whole QR payload.
 	Code string `json:"code"`
+}
+
+type CheckInMatchEventInput struct {
+	EventID int64  `json:"eventId"`
+	Code    string `json:"code"`
 }
 
 type CheckOutChildInput struct {
@@ -270,6 +280,25 @@ type CreateEventInput struct {
 	SignUp    *EventSignUpSettingsInput `json:"signUp,omitempty"`
 }
 
+type CreateMatchEventInput struct {
+	// The organising union (default: the admin's own).
+	UnionID        *int64                    `json:"unionId,omitempty"`
+	Title          string                    `json:"title"`
+	Description    *string                   `json:"description,omitempty"`
+	Place          string                    `json:"place"`
+	StartsAt       time.Time                 `json:"startsAt"`
+	EndsAt         time.Time                 `json:"endsAt"`
+	PickClosesAt   time.Time                 `json:"pickClosesAt"`
+	SignUpOpensAt  time.Time                 `json:"signUpOpensAt"`
+	SignUpClosesAt time.Time                 `json:"signUpClosesAt"`
+	MaleCapacity   int                       `json:"maleCapacity"`
+	FemaleCapacity int                       `json:"femaleCapacity"`
+	MinAge         *int                      `json:"minAge,omitempty"`
+	MaxAge         *int                      `json:"maxAge,omitempty"`
+	SelectionMode  models.MatchSelectionMode `json:"selectionMode"`
+	MaxPicks       *int                      `json:"maxPicks,omitempty"`
+}
+
 type CreateSubsidyProgramInput struct {
 	// Defaults to the caller's union.
 	UnionID     *int64                  `json:"unionId,omitempty"`
@@ -339,6 +368,11 @@ type DashboardInput struct {
 	From    time.Time `json:"from"`
 	// At most a year after from.
 	To time.Time `json:"to"`
+}
+
+type DeclareSingleInput struct {
+	// true declares single; false withdraws the declaration.
+	Single bool `json:"single"`
 }
 
 type EligibilityInput struct {
@@ -477,6 +511,70 @@ type MarkAttendanceInput struct {
 	Attended  bool  `json:"attended"`
 }
 
+type MatchActionPayload struct {
+	Ok bool `json:"ok"`
+}
+
+type MatchEventConnection struct {
+	Edges    []*MatchEventEdge `json:"edges"`
+	PageInfo *PageInfo         `json:"pageInfo"`
+}
+
+type MatchEventEdge struct {
+	Cursor string             `json:"cursor"`
+	Node   *models.MatchEvent `json:"node"`
+}
+
+type MatchEventIDInput struct {
+	ID int64 `json:"id"`
+}
+
+type MatchEventPayload struct {
+	MatchEvent *models.MatchEvent `json:"matchEvent"`
+}
+
+type MatchEventSignUpInput struct {
+	EventID int64 `json:"eventId"`
+}
+
+type MatchParticipantInput struct {
+	EventID int64 `json:"eventId"`
+	// A MatchParticipant id.
+	ParticipantID int64 `json:"participantId"`
+}
+
+type MatchParticipantPayload struct {
+	Participant *service.MatchParticipant `json:"participant"`
+}
+
+type MatchProfileInput struct {
+	Nickname   *string `json:"nickname,omitempty"`
+	BirthYear  *int    `json:"birthYear,omitempty"`
+	HeightCm   *int    `json:"heightCm,omitempty"`
+	Education  *string `json:"education,omitempty"`
+	Occupation *string `json:"occupation,omitempty"`
+	District   *string `json:"district,omitempty"`
+	Hobbies    *string `json:"hobbies,omitempty"`
+	Intro      *string `json:"intro,omitempty"`
+	// A PHOTO upload's id (POST /upload); an empty string removes the photo.
+	PhotoFileID *string `json:"photoFileId,omitempty"`
+	WechatID    *string `json:"wechatId,omitempty"`
+}
+
+type MatchSignUpConnection struct {
+	Edges    []*MatchSignUpEdge `json:"edges"`
+	PageInfo *PageInfo          `json:"pageInfo"`
+}
+
+type MatchSignUpEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *models.MatchSignUp `json:"node"`
+}
+
+type MatchSignUpPayload struct {
+	SignUp *models.MatchSignUp `json:"signUp"`
+}
+
 type MemberConnection struct {
 	Edges    []*MemberEdge `json:"edges"`
 	PageInfo *PageInfo     `json:"pageInfo"`
@@ -503,6 +601,10 @@ type MyChildSignUpFilter struct {
 	ChildID   *int64                    `json:"childId,omitempty"`
 	ProgramID *int64                    `json:"programId,omitempty"`
 	Status    *models.ChildSignUpStatus `json:"status,omitempty"`
+}
+
+type MyMatchProfilePayload struct {
+	Profile *models.MatchProfile `json:"profile"`
 }
 
 type PageInfo struct {
@@ -554,6 +656,12 @@ type RejectMemberPayload struct {
 	Member *models.Member `json:"member"`
 }
 
+type ReportParticipantInput struct {
+	EventID       int64  `json:"eventId"`
+	ParticipantID int64  `json:"participantId"`
+	Reason        string `json:"reason"`
+}
+
 type ResubmitSubsidyApplicationInput struct {
 	ID         int64              `json:"id"`
 	Version    int                `json:"version"`
@@ -586,6 +694,15 @@ type RosterRowResult struct {
 	// Masked name, for the admin to recognise the row.
 	Name    string `json:"name"`
 	Message string `json:"message"`
+}
+
+type SelectMatchParticipantsInput struct {
+	EventID   int64   `json:"eventId"`
+	SignUpIds []int64 `json:"signUpIds"`
+}
+
+type SelectMatchParticipantsPayload struct {
+	SignUps []*models.MatchSignUp `json:"signUps"`
 }
 
 type SetRedeemerBatchesInput struct {
@@ -786,6 +903,26 @@ type UpdateEventInput struct {
 	Pinned         *bool                     `json:"pinned,omitempty"`
 	PublishAt      *time.Time                `json:"publishAt,omitempty"`
 	SignUp         *EventSignUpSettingsInput `json:"signUp,omitempty"`
+}
+
+type UpdateMatchEventInput struct {
+	ID int64 `json:"id"`
+	// The version the edit was made from.
+	Version        int                        `json:"version"`
+	Title          *string                    `json:"title,omitempty"`
+	Description    *string                    `json:"description,omitempty"`
+	Place          *string                    `json:"place,omitempty"`
+	StartsAt       *time.Time                 `json:"startsAt,omitempty"`
+	EndsAt         *time.Time                 `json:"endsAt,omitempty"`
+	PickClosesAt   *time.Time                 `json:"pickClosesAt,omitempty"`
+	SignUpOpensAt  *time.Time                 `json:"signUpOpensAt,omitempty"`
+	SignUpClosesAt *time.Time                 `json:"signUpClosesAt,omitempty"`
+	MaleCapacity   *int                       `json:"maleCapacity,omitempty"`
+	FemaleCapacity *int                       `json:"femaleCapacity,omitempty"`
+	MinAge         *int                       `json:"minAge,omitempty"`
+	MaxAge         *int                       `json:"maxAge,omitempty"`
+	SelectionMode  *models.MatchSelectionMode `json:"selectionMode,omitempty"`
+	MaxPicks       *int                       `json:"maxPicks,omitempty"`
 }
 
 type UpdateSubsidyProgramInput struct {

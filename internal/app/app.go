@@ -156,6 +156,7 @@ func (a *App) routes() http.Handler {
 		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
 		"/export/event-signups":      a.handleExport("postId", a.Svc.ExportEventSignUps),
 		"/export/subsidy-payments":   a.handleExport("programId", a.Svc.ExportSubsidyPayments),
+		"/export/match-sign-ups":     a.handleExport("eventId", a.Svc.ExportMatchSignUps),
 	} {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, h))))
 	}

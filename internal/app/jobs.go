@@ -11,7 +11,8 @@ import (
 const ViewFlushEvery = 2 * time.Second
 
 // RunJobs runs the periodic domain jobs until ctx ends: the training
-// no-show sweep and the childcare allocation at window close every
+// no-show sweep, the childcare allocation and the matchmaking draw at window
+// close every
 // `every`, and the post-view flush. Every instance may run them; each job
 // is made of conditional updates, claims under a unique key or additions of
 // its own counts, so instances running at once do the work once.
@@ -35,6 +36,14 @@ func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 			a.Log.Warn("childcare allocation failed", "error", err.Error())
 		} else if n > 0 {
 			a.Log.Info("childcare allocation", "programmes", n)
+		}
+		if n, err := a.Svc.AllocateDueMatchEvents(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.Log.Warn("matchmaking draw failed", "error", err.Error())
+		} else if n > 0 {
+			a.Log.Info("matchmaking draw", "events", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -172,6 +172,9 @@ func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) 
 		if err := demoSubsidies(tx, byKey, now); err != nil {
 			return err
 		}
+		if err := demoMatchmaking(tx, byKey, now); err != nil {
+			return err
+		}
 		// Two members who have logged in but not bound an identity yet.
 		for i := 0; i < 2; i++ {
 			code := "dev:newcomer" + strconv.Itoa(i+1)
@@ -446,4 +449,57 @@ func demoSubsidies(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) e
 		OpensAt: now.Add(-time.Hour), ClosesAt: now.Add(30 * 24 * time.Hour), Status: models.OfferingPublished,
 		Version: 1, CreatedBy: 1, PublishedAt: &now, CreatedAt: now, UpdatedAt: now}
 	return tx.Create(&p).Error
+}
+
+// demoMatchmaking publishes a city-wide first-come matchmaking event open for
+// sign-up now (the event in a week, picks for three days after it) and
+// gives up to four verified demo members of its age range a single
+// declaration and a profile.
+func demoMatchmaking(tx *gorm.DB, byKey map[string]*models.Union, now time.Time) error {
+	day := 24 * time.Hour
+	u := byKey["city"]
+	minAge, maxAge := 22, 45
+	start := now.Truncate(day).Add(7*day + 6*time.Hour) // 14:00 China time
+	seed := make([]byte, 32)
+	if _, err := rand.Read(seed); err != nil {
+		return err
+	}
+	e := models.MatchEvent{UnionID: u.ID, Title: "“缘来是你”职工单身联谊会", Place: "市职工文化宫 3 楼多功能厅",
+		Description: "破冰游戏、才艺展示、自由交流；活动结束后三天内可在小程序中选择心动对象，双向选择才会互换联系方式。",
+		StartsAt:    start, EndsAt: start.Add(3 * time.Hour), PickClosesAt: start.Add(3*day + 3*time.Hour),
+		SignUpOpensAt: now.Add(-time.Hour), SignUpClosesAt: now.Add(5 * day), SelectionMode: models.MatchFirstCome,
+		MaxPicks: 3, LotterySeed: hex.EncodeToString(seed), CheckinCode: "DEMO2026", Eligibility: models.Eligibility{EligPath: u.Path, EligMinAge: &minAge, EligMaxAge: &maxAge},
+		Status: models.OfferingPublished, Version: 1, CreatedBy: 1, PublishedAt: &now, CreatedAt: now, UpdatedAt: now}
+	if err := tx.Create(&e).Error; err != nil {
+		return err
+	}
+	if err := tx.Create([]*models.MatchQuota{
+		{EventID: e.ID, Gender: models.GenderMale, Capacity: 30},
+		{EventID: e.ID, Gender: models.GenderFemale, Capacity: 30},
+	}).Error; err != nil {
+		return err
+	}
+	var singles []models.Member
+	if err := tx.Where("status = ? AND openid LIKE ?", models.MembershipVerified, "dev:member%").Order("id").Find(&singles).Error; err != nil {
+		return err
+	}
+	hobbies := []string{"爬山、摄影", "做饭、看电影", "羽毛球、旅行", "读书、书法"}
+	n := 0
+	for _, m := range singles {
+		if age := m.AgeOn(now); age < minAge || age > maxAge || n == len(hobbies) {
+			continue
+		}
+		year := m.BirthDate.Year()
+		prof := models.MatchProfile{MemberID: m.ID, SingleDeclaredAt: &now, Nickname: fmt.Sprintf("会员%02d", n+1),
+			BirthYear: &year, Education: "大专", Occupation: m.Occupation, District: "东城区", Hobbies: hobbies[n],
+			Intro: "性格开朗，希望认识真诚的你。", CreatedAt: now, UpdatedAt: now}
+		if err := tx.Create(&prof).Error; err != nil {
+			return err
+		}
+		if err := tx.Create(&models.MatchSingleDeclaration{MemberID: m.ID, Single: true, CreatedAt: now}).Error; err != nil {
+			return err
+		}
+		n++
+	}
+	return nil
 }
