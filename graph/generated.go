@@ -44,6 +44,7 @@ type ResolverRoot interface {
 	EventPost() EventPostResolver
 	EventSignUp() EventSignUpResolver
 	MatchEvent() MatchEventResolver
+	MatchProfileCard() MatchProfileCardResolver
 	MatchSignUp() MatchSignUpResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
@@ -498,6 +499,7 @@ type ComplexityRoot struct {
 		Nickname    func(childComplexity int) int
 		Occupation  func(childComplexity int) int
 		PhotoFileID func(childComplexity int) int
+		PhotoURL    func(childComplexity int) int
 	}
 
 	MatchQuota struct {
@@ -647,6 +649,7 @@ type ComplexityRoot struct {
 		Nickname         func(childComplexity int) int
 		Occupation       func(childComplexity int) int
 		PhotoFileID      func(childComplexity int) int
+		PhotoURL         func(childComplexity int) int
 		Single           func(childComplexity int) int
 		SingleDeclaredAt func(childComplexity int) int
 		WechatID         func(childComplexity int) int
@@ -1109,6 +1112,9 @@ type MatchEventResolver interface {
 
 	MySignUp(ctx context.Context, obj *models.MatchEvent) (*models.MatchSignUp, error)
 }
+type MatchProfileCardResolver interface {
+	PhotoURL(ctx context.Context, obj *models.MatchProfile) (*string, error)
+}
 type MatchSignUpResolver interface {
 	Event(ctx context.Context, obj *models.MatchSignUp) (*models.MatchEvent, error)
 	Member(ctx context.Context, obj *models.MatchSignUp) (*models.Member, error)
@@ -1194,6 +1200,8 @@ type MutationResolver interface {
 }
 type MyMatchProfileResolver interface {
 	Single(ctx context.Context, obj *models.MatchProfile) (bool, error)
+
+	PhotoURL(ctx context.Context, obj *models.MatchProfile) (*string, error)
 }
 type QueryResolver interface {
 	Ping(ctx context.Context) (string, error)
@@ -2984,6 +2992,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MatchProfileCard.PhotoFileID(childComplexity), true
+	case "MatchProfileCard.photoUrl":
+		if e.ComplexityRoot.MatchProfileCard.PhotoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MatchProfileCard.PhotoURL(childComplexity), true
 
 	case "MatchQuota.capacity":
 		if e.ComplexityRoot.MatchQuota.Capacity == nil {
@@ -4031,6 +4045,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MyMatchProfile.PhotoFileID(childComplexity), true
+	case "MyMatchProfile.photoUrl":
+		if e.ComplexityRoot.MyMatchProfile.PhotoURL == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MyMatchProfile.PhotoURL(childComplexity), true
 	case "MyMatchProfile.single":
 		if e.ComplexityRoot.MyMatchProfile.Single == nil {
 			break
@@ -6870,6 +6890,8 @@ func (ec *executionContext) childFields_MatchProfileCard(ctx context.Context, fi
 		return ec.fieldContext_MatchProfileCard_intro(ctx, field)
 	case "photoFileId":
 		return ec.fieldContext_MatchProfileCard_photoFileId(ctx, field)
+	case "photoUrl":
+		return ec.fieldContext_MatchProfileCard_photoUrl(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MatchProfileCard", field.Name)
 }
@@ -7028,6 +7050,8 @@ func (ec *executionContext) childFields_MyMatchProfile(ctx context.Context, fiel
 		return ec.fieldContext_MyMatchProfile_intro(ctx, field)
 	case "photoFileId":
 		return ec.fieldContext_MyMatchProfile_photoFileId(ctx, field)
+	case "photoUrl":
+		return ec.fieldContext_MyMatchProfile_photoUrl(ctx, field)
 	case "wechatId":
 		return ec.fieldContext_MyMatchProfile_wechatId(ctx, field)
 	}
@@ -16667,6 +16691,29 @@ func (ec *executionContext) fieldContext_MatchProfileCard_photoFileId(_ context.
 	return graphql.NewScalarFieldContext("MatchProfileCard", field, false, false, "String")
 }
 
+func (ec *executionContext) _MatchProfileCard_photoUrl(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MatchProfileCard_photoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MatchProfileCard().PhotoURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MatchProfileCard_photoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MatchProfileCard", field, true, true, "String")
+}
+
 func (ec *executionContext) _MatchQuota_gender(ctx context.Context, field graphql.CollectedField, obj *models.MatchQuota) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -22049,6 +22096,29 @@ func (ec *executionContext) _MyMatchProfile_photoFileId(ctx context.Context, fie
 }
 func (ec *executionContext) fieldContext_MyMatchProfile_photoFileId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("MyMatchProfile", field, false, false, "String")
+}
+
+func (ec *executionContext) _MyMatchProfile_photoUrl(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_MyMatchProfile_photoUrl(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.MyMatchProfile().PhotoURL(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_MyMatchProfile_photoUrl(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("MyMatchProfile", field, true, true, "String")
 }
 
 func (ec *executionContext) _MyMatchProfile_wechatId(ctx context.Context, field graphql.CollectedField, obj *models.MatchProfile) (ret graphql.Marshaler) {
@@ -39417,48 +39487,54 @@ func (ec *executionContext) _MatchProfileCard(ctx context.Context, sel ast.Selec
 		case "nickname":
 			out.Values[i] = ec._MatchProfileCard_nickname(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "birthYear":
 			out.Values[i] = ec._MatchProfileCard_birthYear(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "heightCm":
 			out.Values[i] = ec._MatchProfileCard_heightCm(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "education":
 			out.Values[i] = ec._MatchProfileCard_education(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "occupation":
 			out.Values[i] = ec._MatchProfileCard_occupation(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "district":
 			out.Values[i] = ec._MatchProfileCard_district(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "hobbies":
 			out.Values[i] = ec._MatchProfileCard_hobbies(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "intro":
 			out.Values[i] = ec._MatchProfileCard_intro(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "photoFileId":
 			out.Values[i] = ec._MatchProfileCard_photoFileId(ctx, field, obj)
 			if out.Values[i] == graphql.RequiredNull {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "photoUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MatchProfileCard_photoUrl(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -40510,6 +40586,12 @@ func (ec *executionContext) _MyMatchProfile(ctx context.Context, sel ast.Selecti
 			if out.Values[i] == graphql.RequiredNull {
 				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "photoUrl":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, false,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MyMatchProfile_photoUrl(ctx, field, obj)
+				})
 		case "wechatId":
 			out.Values[i] = ec._MyMatchProfile_wechatId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

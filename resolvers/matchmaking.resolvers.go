@@ -38,6 +38,10 @@ func (r *matchEventResolver) MySignUp(ctx context.Context, obj *models.MatchEven
 	return r.Svc.MyMatchSignUp(ctx, obj.ID)
 }
 
+func (r *matchProfileCardResolver) PhotoURL(ctx context.Context, obj *models.MatchProfile) (*string, error) {
+	return r.Svc.MatchPhotoURL(obj), nil
+}
+
 func (r *matchSignUpResolver) Event(ctx context.Context, obj *models.MatchSignUp) (*models.MatchEvent, error) {
 	return r.Svc.MatchSignUpEvent(ctx, obj)
 }
@@ -118,6 +122,10 @@ func (r *myMatchProfileResolver) Single(ctx context.Context, obj *models.MatchPr
 	return obj.SingleDeclaredAt != nil, nil
 }
 
+func (r *myMatchProfileResolver) PhotoURL(ctx context.Context, obj *models.MatchProfile) (*string, error) {
+	return r.Svc.MatchPhotoURL(obj), nil
+}
+
 func (r *queryResolver) MatchEvents(ctx context.Context, unionID *int64, status *models.OfferingStatus, first *int, after *string) (*model.MatchEventConnection, error) {
 	return matchEventConnection(r.Svc.MatchEvents(ctx, unionID, status, first, after))
 }
@@ -152,12 +160,17 @@ func (r *queryResolver) MatchStats(ctx context.Context, eventID *int64, unionID 
 
 func (r *Resolver) MatchEvent() graph.MatchEventResolver { return &matchEventResolver{r} }
 
+func (r *Resolver) MatchProfileCard() graph.MatchProfileCardResolver {
+	return &matchProfileCardResolver{r}
+}
+
 func (r *Resolver) MatchSignUp() graph.MatchSignUpResolver { return &matchSignUpResolver{r} }
 
 func (r *Resolver) MyMatchProfile() graph.MyMatchProfileResolver { return &myMatchProfileResolver{r} }
 
 type (
-	matchEventResolver     struct{ *Resolver }
-	matchSignUpResolver    struct{ *Resolver }
-	myMatchProfileResolver struct{ *Resolver }
+	matchEventResolver       struct{ *Resolver }
+	matchProfileCardResolver struct{ *Resolver }
+	matchSignUpResolver      struct{ *Resolver }
+	myMatchProfileResolver   struct{ *Resolver }
 )

@@ -164,7 +164,9 @@ func (a *App) routes() http.Handler {
 	// service.SubsidyProofLinks), so an <image> tag in the mini-program can
 	// load it without a bearer header.
 	mux.Handle("GET "+service.ProofPath+"{id}", observe("/files/proof", a.Log, m,
-		limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, http.HandlerFunc(a.handleProof))))
+		limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, a.signedFile("proof", a.Svc.OpenProof))))
+	mux.Handle("GET "+service.PhotoPath+"{id}", observe("/files/photo", a.Log, m,
+		limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, a.signedFile("photo", a.Svc.OpenMatchPhoto))))
 	mux.Handle("GET /healthz", observe("/healthz", a.Log, m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))

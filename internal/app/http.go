@@ -15,6 +15,7 @@ import (
 	"unionhall/internal/auth"
 	"unionhall/internal/obs"
 	"unionhall/internal/service"
+	"unionhall/models"
 )
 
 // reqInfo collects what the access log reports about a request.
@@ -214,22 +215,25 @@ func (a *App) handleExport(param string, export exporter) http.Handler {
 	})
 }
 
-// handleProof serves a proof file through a link service.SubsidyProofLinks
-// signed: 403 for a tampered or expired link.
-func (a *App) handleProof(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f, body, err := a.Svc.OpenProof(r.Context(), r.PathValue("id"), q.Get("exp"), q.Get("sig"))
-	if err != nil {
-		writeJSONError(w, statusFor(err), err)
-		return
-	}
-	defer body.Close()
-	w.Header().Set("Content-Type", f.ContentType)
-	w.Header().Set("Content-Disposition", "inline; filename=\"proof"+path.Ext(f.FileName)+"\"; filename*=UTF-8''"+url.PathEscape(f.FileName))
-	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Cache-Control", "private, no-store")
-	w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))
-	if _, err := io.Copy(w, body); err != nil {
-		obs.Log(r.Context(), a.Log).WarnContext(r.Context(), "proof download interrupted", "error", err.Error())
+// signedFile serves a file through a signed, expiring link the service
+// checks with open (proof files, profile photos): 403 for a tampered or
+// expired link.
+func (a *App) signedFile(kind string, open func(ctx context.Context, id, exp, sig string) (*models.UploadedFile, io.ReadCloser, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		f, body, err := open(r.Context(), r.PathValue("id"), q.Get("exp"), q.Get("sig"))
+		if err != nil {
+			writeJSONError(w, statusFor(err), err)
+			return
+		}
+		defer body.Close()
+		w.Header().Set("Content-Type", f.ContentType)
+		w.Header().Set("Content-Disposition", "inline; filename=\""+kind+path.Ext(f.FileName)+"\"; filename*=UTF-8''"+url.PathEscape(f.FileName))
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("Cache-Control", "private, no-store")
+		w.Header().Set("Content-Length", strconv.FormatInt(f.Size, 10))
+		if _, err := io.Copy(w, body); err != nil {
+			obs.Log(r.Context(), a.Log).WarnContext(r.Context(), kind+" download interrupted", "error", err.Error())
+		}
 	}
 }

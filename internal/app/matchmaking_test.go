@@ -376,7 +376,9 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 			s.MustOK(m.Access, signUpMatchQ, map[string]any{"e": ev.ID}, nil)
 		}
 		s.MustOK(p[2].Access, signUpMatchQ, map[string]any{"e": other.ID}, nil)
-		s.MustOK(b.Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小李", "intro": "喜欢爬山"}}, nil)
+		_, up := s.Upload(b.Access, "PHOTO", "me.png", proofPNG)
+		photoID, _ := up["id"].(string)
+		s.MustOK(b.Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小李", "intro": "喜欢爬山", "photoFileId": photoID}}, nil)
 
 		// Before the event: nobody reads profiles.
 		if r := s.Do(a.Access, participantsQ, map[string]any{"e": ev.ID}); r.Code() != "FORBIDDEN" {
@@ -431,6 +433,32 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		for _, x := range seen.MatchEventParticipants {
 			if x.ID == b.ID && (x.Profile.Nickname != "小李" || x.Profile.Intro != "喜欢爬山") {
 				t.Errorf("b's profile as a sees it: %+v", x)
+			}
+		}
+		// b's photo: a fresh signed link for those who see the profile; the
+		// bare id or a tampered link reads nothing.
+		var withPhoto struct {
+			MatchEventParticipants []struct {
+				ID      string
+				Profile struct{ PhotoURL *string `json:"photoUrl"` }
+			}
+		}
+		s.MustOK(a.Access, `query($e: ID!) { matchEventParticipants(eventId: $e) { id profile { photoUrl } } }`, map[string]any{"e": ev.ID}, &withPhoto)
+		var link string
+		for _, x := range withPhoto.MatchEventParticipants {
+			if x.ID == b.ID && x.Profile.PhotoURL != nil {
+				link = *x.Profile.PhotoURL
+			}
+		}
+		if link == "" {
+			t.Fatalf("no photo link for b: %+v", withPhoto)
+		}
+		if status, body := s.Get("", link); status != 200 || !bytes.Equal(body, proofPNG) {
+			t.Fatalf("photo link: %d, %d bytes", status, len(body))
+		}
+		for _, bad := range []string{"/files/photo/" + photoID, link[:len(link)-2] + "00", strings.Replace(link, "exp=", "exp=9", 1)} {
+			if status, _ := s.Get("", bad); status != 403 {
+				t.Errorf("%s: %d, want 403", bad, status)
 			}
 		}
 
