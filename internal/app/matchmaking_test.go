@@ -440,7 +440,9 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		var withPhoto struct {
 			MatchEventParticipants []struct {
 				ID      string
-				Profile struct{ PhotoURL *string `json:"photoUrl"` }
+				Profile struct {
+					PhotoURL *string `json:"photoUrl"`
+				}
 			}
 		}
 		s.MustOK(a.Access, `query($e: ID!) { matchEventParticipants(eventId: $e) { id profile { photoUrl } } }`, map[string]any{"e": ev.ID}, &withPhoto)
