@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
@@ -863,54 +862,26 @@ func (s *Service) EventIneligibility(ctx context.Context, p *models.EventPost, m
 // goes at once to the first on the waitlist. Allowed until the event
 // starts. Idempotent. Codes: NOT_FOUND, WINDOW_CLOSED.
 func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*models.EventSignUp, error) {
-	pr, err := memberPrincipal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var b models.EventSignUp
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Take(&b, signUpID).Error; err != nil || b.MemberID != pr.ID {
-			if err == nil || store.IsNotFound(err) {
-				return errEventSignUpNotFound
+	b, err := seatCancel[*models.EventSignUp]{
+		spec: eventSeats, id: signUpID, notFound: errEventSignUpNotFound, ended: "活动已结束，不能取消",
+		pool:   func(b *models.EventSignUp) int64 { return b.PostID },
+		owner:  func(b *models.EventSignUp) int64 { return b.MemberID },
+		status: func(b *models.EventSignUp) models.BookingStatus { return b.Status },
+		deadline: func(tx *gorm.DB, b *models.EventSignUp, now time.Time) error {
+			var p models.EventPost
+			if err := tx.Take(&p, b.PostID).Error; err != nil {
+				return err
 			}
-			return err
-		}
-		if _, err := seats.Lock(tx, eventSeats, b.PostID); err != nil {
-			return err
-		}
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&b, signUpID).Error; err != nil {
-			return err
-		}
-		if !b.Status.IsActive() {
-			if b.Status == models.BookingCancelled {
-				return nil // a retry
+			if b.Status == models.BookingConfirmed && p.StartsAt != nil && !now.Before(*p.StartsAt) {
+				return apperr.New(apperr.WindowClosed, "活动已开始，不能取消报名")
 			}
-			return apperr.New(apperr.WindowClosed, "活动已结束，不能取消")
-		}
-		var p models.EventPost
-		if err := tx.Take(&p, b.PostID).Error; err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		if b.Status == models.BookingConfirmed && p.StartsAt != nil && !now.Before(*p.StartsAt) {
-			return apperr.New(apperr.WindowClosed, "活动已开始，不能取消报名")
-		}
-		was := b.Status
-		if err := tx.Model(&models.EventSignUp{}).Where("id = ? AND status = ?", b.ID, was).Updates(map[string]any{
-			"status": models.BookingCancelled, "active": nil, "cancelled_at": now, "cancel_reason": "本人取消",
-			"updated_at": now}).Error; err != nil {
-			return err
-		}
-		if _, err := seats.Release(tx, eventSeats, p.ID, string(was), now); err != nil {
-			return err
-		}
-		s.posts.forget(p.ID)
-		return tx.Take(&b, b.ID).Error
-	})
-	if err != nil {
-		return nil, err
+			return nil
+		},
+	}.run(ctx, s, &models.EventSignUp{})
+	if err == nil {
+		s.posts.forget(b.PostID)
 	}
-	return &b, nil
+	return b, err
 }
 
 // CheckInEventSignUp marks the sign-up with this code ATTENDED (the code may

@@ -7,11 +7,13 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
 	"unionhall/internal/store"
+	"unionhall/models"
 )
 
 // seatRush is how a member takes a seat of any seat offering (a class, an
@@ -105,4 +107,71 @@ func resizePool(tx *gorm.DB, sp seats.Spec, id int64, oldCapacity, oldWaitlist, 
 	}
 	_, err := seats.Resize(tx, sp, id, capacity, waitlist, now)
 	return err
+}
+
+// holdRow is what a member's seat hold (a class booking, an event sign-up)
+// exposes to the shared cancel path.
+type holdRow interface {
+	*models.TrainingBooking | *models.EventSignUp
+}
+
+// seatCancel is how a member gives back a hold: the steps and their order
+// (find it as theirs, lock the pool, re-read the hold under the lock,
+// retry-safe on a cancelled hold, end it, free or pass on the seat) are
+// shared; the pool and the deadline are the offering's.
+type seatCancel[H holdRow] struct {
+	spec     seats.Spec
+	id       int64
+	notFound error
+	ended    string // why a hold that ended otherwise can't be cancelled
+	pool     func(H) int64
+	owner    func(H) int64
+	status   func(H) models.BookingStatus
+	// deadline refuses a cancel that comes too late (the hold is locked).
+	deadline func(tx *gorm.DB, h H, now time.Time) error
+}
+
+func (c seatCancel[H]) run(ctx context.Context, s *Service, h H) (H, error) {
+	pr, err := memberPrincipal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	err = s.tx(ctx, func(tx *gorm.DB) error {
+		if err := tx.Take(h, c.id).Error; err != nil || c.owner(h) != pr.ID {
+			if err == nil || store.IsNotFound(err) {
+				return c.notFound
+			}
+			return err
+		}
+		if _, err := seats.Lock(tx, c.spec, c.pool(h)); err != nil {
+			return err
+		}
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(h, c.id).Error; err != nil {
+			return err
+		}
+		was := c.status(h)
+		if !was.IsActive() {
+			if was == models.BookingCancelled {
+				return nil // a retry
+			}
+			return apperr.New(apperr.WindowClosed, c.ended)
+		}
+		now := s.clock.Now()
+		if err := c.deadline(tx, h, now); err != nil {
+			return err
+		}
+		if err := tx.Model(h).Where("id = ? AND status = ?", c.id, was).Updates(map[string]any{
+			"status": models.BookingCancelled, "active": nil, "cancelled_at": now, "cancel_reason": "本人取消",
+			"updated_at": now}).Error; err != nil {
+			return err
+		}
+		if _, err := seats.Release(tx, c.spec, c.pool(h), string(was), now); err != nil {
+			return err
+		}
+		return tx.Take(h, c.id).Error
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
 }

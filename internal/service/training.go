@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
@@ -491,53 +490,22 @@ func formatChinaTime(t time.Time) string { return t.In(gqlscalar.China).Format("
 // Idempotent: cancelling a cancelled booking returns it.
 // Codes: NOT_FOUND, WINDOW_CLOSED (past the cancel deadline).
 func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.TrainingBooking, error) {
-	p, err := memberPrincipal(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var b models.TrainingBooking
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Take(&b, bookingID).Error; err != nil || b.MemberID != p.ID {
-			if err == nil || store.IsNotFound(err) {
-				return errBookingNotFound
+	return seatCancel[*models.TrainingBooking]{
+		spec: trainingSeats, id: bookingID, notFound: errBookingNotFound, ended: "课程已结束，不能取消",
+		pool:   func(b *models.TrainingBooking) int64 { return b.ClassID },
+		owner:  func(b *models.TrainingBooking) int64 { return b.MemberID },
+		status: func(b *models.TrainingBooking) models.BookingStatus { return b.Status },
+		deadline: func(tx *gorm.DB, b *models.TrainingBooking, now time.Time) error {
+			var c models.TrainingClass
+			if err := tx.Take(&c, b.ClassID).Error; err != nil {
+				return err
 			}
-			return err
-		}
-		if _, err := seats.Lock(tx, trainingSeats, b.ClassID); err != nil {
-			return err
-		}
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&b, bookingID).Error; err != nil {
-			return err
-		}
-		if !b.Status.IsActive() {
-			if b.Status == models.BookingCancelled {
-				return nil // a retry
+			if b.Status == models.BookingConfirmed && !now.Before(c.CancelDeadline) {
+				return apperr.Newf(apperr.WindowClosed, "已过取消截止时间（%s），如不能参加请联系工会", formatChinaTime(c.CancelDeadline))
 			}
-			return apperr.New(apperr.WindowClosed, "课程已结束，不能取消")
-		}
-		var c models.TrainingClass
-		if err := tx.Take(&c, b.ClassID).Error; err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		if b.Status == models.BookingConfirmed && !now.Before(c.CancelDeadline) {
-			return apperr.Newf(apperr.WindowClosed, "已过取消截止时间（%s），如不能参加请联系工会", formatChinaTime(c.CancelDeadline))
-		}
-		was := b.Status
-		res := tx.Model(&models.TrainingBooking{}).Where("id = ? AND status = ?", b.ID, was).Updates(map[string]any{
-			"status": models.BookingCancelled, "active": nil, "cancelled_at": now, "cancel_reason": "本人取消", "updated_at": now})
-		if res.Error != nil {
-			return res.Error
-		}
-		if _, err := seats.Release(tx, trainingSeats, c.ID, string(was), now); err != nil {
-			return err
-		}
-		return tx.Take(&b, b.ID).Error
-	})
-	if err != nil {
-		return nil, err
-	}
-	return &b, nil
+			return nil
+		},
+	}.run(ctx, s, &models.TrainingBooking{})
 }
 
 // CheckInBooking marks the booking with this code ATTENDED. The code may be
