@@ -541,11 +541,9 @@ func (s *Service) ChildcareStatistics(ctx context.Context, unionID *int64) (*Chi
 	if err != nil {
 		return nil, err
 	}
-	root := sc.Root
-	if unionID != nil {
-		if root, err = s.unionInScope(s.q(ctx), sc, *unionID, "unionId"); err != nil {
-			return nil, err
-		}
+	root, err := s.unionOrRoot(s.q(ctx), sc, unionID)
+	if err != nil {
+		return nil, err
 	}
 	programs := s.q(ctx).Model(&models.ChildcareProgram{}).Select("id").
 		Where("union_id IN (?) AND status <> ?", subtreeUnionIDs(s.q(ctx), root.Path), models.OfferingDraft)

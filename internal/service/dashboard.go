@@ -43,11 +43,9 @@ func (s *Service) DashboardFor(ctx context.Context, unionID *int64, from, to tim
 	if err != nil {
 		return nil, err
 	}
-	root := sc.Root
-	if unionID != nil {
-		if root, err = s.unionInScope(db, sc, *unionID, "unionId"); err != nil {
-			return nil, err
-		}
+	root, err := s.unionOrRoot(db, sc, unionID)
+	if err != nil {
+		return nil, err
 	}
 	lo, hi := models.SubtreeRange(root.Path)
 	// Every figure is a scalar sub-query over the subtree's unions, found

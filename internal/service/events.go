@@ -91,11 +91,9 @@ func (s *Service) CreateEvent(ctx context.Context, in EventInput) (*models.Event
 		if err != nil {
 			return err
 		}
-		pub := sc.Root
-		if in.UnionID != nil {
-			if pub, err = s.unionInScope(tx, sc, *in.UnionID, "unionId"); err != nil {
-				return err
-			}
+		pub, err := s.unionOrRoot(tx, sc, in.UnionID)
+		if err != nil {
+			return err
 		}
 		now := s.clock.Now()
 		p = models.EventPost{UnionID: pub.ID, Status: models.OfferingDraft, Version: 1, BodyFormat: models.BodyMarkdown,

@@ -1046,11 +1046,9 @@ func (s *Service) MatchEventStats(ctx context.Context, eventID, unionID *int64) 
 		}
 		events = events.Where("id = ?", e.ID)
 	} else {
-		root := sc.Root
-		if unionID != nil {
-			if root, err = s.unionInScope(s.q(ctx), sc, *unionID, "unionId"); err != nil {
-				return nil, err
-			}
+		root, err := s.unionOrRoot(s.q(ctx), sc, unionID)
+		if err != nil {
+			return nil, err
 		}
 		events = events.Where("union_id IN (?) AND status <> ?", subtreeUnionIDs(s.q(ctx), root.Path), models.OfferingDraft)
 	}

@@ -162,11 +162,9 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 		if err != nil {
 			return err
 		}
-		root := sc.Root
-		if f.UnionID != nil {
-			if root, err = s.unionInScope(tx, sc, *f.UnionID, "unionId"); err != nil {
-				return err
-			}
+		root, err := s.unionOrRoot(tx, sc, f.UnionID)
+		if err != nil {
+			return err
 		}
 		q := tx.Model(&models.Member{}).Where("union_id IN (?)", subtreeUnionIDs(tx, root.Path))
 		if f.Status != nil {

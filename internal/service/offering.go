@@ -176,11 +176,9 @@ func (s *Service) visibleOfferings(ctx context.Context, q *gorm.DB, unionID *int
 	if err != nil {
 		return nil, false, err
 	}
-	root := sc.Root
-	if unionID != nil {
-		if root, err = s.unionInScope(s.q(ctx), sc, *unionID, "unionId"); err != nil {
-			return nil, false, err
-		}
+	root, err := s.unionOrRoot(s.q(ctx), sc, unionID)
+	if err != nil {
+		return nil, false, err
 	}
 	q = q.Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), root.Path))
 	if status != nil {

@@ -76,3 +76,12 @@ func subtreeUnionIDs(db *gorm.DB, path string) *gorm.DB {
 	return db.Session(&gorm.Session{NewDB: true}).Model(&models.Union{}).Select("id").
 		Where("path >= ? AND path < ?", lo, hi)
 }
+
+// unionOrRoot is the union an admin names (which must be in their scope),
+// or their own when they name none. Codes: FORBIDDEN, VALIDATION_FAILED.
+func (s *Service) unionOrRoot(db *gorm.DB, sc *Scope, id *int64) (*models.Union, error) {
+	if id == nil {
+		return sc.Root, nil
+	}
+	return s.unionInScope(db, sc, *id, "unionId")
+}

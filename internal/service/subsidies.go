@@ -68,11 +68,9 @@ func (s *Service) CreateSubsidyProgram(ctx context.Context, in SubsidyProgramInp
 		if err != nil {
 			return err
 		}
-		pub := sc.Root
-		if in.UnionID != nil {
-			if pub, err = s.unionInScope(tx, sc, *in.UnionID, "unionId"); err != nil {
-				return err
-			}
+		pub, err := s.unionOrRoot(tx, sc, in.UnionID)
+		if err != nil {
+			return err
 		}
 		now := s.clock.Now()
 		p = models.SubsidyProgram{UnionID: pub.ID, Status: models.OfferingDraft, Version: 1, CreatedBy: sc.Admin.ID,
@@ -803,11 +801,9 @@ func (s *Service) subsidySubtree(tx *gorm.DB, ctx context.Context, programID int
 	if !sc.Covers(&pub) && !pub.Contains(sc.Root) {
 		return nil, nil, errOutOfScope
 	}
-	root := sc.Root
-	if unionID != nil {
-		if root, err = s.unionInScope(tx, sc, *unionID, "unionId"); err != nil {
-			return nil, nil, err
-		}
+	root, err := s.unionOrRoot(tx, sc, unionID)
+	if err != nil {
+		return nil, nil, err
 	}
 	return sc, root, nil
 }

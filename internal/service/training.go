@@ -59,11 +59,9 @@ func (s *Service) CreateTrainingClass(ctx context.Context, in ClassInput) (*mode
 		if err != nil {
 			return err
 		}
-		pub := sc.Root
-		if in.UnionID != nil {
-			if pub, err = s.unionInScope(tx, sc, *in.UnionID, "unionId"); err != nil {
-				return err
-			}
+		pub, err := s.unionOrRoot(tx, sc, in.UnionID)
+		if err != nil {
+			return err
 		}
 		now := s.clock.Now()
 		c = models.TrainingClass{UnionID: pub.ID, Status: models.OfferingDraft, Version: 1,

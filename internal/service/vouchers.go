@@ -74,11 +74,9 @@ func (s *Service) CreateVoucherBatch(ctx context.Context, in VoucherBatchInput) 
 		if err != nil {
 			return err
 		}
-		pub := sc.Root
-		if in.UnionID != nil {
-			if pub, err = s.unionInScope(tx, sc, *in.UnionID, "unionId"); err != nil {
-				return err
-			}
+		pub, err := s.unionOrRoot(tx, sc, in.UnionID)
+		if err != nil {
+			return err
 		}
 		if b.Eligibility, err = s.eligibility(tx, sc, pub, in.Eligibility); err != nil {
 			return err
@@ -836,11 +834,9 @@ func (s *Service) VoucherStatsFor(ctx context.Context, batchID, unionID *int64) 
 		}
 		batches = batches.Where("id = ?", b.ID)
 	} else {
-		root := sc.Root
-		if unionID != nil {
-			if root, err = s.unionInScope(db, sc, *unionID, "unionId"); err != nil {
-				return nil, err
-			}
+		root, err := s.unionOrRoot(db, sc, unionID)
+		if err != nil {
+			return nil, err
 		}
 		batches = batches.Where("union_id IN (?)", subtreeUnionIDs(db, root.Path))
 	}
