@@ -61,6 +61,35 @@ type Config struct {
 	// NoShowBanDays days.
 	NoShowLimit   int `env:"NO_SHOW_LIMIT" envDefault:"3"`
 	NoShowBanDays int `env:"NO_SHOW_BAN_DAYS" envDefault:"30"`
+
+	// PublicBaseURL is where clients reach this server (https in prod): file
+	// links handed to the mini-program are absolute under it. Empty in dev:
+	// http://localhost:PORT.
+	PublicBaseURL string `env:"PUBLIC_BASE_URL"`
+	// MetricsAddr serves /metrics on a listener of its own. Empty in dev:
+	// /metrics on the API port; in prod the default is loopback only.
+	MetricsAddr string `env:"METRICS_ADDR"`
+	// ClientIPHeader names the header a trusted proxy puts the client's
+	// address in (X-Forwarded-For: its last hop; X-Real-IP). Empty: the
+	// connection's address.
+	ClientIPHeader string `env:"CLIENT_IP_HEADER"`
+	// TrustedDocuments, when set, is a JSON file {"<sha256>": "<document>"}
+	// shipped with the mini-program: only those documents run.
+	TrustedDocuments string `env:"TRUSTED_DOCUMENTS"`
+	// BodyReadTimeout bounds reading a GraphQL body; UploadReadTimeout an
+	// upload's. Headers have HeaderReadTimeout.
+	HeaderReadTimeout time.Duration `env:"HEADER_READ_TIMEOUT" envDefault:"5s"`
+	BodyReadTimeout   time.Duration `env:"BODY_READ_TIMEOUT" envDefault:"10s"`
+	UploadReadTimeout time.Duration `env:"UPLOAD_READ_TIMEOUT" envDefault:"120s"`
+	IdleTimeout       time.Duration `env:"IDLE_TIMEOUT" envDefault:"60s"`
+
+	// RefreshReuseGrace: a refresh token presented again this soon after it
+	// was rotated (its answer lost on a bad network) gets the same new pair
+	// instead of revoking the session.
+	RefreshReuseGrace time.Duration `env:"REFRESH_REUSE_GRACE" envDefault:"30s"`
+	// SessionCacheTTL is how long an instance trusts that a session is live
+	// before it asks the database again: a logout elsewhere takes at most this.
+	SessionCacheTTL time.Duration `env:"SESSION_CACHE_TTL" envDefault:"5s"`
 }
 
 // Load parses the environment given as a lookup function (os.LookupEnv in
@@ -99,7 +128,9 @@ var knownVars = []string{
 	"WECHAT_SECRET", "WECHAT_API_BASE", "SEED_DEMO", "BOOTSTRAP_ADMIN_USERNAME",
 	"BOOTSTRAP_ADMIN_PASSWORD", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "REQUEST_TIMEOUT",
 	"GRAPHQL_COMPLEXITY_LIMIT", "GRAPHQL_DEPTH_LIMIT", "DB_MAX_OPEN_CONNS", "SHUTDOWN_TIMEOUT",
-	"NO_SHOW_LIMIT", "NO_SHOW_BAN_DAYS",
+	"NO_SHOW_LIMIT", "NO_SHOW_BAN_DAYS", "PUBLIC_BASE_URL", "METRICS_ADDR", "CLIENT_IP_HEADER",
+	"TRUSTED_DOCUMENTS", "HEADER_READ_TIMEOUT", "BODY_READ_TIMEOUT", "UPLOAD_READ_TIMEOUT",
+	"IDLE_TIMEOUT", "REFRESH_REUSE_GRACE", "SESSION_CACHE_TTL",
 }
 
 // IsDev reports whether the dev conveniences (playground, introspection,

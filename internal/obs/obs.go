@@ -35,3 +35,17 @@ func Log(ctx context.Context, logger *slog.Logger) *slog.Logger {
 	}
 	return logger
 }
+
+type clientIPKey struct{}
+
+// WithClientIP returns ctx carrying the client's address (see
+// app.clientIP for where it comes from), for per-address limits.
+func WithClientIP(ctx context.Context, ip string) context.Context {
+	return context.WithValue(ctx, clientIPKey{}, ip)
+}
+
+// ClientIP returns the client's address or "".
+func ClientIP(ctx context.Context) string {
+	s, _ := ctx.Value(clientIPKey{}).(string)
+	return s
+}
