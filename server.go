@@ -136,14 +136,14 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{
-		Handler:           a.Handler,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      cfg.RequestTimeout + 15*time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    32 << 10,
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	srv := &http.Server{BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	a.ConfigureServer(srv)
+	metrics, err := serveMetrics(cfg, a, log)
+	if err != nil {
+		return err
+	}
+	if metrics != nil {
+		defer metrics.Close()
 	}
 	addr := ln.Addr().(*net.TCPAddr)
 	url := fmt.Sprintf("http://localhost:%d", addr.Port)
@@ -171,6 +171,34 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// serveMetrics gives /metrics a listener of its own (METRICS_ADDR): the
+// numbers (operations, pools, Go internals) are for the operators' scraper,
+// not the internet. Prod's loopback default, if taken (two instances on
+// one host), is given up with a warning rather than refusing to serve.
+func serveMetrics(cfg config.Config, a *app.App, log *slog.Logger) (*http.Server, error) {
+	if cfg.MetricsAddr == "" {
+		return nil, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsAddr)
+	if err != nil {
+		if cfg.MetricsAddrDefaulted {
+			log.Warn("metrics listener not started", "addr", cfg.MetricsAddr, "error", err.Error())
+			return nil, nil
+		}
+		return nil, fmt.Errorf("METRICS_ADDR: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.Metrics)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("metrics listener stopped", "error", err.Error())
+		}
+	}()
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	return srv, nil
 }
 
 func banner(w io.Writer, cfg config.Config, d store.Dialect, url string, demo *seed.DemoData) {

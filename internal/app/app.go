@@ -7,18 +7,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
 	"unionhall/internal/config"
 	"unionhall/internal/loader"
+	"unionhall/internal/obs"
 	"unionhall/internal/pii"
 	"unionhall/internal/service"
 	"unionhall/internal/store"
@@ -45,6 +51,9 @@ type App struct {
 	Clock   clock.Clock
 	Log     *slog.Logger
 	Handler http.Handler
+	// Metrics serves Prometheus metrics. It is on Handler too only in dev
+	// with no METRICS_ADDR; otherwise server.go gives it its own listener.
+	Metrics http.Handler
 
 	ownsDB bool
 }
@@ -102,9 +111,12 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		DB: a.DB, Clock: a.Clock, Tokens: a.Tokens, WeChat: wc, Sealer: sealer,
 		Files: upload.Disk{Dir: filepath.Join(cfg.DataDir, "uploads")}, Log: a.Log,
 		Settings: service.Settings{RefreshTTL: cfg.RefreshTTL, MaxUploadBytes: cfg.MaxUploadBytes,
-			NoShowLimit: cfg.NoShowLimit, NoShowBanDays: cfg.NoShowBanDays},
+			NoShowLimit: cfg.NoShowLimit, NoShowBanDays: cfg.NoShowBanDays, PublicBaseURL: cfg.PublicBaseURL,
+			RefreshReuseGrace: cfg.RefreshReuseGrace, SessionCacheTTL: cfg.SessionCacheTTL},
 	})
-	a.Handler = a.routes()
+	if a.Handler, err = a.routes(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -142,14 +154,18 @@ func (a *App) Close() error {
 	return nil
 }
 
-func (a *App) routes() http.Handler {
+func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	gql := newGraphQL(a.Cfg, a.Svc, a.Log, m)
+	gql, err := newGraphQL(a.Cfg, a.Svc, a.Log, m)
+	if err != nil {
+		return nil, err
+	}
+	cfg := a.Cfg
 	mux := http.NewServeMux()
 	api := withAuth(a, loader.Middleware(a.Svc, service.WithRequestMemo, gql))
-	mux.Handle("/graphql", observe("/graphql", a.Log, m, limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, api)))
+	mux.Handle("/graphql", observe("/graphql", a.Log, m, limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, api)))
 	mux.Handle("POST /upload", observe("/upload", a.Log, m,
-		limits(a.Cfg.MaxUploadBytes+64<<10, a.Cfg.RequestTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))
+		limits(cfg.MaxUploadBytes+64<<10, cfg.UploadReadTimeout, cfg.RequestTimeout+cfg.UploadReadTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))
 	for path, h := range map[string]http.Handler{
 		"/export/class-bookings":     a.handleExport("classId", a.Svc.ExportClassBookings),
 		"/export/vouchers":           a.handleExport("batchId", a.Svc.ExportVouchers),
@@ -158,24 +174,96 @@ func (a *App) routes() http.Handler {
 		"/export/subsidy-payments":   a.handleExport("programId", a.Svc.ExportSubsidyPayments),
 		"/export/match-sign-ups":     a.handleExport("eventId", a.Svc.ExportMatchSignUps),
 	} {
-		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(a.Cfg.MaxBodyBytes, 5*a.Cfg.RequestTimeout, withAuth(a, h))))
+		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, exportTimeout(cfg), withAuth(a, h))))
 	}
 	// Proof files: the signed, expiring link is the credential (see
 	// service.SubsidyProofLinks), so an <image> tag in the mini-program can
 	// load it without a bearer header.
 	mux.Handle("GET "+service.ProofPath+"{id}", observe("/files/proof", a.Log, m,
-		limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, a.signedFile("proof", a.Svc.OpenProof))))
+		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("proof", a.Svc.OpenProof))))
 	mux.Handle("GET "+service.PhotoPath+"{id}", observe("/files/photo", a.Log, m,
-		limits(a.Cfg.MaxBodyBytes, a.Cfg.RequestTimeout, a.signedFile("photo", a.Svc.OpenMatchPhoto))))
+		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("photo", a.Svc.OpenMatchPhoto))))
 	mux.Handle("GET /healthz", observe("/healthz", a.Log, m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
 	mux.Handle("GET /readyz", observe("/readyz", a.Log, m, http.HandlerFunc(a.handleReady)))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{}))
-	if a.Cfg.IsDev() {
+	a.Metrics = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+	if cfg.IsDev() && cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", a.Metrics)
+	}
+	if cfg.IsDev() {
 		mux.Handle("GET /{$}", playground.Handler("工会服务 GraphQL", "/graphql"))
 	}
-	return mux
+	mux.Handle("/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeCoded(w, http.StatusNotFound, apperr.New(apperr.NotFound, "没有这个地址"))
+	}))
+	return secure(a.clientIP, mux), nil
+}
+
+// exportTimeout is how long an export may take: a few thousand rows
+// written to a slow admin's browser.
+func exportTimeout(cfg config.Config) time.Duration { return 5 * cfg.RequestTimeout }
+
+// ConfigureServer sets the connection-level limits on an http.Server that
+// serves a.Handler (server.go and the test servers alike):
+//   - ReadHeaderTimeout: a client has this long to send its headers (a
+//     slowloris holds no connection longer);
+//   - ReadTimeout: the longest any body may take, an upload's; each route
+//     then cuts its own body shorter (limits);
+//   - WriteTimeout: the longest an answer may take, an export's; past the
+//     request timeout a handler has already given up, so this only stops a
+//     reader that never reads;
+//   - IdleTimeout: how long a kept-alive connection waits for the next
+//     request (phones reuse it between taps; a fleet must not hoard them).
+func (a *App) ConfigureServer(srv *http.Server) {
+	cfg := a.Cfg
+	srv.Handler = a.Handler
+	srv.ReadHeaderTimeout = cfg.HeaderReadTimeout
+	srv.ReadTimeout = max(cfg.BodyReadTimeout, cfg.UploadReadTimeout) + cfg.HeaderReadTimeout
+	srv.WriteTimeout = max(cfg.RequestTimeout+cfg.UploadReadTimeout, exportTimeout(cfg)) + 15*time.Second
+	srv.IdleTimeout = cfg.IdleTimeout
+	srv.MaxHeaderBytes = 32 << 10
+}
+
+// secure sets the headers every answer carries, and the client's address
+// for the login limits. Every answer is no-store: GraphQL answers carry
+// tokens and personal data, and the others (files, exports, errors) are
+// personal or useless to cache.
+func secure(clientIP func(*http.Request) string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cache-Control", "no-store")
+		if r.URL.Path != "/" { // the dev playground loads its scripts
+			h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		}
+		next.ServeHTTP(w, r.WithContext(obs.WithClientIP(r.Context(), clientIP(r))))
+	})
+}
+
+// clientIP is the connection's address, or, behind a proxy that sets it
+// (CLIENT_IP_HEADER), that header: the last X-Forwarded-For hop is the one
+// our proxy added; anything before it the client wrote itself.
+func (a *App) clientIP(r *http.Request) string {
+	if name := a.Cfg.ClientIPHeader; name != "" {
+		v := r.Header.Values(name)
+		if len(v) > 0 {
+			last := v[len(v)-1]
+			if i := strings.LastIndexByte(last, ','); i >= 0 {
+				last = last[i+1:]
+			}
+			if ip := strings.TrimSpace(last); ip != "" {
+				return ip
+			}
+		}
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func (a *App) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -190,43 +278,103 @@ func (a *App) handleReady(w http.ResponseWriter, r *http.Request) {
 }
 
 // handleUpload takes one multipart file (field "file", as wx.uploadFile
-// sends it) and a "purpose" field, and answers {"id": …}.
+// sends it) and its "purpose" (a form field, before or after the file, or
+// ?purpose=), and answers {"id": …}. Field order is the client's business:
+// a file that comes before its purpose waits in a temporary file.
 func (a *App) handleUpload(w http.ResponseWriter, r *http.Request) {
-	mr, err := r.MultipartReader()
+	// A logged-out session uploads nothing, like it queries nothing.
+	p, err := auth.Require(r.Context())
+	if err == nil {
+		p, err = a.Svc.Authorize(r.Context(), p)
+	}
 	if err != nil {
-		writeJSONError(w, http.StatusBadRequest, invalidUpload("请以 multipart/form-data 上传文件"))
+		a.writeError(w, r, err)
 		return
 	}
-	purpose := r.URL.Query().Get("purpose") // or a form field before the file
+	r = r.WithContext(auth.WithPrincipal(r.Context(), p))
+	mr, err := r.MultipartReader()
+	if err != nil {
+		a.writeError(w, r, invalidUpload("请以 multipart/form-data 上传文件"))
+		return
+	}
+	purpose := r.URL.Query().Get("purpose")
+	var spooled *os.File
+	var fileName string
+	defer func() {
+		if spooled != nil {
+			spooled.Close()
+			os.Remove(spooled.Name())
+		}
+	}()
+	save := func(body io.Reader) {
+		f, err := a.Svc.SaveUpload(r.Context(), purpose, fileName, body)
+		if err != nil {
+			a.uploadError(w, r, err, false)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"id": f.ID, "size": f.Size, "contentType": f.ContentType, "fileName": f.FileName})
+	}
 	for {
 		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
 		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeJSONError(w, http.StatusRequestEntityTooLarge, invalidUpload("文件过大"))
-				return
-			}
-			writeJSONError(w, http.StatusBadRequest, invalidUpload("没有收到文件"))
+			a.uploadError(w, r, err, true)
 			return
 		}
 		switch part.FormName() {
 		case "purpose":
-			buf := make([]byte, 32)
-			n, _ := part.Read(buf)
-			purpose = string(buf[:n])
-		case "file":
-			f, err := a.Svc.SaveUpload(r.Context(), purpose, part.FileName(), part)
+			b, err := io.ReadAll(io.LimitReader(part, 64))
 			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					writeJSONError(w, http.StatusRequestEntityTooLarge, invalidUpload("文件过大"))
-					return
-				}
-				writeJSONError(w, statusFor(err), err)
+				a.uploadError(w, r, err, true)
 				return
 			}
-			writeJSON(w, http.StatusOK, map[string]any{"id": f.ID, "size": f.Size, "contentType": f.ContentType, "fileName": f.FileName})
-			return
+			purpose = string(b)
+		case "file":
+			if spooled != nil {
+				a.writeError(w, r, invalidUpload("一次只能上传一个文件"))
+				return
+			}
+			fileName = part.FileName()
+			if purpose != "" {
+				save(part)
+				return
+			}
+			if spooled, err = os.CreateTemp("", "upload-*"); err != nil {
+				a.writeError(w, r, apperr.Wrap(err, apperr.Internal, apperr.InternalMessage))
+				return
+			}
+			if _, err := io.Copy(spooled, part); err != nil {
+				a.uploadError(w, r, err, true)
+				return
+			}
 		}
+	}
+	if spooled == nil {
+		a.writeError(w, r, invalidUpload("没有收到文件"))
+		return
+	}
+	if _, err := spooled.Seek(0, io.SeekStart); err != nil {
+		a.writeError(w, r, apperr.Wrap(err, apperr.Internal, apperr.InternalMessage))
+		return
+	}
+	save(spooled)
+}
+
+// uploadError tells a body over the limit and a body too slow apart from
+// the rest: while reading the form, a broken body (the client's); while
+// saving, the service's own error.
+func (a *App) uploadError(w http.ResponseWriter, r *http.Request, err error, reading bool) {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		a.writeErrorStatus(w, r, http.StatusRequestEntityTooLarge, invalidUpload("文件过大"))
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		a.writeErrorStatus(w, r, http.StatusRequestTimeout, invalidUpload("上传超时，请在网络较好时重试"))
+	case reading:
+		a.writeErrorStatus(w, r, http.StatusBadRequest, invalidUpload("上传不完整，请重试"))
+	default:
+		a.writeError(w, r, err)
 	}
 }

@@ -117,6 +117,8 @@ func TestDashboardAndMyActivity(t *testing.T) {
 			s.MustOK(m[1].Access, eventQ, map[string]any{"id": post}, nil)
 		}
 		s.App.Svc.FlushViews(context.Background())
+		s.Clock.Set(s.Clock.Now().Add(71 * time.Hour)) // the event's check-in opens two hours before its start
+		m[0], m[1] = s.Reissue(m[0]), s.Reissue(m[1])
 		donghua = s.LoginAdmin("donghua_admin").Access
 		s.MustOK(donghua, `mutation($c: String!) { checkInEventSignUp(input: {code: $c}) { signUp { id } } }`, map[string]any{"c": *su.CheckinCode}, nil)
 		s.MustOK(donghua, redeemQ, map[string]any{"c": v.Code}, nil)

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
-	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -24,31 +24,47 @@ import (
 	"unionhall/resolvers"
 )
 
-// newGraphQL builds the GraphQL handler explicitly: POST and GET (queries
-// only, for persisted queries), an LRU query cache, automatic persisted
-// queries, complexity and depth limits, a token limit for the parser, one
-// error presenter, and introspection only in dev.
-func newGraphQL(cfg config.Config, svc *service.Service, log *slog.Logger, m *metrics) *handler.Server {
+// Document limits. A mini-program screen's query expands to a few dozen
+// selections and five or six levels; the admin lists to a few hundred.
+const (
+	parserTokenLimit = 5000
+	maxSelections    = 1000
+)
+
+// newGraphQL builds the GraphQL handler explicitly: one strict transport
+// (see transport), an LRU query cache, persisted documents (automatic, or
+// a trusted list), a document guard ahead of validation, complexity and
+// depth limits, one login per request, one error presenter, and
+// introspection and suggestions only in dev.
+func newGraphQL(cfg config.Config, svc *service.Service, log *slog.Logger, m *metrics) (*handler.Server, error) {
 	schema := graph.NewExecutableSchema(graph.Config{
 		Resolvers:  &resolvers.Resolver{Svc: svc},
 		Directives: graph.DirectiveRoot{Auth: resolvers.AuthDirective(svc)},
 		Complexity: resolvers.Complexity(),
 	})
+	docs := &persistedDocuments{cache: lru.New[string](1000)}
+	if cfg.TrustedDocuments != "" {
+		var err error
+		if docs.trusted, err = loadTrustedDocuments(cfg.TrustedDocuments); err != nil {
+			return nil, err
+		}
+	}
 	srv := handler.New(schema)
-	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(transport{persistedGETOnly: !cfg.IsDev()})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.SetParserTokenLimit(5000)
-	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](1000)})
+	srv.SetParserTokenLimit(parserTokenLimit)
+	// Order matters: the document is known after persistedDocuments, and
+	// measured by the guard before gqlgen parses and validates it.
+	srv.Use(docs)
+	srv.Use(newDocGuard(maxSelections, cfg.DepthLimit, parserTokenLimit))
 	srv.Use(extension.FixedComplexityLimit(cfg.ComplexityLimit))
-	srv.Use(depthLimit{max: cfg.DepthLimit})
+	srv.Use(oneLogin{})
 	if cfg.IsDev() {
 		srv.Use(extension.Introspection{})
 	} else {
 		srv.SetDisableSuggestion(true)
 	}
-	srv.SetErrorPresenter(presentError(log))
+	srv.SetErrorPresenter(presentError(log, !cfg.IsDev()))
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		obs.Log(ctx, log).ErrorContext(ctx, "panic in resolver", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 		return apperr.New(apperr.Internal, apperr.InternalMessage)
@@ -71,7 +87,7 @@ func newGraphQL(cfg config.Config, svc *service.Service, log *slog.Logger, m *me
 			return resp
 		}
 	})
-	return srv
+	return srv, nil
 }
 
 // rootField names an operation by its first root field: a name from the
@@ -91,10 +107,12 @@ func rootField(oc *graphql.OperationContext) string {
 }
 
 // presentError is the one place errors become GraphQL errors: application
-// errors keep their code and Chinese message, gqlgen's own (parse,
-// validation, limits) become VALIDATION_FAILED, and anything else is
-// INTERNAL with its text logged, not shown.
-func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
+// errors keep their code and Chinese message; gqlgen's own (parse,
+// validation, limits) become VALIDATION_FAILED, and in production say only
+// what kind of mistake it was (their text names schema types, fields and
+// arguments, and suggests others); anything else is INTERNAL with its text
+// logged, not shown.
+func presentError(log *slog.Logger, prod bool) graphql.ErrorPresenterFunc {
 	return func(ctx context.Context, err error) *gqlerror.Error {
 		out := graphql.DefaultErrorPresenter(ctx, err)
 		if out.Extensions == nil {
@@ -102,7 +120,7 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		}
 		if ae, ok := apperr.As(err); ok {
 			out.Message = ae.Message
-			out.Extensions["code"] = string(ae.Code)
+			out.Extensions = map[string]any{"code": string(ae.Code)}
 			if ae.Field != "" {
 				out.Extensions["field"] = ae.Field
 			}
@@ -121,10 +139,16 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 			switch out.Extensions["code"] {
 			case "COMPLEXITY_LIMIT_EXCEEDED":
 				out.Message = "查询过于复杂，请减少字段或每页条数"
-			case "DEPTH_LIMIT_EXCEEDED":
-				out.Message = "查询嵌套层级过深"
+			case errcode.ParseFailed:
+				if prod {
+					out.Message = "查询语法错误"
+				}
+			default:
+				if prod {
+					out.Message = "查询无效，请检查字段、参数和变量"
+				}
 			}
-			out.Extensions["code"] = string(apperr.ValidationFailed)
+			out.Extensions = map[string]any{"code": string(apperr.ValidationFailed)}
 			return out
 		}
 		obs.Log(ctx, log).ErrorContext(ctx, "internal error", "error", err.Error(), "path", out.Path.String())
@@ -132,56 +156,4 @@ func presentError(log *slog.Logger) graphql.ErrorPresenterFunc {
 		out.Extensions = map[string]any{"code": string(apperr.Internal)}
 		return out
 	}
-}
-
-// depthLimit refuses operations nested deeper than max, fragments included,
-// before anything runs.
-type depthLimit struct{ max int }
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = depthLimit{}
-
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-
-func (d depthLimit) MutateOperationContext(ctx context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if depth := selectionDepth(oc.Operation.SelectionSet, 0, d.max); depth > d.max {
-		return &gqlerror.Error{
-			Message:    fmt.Sprintf("查询嵌套层级过深（最多 %d 层）", d.max),
-			Extensions: map[string]any{"code": "DEPTH_LIMIT_EXCEEDED"},
-		}
-	}
-	return nil
-}
-
-// selectionDepth measures nesting, stopping once past limit. Fragment cycles
-// are refused by validation before this runs.
-func selectionDepth(set ast.SelectionSet, depth, limit int) int {
-	if depth > limit {
-		return depth
-	}
-	max := depth
-	for _, sel := range set {
-		var d int
-		switch s := sel.(type) {
-		case *ast.Field:
-			if len(s.SelectionSet) == 0 {
-				d = depth + 1
-			} else {
-				d = selectionDepth(s.SelectionSet, depth+1, limit)
-			}
-		case *ast.InlineFragment:
-			d = selectionDepth(s.SelectionSet, depth, limit)
-		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				d = selectionDepth(s.Definition.SelectionSet, depth, limit)
-			}
-		}
-		if d > max {
-			max = d
-		}
-	}
-	return max
 }

@@ -54,6 +54,10 @@ func (r *recorder) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// Unwrap lets http.ResponseController reach the connection (read and
+// write deadlines per route).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (r *recorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
@@ -81,7 +85,7 @@ func observe(route string, log *slog.Logger, m *metrics, next http.Handler) http
 				}
 				log.ErrorContext(ctx, "panic", "request_id", rid, "panic", v)
 				if info.status == 0 {
-					writeJSONError(rec, http.StatusInternalServerError, apperr.New(apperr.Internal, apperr.InternalMessage))
+					writeCoded(rec, http.StatusInternalServerError, apperr.New(apperr.Internal, apperr.InternalMessage))
 				}
 			}
 			if info.status == 0 {
@@ -121,11 +125,16 @@ func withAuth(a *App, next http.Handler) http.Handler {
 	})
 }
 
-// limits bounds a request's body and its time.
-func limits(maxBody int64, timeout time.Duration, next http.Handler) http.Handler {
+// limits bounds a request's body (size, and the time to read it: a client
+// trickling a byte at a time is cut at bodyRead) and its handling time.
+func limits(maxBody int64, bodyRead, timeout time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Headers are read by now (the server's ReadHeaderTimeout); the
+		// deadline from here on bounds the body. Not every writer is a
+		// connection (a test recorder), so failure here is not an error.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyRead))
 		if r.ContentLength > maxBody {
-			writeJSONError(w, http.StatusRequestEntityTooLarge, apperr.New(apperr.ValidationFailed, "请求内容过大"))
+			writeCoded(w, http.StatusRequestEntityTooLarge, apperr.New(apperr.ValidationFailed, "请求内容过大"))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -141,33 +150,50 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeJSONError answers a plain-HTTP endpoint with the same code and
-// message a GraphQL error would carry.
-func writeJSONError(w http.ResponseWriter, status int, err error) {
-	body := map[string]any{"code": string(apperr.CodeOf(err)), "message": apperr.InternalMessage}
-	if ae, ok := apperr.As(err); ok && ae.Code != apperr.Internal {
-		body["message"] = ae.Message
-		if ae.Field != "" {
-			body["field"] = ae.Field
-		}
+// writeError answers a plain-HTTP endpoint (/upload, /export, /files) with
+// the code and message a GraphQL error would carry, at the status its code
+// maps to; an internal failure's cause is logged with the request id and
+// never shown.
+func (a *App) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	a.writeErrorStatus(w, r, statusFor(err), err)
+}
+
+// writeErrorStatus is writeError at a status the caller knows better (413
+// for a body over the limit, 408 for one too slow).
+func (a *App) writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
+	ae, ok := apperr.As(err)
+	if !ok || ae.Code == apperr.Internal {
+		ctx := r.Context()
+		obs.Log(ctx, a.Log).ErrorContext(ctx, "internal error", "route", r.URL.Path, "error", err.Error())
+		ae = apperr.New(apperr.Internal, apperr.InternalMessage)
+	}
+	writeCoded(w, status, ae)
+}
+
+func writeCoded(w http.ResponseWriter, status int, ae *apperr.Error) {
+	body := map[string]any{"code": string(ae.Code), "message": ae.Message}
+	if ae.Field != "" {
+		body["field"] = ae.Field
 	}
 	writeJSON(w, status, map[string]any{"error": body})
 }
 
-// statusFor maps an error code to an HTTP status for plain endpoints.
+// statusFor maps every error code to its HTTP status for plain endpoints.
+// A refusal the member can understand (closed, full, not eligible) is a
+// 4xx: it is not the server failing, and no alert should page for it.
 func statusFor(err error) int {
 	switch apperr.CodeOf(err) {
 	case apperr.Unauthenticated:
 		return http.StatusUnauthorized
-	case apperr.Forbidden:
+	case apperr.Forbidden, apperr.NotEligible:
 		return http.StatusForbidden
-	case apperr.NotFound:
+	case apperr.NotFound, apperr.PersistedQueryNotFound:
 		return http.StatusNotFound
 	case apperr.ValidationFailed:
 		return http.StatusBadRequest
 	case apperr.RateLimited:
 		return http.StatusTooManyRequests
-	case apperr.Conflict, apperr.AlreadyExists:
+	case apperr.Conflict, apperr.AlreadyExists, apperr.WindowClosed, apperr.Full, apperr.LimitReached:
 		return http.StatusConflict
 	}
 	return http.StatusInternalServerError
@@ -192,18 +218,18 @@ func (a *App) handleExport(param string, export exporter) http.Handler {
 			err = apperr.New(apperr.Forbidden, "仅管理员可以导出名单")
 		}
 		if err != nil {
-			writeJSONError(w, statusFor(err), err)
+			a.writeError(w, r, err)
 			return
 		}
 		ctx = auth.WithPrincipal(ctx, p)
 		id, perr := strconv.ParseInt(r.URL.Query().Get(param), 10, 64)
 		if perr != nil || id <= 0 {
-			writeJSONError(w, http.StatusBadRequest, apperr.Invalid(param, "请指定要导出的名单"))
+			a.writeError(w, r, apperr.Invalid(param, "请指定要导出的名单"))
 			return
 		}
 		exp, err := export(ctx, id, r.URL.Query().Get("phones") == "full")
 		if err != nil {
-			writeJSONError(w, statusFor(err), err)
+			a.writeError(w, r.WithContext(ctx), err)
 			return
 		}
 		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
@@ -223,7 +249,7 @@ func (a *App) signedFile(kind string, open func(ctx context.Context, id, exp, si
 		q := r.URL.Query()
 		f, body, err := open(r.Context(), r.PathValue("id"), q.Get("exp"), q.Get("sig"))
 		if err != nil {
-			writeJSONError(w, statusFor(err), err)
+			a.writeError(w, r, err)
 			return
 		}
 		defer body.Close()

@@ -449,7 +449,7 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		var link string
 		for _, x := range withPhoto.MatchEventParticipants {
 			if x.ID == b.ID && x.Profile.PhotoURL != nil {
-				link = *x.Profile.PhotoURL
+				link = localPath(t, s, *x.Profile.PhotoURL)
 			}
 		}
 		if link == "" {

@@ -365,13 +365,13 @@ func TestSubsidyProofsReadableOnlyByApplicantAndChain(t *testing.T) {
 		read := func(token string) *testutil.Response { return s.Do(token, subsidyAppQ, map[string]any{"id": id}) }
 		var mine struct{ SubsidyApplication subsidyApp }
 		read(owner.Access).Decode(t, &mine)
-		link := mine.SubsidyApplication.Proofs[0].URL
+		link := localPath(t, s, mine.SubsidyApplication.Proofs[0].URL)
 		if st, body := s.Get("", link); st != 200 || !bytes.Equal(body, proofPNG) {
 			t.Fatalf("applicant's link: %d, %d bytes", st, len(body))
 		}
 		var chain struct{ SubsidyApplication subsidyApp }
 		read(s.LoginAdmin("dongcheng_admin").Access).Decode(t, &chain)
-		if st, _ := s.Get("", chain.SubsidyApplication.Proofs[0].URL); st != 200 {
+		if st, _ := s.Get("", localPath(t, s, chain.SubsidyApplication.Proofs[0].URL)); st != 200 {
 			t.Fatalf("reviewer of the chain: %d", st)
 		}
 

@@ -112,7 +112,8 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 		id := created.CreateTrainingClass.TrainingClass.ID
 		member := s.LoginMember("ivan") // not bound yet
 		_ = member
-		courier := s.Members(1, "courier")[0].Access
+		courierTok := s.Members(1, "courier")[0]
+		courier := courierTok.Access
 
 		// A draft is invisible to members.
 		wantCode(t, s.Do(courier, classQ, map[string]any{"id": id}), "NOT_FOUND")
@@ -181,7 +182,11 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 			t.Fatalf("admin list = %+v", bookings)
 		}
 
-		// Check-in by the QR payload, idempotent; stats count it.
+		// Check-in by the QR payload (from two hours before the session),
+		// idempotent; stats count it.
+		s.Clock.Set(at(4, "08:30"))
+		admin = s.LoginAdmin("donghua_admin").Access
+		courier = s.Reissue(courierTok).Access
 		checkin := `mutation($c: String!) { checkInBooking(input: {code: $c}) { booking { id status checkedInAt } } }`
 		var ci struct {
 			CheckInBooking struct{ Booking struct{ ID, Status string } }

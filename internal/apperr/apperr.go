@@ -25,7 +25,15 @@ const (
 	Conflict         Code = "CONFLICT"
 	RateLimited      Code = "RATE_LIMITED"
 	Internal         Code = "INTERNAL"
+	// PersistedQueryNotFound is the code Apollo-style clients look for
+	// before they resend a persisted query's whole document.
+	PersistedQueryNotFound Code = "PERSISTED_QUERY_NOT_FOUND"
 )
+
+// Codes is every code, for tests that must cover them all.
+var Codes = []Code{Unauthenticated, Forbidden, NotFound, ValidationFailed, NotEligible,
+	WindowClosed, Full, LimitReached, AlreadyExists, Conflict, RateLimited, Internal,
+	PersistedQueryNotFound}
 
 // InternalMessage is what a client sees for any error we did not mean to show.
 const InternalMessage = "系统繁忙，请稍后再试"

@@ -4,10 +4,14 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -55,6 +59,16 @@ type ctxKey struct{}
 type authState struct {
 	p   *Principal
 	err error // why a presented token was refused
+	// recheck keeps the database re-check of p, once per request; only a
+	// request's own token (FromHeader) gets one, see Recheck.
+	recheck *recheck
+}
+
+type recheck struct {
+	mu   sync.Mutex
+	done bool
+	p    *Principal
+	err  error
 }
 
 // WithPrincipal returns ctx carrying p.
@@ -73,6 +87,26 @@ func PrincipalFrom(ctx context.Context) *Principal {
 		return s.p
 	}
 	return nil
+}
+
+// Recheck runs check, the re-check of p against the database, once per
+// request and gives every later caller of the request its result: a query
+// of ten fields checks the session once, not ten times. It memoises only
+// for the principal the request's bearer token carries (FromHeader); any
+// other p (one made with WithPrincipal, by a job say) is checked each time.
+func Recheck(ctx context.Context, p *Principal, check func() (*Principal, error)) (*Principal, error) {
+	s, _ := ctx.Value(ctxKey{}).(*authState)
+	if s == nil || s.recheck == nil || s.p != p {
+		return check()
+	}
+	r := s.recheck
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.done {
+		r.p, r.err = check()
+		r.done = true
+	}
+	return r.p, r.err
 }
 
 // Require returns the principal or UNAUTHENTICATED, saying why a presented
@@ -97,7 +131,8 @@ type Claims struct {
 	jwt.RegisteredClaims
 }
 
-// Tokens signs and verifies access tokens.
+// Tokens signs and verifies access tokens, and derives refresh-token
+// successors (Successors).
 type Tokens struct {
 	keys     map[string][]byte
 	signKID  string
@@ -106,6 +141,8 @@ type Tokens struct {
 	ttl      time.Duration
 	clock    clock.Clock
 	parser   *jwt.Parser
+	// successorKeys are derived from the JWT keys, the signing key's first.
+	successorKeys [][]byte
 }
 
 // NewTokens builds the signer/verifier from configuration.
@@ -120,6 +157,7 @@ func NewTokens(cfg config.Config, clk clock.Clock) (*Tokens, error) {
 	}
 	for _, k := range keys {
 		t.keys[k.ID] = k.Secret
+		t.successorKeys = append(t.successorKeys, mac(k.Secret, []byte("unionhall refresh-token successor v1")))
 	}
 	t.parser = jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
@@ -155,6 +193,27 @@ func (t *Tokens) Issue(p Principal) (string, time.Time, error) {
 	tok.Header["kid"] = t.signKID
 	s, err := tok.SignedString(t.keys[t.signKID])
 	return s, exp, err
+}
+
+// Successors returns the refresh token that follows raw in its rotation,
+// HMAC-SHA256(raw) under a key derived from the signing key, then the ones
+// the other verifying keys would give. A successor is derived rather than
+// random so that a retried refresh, whose first answer was lost, can
+// recompute the one it was given while the database keeps only hashes; the
+// others let a retry straddling a key rotation still find it. Knowing a
+// token and not the key tells nothing about its successor.
+func (t *Tokens) Successors(raw string) []string {
+	out := make([]string, len(t.successorKeys))
+	for i, k := range t.successorKeys {
+		out[i] = base64.RawURLEncoding.EncodeToString(mac(k, []byte(raw)))
+	}
+	return out
+}
+
+func mac(key, msg []byte) []byte {
+	h := hmac.New(sha256.New, key)
+	h.Write(msg)
+	return h.Sum(nil)
 }
 
 var errBadToken = apperr.New(apperr.Unauthenticated, "登录状态无效，请重新登录")
@@ -213,7 +272,7 @@ func (t *Tokens) FromHeader(ctx context.Context, header string) context.Context 
 	if err != nil {
 		return withRefusal(ctx, err)
 	}
-	return WithPrincipal(ctx, p)
+	return context.WithValue(ctx, ctxKey{}, &authState{p: p, recheck: &recheck{}})
 }
 
 // String is for logs: kind and id, nothing personal.

@@ -7,6 +7,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -69,6 +70,9 @@ type Config struct {
 	// MetricsAddr serves /metrics on a listener of its own. Empty in dev:
 	// /metrics on the API port; in prod the default is loopback only.
 	MetricsAddr string `env:"METRICS_ADDR"`
+	// MetricsAddrDefaulted: MetricsAddr is prod's default, not chosen, so a
+	// second instance on one host that finds it taken runs on without it.
+	MetricsAddrDefaulted bool `env:"-"`
 	// ClientIPHeader names the header a trusted proxy puts the client's
 	// address in (X-Forwarded-For: its last hop; X-Real-IP). Empty: the
 	// connection's address.
@@ -108,6 +112,9 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if _, ok := vars["SEED_DEMO"]; !ok {
 		c.SeedDemo = c.IsDev()
 	}
+	if _, ok := vars["METRICS_ADDR"]; !ok && !c.IsDev() {
+		c.MetricsAddr, c.MetricsAddrDefaulted = "127.0.0.1:9090", true
+	}
 	if c.IsDev() {
 		if c.JWTKeys == "" {
 			c.JWTKeys = devJWTKeys
@@ -118,7 +125,11 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		if c.PIIHashKey == "" {
 			c.PIIHashKey = devHashKey
 		}
+		if c.PublicBaseURL == "" {
+			c.PublicBaseURL = fmt.Sprintf("http://localhost:%d", c.Port)
+		}
 	}
+	c.PublicBaseURL = strings.TrimRight(strings.TrimSpace(c.PublicBaseURL), "/")
 	return c, c.Validate()
 }
 
@@ -184,6 +195,9 @@ func (c Config) Validate() error {
 	if c.Port < 0 || c.Port > 65535 {
 		return fmt.Errorf("config: PORT %d out of range", c.Port)
 	}
+	if err := c.validatePublicBaseURL(); err != nil {
+		return err
+	}
 	if c.IsDev() {
 		return nil
 	}
@@ -212,4 +226,26 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("config: DATABASE_URL (a MySQL DSN) is required in prod"))
 	}
 	return errors.Join(errs...)
+}
+
+// validatePublicBaseURL: when set, PUBLIC_BASE_URL is an absolute http(s)
+// URL with a host and nothing after the path (links are base + path);
+// https in prod, where the mini-program loads nothing else. Unset in prod
+// leaves links relative.
+func (c Config) validatePublicBaseURL() error {
+	if c.PublicBaseURL == "" {
+		return nil
+	}
+	u, err := url.Parse(c.PublicBaseURL)
+	switch {
+	case err != nil:
+		return fmt.Errorf("config: PUBLIC_BASE_URL %q: %w", c.PublicBaseURL, err)
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "", u.Hostname() == "":
+		return fmt.Errorf("config: PUBLIC_BASE_URL %q must be an absolute http(s) URL such as https://hall.example.cn", c.PublicBaseURL)
+	case u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "":
+		return fmt.Errorf("config: PUBLIC_BASE_URL %q must be scheme, host and optionally a path, nothing else", c.PublicBaseURL)
+	case !c.IsDev() && u.Scheme != "https":
+		return fmt.Errorf("config: PUBLIC_BASE_URL %q must be https in prod", c.PublicBaseURL)
+	}
+	return nil
 }

@@ -20,8 +20,9 @@ type Keyed struct {
 }
 
 type entry struct {
-	lim  *rate.Limiter
-	seen time.Time
+	lim     *rate.Limiter
+	seen    time.Time
+	pending int // attempts begun (Begin) and not yet ended
 }
 
 // New allows burst events at once, then one per interval, per key.
@@ -29,14 +30,11 @@ func New(interval time.Duration, burst int) *Keyed {
 	return &Keyed{every: rate.Every(interval), burst: burst, entries: map[string]*entry{}}
 }
 
-// Allow reports whether one event for key may happen now.
-func (k *Keyed) Allow(key string) bool {
-	now := time.Now()
-	k.mu.Lock()
-	defer k.mu.Unlock()
+// entry returns key's entry, sweeping idle ones first. k.mu must be held.
+func (k *Keyed) entry(key string, now time.Time) *entry {
 	if now.After(k.sweepAt) {
 		for key, e := range k.entries {
-			if now.Sub(e.seen) > 10*time.Minute {
+			if e.pending == 0 && now.Sub(e.seen) > 10*time.Minute {
 				delete(k.entries, key)
 			}
 		}
@@ -48,7 +46,15 @@ func (k *Keyed) Allow(key string) bool {
 		k.entries[key] = e
 	}
 	e.seen = now
-	return e.lim.AllowN(now, 1)
+	return e
+}
+
+// Allow reports whether one event for key may happen now.
+func (k *Keyed) Allow(key string) bool {
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.entry(key, now).lim.AllowN(now, 1)
 }
 
 // Exhausted reports whether key has no event left now, without spending
@@ -63,3 +69,34 @@ func (k *Keyed) Exhausted(key string) bool {
 
 // Spend records one event for key (see Exhausted).
 func (k *Keyed) Spend(key string) { k.Allow(key) }
+
+// Begin starts an attempt for key if one is left, and returns end to call
+// when the attempt is over: end(true) spends the event (the attempt
+// failed), end(false) gives it back. It is Exhausted and Spend for limits
+// on failures that must hold under concurrency: attempts still in flight
+// count as spent, so two hundred parallel requests cannot all pass the
+// check before the first of them fails. When ok is false, end is a no-op.
+func (k *Keyed) Begin(key string) (end func(failed bool), ok bool) {
+	now := time.Now()
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	e := k.entry(key, now)
+	if e.lim.TokensAt(now)-float64(e.pending) < 1 {
+		return func(bool) {}, false
+	}
+	e.pending++
+	var once sync.Once
+	return func(failed bool) {
+		once.Do(func() {
+			now := time.Now()
+			k.mu.Lock()
+			defer k.mu.Unlock()
+			e.pending--
+			e.seen = now
+			if failed {
+				// The reservation above guarantees the token is there.
+				e.lim.AllowN(now, 1)
+			}
+		})
+	}, true
+}

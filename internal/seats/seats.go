@@ -22,6 +22,7 @@ package seats
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"gorm.io/gorm"
@@ -47,6 +48,13 @@ type Spec struct {
 	// the queue; empty means Confirmed and Waitlisted. (Childcare says
 	// ADMITTED, which is what its parents and admins read.)
 	ConfirmedStatus, WaitlistedStatus string
+	// Promotable, when set, says which waitlisted holds may take a freed
+	// seat now: given hold ids head first (the pool and those holds
+	// locked), it returns the ones that may, a subset in the same order.
+	// The others are passed over and keep their place in the queue.
+	// (Childcare passes over a child admitted meanwhile to a programme
+	// that overlaps.) It runs in the caller's transaction.
+	Promotable func(tx *gorm.DB, holdIDs []int64) ([]int64, error)
 }
 
 func (sp Spec) confirmed() string {
@@ -195,12 +203,12 @@ func Resize(tx *gorm.DB, sp Spec, id int64, capacity, waitlistLimit int, now tim
 		n, n, id).Error
 }
 
-// promote moves up to n waitlisted holds, head first, into CONFIRMED. It
-// leaves the counters to the caller.
+// promote moves up to n waitlisted holds, head first (passing over those
+// the Spec's Promotable refuses), into CONFIRMED. It leaves the counters to
+// the caller.
 func promote(tx *gorm.DB, sp Spec, id int64, n int, now time.Time) ([]int64, error) {
-	var ids []int64
-	if err := tx.Raw("SELECT id FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND status = ? ORDER BY wait_seq LIMIT ?"+forUpdate(tx),
-		id, sp.waitlisted(), n).Scan(&ids).Error; err != nil || len(ids) == 0 {
+	ids, err := promotable(tx, sp, id, n)
+	if err != nil || len(ids) == 0 {
 		return nil, err
 	}
 	res := tx.Exec("UPDATE "+sp.Holds+" SET status = ?, promoted_at = ?, updated_at = ? WHERE id IN ? AND status = ?",
@@ -214,6 +222,42 @@ func promote(tx *gorm.DB, sp Spec, id int64, n int, now time.Time) ([]int64, err
 		return nil, fmt.Errorf("seats: promoted %d of %d holds of %s %d", res.RowsAffected, len(ids), sp.Pools, id)
 	}
 	return ids, nil
+}
+
+// promotable picks up to n waitlisted holds of pool id, head first, and
+// locks them (and those passed over on the way).
+func promotable(tx *gorm.DB, sp Spec, id int64, n int) ([]int64, error) {
+	if sp.Promotable == nil {
+		var ids []int64
+		err := tx.Raw("SELECT id FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND status = ? ORDER BY wait_seq LIMIT ?"+forUpdate(tx),
+			id, sp.waitlisted(), n).Scan(&ids).Error
+		return ids, err
+	}
+	q := "SELECT id, wait_seq FROM " + sp.Holds + " WHERE " + sp.PoolFK + " = ? AND status = ? AND wait_seq > ?" +
+		" ORDER BY wait_seq LIMIT ?" + forUpdate(tx)
+	batch := n + 16 // a few passed over cost no second read
+	var out []int64
+	after := int64(math.MinInt64)
+	for len(out) < n {
+		var rows []struct{ ID, WaitSeq int64 }
+		if err := tx.Raw(q, id, sp.waitlisted(), after, batch).Scan(&rows).Error; err != nil || len(rows) == 0 {
+			return out, err
+		}
+		ids := make([]int64, len(rows))
+		for i, r := range rows {
+			ids[i] = r.ID
+		}
+		ok, err := sp.Promotable(tx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ok[:min(len(ok), n-len(out))]...)
+		if len(rows) < batch {
+			break
+		}
+		after = rows[len(rows)-1].WaitSeq
+	}
+	return out, nil
 }
 
 // Position is a waitlisted hold's 1-based place in the queue now (a plain

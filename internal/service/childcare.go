@@ -20,8 +20,11 @@ import (
 
 // childcareSeats is where programmes keep their places. Sign-ups store
 // ADMITTED for a place, which is what parents and admins read.
+// A promotion passes over a child admitted meanwhile to an overlapping
+// programme (childcare_overlap.go).
 var childcareSeats = seats.Spec{Pools: "childcare_programs", Holds: "child_sign_ups", PoolFK: "program_id",
-	ConfirmedStatus: string(models.ChildSignUpAdmitted), WaitlistedStatus: string(models.ChildSignUpWaitlisted)}
+	ConfirmedStatus: string(models.ChildSignUpAdmitted), WaitlistedStatus: string(models.ChildSignUpWaitlisted),
+	Promotable: childcarePromotable}
 
 var errProgramNotFound = apperr.New(apperr.NotFound, "托管项目不存在或已下架")
 
@@ -92,8 +95,10 @@ func newSeed() string {
 // UpdateChildcareProgram changes a programme of the caller's scope; version
 // must be the one the edit started from. The admission mode is fixed once
 // published; the capacity never drops below the children admitted (a
-// larger one admits from the waitlist at once). Codes: VALIDATION_FAILED,
-// FORBIDDEN, CONFLICT (stale version, cancelled or already allocated).
+// larger one admits from the waitlist at once); new dates or hours may not
+// make an admitted child's places overlap. Codes: VALIDATION_FAILED,
+// FORBIDDEN, CONFLICT (stale version, cancelled, already allocated, or an
+// admitted child would hold overlapping places).
 func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version int, in ProgramInput) (*models.ChildcareProgram, error) {
 	var p models.ChildcareProgram
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -115,7 +120,7 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			return apperr.Invalid("admissionMode", "项目发布后不能更改录取方式")
 		}
 		allocated := p.AllocatedAt != nil
-		oldCapacity, oldWaitlist := p.Capacity, p.WaitlistLimit
+		oldCapacity, oldWaitlist, oldWhen := p.Capacity, p.WaitlistLimit, p
 		if err := s.applyProgramInput(tx, sc, host, &p, in, false); err != nil {
 			return err
 		}
@@ -123,10 +128,12 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			in.PriorityForms != nil || in.PriorityDoubleWorker != nil || in.Eligibility != nil) {
 			return apperr.New(apperr.Conflict, "已完成录取，报名时间、年龄和优先条件不能再修改")
 		}
-		now := s.clock.Now()
-		if err := resizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
-			return err
+		if p.StartsOn != oldWhen.StartsOn || p.EndsOn != oldWhen.EndsOn || p.DailyStart != oldWhen.DailyStart || p.DailyEnd != oldWhen.DailyEnd {
+			if err := admittedStayFree(tx, &p); err != nil {
+				return err
+			}
 		}
+		now := s.clock.Now()
 		res := tx.Model(&models.ChildcareProgram{}).Where("id = ? AND version = ?", p.ID, version).Updates(map[string]any{
 			"title": p.Title, "description": p.Description, "place": p.Place, "starts_on": p.StartsOn, "ends_on": p.EndsOn,
 			"daily_start": p.DailyStart, "daily_end": p.DailyEnd, "child_min_age": p.ChildMinAge, "child_max_age": p.ChildMaxAge,
@@ -142,6 +149,10 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 		}
 		if res.RowsAffected == 0 {
 			return apperr.New(apperr.Conflict, "托管项目已被他人修改，请刷新后重试")
+		}
+		// After the new dates are stored: a promotion checks against them.
+		if err := resizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
+			return err
 		}
 		return tx.Take(&p, p.ID).Error
 	})
@@ -290,6 +301,16 @@ func clockTime(field, s string) (string, error) {
 		return "", apperr.Invalid(field, "时间格式应为 时:分，如 08:00")
 	}
 	return t.Format("15:04"), nil
+}
+
+// programDayHours is when programme p runs on day (a date): its daily
+// hours, China time.
+func programDayHours(p *models.ChildcareProgram, day time.Time) (start, end time.Time) {
+	at := func(hhmm string) time.Time {
+		t, _ := time.Parse("15:04", hhmm) // stored by clockTime
+		return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), 0, 0, gqlscalar.China)
+	}
+	return at(p.DailyStart), at(p.DailyEnd)
 }
 
 // chinaToday is the calendar date in China at t.

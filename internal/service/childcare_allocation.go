@@ -90,7 +90,8 @@ func (s *Service) AllocateDueChildcare(ctx context.Context) (int, error) {
 // gives out its places in the same transaction (internal/allocation): the
 // pending sign-ups in allocation order become ADMITTED up to the capacity,
 // WAITLISTED (in that order) up to the waitlist size, and REJECTED with the
-// reason after that. It reports whether it ran.
+// reason after that. A child already admitted to an overlapping programme
+// takes no part (REJECTED, naming it). It reports whether it ran.
 func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 	ran := false
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -112,19 +113,58 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 		if !p.AdmissionMode.AllocatesAtClose() || p.Status != models.OfferingPublished || p.AllocatedAt != nil {
 			return errNothingToAllocate
 		}
+		// The children first, then their sign-ups: admissions of one child
+		// queue on its row (childcare_overlap.go), and taking it before
+		// the sign-up rows keeps two runs sharing a child from deadlocking.
+		// The pool lock keeps this programme's sign-ups as they are.
+		var children []int64
+		if err := tx.Model(&models.ChildSignUp{}).Where("program_id = ? AND status = ?", id, models.ChildSignUpPending).
+			Distinct().Pluck("child_id", &children).Error; err != nil {
+			return err
+		}
+		if err := lockChildren(tx, children); err != nil {
+			return err
+		}
 		var pending []struct {
 			ID           int64
+			ChildID      int64
 			PriorityRank int
 			CreatedAt    time.Time
 		}
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Model(&models.ChildSignUp{}).
-			Select("id, priority_rank, created_at").
+			Select("id, child_id, priority_rank, created_at").
 			Where("program_id = ? AND status = ?", id, models.ChildSignUpPending).Order("id").Scan(&pending).Error; err != nil {
 			return err
 		}
-		cands := make([]allocation.Candidate, len(pending))
-		for i, r := range pending {
-			cands[i] = allocation.Candidate{ID: r.ID, Rank: r.PriorityRank, SignedUpAt: r.CreatedAt}
+		locked := make(map[int64]bool, len(children))
+		for _, c := range children {
+			locked[c] = true
+		}
+		children = children[:0]
+		var missed []int64 // none, unless the first read was stale
+		for _, r := range pending {
+			children = append(children, r.ChildID)
+			if !locked[r.ChildID] {
+				missed = append(missed, r.ChildID)
+			}
+		}
+		if err := lockChildren(tx, missed); err != nil {
+			return err
+		}
+		clash, err := admittedOverlaps(tx, &p, children)
+		if err != nil {
+			return err
+		}
+		// A child admitted to an overlapping programme takes no part: its
+		// sign-up is rejected saying where, and the places go on in order.
+		cands := make([]allocation.Candidate, 0, len(pending))
+		passed := map[int64][]int64{} // the other programme → sign-ups
+		for _, r := range pending {
+			if other := clash[r.ChildID]; other != nil {
+				passed[other.ID] = append(passed[other.ID], r.ID)
+				continue
+			}
+			cands = append(cands, allocation.Candidate{ID: r.ID, Rank: r.PriorityRank, SignedUpAt: r.CreatedAt})
 		}
 		spec := allocation.Spec{Mode: allocation.Mode(p.AdmissionMode),
 			Seats: map[string]int{"": p.Capacity}, Waitlist: map[string]int{"": p.WaitlistLimit}}
@@ -146,6 +186,19 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 			"reject_reason": reason, "ended_at": now, "updated_at": now}); err != nil {
 			return err
 		}
+		for _, r := range pending { // in sign-up order, one statement per other programme
+			other := clash[r.ChildID]
+			if other == nil || passed[other.ID] == nil {
+				continue
+			}
+			ids := passed[other.ID]
+			delete(passed, other.ID)
+			if err := setStatus(tx, ids, map[string]any{"status": models.ChildSignUpRejected, "active": nil,
+				"reject_reason": overlapRejectReason(other), "ended_at": now, "updated_at": now}); err != nil {
+				return err
+			}
+			res.Rejected = append(res.Rejected, ids...)
+		}
 		if err := tx.Model(&models.ChildcareProgram{}).Where("id = ? AND allocated_at IS NULL", id).Updates(map[string]any{
 			"confirmed_count": len(res.Admitted), "waitlist_count": len(res.Waitlisted), "waitlist_seq": len(res.Waitlisted),
 			"allocated_at": now, "updated_at": now,
@@ -153,7 +206,7 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 			return err
 		}
 		ran = true
-		return allocation.Record(tx, allocationKind, id, spec, len(cands), res)
+		return allocation.Record(tx, allocationKind, id, spec, len(pending), res)
 	})
 	if errors.Is(err, errNothingToAllocate) {
 		return false, nil
@@ -231,5 +284,6 @@ func AllocationAlgorithm(p *models.ChildcareProgram) string {
 	} else {
 		base += "同组内按报名时间先后排序"
 	}
-	return base + fmt.Sprintf("；前 %d 名录取，其后 %d 名候补，其余未录取。", p.Capacity, p.WaitlistLimit)
+	return base + fmt.Sprintf("；前 %d 名录取，其后 %d 名候补，其余未录取。", p.Capacity, p.WaitlistLimit) +
+		"已被录取参加日期和时段重叠的其他项目的孩子不参与排序（未录取，并注明原因）。"
 }

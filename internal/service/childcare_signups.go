@@ -27,9 +27,13 @@ var errSignUpNotFound = apperr.New(apperr.NotFound, "报名记录不存在")
 // close. A child has one active sign-up per programme; a retry returns it.
 // doubleWorker is the parent's declaration that both parents work (a
 // priority group where the programme says so).
+// A child admitted to a programme whose days and daily hours overlap this
+// one's may not sign up (a pending or waitlisted sign-up there is no bar;
+// the admission paths check again).
 // Codes: NOT_FOUND (programme or child), WINDOW_CLOSED, NOT_ELIGIBLE (with
 // the reason: the child's age, the parent's union or form, missing
-// information), FULL.
+// information), FULL, CONFLICT (admitted to an overlapping programme,
+// naming it).
 func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, doubleWorker bool) (*models.ChildSignUp, error) {
 	v, err := s.Viewer(ctx)
 	if err != nil {
@@ -71,16 +75,23 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 		} else {
 			// The allocation takes this lock too, so a sign-up lands
 			// either before the run (and takes part) or after (refused).
-			var cur models.ChildcareProgram
 			if _, err := seats.Lock(tx, childcareSeats, p.ID); err != nil {
 				return err
 			}
-			if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&cur, p.ID).Error; err != nil {
-				return err
-			}
+		}
+		// The programme as it is now (its row is locked: the seat or the
+		// lock above), then the child: one admitted place at any hour.
+		var cur models.ChildcareProgram
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&cur, p.ID).Error; err != nil {
+			return err
+		}
+		if p.AdmissionMode != models.AdmissionFirstCome {
 			if err := signUpWindow(&cur, now); err != nil {
 				return err
 			}
+		}
+		if err := checkChildFree(tx, &cur, &c); err != nil {
+			return err
 		}
 		if err := tx.Create(&su).Error; err != nil {
 			if store.IsDuplicate(err) {
@@ -391,10 +402,11 @@ func (s *Service) ChildSignUpWaitlistPosition(ctx context.Context, su *models.Ch
 	return &n, nil
 }
 
-// CheckInChild records that an admitted child arrived today. Idempotent
+// CheckInChild records that an admitted child arrived today, inside the
+// day's check-in window (checkInOpen around the daily hours). Idempotent
 // (a second check-in the same day returns the first).
 // Codes: NOT_FOUND, FORBIDDEN, VALIDATION_FAILED (not admitted, or not a
-// day of the programme).
+// day of the programme), WINDOW_CLOSED.
 func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.ChildAttendance, error) {
 	var a models.ChildAttendance
 	err := s.tx(ctx, func(tx *gorm.DB) error {
@@ -413,6 +425,10 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 		found, err := attendanceOn(tx, su.ID, today, &a)
 		if err != nil || found {
 			return err // found: a retry
+		}
+		start, end := programDayHours(prog, today)
+		if err := checkInOpen(now, start, end); err != nil {
+			return err
 		}
 		a = models.ChildAttendance{SignUpID: su.ID, ProgramID: prog.ID, Day: today, CheckedInAt: now, CheckedInBy: sc.Admin.ID}
 		if err := tx.Create(&a).Error; err != nil {

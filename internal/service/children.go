@@ -271,7 +271,7 @@ func (s *Service) InviteGuardian(ctx context.Context, childID int64) (*GuardianI
 }
 
 func inviteHash(code string) string {
-	sum := sha256.Sum256([]byte(strings.ToUpper(strings.TrimSpace(code))))
+	sum := sha256.Sum256([]byte(normalizeCode(code)))
 	return hex.EncodeToString(sum[:])
 }
 

@@ -883,10 +883,11 @@ func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*model
 }
 
 // CheckInEventSignUp marks the sign-up with this code ATTENDED (the code may
-// be the whole QR payload). Idempotent. Codes: NOT_FOUND, FORBIDDEN,
-// VALIDATION_FAILED (the sign-up holds no place).
+// be the whole QR payload, in any case), inside the event's check-in window
+// (checkInOpen). Idempotent. Codes: NOT_FOUND, FORBIDDEN, VALIDATION_FAILED
+// (the sign-up holds no place), WINDOW_CLOSED.
 func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.EventSignUp, error) {
-	code = strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(code), "unionhall:event:")))
+	code = normalizeCode(code, "unionhall:event:")
 	if len(code) != 20 {
 		return nil, apperr.Invalid("code", "签到码应为 20 位")
 	}
@@ -914,6 +915,11 @@ func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.
 			return apperr.Invalid("code", "该报名没有获得名额（"+bookingLabel(b.Status)+"），不能签到")
 		}
 		now := s.clock.Now()
+		if p.StartsAt != nil { // a post without a schedule has no session to bound it
+			if err := checkInOpen(now, *p.StartsAt, deref(p.EndsAt)); err != nil {
+				return err
+			}
+		}
 		res := tx.Model(&models.EventSignUp{}).Where("id = ? AND status = ?", b.ID, b.Status).Updates(map[string]any{
 			"status": models.BookingAttended, "checked_in_at": now, "checked_in_by": sc.Admin.ID, "updated_at": now})
 		if res.Error != nil {

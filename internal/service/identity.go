@@ -7,7 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
-	"strings"
+	"net/netip"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -15,7 +15,10 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/obs"
+	"unionhall/internal/ratelimit"
 	"unionhall/internal/store"
+	"unionhall/internal/wechat"
 	"unionhall/models"
 )
 
@@ -29,13 +32,78 @@ type AuthResult struct {
 	Admin            *models.Admin
 }
 
-var errSessionEnded = apperr.New(apperr.Unauthenticated, "登录已失效，请重新登录")
+var (
+	errSessionEnded     = apperr.New(apperr.Unauthenticated, "登录已失效，请重新登录")
+	errBadCredentials   = apperr.New(apperr.Unauthenticated, "用户名或密码错误")
+	errLoginRateLimited = apperr.New(apperr.RateLimited, "登录过于频繁，请稍后再试")
+)
+
+// loginLimits bound logins per client address (see addrKey) and per what
+// is tried. The per-address numbers are for a fleet of phones behind one
+// carrier NAT or one venue's Wi-Fi: a login is rare per phone (the refresh
+// token lasts a month) and a failed one rarer, so for members only failures
+// count and a crowd logging in at once is not refused.
+type loginLimits struct {
+	// WeChat: 30 failures per address, then one a second; an attempt in
+	// flight counts until WeChat answers. Every failure cost a call to
+	// jscode2session, whose quota is the whole app's.
+	wechatByAddr *ratelimit.Keyed
+	// 5 failures per code, then one a minute: a code is single-use, so a
+	// code failing again is a client loop or a replay, from any address.
+	wechatByCode *ratelimit.Keyed
+	// Admins: 20 attempts per address, then one every 3 s, successes
+	// included: each costs a bcrypt comparison, whatever the username.
+	adminByAddr *ratelimit.Keyed
+	// 5 attempts per username, then one every 12 s.
+	adminByName *ratelimit.Keyed
+	// Refresh: 60 failures per address, then one a second. A refresh is
+	// no login, but garbage tokens are cheap to send and each costs a read.
+	refreshByAddr *ratelimit.Keyed
+}
+
+func newLoginLimits() *loginLimits {
+	return &loginLimits{
+		wechatByAddr:  ratelimit.New(time.Second, 30),
+		wechatByCode:  ratelimit.New(time.Minute, 5),
+		adminByAddr:   ratelimit.New(3*time.Second, 20),
+		adminByName:   ratelimit.New(12*time.Second, 5),
+		refreshByAddr: ratelimit.New(time.Second, 60),
+	}
+}
+
+// addrKey is the client's address as the login limits count it: an IPv6
+// address by its /64, which a subscriber line gets whole (keyed by address
+// an attacker would have 2^64 allowances); none (a call from inside the
+// process, a test) or one that does not parse, one shared "unknown".
+func addrKey(ctx context.Context) string {
+	a, err := netip.ParseAddr(obs.ClientIP(ctx))
+	if err != nil {
+		return "unknown"
+	}
+	a = a.Unmap().WithZone("")
+	if a.Is4() {
+		return a.String()
+	}
+	p, _ := a.Prefix(64)
+	return p.String()
+}
+
+// loginFailed reports whether err is the caller's failure, which the
+// failure limits count. WeChat being busy, out of quota or unreachable is
+// not: the client is right to try again.
+func loginFailed(err error) bool {
+	if err == nil {
+		return false
+	}
+	c := apperr.CodeOf(err)
+	return c != apperr.Internal && c != apperr.RateLimited
+}
 
 // LoginWithWeChat exchanges a wx.login() code for tokens, creating the member
 // on first login. Codes: UNAUTHENTICATED (bad or used code), RATE_LIMITED,
 // FORBIDDEN (WeChat blocked the user), VALIDATION_FAILED, INTERNAL.
 func (s *Service) LoginWithWeChat(ctx context.Context, code string) (*AuthResult, error) {
-	sess, err := s.wechat.Code2Session(ctx, code)
+	sess, err := s.code2Session(ctx, code)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +117,27 @@ func (s *Service) LoginWithWeChat(ctx context.Context, code string) (*AuthResult
 	}
 	res.Member = m
 	return res, nil
+}
+
+// code2Session asks WeChat about code within the failure limits per client
+// address and per code; a refused attempt does not call WeChat.
+func (s *Service) code2Session(ctx context.Context, code string) (wechat.Session, error) {
+	endAddr, ok := s.logins.wechatByAddr.Begin(addrKey(ctx))
+	if !ok {
+		return wechat.Session{}, errLoginRateLimited
+	}
+	// Keyed by a hash: a code may be up to a body long before WeChat's
+	// client refuses it.
+	endCode, ok := s.logins.wechatByCode.Begin(hashToken(code))
+	if !ok {
+		endAddr(true)
+		return wechat.Session{}, errLoginRateLimited
+	}
+	sess, err := s.wechat.Code2Session(ctx, code)
+	failed := loginFailed(err)
+	endCode(failed)
+	endAddr(failed)
+	return sess, err
 }
 
 // memberForOpenID finds or creates the member; two first logins racing both
@@ -79,27 +168,32 @@ func (s *Service) memberForOpenID(ctx context.Context, openID string) (*models.M
 // dummyHash keeps a login for an unknown username as slow as a wrong password.
 var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("unionhall-dummy-password"), bcrypt.DefaultCost)
 
-// LoginAdmin checks username and password. Codes: UNAUTHENTICATED (wrong
-// either, one message for both), FORBIDDEN (disabled), RATE_LIMITED.
+// LoginAdmin checks username and password. The username is matched
+// exactly, not trimmed or folded. Codes: UNAUTHENTICATED (wrong either, one
+// message for both), FORBIDDEN (disabled), RATE_LIMITED.
 func (s *Service) LoginAdmin(ctx context.Context, username, password string) (*AuthResult, error) {
-	username = strings.TrimSpace(username)
 	if username == "" || len(username) > 64 || password == "" || len(password) > 72 {
-		return nil, apperr.New(apperr.Unauthenticated, "用户名或密码错误")
+		return nil, errBadCredentials
 	}
-	if !s.adminLogins.Allow(strings.ToLower(username)) {
-		return nil, apperr.New(apperr.RateLimited, "尝试次数过多，请稍后再试")
+	if !s.logins.adminByAddr.Allow(addrKey(ctx)) || !s.logins.adminByName.Allow(username) {
+		return nil, errLoginRateLimited
 	}
 	var a models.Admin
 	err := s.q(ctx).Where("username = ?", username).Take(&a).Error
 	if err != nil && !store.IsNotFound(err) {
 		return nil, err
 	}
+	// MySQL's collations match "city_admin " and "CITY_ADMIN" to
+	// "city_admin": only the stored name byte for byte is that admin, else
+	// the name is unknown (and the password checked against the dummy, so
+	// the variants neither test the real one nor answer faster).
+	known := err == nil && a.Username == username
 	hash := dummyHash
-	if err == nil {
+	if known {
 		hash = []byte(a.PasswordHash)
 	}
-	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || err != nil {
-		return nil, apperr.New(apperr.Unauthenticated, "用户名或密码错误")
+	if bcrypt.CompareHashAndPassword(hash, []byte(password)) != nil || !known {
+		return nil, errBadCredentials
 	}
 	if a.Disabled {
 		return nil, apperr.New(apperr.Forbidden, "该管理员账号已停用")
@@ -157,64 +251,55 @@ func hashToken(raw string) string {
 	return hex.EncodeToString(h[:])
 }
 
-var errReplay = errors.New("refresh token replayed")
+var (
+	errReplay = errors.New("refresh token replayed")
+	// errRotatedMeanwhile: a refresh racing with this one, with the same
+	// token, used it first.
+	errRotatedMeanwhile = errors.New("refresh token rotated by a concurrent refresh")
+)
 
-// Refresh rotates a refresh token. A token that was already used is a replay
-// (stolen, or a copy): the whole session is revoked. Two refreshes racing
-// with one token are the same case, decided by a conditional update.
-// Codes: UNAUTHENTICATED, FORBIDDEN (admin disabled).
+// Refresh rotates a refresh token. The token's successor is derived from
+// it (auth.Tokens.Successors), so a retry whose first answer was lost on a
+// bad network, within RefreshReuseGrace of the first use and while the
+// successor is unused, gets the same successor (and a fresh access token
+// for the session) instead of ending the login. Any other reuse of a used
+// token is a replay (stolen, or a copy): the whole session is revoked.
+// Refreshes racing with one token are the winner of a conditional update
+// and its retries, so they all get the one pair.
+// Codes: UNAUTHENTICATED, FORBIDDEN (admin disabled), RATE_LIMITED.
 func (s *Service) Refresh(ctx context.Context, raw string) (*AuthResult, error) {
+	end, ok := s.logins.refreshByAddr.Begin(addrKey(ctx))
+	if !ok {
+		return nil, errLoginRateLimited
+	}
+	res, err := s.refresh(ctx, raw)
+	end(apperr.Is(err, apperr.Unauthenticated))
+	return res, err
+}
+
+func (s *Service) refresh(ctx context.Context, raw string) (*AuthResult, error) {
 	if raw == "" || len(raw) > 128 {
 		return nil, errSessionEnded
 	}
-	now := s.clock.Now()
-	var (
-		old   models.RefreshToken
-		sess  models.AuthSession
-		next  string
-		nextT models.RefreshToken
-	)
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Where("token_hash = ?", hashToken(raw)).Take(&old).Error; err != nil {
-			if store.IsNotFound(err) {
-				return errSessionEnded
-			}
-			return err
-		}
-		if err := tx.Take(&sess, old.SessionID).Error; err != nil {
-			return err
-		}
-		if sess.RevokedAt != nil {
-			return errSessionEnded
-		}
-		if old.UsedAt != nil {
-			return errReplay
-		}
-		if !now.Before(old.ExpiresAt) {
-			return errSessionEnded
-		}
-		res := tx.Model(&models.RefreshToken{}).Where("id = ? AND used_at IS NULL", old.ID).Update("used_at", now)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errReplay
-		}
-		var hash string
-		next, hash = newRefreshToken()
-		nextT = models.RefreshToken{SessionID: sess.ID, TokenHash: hash, ExpiresAt: now.Add(s.settings.RefreshTTL), CreatedAt: now}
-		return tx.Create(&nextT).Error
-	})
-	if errors.Is(err, errReplay) {
-		if rerr := s.revokeSession(ctx, old.SessionID); rerr != nil {
+	rot, err := s.rotate(ctx, raw)
+	if errors.Is(err, errRotatedMeanwhile) {
+		// The refresh that won has committed (its row lock held ours until
+		// then): this one is its retry now.
+		rot, err = s.rotate(ctx, raw)
+	}
+	switch {
+	case errors.Is(err, errReplay):
+		if rerr := s.revokeSession(ctx, rot.sess.ID); rerr != nil {
 			return nil, rerr
 		}
-		s.log.WarnContext(ctx, "refresh token replay: session revoked", "session_id", old.SessionID)
+		s.log.WarnContext(ctx, "refresh token replay: session revoked", "session_id", rot.sess.ID)
 		return nil, errSessionEnded
-	}
-	if err != nil {
+	case errors.Is(err, errRotatedMeanwhile):
+		return nil, errSessionEnded
+	case err != nil:
 		return nil, err
 	}
+	sess := rot.sess
 	p := auth.Principal{Kind: sess.SubjectKind, ID: sess.SubjectID, SessionID: sess.ID}
 	res := &AuthResult{}
 	switch sess.SubjectKind {
@@ -236,7 +321,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*AuthResult, error) 
 		p = adminPrincipal(&a, sess.ID)
 		res.Admin = &a
 	}
-	issued, err := s.issue(p, next, nextT.ExpiresAt)
+	issued, err := s.issue(p, rot.next, rot.nextExpiresAt)
 	if err != nil {
 		return nil, err
 	}
@@ -244,9 +329,94 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*AuthResult, error) 
 	return issued, nil
 }
 
+// rotation is a refresh token's successor in its session.
+type rotation struct {
+	sess          models.AuthSession // set with errReplay too: the one to revoke
+	next          string
+	nextExpiresAt time.Time
+}
+
+// rotate marks raw used and stores its successor, or, for a retry within
+// the grace window, finds the successor stored the first time.
+func (s *Service) rotate(ctx context.Context, raw string) (rotation, error) {
+	now := s.clock.Now()
+	var rot rotation
+	err := s.tx(ctx, func(tx *gorm.DB) error {
+		rot = rotation{}
+		var old models.RefreshToken
+		if err := tx.Where("token_hash = ?", hashToken(raw)).Take(&old).Error; err != nil {
+			if store.IsNotFound(err) {
+				return errSessionEnded
+			}
+			return err
+		}
+		if err := tx.Take(&rot.sess, old.SessionID).Error; err != nil {
+			return err
+		}
+		if rot.sess.RevokedAt != nil {
+			return errSessionEnded
+		}
+		if old.UsedAt != nil {
+			return s.retried(tx, &rot, old, raw, now)
+		}
+		if !now.Before(old.ExpiresAt) {
+			return errSessionEnded
+		}
+		res := tx.Model(&models.RefreshToken{}).Where("id = ? AND used_at IS NULL", old.ID).Update("used_at", now)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return errRotatedMeanwhile
+		}
+		rot.next = s.tokens.Successors(raw)[0]
+		rot.nextExpiresAt = now.Add(s.settings.RefreshTTL)
+		return tx.Create(&models.RefreshToken{SessionID: rot.sess.ID, TokenHash: hashToken(rot.next),
+			ExpiresAt: rot.nextExpiresAt, CreatedAt: now}).Error
+	})
+	return rot, err
+}
+
+// retried handles a used token presented again: the same successor if the
+// first use was less than the grace ago and the successor is still unused,
+// else errReplay. A token two generations old (its successor used too) is
+// a replay however recent.
+func (s *Service) retried(tx *gorm.DB, rot *rotation, old models.RefreshToken, raw string, now time.Time) error {
+	if now.Sub(*old.UsedAt) >= s.settings.RefreshReuseGrace {
+		return errReplay
+	}
+	candidates := s.tokens.Successors(raw)
+	hashes := make([]string, len(candidates))
+	for i, c := range candidates {
+		hashes[i] = hashToken(c)
+	}
+	var next models.RefreshToken
+	err := tx.Where("session_id = ? AND token_hash IN ?", old.SessionID, hashes).Take(&next).Error
+	if store.IsNotFound(err) {
+		return errReplay // rotated before successors were derived, or under a key since removed
+	}
+	if err != nil {
+		return err
+	}
+	if next.UsedAt != nil || !now.Before(next.ExpiresAt) {
+		return errReplay
+	}
+	for i, h := range hashes {
+		if h == next.TokenHash {
+			rot.next = candidates[i]
+		}
+	}
+	rot.nextExpiresAt = next.ExpiresAt
+	return nil
+}
+
+// revokeSession ends session id, and drops it from this instance's cache
+// at once: the access tokens of the session stop here with the revocation.
 func (s *Service) revokeSession(ctx context.Context, id int64) error {
-	return s.q(ctx).Model(&models.AuthSession{}).Where("id = ? AND revoked_at IS NULL", id).
+	err := s.q(ctx).Model(&models.AuthSession{}).Where("id = ? AND revoked_at IS NULL", id).
 		Update("revoked_at", s.clock.Now()).Error
+	s.sessions.forget(id)
+	return err
 }
 
 // Logout ends the caller's session, or the one refreshToken belongs to. It
@@ -272,20 +442,38 @@ func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 
 // Authorize re-checks a principal against the database: the session must be
 // live, and for admins the account enabled; an admin's role and scope are
-// taken from the database, not the token. Codes: UNAUTHENTICATED, FORBIDDEN.
+// taken from the database, not the token. It runs once per request (later
+// calls get the first one's result), and a session read live is trusted
+// for SessionCacheTTL on this instance; the admin account is read on every
+// request. Codes: UNAUTHENTICATED, FORBIDDEN.
 func (s *Service) Authorize(ctx context.Context, p *auth.Principal) (*auth.Principal, error) {
+	return auth.Recheck(ctx, p, func() (*auth.Principal, error) { return s.authorize(ctx, p) })
+}
+
+func (s *Service) authorize(ctx context.Context, p *auth.Principal) (*auth.Principal, error) {
+	known := s.sessions.live(p)
+	read := s.sessions.begin()
 	if p.Kind == models.SubjectMember {
-		return p, s.authorizeMember(ctx, p)
+		if !known {
+			if err := s.authorizeMember(ctx, p); err != nil {
+				return nil, err
+			}
+			s.sessions.remember(p, read)
+		}
+		return p, nil
 	}
-	var sess models.AuthSession
-	if err := s.q(ctx).Take(&sess, p.SessionID).Error; err != nil {
-		if store.IsNotFound(err) {
+	if !known {
+		var sess models.AuthSession
+		if err := s.q(ctx).Take(&sess, p.SessionID).Error; err != nil {
+			if store.IsNotFound(err) {
+				return nil, errSessionEnded
+			}
+			return nil, err
+		}
+		if sess.RevokedAt != nil || sess.SubjectKind != p.Kind || sess.SubjectID != p.ID {
 			return nil, errSessionEnded
 		}
-		return nil, err
-	}
-	if sess.RevokedAt != nil || sess.SubjectKind != p.Kind || sess.SubjectID != p.ID {
-		return nil, errSessionEnded
+		s.sessions.remember(p, read)
 	}
 	if p.Kind != models.SubjectAdmin {
 		return p, nil

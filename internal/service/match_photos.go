@@ -31,8 +31,8 @@ func (s *Service) MatchPhotoURL(p *models.MatchProfile) *string {
 		return nil
 	}
 	exp := s.clock.Now().Add(PhotoLinkTTL).Truncate(time.Second).Unix()
-	u := PhotoPath + url.PathEscape(*p.PhotoFileID) + "?" + url.Values{
-		"exp": {strconv.FormatInt(exp, 10)}, "sig": {s.photoSignature(*p.PhotoFileID, exp)}}.Encode()
+	u := s.publicURL(PhotoPath + url.PathEscape(*p.PhotoFileID) + "?" + url.Values{
+		"exp": {strconv.FormatInt(exp, 10)}, "sig": {s.photoSignature(*p.PhotoFileID, exp)}}.Encode())
 	return &u
 }
 

@@ -113,6 +113,35 @@ func newCode(n int) string {
 	return string(b)
 }
 
+// normalizeCode reads a code a person typed or scanned, for every code
+// newCode makes (training, event and matchmaking check-in codes, voucher
+// codes, guardian invitations), so that case never matters anywhere:
+// surrounding whitespace and the QR payload's prefix (any of qrPrefixes, in
+// any case) go; letters are upper-cased, as newCode writes them; the group
+// separators codes are printed with ('-', ' ') go; and the letters
+// Crockford base32 reads as digits (O, I, L) become them. None of these
+// characters is in codeAlphabet, so no two codes read alike. Not for codes
+// others issue: wx.login's login code is opaque and passed on as it is.
+func normalizeCode(code string, qrPrefixes ...string) string {
+	code = strings.ToUpper(strings.TrimSpace(code))
+	for _, p := range qrPrefixes {
+		code = strings.TrimPrefix(code, strings.ToUpper(p))
+	}
+	var b strings.Builder
+	for _, r := range code {
+		switch r {
+		case '-', ' ':
+		case 'O':
+			b.WriteByte('0')
+		case 'I', 'L':
+			b.WriteByte('1')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 func deref[T any](p *T) T {
 	var zero T
 	if p == nil {

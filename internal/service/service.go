@@ -28,6 +28,15 @@ type Settings struct {
 	MaxUploadBytes int64
 	NoShowLimit    int
 	NoShowBanDays  int
+	// PublicBaseURL is where clients reach this server (no trailing "/"):
+	// file links are absolute under it. Empty: links stay relative.
+	PublicBaseURL string
+	// RefreshReuseGrace: a refresh token presented again this soon after
+	// its first use gets the same successor (see Refresh). Zero: never.
+	RefreshReuseGrace time.Duration
+	// SessionCacheTTL is how long this instance trusts that a session it
+	// read was live (see sessionCache). Zero: it always asks the database.
+	SessionCacheTTL time.Duration
 }
 
 // Service is every domain operation, sharing one set of dependencies.
@@ -41,7 +50,8 @@ type Service struct {
 	log      *slog.Logger
 	settings Settings
 
-	adminLogins      *ratelimit.Keyed
+	logins           *loginLimits
+	sessions         *sessionCache
 	redeemerFailures *ratelimit.Keyed
 
 	classes *offeringCache[models.TrainingClass]
@@ -70,7 +80,8 @@ func New(d Deps) *Service {
 	return &Service{
 		db: d.DB, clock: d.Clock, tokens: d.Tokens, wechat: d.WeChat, sealer: d.Sealer,
 		files: d.Files, log: d.Log, settings: d.Settings,
-		adminLogins: ratelimit.New(12*time.Second, 5), // 5 tries, then one per 12s
+		logins:   newLoginLimits(),
+		sessions: newSessionCache(d.Clock, d.Settings.SessionCacheTTL),
 		// 10 wrong codes, then one more every 6 s: typos pass, guessing a
 		// 100-bit code does not.
 		redeemerFailures: ratelimit.New(6*time.Second, 10),
@@ -102,6 +113,10 @@ func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 		time.Sleep(time.Duration(try*try) * time.Millisecond)
 	}
 }
+
+// publicURL is the link to path (which starts with "/") as clients must
+// use it: absolute under the configured base, relative without one.
+func (s *Service) publicURL(path string) string { return s.settings.PublicBaseURL + path }
 
 // q is a plain session bound to ctx, for reads and single statements.
 func (s *Service) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }

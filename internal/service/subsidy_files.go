@@ -54,8 +54,8 @@ func (s *Service) SubsidyProofLinks(ctx context.Context, a *models.SubsidyApplic
 	exp := s.clock.Now().Add(ProofLinkTTL).Truncate(time.Second)
 	out := make([]*ProofLink, len(files))
 	for i, f := range files {
-		out[i] = &ProofLink{File: f, ExpiresAt: exp, URL: ProofPath + url.PathEscape(f.ID) + "?" + url.Values{
-			"exp": {strconv.FormatInt(exp.Unix(), 10)}, "sig": {s.proofSignature(f.ID, exp.Unix())}}.Encode()}
+		out[i] = &ProofLink{File: f, ExpiresAt: exp, URL: s.publicURL(ProofPath + url.PathEscape(f.ID) + "?" + url.Values{
+			"exp": {strconv.FormatInt(exp.Unix(), 10)}, "sig": {s.proofSignature(f.ID, exp.Unix())}}.Encode())}
 	}
 	return out, nil
 }

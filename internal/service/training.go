@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -507,28 +506,33 @@ func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.T
 }
 
 // CheckInBooking marks the booking with this code ATTENDED. The code may be
-// the whole QR payload. Idempotent. Codes: NOT_FOUND, FORBIDDEN,
-// VALIDATION_FAILED (the booking holds no seat).
+// the whole QR payload, in any case. Taken only inside a session's
+// check-in window (checkInOpen). Idempotent. Codes: NOT_FOUND, FORBIDDEN,
+// VALIDATION_FAILED (the booking holds no seat), WINDOW_CLOSED.
 func (s *Service) CheckInBooking(ctx context.Context, code string) (*models.TrainingBooking, error) {
-	code = strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(code), "unionhall:checkin:")))
+	code = normalizeCode(code, "unionhall:checkin:")
 	if len(code) != 20 {
 		return nil, apperr.Invalid("code", "签到码应为 20 位")
 	}
 	return s.setAttendance(ctx, func(tx *gorm.DB, b *models.TrainingBooking) error {
 		return tx.Where("checkin_code = ?", code).Take(b).Error
-	}, true)
+	}, true, true)
 }
 
 // MarkAttendance records from a list whether a member came. Not attended
-// after the class has ended is a no-show. Codes: NOT_FOUND, FORBIDDEN,
-// VALIDATION_FAILED.
+// after the class has ended is a no-show. Attended can be recorded once
+// the first session's check-in window has opened, and afterwards too (the
+// list is how an admin corrects the record). Codes: NOT_FOUND, FORBIDDEN,
+// VALIDATION_FAILED, WINDOW_CLOSED.
 func (s *Service) MarkAttendance(ctx context.Context, bookingID int64, attended bool) (*models.TrainingBooking, error) {
 	return s.setAttendance(ctx, func(tx *gorm.DB, b *models.TrainingBooking) error {
 		return tx.Take(b, bookingID).Error
-	}, attended)
+	}, attended, false)
 }
 
-func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models.TrainingBooking) error, attended bool) (*models.TrainingBooking, error) {
+// setAttendance records attendance of the booking find loads. byCode is a
+// check-in at the door: only inside a session's window.
+func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models.TrainingBooking) error, attended, byCode bool) (*models.TrainingBooking, error) {
 	var b models.TrainingBooking
 	err := s.tx(ctx, func(tx *gorm.DB) error {
 		sc, err := s.adminScope(ctx, tx)
@@ -563,6 +567,11 @@ func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models
 		default:
 			return apperr.Invalid("code", "该预约没有获得名额（"+bookingLabel(b.Status)+"），不能签到")
 		}
+		if to == models.BookingAttended {
+			if err := s.classCheckInOpen(tx, &c, now, byCode); err != nil {
+				return err
+			}
+		}
 		updates := map[string]any{"status": to, "updated_at": now}
 		if to == models.BookingAttended {
 			updates["checked_in_at"], updates["checked_in_by"] = now, sc.Admin.ID
@@ -590,6 +599,30 @@ func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models
 		return nil, err
 	}
 	return &b, nil
+}
+
+// classCheckInOpen applies the check-in window to class c's sessions: at
+// the door (byCode) inside one of their windows; from a list, once the
+// first has opened. Codes: WINDOW_CLOSED.
+func (s *Service) classCheckInOpen(tx *gorm.DB, c *models.TrainingClass, now time.Time, byCode bool) error {
+	var sessions []models.TrainingSession
+	if err := tx.Where("class_id = ?", c.ID).Order("starts_at, seq").Find(&sessions).Error; err != nil {
+		return err
+	}
+	spans := make([]span, len(sessions))
+	for i, se := range sessions {
+		spans[i] = span{se.StartsAt, se.EndsAt}
+	}
+	if len(spans) == 0 { // sessions are required; the class's span then
+		spans = []span{{c.StartsAt, c.EndsAt}}
+	}
+	if !byCode {
+		if from, _ := checkInWindow(spans[0].Start, spans[0].End); now.Before(from) {
+			return checkInOpen(now, spans[0].Start, spans[0].End)
+		}
+		return nil
+	}
+	return checkInOpenAny(now, spans)
 }
 
 func bookingLabel(st models.BookingStatus) string {

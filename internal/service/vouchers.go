@@ -433,27 +433,6 @@ func (s *Service) BatchClaimReason(ctx context.Context, b *models.VoucherBatch, 
 	return "", nil
 }
 
-// normalizeCode reads a typed or scanned code: the QR payload prefix,
-// dashes and spaces go, letters are upper-cased, and the letters Crockford
-// base32 reads as digits (O, I, L) become them.
-func normalizeCode(code string) string {
-	code = strings.TrimSpace(code)
-	code = strings.TrimPrefix(code, "unionhall:voucher:")
-	var b strings.Builder
-	for _, r := range strings.ToUpper(code) {
-		switch r {
-		case '-', ' ':
-		case 'O':
-			b.WriteByte('0')
-		case 'I', 'L':
-			b.WriteByte('1')
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
-
 // RedeemVoucher marks the voucher with this code REDEEMED, exactly once.
 // The caller is an admin of the batch's union chain or a redeemer assigned
 // to the batch. Unknown codes and codes of batches the caller may not
@@ -473,7 +452,7 @@ func (s *Service) RedeemVoucher(ctx context.Context, code string) (*models.Vouch
 	if s.redeemerFailures.Exhausted(key) {
 		return nil, apperr.New(apperr.RateLimited, "核销失败次数过多，请稍后再试")
 	}
-	v, err := s.redeem(ctx, p, normalizeCode(code))
+	v, err := s.redeem(ctx, p, normalizeCode(code, "unionhall:voucher:"))
 	// Guessing shows as unknown codes and other batches' codes; a code of
 	// one's own batch that was used or expired is no guess.
 	if c := apperr.CodeOf(err); c == apperr.NotFound || c == apperr.Forbidden {

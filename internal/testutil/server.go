@@ -81,7 +81,10 @@ func NewServerOn(tb testing.TB, db *store.DB, opts ...Option) *Server {
 	if demo == nil {
 		demo = &seed.DemoData{}
 	}
-	hs := httptest.NewServer(a.Handler)
+	// The production connection limits, so slow-client tests mean something.
+	hs := httptest.NewUnstartedServer(a.Handler)
+	a.ConfigureServer(hs.Config)
+	hs.Start()
 	tb.Cleanup(hs.Close)
 	return &Server{tb: tb, URL: hs.URL, App: a, DB: db, Clock: clk, WeChat: fake, Demo: demo,
 		HTTP: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}}

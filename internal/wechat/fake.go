@@ -32,7 +32,8 @@ const (
 //	busy:<name>   errcode -1 the first time, then as ok:<name>
 //	busy2:<name>  errcode -1 always
 //	err:<n>       errcode n (e.g. err:40029, err:45011, err:40226)
-//	anything else errcode 40029 (invalid code)
+//	anything else errcode 40029 (invalid code), as is any code with a space,
+//	a control character or non-ASCII in it (codes are taken as sent)
 //
 // A wrong appid answers 40013 and a wrong secret 40125, as WeChat does.
 type FakeServer struct {
@@ -100,6 +101,10 @@ func (f *FakeServer) answer(r *http.Request) fakeAnswer {
 	code := q.Get("js_code")
 	if code == "" {
 		return fakeAnswer{ErrCode: 41008, ErrMsg: "missing code"}
+	}
+	if !wellFormedCode(code) {
+		// Taken as sent, never trimmed: "ok:alice " is no code for alice.
+		return fakeAnswer{ErrCode: errcodeInvalidCode, ErrMsg: "invalid code"}
 	}
 
 	kind, name, _ := strings.Cut(code, ":")

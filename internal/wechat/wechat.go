@@ -86,11 +86,10 @@ type code2SessionResponse struct {
 // -1, an HTTP 5xx or a transport error) is retried once after a short pause.
 // Errors are *apperr.Error; their causes never contain the app secret.
 func (c *HTTPClient) Code2Session(ctx context.Context, code string) (Session, error) {
-	code = strings.TrimSpace(code)
 	if code == "" {
 		return Session{}, apperr.Invalid("code", "登录凭证不能为空")
 	}
-	if len(code) > maxCodeLen {
+	if len(code) > maxCodeLen || !wellFormedCode(code) {
 		return Session{}, apperr.Invalid("code", "登录凭证格式不正确")
 	}
 	u, err := c.requestURL(code)
@@ -119,6 +118,18 @@ func (c *HTTPClient) Code2Session(ctx context.Context, code string) (Session, er
 		case <-timer.C:
 		}
 	}
+}
+
+// wellFormedCode reports whether code is printable ASCII without spaces, as
+// every WeChat code is. The code is not trimmed: "ok:alice " is another
+// code than "ok:alice", and a near copy of a code must not pass for it.
+func wellFormedCode(code string) bool {
+	for i := 0; i < len(code); i++ {
+		if code[i] <= ' ' || code[i] > '~' {
+			return false
+		}
+	}
+	return true
 }
 
 // requestURL builds the request URL. It contains the secret: never put it
@@ -239,9 +250,9 @@ var _ Client = DevClient{}
 
 var devCodeRE = regexp.MustCompile(`^dev:[A-Za-z0-9_.-]{1,64}$`)
 
-// Code2Session accepts only "dev:<name>" codes.
+// Code2Session accepts only "dev:<name>" codes, exactly: "dev:alice " is
+// not alice.
 func (DevClient) Code2Session(_ context.Context, code string) (Session, error) {
-	code = strings.TrimSpace(code)
 	if !devCodeRE.MatchString(code) {
 		return Session{}, apperr.New(apperr.Unauthenticated, "开发模式仅接受 dev:<名字> 形式的登录码")
 	}

@@ -2,10 +2,12 @@ package wechat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -149,7 +151,7 @@ func TestCode2SessionBadCredentials(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := fs.Calls()
 			c := NewHTTPClient(fs.URL(), tc.appID, tc.secret, nil)
-			_, err := c.Code2Session(context.Background(), "ok:erin-"+tc.name)
+			_, err := c.Code2Session(context.Background(), "ok:erin-"+strings.ReplaceAll(tc.name, " ", "-"))
 			wantErr(t, err, apperr.Internal, "微信登录失败，请稍后再试")
 			if strings.Contains(err.Error(), tc.secret) {
 				t.Errorf("error text contains the secret: %v", err)
@@ -269,7 +271,7 @@ func TestCode2SessionQueryEncoding(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := NewHTTPClient(srv.URL, "wx&app", "se=cr+et /?#", srv.Client())
-	if _, err := c.Code2Session(context.Background(), " a&b=c+d#e "); err != nil {
+	if _, err := c.Code2Session(context.Background(), "a&b=c+d#e"); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]string{
@@ -285,8 +287,17 @@ func TestCode2SessionBadCode(t *testing.T) {
 	fs, c := newFake(t)
 	for _, tc := range []struct{ code, msg string }{
 		{"", "登录凭证不能为空"},
-		{"  \t ", "登录凭证不能为空"},
 		{strings.Repeat("a", 129), "登录凭证格式不正确"},
+		// Codes are taken as sent: never trimmed into another code.
+		{"  \t ", "登录凭证格式不正确"},
+		{"ok:alice ", "登录凭证格式不正确"},
+		{"ok:alice\t", "登录凭证格式不正确"},
+		{" ok:alice", "登录凭证格式不正确"},
+		{"ok:alice\n", "登录凭证格式不正确"},
+		{"ok:al ice", "登录凭证格式不正确"},
+		{"ok:alice\x00", "登录凭证格式不正确"},
+		{"ok:alice\u200b", "登录凭证格式不正确"}, // zero-width space
+		{"ok:张三", "登录凭证格式不正确"},
 	} {
 		_, err := c.Code2Session(context.Background(), tc.code)
 		want := &apperr.Error{Code: apperr.ValidationFailed, Field: "code", Message: tc.msg}
@@ -366,11 +377,40 @@ func TestFakeServerParallelSingleUse(t *testing.T) {
 	}
 }
 
+// The fake takes a code as sent, as WeChat does: one with a space or a
+// control character in it is invalid, not trimmed into another user's.
+func TestFakeServerTakesCodesAsSent(t *testing.T) {
+	fs, c := newFake(t)
+	errcode := func(code string) int {
+		t.Helper()
+		q := url.Values{"appid": {FakeAppID}, "secret": {FakeSecret}, "js_code": {code}, "grant_type": {"authorization_code"}}
+		resp, err := http.Get(fs.URL() + "/sns/jscode2session?" + q.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var a fakeAnswer
+		if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+			t.Fatal(err)
+		}
+		return a.ErrCode
+	}
+	for _, code := range []string{"ok:alice ", "ok:alice\t", " ok:alice", "ok:alice\n", "ok:alice\x7f", "ok:张三"} {
+		if got := errcode(code); got != errcodeInvalidCode {
+			t.Errorf("js_code %q: errcode %d, want %d", code, got, errcodeInvalidCode)
+		}
+	}
+	// None of them spent alice's code.
+	if s, err := c.Code2Session(context.Background(), "ok:alice"); err != nil || s.OpenID != "o-alice" {
+		t.Fatalf("ok:alice after its near copies: %+v, %v", s, err)
+	}
+}
+
 func TestDevClient(t *testing.T) {
 	var c Client = DevClient{}
-	for _, code := range []string{"dev:alice", "dev:A.b_c-9", " dev:x ", "dev:" + strings.Repeat("z", 64)} {
+	for _, code := range []string{"dev:alice", "dev:A.b_c-9", "dev:" + strings.Repeat("z", 64)} {
 		s, err := c.Code2Session(context.Background(), code)
-		want := Session{OpenID: strings.TrimSpace(code)}
+		want := Session{OpenID: code}
 		if err != nil || s != want {
 			t.Errorf("DevClient(%q) = %+v, %v; want %+v", code, s, err, want)
 		}
@@ -378,6 +418,8 @@ func TestDevClient(t *testing.T) {
 	for _, code := range []string{
 		"", "dev:", "alice", "ok:alice", "DEV:alice", "dev:a b", "dev:张三",
 		"dev:a/b", "dev:a:b", "dev:" + strings.Repeat("z", 65), "xdev:alice",
+		// Not trimmed: a near copy of alice's code is not alice's.
+		" dev:x ", "dev:alice ", "dev:alice\t", "\tdev:alice", "dev:alice\n", "dev:alice\r\n",
 	} {
 		_, err := c.Code2Session(context.Background(), code)
 		want := &apperr.Error{Code: apperr.Unauthenticated, Message: "开发模式仅接受 dev:<名字> 形式的登录码"}
