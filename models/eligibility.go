@@ -100,3 +100,11 @@ func (e Eligibility) Gender() *Gender {
 	g := e.EligGender
 	return &g
 }
+
+// Columns are the eligibility's columns as an edit writes them: the one
+// list, for every offering that embeds Eligibility.
+func (e Eligibility) Columns() map[string]any {
+	return map[string]any{"elig_union_id": e.EligUnionID, "elig_path": e.EligPath, "elig_forms": e.EligForms,
+		"elig_gender": e.EligGender, "elig_min_age": e.EligMinAge, "elig_max_age": e.EligMaxAge,
+		"elig_verified_only": e.EligVerifiedOnly}
+}

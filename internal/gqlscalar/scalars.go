@@ -10,12 +10,10 @@ import (
 	"strings"
 	"time"
 	"unionhall/internal/apperr"
+	"unionhall/internal/clock"
 
 	"github.com/99designs/gqlgen/graphql"
 )
-
-// China is UTC+8 without depending on the host's tzdata.
-var China = time.FixedZone("CST", 8*3600)
 
 // MarshalID64 writes an int64 id as a GraphQL ID string.
 func MarshalID64(id int64) graphql.Marshaler {
@@ -49,7 +47,7 @@ func UnmarshalID64(v any) (int64, error) {
 // MarshalTime writes RFC 3339 in +08:00.
 func MarshalTime(t time.Time) graphql.Marshaler {
 	return graphql.WriterFunc(func(w io.Writer) {
-		_, _ = io.WriteString(w, strconv.Quote(t.In(China).Format(time.RFC3339)))
+		_, _ = io.WriteString(w, strconv.Quote(t.In(clock.China).Format(time.RFC3339)))
 	})
 }
 

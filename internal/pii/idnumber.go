@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"unionhall/internal/apperr"
+	"unionhall/internal/clock"
 )
 
 // IDNumber is a validated mainland resident ID number (GB 11643-1999).
@@ -32,10 +33,9 @@ var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 
 const idCheckChars = "10X98765432"
 
-// chinaZone is UTC+8. ID birth dates are Chinese calendar days, so "not in
-// the future" is judged against today's date in China. A fixed zone avoids
-// depending on the tz database being installed.
-var chinaZone = time.FixedZone("CST", 8*60*60)
+// ID birth dates are Chinese calendar days, so "not in the future" is
+// judged against today's date in China.
+var chinaZone = clock.China
 
 // Each call returns a fresh *apperr.Error so callers may annotate it safely.
 func errIDShape() error {

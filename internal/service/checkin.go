@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"unionhall/internal/apperr"
+	"unionhall/internal/clock"
 )
 
 // Every check-in (a training booking's code, an event sign-up's code, a
@@ -35,9 +36,9 @@ func checkInOpen(now, start, end time.Time) error {
 	switch {
 	case now.Before(from):
 		return apperr.Newf(apperr.WindowClosed, "签到尚未开始（开始前 %d 小时起可签到，即 %s 起）",
-			int(checkInLead/time.Hour), formatChinaTime(from))
+			int(checkInLead/time.Hour), clock.Minutes(from))
 	case !now.Before(to):
-		return apperr.Newf(apperr.WindowClosed, "签到已结束（%s 截止）", formatChinaTime(to))
+		return apperr.Newf(apperr.WindowClosed, "签到已结束（%s 截止）", clock.Minutes(to))
 	}
 	return nil
 }

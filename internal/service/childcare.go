@@ -12,7 +12,7 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
-	"unionhall/internal/gqlscalar"
+	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
 	"unionhall/models"
@@ -63,11 +63,9 @@ func (s *Service) CreateChildcareProgram(ctx context.Context, in ProgramInput) (
 		if err != nil {
 			return err
 		}
-		host := sc.Root
-		if in.UnionID != nil {
-			if host, err = s.unionInScope(tx, sc, *in.UnionID, "unionId"); err != nil {
-				return err
-			}
+		host, err := s.unionOrRoot(tx, sc, in.UnionID)
+		if err != nil {
+			return err
 		}
 		now := s.clock.Now()
 		p = models.ChildcareProgram{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, LotterySeed: newSeed(),
@@ -134,21 +132,15 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			}
 		}
 		now := s.clock.Now()
-		res := tx.Model(&models.ChildcareProgram{}).Where("id = ? AND version = ?", p.ID, version).Updates(map[string]any{
+		err = saveVersioned(tx, &models.ChildcareProgram{}, p.ID, version, now, withColumns(map[string]any{
 			"title": p.Title, "description": p.Description, "place": p.Place, "starts_on": p.StartsOn, "ends_on": p.EndsOn,
 			"daily_start": p.DailyStart, "daily_end": p.DailyEnd, "child_min_age": p.ChildMinAge, "child_max_age": p.ChildMaxAge,
 			"sign_up_opens_at": p.SignUpOpensAt, "sign_up_closes_at": p.SignUpClosesAt, "admission_mode": p.AdmissionMode,
 			"priority_forms": p.PriorityForms, "priority_double_worker": p.PriorityDoubleWorker,
 			"require_emergency_contact": p.RequireEmergencyContact, "require_health_notes": p.RequireHealthNotes,
-			"elig_union_id": p.EligUnionID, "elig_path": p.EligPath, "elig_forms": p.EligForms, "elig_gender": p.EligGender,
-			"elig_min_age": p.EligMinAge, "elig_max_age": p.EligMaxAge, "elig_verified_only": p.EligVerifiedOnly,
-			"version": gorm.Expr("version + 1"), "updated_at": now,
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return apperr.New(apperr.Conflict, "托管项目已被他人修改，请刷新后重试")
+		}, p.Eligibility.Columns()), apperr.New(apperr.Conflict, "托管项目已被他人修改，请刷新后重试"))
+		if err != nil {
+			return err
 		}
 		// After the new dates are stored: a promotion checks against them.
 		if err := resizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
@@ -243,7 +235,7 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 		return apperr.Invalid("signUpOpensAt", "请填写报名开始和截止时间")
 	}
 	windowChanged := in.SignUpOpensAt != nil || in.SignUpClosesAt != nil
-	firstDay := time.Date(p.StartsOn.Year(), p.StartsOn.Month(), p.StartsOn.Day(), 0, 0, 0, 0, gqlscalar.China)
+	firstDay := time.Date(p.StartsOn.Year(), p.StartsOn.Month(), p.StartsOn.Day(), 0, 0, 0, 0, clock.China)
 	switch {
 	case !p.SignUpOpensAt.Before(p.SignUpClosesAt):
 		return apperr.Invalid("signUpClosesAt", "报名截止时间应晚于开始时间")
@@ -308,13 +300,13 @@ func clockTime(field, s string) (string, error) {
 func programDayHours(p *models.ChildcareProgram, day time.Time) (start, end time.Time) {
 	at := func(hhmm string) time.Time {
 		t, _ := time.Parse("15:04", hhmm) // stored by clockTime
-		return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), 0, 0, gqlscalar.China)
+		return time.Date(day.Year(), day.Month(), day.Day(), t.Hour(), t.Minute(), 0, 0, clock.China)
 	}
 	return at(p.DailyStart), at(p.DailyEnd)
 }
 
 // chinaToday is the calendar date in China at t.
-func chinaToday(t time.Time) time.Time { return dateOf(t.In(gqlscalar.China)) }
+func chinaToday(t time.Time) time.Time { return clock.Today(t) }
 
 // programInScope loads programme id into p and checks that its host union
 // is in the caller's scope; it returns that union. lockedRead makes the
@@ -362,35 +354,23 @@ func (s *Service) moveProgram(ctx context.Context, id int64, to models.OfferingS
 		if _, err := s.lockProgram(tx, sc, id, &p); err != nil {
 			return err
 		}
-		if p.Status == to {
-			return nil // a retry
-		}
-		if !p.Status.CanTransition(to) {
-			return apperr.Newf(apperr.Conflict, "项目当前状态为%s，不能%s", statusLabel(p.Status), actionLabel(to))
-		}
 		now := s.clock.Now()
-		updates := map[string]any{"status": to, "updated_at": now, "version": gorm.Expr("version + 1")}
-		switch to {
-		case models.OfferingPublished:
-			updates["published_at"] = now
-		case models.OfferingCancelled:
-			updates["cancel_reason"] = reason
-			if err := tx.Model(&models.ChildSignUp{}).
-				Where("program_id = ? AND active = ?", p.ID, true).
-				Updates(map[string]any{"status": models.ChildSignUpCancelled, "active": nil, "ended_at": now,
-					"reject_reason": "项目已取消：" + reason, "updated_at": now}).Error; err != nil {
-				return err
-			}
-			if err := seats.Clear(tx, childcareSeats, p.ID); err != nil {
-				return err
-			}
-		}
-		res := tx.Model(&models.ChildcareProgram{}).Where("id = ? AND status = ?", p.ID, p.Status).Updates(updates)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return apperr.New(apperr.Conflict, "项目状态刚被修改，请刷新后重试")
+		moved, err := statusMove{Model: &models.ChildcareProgram{}, ID: p.ID, From: p.Status, To: to, Now: now, Noun: "项目",
+			Prepare: func(updates map[string]any) error {
+				if to != models.OfferingCancelled {
+					return nil
+				}
+				updates["cancel_reason"] = reason
+				if err := tx.Model(&models.ChildSignUp{}).
+					Where("program_id = ? AND active = ?", p.ID, true).
+					Updates(map[string]any{"status": models.ChildSignUpCancelled, "active": nil, "ended_at": now,
+						"reject_reason": "项目已取消：" + reason, "updated_at": now}).Error; err != nil {
+					return err
+				}
+				return seats.Clear(tx, childcareSeats, p.ID)
+			}}.apply(tx)
+		if err != nil || !moved {
+			return err
 		}
 		return tx.Take(&p, p.ID).Error
 	})

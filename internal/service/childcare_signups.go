@@ -13,6 +13,7 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
 	"unionhall/internal/store"
@@ -146,7 +147,7 @@ func signUpWindow(p *models.ChildcareProgram, now time.Time) error {
 	case p.Status == models.OfferingClosed, !now.Before(p.SignUpClosesAt):
 		return apperr.New(apperr.WindowClosed, "报名已截止")
 	case now.Before(p.SignUpOpensAt):
-		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", formatChinaTime(p.SignUpOpensAt))
+		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", clock.Minutes(p.SignUpOpensAt))
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/richtext"
 	"unionhall/internal/seats"
@@ -148,20 +149,14 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 		if err := resizePool(tx, eventSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "signUp.waitlistLimit", now); err != nil {
 			return err
 		}
-		res := tx.Model(&models.EventPost{}).Where("id = ? AND version = ?", p.ID, version).Updates(map[string]any{
+		err = saveVersioned(tx, &models.EventPost{}, p.ID, version, now, withColumns(map[string]any{
 			"title": p.Title, "category": p.Category, "body_format": p.BodyFormat, "body_source": p.BodySource,
 			"body_html": p.BodyHTML, "cover_url": p.CoverURL, "pinned": p.Pinned, "publish_at": p.PublishAt,
 			"has_sign_up": p.HasSignUp, "sign_up_opens_at": p.SignUpOpensAt, "sign_up_closes_at": p.SignUpClosesAt,
 			"starts_at": p.StartsAt, "ends_at": p.EndsAt, "place": p.Place,
-			"elig_union_id": p.EligUnionID, "elig_path": p.EligPath, "elig_forms": p.EligForms, "elig_gender": p.EligGender,
-			"elig_min_age": p.EligMinAge, "elig_max_age": p.EligMaxAge, "elig_verified_only": p.EligVerifiedOnly,
-			"version": gorm.Expr("version + 1"), "updated_at": now,
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errEventStale
+		}, p.Eligibility.Columns()), errEventStale)
+		if err != nil {
+			return err
 		}
 		s.posts.forget(p.ID)
 		if targets != nil {
@@ -402,33 +397,28 @@ func (s *Service) moveEvent(ctx context.Context, id int64, to models.OfferingSta
 		if _, err := s.lockEvent(tx, sc, id, &p); err != nil {
 			return err
 		}
-		if p.Status == to {
-			return nil // a retry
-		}
-		if !p.Status.CanTransition(to) {
-			return apperr.Newf(apperr.Conflict, "活动当前状态为%s，不能%s", eventStatusLabel(p.Status), eventActionLabel(to))
-		}
 		now := s.clock.Now()
-		updates := map[string]any{"status": to, "updated_at": now, "version": gorm.Expr("version + 1")}
-		if to == models.OfferingPublished {
-			when := now.UTC().Truncate(time.Second)
-			switch {
-			case at != nil && at.Before(now.Add(-time.Minute)):
-				return apperr.Invalid("publishAt", "定时发布时间已过，请重新选择")
-			case at != nil && at.After(now):
-				when = at.UTC().Truncate(time.Second)
-			case at == nil && p.PublishAt != nil && p.PublishAt.After(now):
-				when = *p.PublishAt // the schedule set while drafting
-			}
-			p.PublishAt = &when
-			updates["published_at"], updates["publish_at"] = now, when
-		}
-		res := tx.Model(&models.EventPost{}).Where("id = ? AND status = ?", id, p.Status).Updates(updates)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return apperr.New(apperr.Conflict, "活动状态刚被修改，请刷新后重试")
+		moved, err := statusMove{Model: &models.EventPost{}, ID: id, From: p.Status, To: to, Now: now, Noun: "活动",
+			Label: eventStatusLabel, Action: eventActionLabel,
+			Prepare: func(updates map[string]any) error {
+				if to != models.OfferingPublished {
+					return nil
+				}
+				when := now.UTC().Truncate(time.Second)
+				switch {
+				case at != nil && at.Before(now.Add(-time.Minute)):
+					return apperr.Invalid("publishAt", "定时发布时间已过，请重新选择")
+				case at != nil && at.After(now):
+					when = at.UTC().Truncate(time.Second)
+				case at == nil && p.PublishAt != nil && p.PublishAt.After(now):
+					when = *p.PublishAt // the schedule set while drafting
+				}
+				p.PublishAt = &when
+				updates["publish_at"] = when
+				return nil
+			}}.apply(tx)
+		if err != nil || !moved {
+			return err
 		}
 		p.Status = to
 		if err := syncTargets(tx, &p); err != nil {
@@ -825,7 +815,7 @@ func (s *Service) canSignUpForEvent(v *Viewer, p *models.EventPost, now time.Tim
 	case p.Status == models.OfferingClosed, !now.Before(*p.SignUpClosesAt):
 		return apperr.New(apperr.WindowClosed, "报名已截止")
 	case now.Before(*p.SignUpOpensAt):
-		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", formatChinaTime(*p.SignUpOpensAt))
+		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", clock.Minutes(*p.SignUpOpensAt))
 	}
 	if reason := v.Ineligibility(&p.Eligibility, now); reason != "" {
 		return apperr.New(apperr.NotEligible, reason)

@@ -10,7 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 	"gorm.io/gorm"
 
-	"unionhall/internal/gqlscalar"
+	"unionhall/internal/clock"
 	"unionhall/internal/pii"
 	"unionhall/models"
 )
@@ -115,7 +115,7 @@ func chinaTime(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
-	return t.In(gqlscalar.China).Format("2006-01-02 15:04:05")
+	return clock.Seconds(*t)
 }
 
 // ExportClassBookings is the sign-up list of a class as .xlsx for admins of

@@ -175,3 +175,11 @@ func (c seatCancel[H]) run(ctx context.Context, s *Service, h H) (H, error) {
 	}
 	return h, nil
 }
+
+// errRaced rolls back a transaction that lost a race to a unique index.
+var errRaced = errors.New("raced")
+
+// BookingFilter narrows a booking list.
+type BookingFilter struct {
+	Status *models.BookingStatus
+}

@@ -12,6 +12,7 @@ import (
 	"unionhall/internal/allocation"
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
 	"unionhall/internal/store"
@@ -206,11 +207,9 @@ func (s *Service) CreateMatchEvent(ctx context.Context, in MatchEventInput) (*mo
 		if err != nil {
 			return err
 		}
-		host := sc.Root
-		if in.UnionID != nil {
-			if host, err = s.unionInScope(tx, sc, *in.UnionID, "unionId"); err != nil {
-				return err
-			}
+		host, err := s.unionOrRoot(tx, sc, in.UnionID)
+		if err != nil {
+			return err
 		}
 		now := s.clock.Now()
 		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: newCode(8), LotterySeed: newSeed(),
@@ -381,17 +380,15 @@ func (s *Service) UpdateMatchEvent(ctx context.Context, id int64, version int, i
 				return err
 			}
 		}
-		res := tx.Model(&models.MatchEvent{}).Where("id = ? AND version = ?", e.ID, version).Updates(map[string]any{
+		// Matchmaking's eligibility is its ages only (and the host's subtree,
+		// fixed at creation): not the shared columns.
+		err = saveVersioned(tx, &models.MatchEvent{}, e.ID, version, now, map[string]any{
 			"title": e.Title, "description": e.Description, "place": e.Place, "starts_at": e.StartsAt, "ends_at": e.EndsAt,
 			"pick_closes_at": e.PickClosesAt, "sign_up_opens_at": e.SignUpOpensAt, "sign_up_closes_at": e.SignUpClosesAt,
 			"selection_mode": e.SelectionMode, "max_picks": e.MaxPicks, "elig_min_age": e.EligMinAge, "elig_max_age": e.EligMaxAge,
-			"version": gorm.Expr("version + 1"), "updated_at": now,
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return errMatchConflict
+		}, errMatchConflict)
+		if err != nil {
+			return err
 		}
 		return tx.Take(&e, e.ID).Error
 	})
@@ -536,7 +533,7 @@ func matchSignUpWindow(e *models.MatchEvent, now time.Time) error {
 	case e.Status != models.OfferingPublished, !now.Before(e.SignUpClosesAt):
 		return apperr.New(apperr.WindowClosed, "报名已截止")
 	case now.Before(e.SignUpOpensAt):
-		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", formatChinaTime(e.SignUpOpensAt))
+		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", clock.Minutes(e.SignUpOpensAt))
 	}
 	return nil
 }

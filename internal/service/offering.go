@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"gorm.io/gorm"
@@ -243,4 +244,103 @@ func getOffering[T any](ctx context.Context, s *Service, id int64, dst *T, union
 	}
 	_, err = offeringInScope(s.q(ctx), sc, id, dst, unionOf, notFound, false)
 	return err
+}
+
+// statusLabel and actionLabel name an offering's status and the move to it
+// in the messages every module gives ("课程当前状态为已取消，不能发布").
+func statusLabel(st models.OfferingStatus) string {
+	return map[models.OfferingStatus]string{models.OfferingDraft: "草稿", models.OfferingPublished: "已发布",
+		models.OfferingClosed: "已截止", models.OfferingCancelled: "已取消"}[st]
+}
+
+func actionLabel(st models.OfferingStatus) string {
+	return map[models.OfferingStatus]string{models.OfferingPublished: "发布", models.OfferingClosed: "截止报名",
+		models.OfferingCancelled: "取消"}[st]
+}
+
+// saveVersioned writes an edit of the row id of model's table if it is
+// still at version, bumping the version: the one versioned-edit rule of
+// every offering (and anything else edited from a form). A row changed
+// since the admin loaded it is stale: CONFLICT, changing nothing. Extra
+// conditions (a budget that must still cover what is granted) go in where.
+func saveVersioned(tx *gorm.DB, model any, id int64, version int, now time.Time, cols map[string]any, stale error, where ...any) error {
+	cols["version"] = gorm.Expr("version + 1")
+	cols["updated_at"] = now
+	q := tx.Model(model).Where("id = ? AND version = ?", id, version)
+	if len(where) > 0 {
+		q = q.Where(where[0], where[1:]...)
+	}
+	res := q.Updates(cols)
+	if res.Error != nil {
+		return res.Error
+	}
+	if res.RowsAffected == 0 {
+		return stale
+	}
+	return nil
+}
+
+// withColumns adds more columns to cols (an offering's eligibility).
+func withColumns(cols map[string]any, more map[string]any) map[string]any {
+	for k, v := range more {
+		cols[k] = v
+	}
+	return cols
+}
+
+// statusMove is one status change of an offering (publish, close, cancel),
+// the lifecycle rule every module shares: the caller has locked the row
+// and read its status (From); a retry that finds it at To already changes
+// nothing; a move the lifecycle doesn't allow is CONFLICT naming both; the
+// UPDATE is conditional on From, so two admins moving at once make one
+// move, and bumps the version (an edit form loaded before is now stale).
+type statusMove struct {
+	Model    any // &models.X{}: the table
+	ID       int64
+	From, To models.OfferingStatus
+	Now      time.Time
+	Noun     string                             // 课程, 项目, 礼券 …: in messages
+	Label    func(models.OfferingStatus) string // the status's name; nil: statusLabel
+	Action   func(models.OfferingStatus) string // the move's name; nil: actionLabel
+	Allowed  func(from, to models.OfferingStatus) bool
+	// Prepare adds the module's own columns to updates and does its side
+	// effects (cancel the bookings), after the checks and before the UPDATE.
+	Prepare func(updates map[string]any) error
+}
+
+// apply makes the move in tx; moved is false for a retry.
+func (m statusMove) apply(tx *gorm.DB) (moved bool, err error) {
+	if m.From == m.To {
+		return false, nil
+	}
+	allowed, label, action := m.Allowed, m.Label, m.Action
+	if allowed == nil {
+		allowed = models.OfferingStatus.CanTransition
+	}
+	if label == nil {
+		label = statusLabel
+	}
+	if action == nil {
+		action = actionLabel
+	}
+	if !allowed(m.From, m.To) {
+		return false, apperr.Newf(apperr.Conflict, "%s当前状态为%s，不能%s", m.Noun, label(m.From), action(m.To))
+	}
+	updates := map[string]any{"status": m.To, "updated_at": m.Now, "version": gorm.Expr("version + 1")}
+	if m.To == models.OfferingPublished {
+		updates["published_at"] = m.Now
+	}
+	if m.Prepare != nil {
+		if err := m.Prepare(updates); err != nil {
+			return false, err
+		}
+	}
+	res := tx.Model(m.Model).Where("id = ? AND status = ?", m.ID, m.From).Updates(updates)
+	if res.Error != nil {
+		return false, res.Error
+	}
+	if res.RowsAffected == 0 {
+		return false, apperr.Newf(apperr.Conflict, "%s状态刚被修改，请刷新后重试", m.Noun)
+	}
+	return true, nil
 }

@@ -72,9 +72,17 @@ func memberPrincipal(ctx context.Context) (*auth.Principal, error) {
 
 // subtreeUnionIDs is the sub-select of union ids under path, for IN (…).
 func subtreeUnionIDs(db *gorm.DB, path string) *gorm.DB {
-	lo, hi := models.SubtreeRange(path)
 	return db.Session(&gorm.Session{NewDB: true}).Model(&models.Union{}).Select("id").
-		Where("path >= ? AND path < ?", lo, hi)
+		Scopes(underPath("path", path))
+}
+
+// underPath keeps the rows whose column (a union path, or a copy of one
+// such as subsidy_applications.union_path) lies in the subtree at path: a
+// range on the column's index, never LIKE. The one place the range is
+// written, but for the dashboard's raw SQL, which names it @lo/@hi.
+func underPath(column, path string) func(*gorm.DB) *gorm.DB {
+	lo, hi := models.SubtreeRange(path)
+	return func(db *gorm.DB) *gorm.DB { return db.Where(column+" >= ? AND "+column+" < ?", lo, hi) }
 }
 
 // unionOrRoot is the union an admin names (which must be in their scope),

@@ -115,20 +115,15 @@ func (s *Service) UpdateSubsidyProgram(ctx context.Context, id int64, version in
 		now := s.clock.Now()
 		// granted_fen <= ? keeps the budget at or above what approvals hold
 		// even if one landed after the read above.
-		res := tx.Model(&models.SubsidyProgram{}).
-			Where("id = ? AND version = ? AND granted_fen <= ?", p.ID, version, p.BudgetFen).Updates(map[string]any{
+		err = saveVersioned(tx, &models.SubsidyProgram{}, p.ID, version, now, map[string]any{
 			"title": p.Title, "description": p.Description, "year": p.Year,
 			"cap_associate_fen": p.CapAssociateFen, "cap_bachelor_fen": p.CapBachelorFen,
 			"cap_master_fen": p.CapMasterFen, "cap_doctorate_fen": p.CapDoctorateFen,
 			"share_province_bp": p.ShareProvinceBP, "share_city_bp": p.ShareCityBP, "share_district_bp": p.ShareDistrictBP,
 			"budget_fen": p.BudgetFen, "opens_at": p.OpensAt, "closes_at": p.ClosesAt,
-			"version": gorm.Expr("version + 1"), "updated_at": now,
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return apperr.New(apperr.Conflict, "资助项目已被他人修改，请刷新后重试")
+		}, apperr.New(apperr.Conflict, "资助项目已被他人修改，请刷新后重试"), "granted_fen <= ?", p.BudgetFen)
+		if err != nil {
+			return err
 		}
 		return tx.Take(&p, p.ID).Error
 	})
@@ -756,8 +751,7 @@ func (s *Service) SubsidyApplications(ctx context.Context, f SubsidyApplicationF
 		if err != nil {
 			return err
 		}
-		lo, hi := models.SubtreeRange(root.Path)
-		q := tx.Where("program_id = ? AND union_path >= ? AND union_path < ?", f.ProgramID, lo, hi)
+		q := tx.Where("program_id = ?", f.ProgramID).Scopes(underPath("union_path", root.Path))
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
@@ -879,10 +873,9 @@ func (s *Service) SubsidyStatistics(ctx context.Context, programID int64, unionI
 		N                     int
 		Province, City, Distr int64
 	}
-	lo, hi := models.SubtreeRange(root.Path)
 	err = db.Model(&models.SubsidyApplication{}).
 		Select("level, status, COUNT(*) AS n, SUM(grant_province_fen) AS province, SUM(grant_city_fen) AS city, SUM(grant_district_fen) AS distr").
-		Where("program_id = ? AND union_path >= ? AND union_path < ?", programID, lo, hi).
+		Where("program_id = ?", programID).Scopes(underPath("union_path", root.Path)).
 		Group("level, status").Scan(&rows).Error
 	if err != nil {
 		return nil, err

@@ -140,7 +140,6 @@ func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fu
 	}
 	header := []string{"申请编号", "姓名", "手机号", "所属工会", "学校", "专业", "学历层次", "学费（元）", "资助金额（元）",
 		"省级出资（元）", "市级出资（元）", "区级出资（元）", "核定时间"}
-	lo, hi := models.SubtreeRange(root.Path)
 	return &Export{FileName: p.Title + "-资助发放名单.xlsx", write: func(w io.Writer) error {
 		return writeXLSX(w, "资助发放名单", header, func(emit func([]any) error) error {
 			type row struct {
@@ -154,7 +153,7 @@ func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fu
 					Joins("JOIN members ON members.id = subsidy_applications.member_id").
 					Joins("JOIN unions ON unions.id = subsidy_applications.union_id").
 					Where("subsidy_applications.program_id = ? AND subsidy_applications.status = ?", p.ID, models.SubsidyApproved).
-					Where("subsidy_applications.union_path >= ? AND subsidy_applications.union_path < ?", lo, hi).
+					Scopes(underPath("subsidy_applications.union_path", root.Path)).
 					Where("subsidy_applications.id > ?", after).Order("subsidy_applications.id").Limit(500).Find(&rows).Error
 				return rows, err
 			}, func(r row) int64 { return r.ID }, func(r row) error {

@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -10,7 +9,7 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
-	"unionhall/internal/gqlscalar"
+	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
 	"unionhall/internal/store"
@@ -111,19 +110,13 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 		if err := resizePool(tx, trainingSeats, c.ID, oldCapacity, oldWaitlist, c.Capacity, c.WaitlistLimit, c.WaitlistCount, "waitlistLimit", now); err != nil {
 			return err
 		}
-		res := tx.Model(&models.TrainingClass{}).Where("id = ? AND version = ?", c.ID, version).Updates(map[string]any{
+		err = saveVersioned(tx, &models.TrainingClass{}, c.ID, version, now, withColumns(map[string]any{
 			"title": c.Title, "category": c.Category, "description": c.Description, "teacher": c.Teacher,
 			"cover_url": c.CoverURL, "starts_at": c.StartsAt, "ends_at": c.EndsAt,
 			"booking_opens_at": c.BookingOpensAt, "booking_closes_at": c.BookingClosesAt, "cancel_deadline": c.CancelDeadline,
-			"elig_union_id": c.EligUnionID, "elig_path": c.EligPath, "elig_forms": c.EligForms, "elig_gender": c.EligGender,
-			"elig_min_age": c.EligMinAge, "elig_max_age": c.EligMaxAge, "elig_verified_only": c.EligVerifiedOnly,
-			"version": gorm.Expr("version + 1"), "updated_at": now,
-		})
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return apperr.New(apperr.Conflict, "课程已被他人修改，请刷新后重试")
+		}, c.Eligibility.Columns()), apperr.New(apperr.Conflict, "课程已被他人修改，请刷新后重试"))
+		if err != nil {
+			return err
 		}
 		s.classes.forget(c.ID)
 		if sessions != nil {
@@ -329,36 +322,24 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 		if _, err := s.lockClass(tx, sc, id, &c); err != nil {
 			return err
 		}
-		if c.Status == to {
-			return nil // a retry
-		}
-		if !c.Status.CanTransition(to) {
-			return apperr.Newf(apperr.Conflict, "课程当前状态为%s，不能%s", statusLabel(c.Status), actionLabel(to))
-		}
 		now := s.clock.Now()
-		updates := map[string]any{"status": to, "updated_at": now, "version": gorm.Expr("version + 1")}
-		switch to {
-		case models.OfferingPublished:
-			updates["published_at"] = now
-		case models.OfferingCancelled:
-			updates["cancel_reason"] = reason
-			if err := tx.Model(&models.TrainingBooking{}).
-				Where("class_id = ? AND status IN ?", c.ID, []models.BookingStatus{models.BookingConfirmed, models.BookingWaitlisted}).
-				Updates(map[string]any{"status": models.BookingCancelled, "active": nil, "cancelled_at": now,
-					"cancel_reason": "课程已取消：" + reason, "updated_at": now}).Error; err != nil {
-				return err
-			}
-			if err := seats.Clear(tx, trainingSeats, c.ID); err != nil {
-				return err
-			}
-		}
-		s.classes.forget(c.ID)
-		res := tx.Model(&models.TrainingClass{}).Where("id = ? AND status = ?", c.ID, c.Status).Updates(updates)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return apperr.New(apperr.Conflict, "课程状态刚被修改，请刷新后重试")
+		moved, err := statusMove{Model: &models.TrainingClass{}, ID: c.ID, From: c.Status, To: to, Now: now, Noun: "课程",
+			Prepare: func(updates map[string]any) error {
+				s.classes.forget(c.ID)
+				if to != models.OfferingCancelled {
+					return nil
+				}
+				updates["cancel_reason"] = reason
+				if err := tx.Model(&models.TrainingBooking{}).
+					Where("class_id = ? AND status IN ?", c.ID, []models.BookingStatus{models.BookingConfirmed, models.BookingWaitlisted}).
+					Updates(map[string]any{"status": models.BookingCancelled, "active": nil, "cancelled_at": now,
+						"cancel_reason": "课程已取消：" + reason, "updated_at": now}).Error; err != nil {
+					return err
+				}
+				return seats.Clear(tx, trainingSeats, c.ID)
+			}}.apply(tx)
+		if err != nil || !moved {
+			return err
 		}
 		return tx.Take(&c, c.ID).Error
 	})
@@ -366,16 +347,6 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 		return nil, err
 	}
 	return &c, nil
-}
-
-func statusLabel(st models.OfferingStatus) string {
-	return map[models.OfferingStatus]string{models.OfferingDraft: "草稿", models.OfferingPublished: "已发布",
-		models.OfferingClosed: "已截止", models.OfferingCancelled: "已取消"}[st]
-}
-
-func actionLabel(st models.OfferingStatus) string {
-	return map[models.OfferingStatus]string{models.OfferingPublished: "发布", models.OfferingClosed: "截止报名",
-		models.OfferingCancelled: "取消"}[st]
 }
 
 // BookClass books the calling member a seat in a class: CONFIRMED while
@@ -447,9 +418,6 @@ func (s *Service) freshBookingCheck(ctx context.Context, v *Viewer, classID int6
 	return c, nil, nil
 }
 
-// errRaced rolls back a transaction that lost a race to a unique index.
-var errRaced = errors.New("raced")
-
 // canBook is the booking rule: the class is visible to the member, open,
 // within its window, and the member is eligible and not barred by the
 // no-show rule. Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE.
@@ -463,14 +431,14 @@ func (s *Service) canBook(v *Viewer, c *models.TrainingClass, now time.Time) err
 	case c.Status == models.OfferingClosed, !now.Before(c.BookingClosesAt):
 		return apperr.New(apperr.WindowClosed, "报名已截止")
 	case now.Before(c.BookingOpensAt):
-		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", formatChinaTime(c.BookingOpensAt))
+		return apperr.Newf(apperr.WindowClosed, "报名尚未开始，将于 %s 开放", clock.Minutes(c.BookingOpensAt))
 	}
 	if reason := v.Ineligibility(&c.Eligibility, now); reason != "" {
 		return apperr.New(apperr.NotEligible, reason)
 	}
 	if until := v.Member.TrainingBannedUntil; until != nil && now.Before(*until) {
 		return apperr.Newf(apperr.NotEligible, "近 90 天内缺席培训达 %d 次，%s 前暂停报名",
-			s.settings.NoShowLimit, formatChinaTime(*until))
+			s.settings.NoShowLimit, clock.Minutes(*until))
 	}
 	// Sold out as far as this read knows: the rush's many late taps end here,
 	// without a write. (A seat freed since is found on the next tap.)
@@ -479,8 +447,6 @@ func (s *Service) canBook(v *Viewer, c *models.TrainingClass, now time.Time) err
 	}
 	return nil
 }
-
-func formatChinaTime(t time.Time) string { return t.In(gqlscalar.China).Format("2006-01-02 15:04") }
 
 // CancelBooking cancels the calling member's booking. A confirmed seat goes
 // at once to the first member on the waitlist, in the same transaction.
@@ -498,7 +464,7 @@ func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.T
 				return err
 			}
 			if b.Status == models.BookingConfirmed && !now.Before(c.CancelDeadline) {
-				return apperr.Newf(apperr.WindowClosed, "已过取消截止时间（%s），如不能参加请联系工会", formatChinaTime(c.CancelDeadline))
+				return apperr.Newf(apperr.WindowClosed, "已过取消截止时间（%s），如不能参加请联系工会", clock.Minutes(c.CancelDeadline))
 			}
 			return nil
 		},
@@ -877,11 +843,6 @@ func (s *Service) TrainingClassStats(ctx context.Context, c *models.TrainingClas
 		}
 	}
 	return &st, nil
-}
-
-// BookingFilter narrows a booking list.
-type BookingFilter struct {
-	Status *models.BookingStatus
 }
 
 // MyBookings lists the calling member's bookings, newest first.

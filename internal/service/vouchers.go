@@ -14,6 +14,7 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
 	"unionhall/internal/store"
@@ -166,24 +167,14 @@ func (s *Service) moveBatch(ctx context.Context, id int64, to models.OfferingSta
 		if _, err := s.batchInScope(tx, sc, id, &b); err != nil {
 			return err
 		}
-		if b.Status == to {
-			return nil
-		}
-		if !b.Status.CanTransition(to) || to == models.OfferingCancelled {
-			return apperr.Newf(apperr.Conflict, "礼券当前状态为%s，不能%s", statusLabel(b.Status), actionLabel(to))
-		}
-		now := s.clock.Now()
-		updates := map[string]any{"status": to, "updated_at": now, "version": gorm.Expr("version + 1")}
-		if to == models.OfferingPublished {
-			updates["published_at"] = now
-		}
-		s.batches.forget(b.ID)
-		res := tx.Model(&models.VoucherBatch{}).Where("id = ? AND status = ?", b.ID, b.Status).Updates(updates)
-		if res.Error != nil {
-			return res.Error
-		}
-		if res.RowsAffected == 0 {
-			return apperr.New(apperr.Conflict, "礼券状态刚被修改，请刷新后重试")
+		moved, err := statusMove{Model: &models.VoucherBatch{}, ID: b.ID, From: b.Status, To: to, Now: s.clock.Now(), Noun: "礼券",
+			// A batch is closed, not cancelled: there is no cancel for vouchers.
+			Allowed: func(from, to models.OfferingStatus) bool {
+				return from.CanTransition(to) && to != models.OfferingCancelled
+			},
+			Prepare: func(map[string]any) error { s.batches.forget(b.ID); return nil }}.apply(tx)
+		if err != nil || !moved {
+			return err
 		}
 		return tx.Take(&b, b.ID).Error
 	})
@@ -396,7 +387,7 @@ func (s *Service) canClaim(v *Viewer, b *models.VoucherBatch, now time.Time) err
 	case b.Status != models.OfferingPublished, !now.Before(b.ClaimClosesAt):
 		return apperr.New(apperr.WindowClosed, "领取已结束")
 	case now.Before(b.ClaimOpensAt):
-		return apperr.Newf(apperr.WindowClosed, "领取尚未开始，将于 %s 开放", formatChinaTime(b.ClaimOpensAt))
+		return apperr.Newf(apperr.WindowClosed, "领取尚未开始，将于 %s 开放", clock.Minutes(b.ClaimOpensAt))
 	}
 	if reason := v.Ineligibility(&b.Eligibility, now); reason != "" {
 		return apperr.New(apperr.NotEligible, reason)
@@ -483,10 +474,10 @@ func (s *Service) redeem(ctx context.Context, p *auth.Principal, code string) (*
 		case models.VoucherRevoked:
 			return apperr.New(apperr.Conflict, "该券已作废，不能核销")
 		case models.VoucherExpired:
-			return apperr.Newf(apperr.WindowClosed, "该券已于 %s 过期", formatChinaTime(v.ValidUntil))
+			return apperr.Newf(apperr.WindowClosed, "该券已于 %s 过期", clock.Minutes(v.ValidUntil))
 		}
 		if now.Before(v.ValidFrom) {
-			return apperr.Newf(apperr.WindowClosed, "该券 %s 起才能使用", formatChinaTime(v.ValidFrom))
+			return apperr.Newf(apperr.WindowClosed, "该券 %s 起才能使用", clock.Minutes(v.ValidFrom))
 		}
 		res := tx.Model(&models.Voucher{}).Where("id = ? AND status = ?", v.ID, models.VoucherClaimed).
 			Updates(map[string]any{"status": models.VoucherRedeemed, "redeemed_at": now, "redeemed_by": p.ID, "updated_at": now})
@@ -517,7 +508,7 @@ func (s *Service) alreadyRedeemed(tx *gorm.DB, v *models.Voucher) error {
 	}
 	when := ""
 	if v.RedeemedAt != nil {
-		when = formatChinaTime(*v.RedeemedAt)
+		when = clock.Minutes(*v.RedeemedAt)
 	}
 	return apperr.Newf(apperr.Conflict, "该券已于 %s 由%s核销，不能重复使用", when, who)
 }
