@@ -99,11 +99,7 @@ func (r *childcareProgramResolver) IneligibleReason(ctx context.Context, obj *mo
 	if err != nil {
 		return nil, err
 	}
-	reason, err := r.Svc.ProgramIneligibility(ctx, obj, child)
-	if err != nil || reason == "" {
-		return nil, err
-	}
-	return &reason, nil
+	return reason(r.Svc.ProgramIneligibility(ctx, obj, child))
 }
 
 func (r *mutationResolver) CreateChildcareProgram(ctx context.Context, input model.CreateChildcareProgramInput) (*model.ChildcareProgramPayload, error) {

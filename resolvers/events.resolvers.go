@@ -9,7 +9,6 @@ import (
 	"context"
 	"unionhall/graph"
 	"unionhall/graph/model"
-	"unionhall/internal/auth"
 	"unionhall/internal/loader"
 	"unionhall/internal/service"
 	"unionhall/models"
@@ -25,11 +24,7 @@ func (r *eventPostResolver) BodyHTML(ctx context.Context, obj *models.EventPost)
 }
 
 func (r *eventPostResolver) BodySource(ctx context.Context, obj *models.EventPost) (*string, error) {
-	if !auth.PrincipalFrom(ctx).IsStaff() {
-		return nil, nil
-	}
-	_, src, err := r.Svc.EventBody(ctx, obj, loader.Post)
-	return &src, err
+	return r.Svc.EventBodySource(ctx, obj, loader.Post)
 }
 
 func (r *eventPostResolver) Union(ctx context.Context, obj *models.EventPost) (*models.Union, error) {
@@ -37,22 +32,11 @@ func (r *eventPostResolver) Union(ctx context.Context, obj *models.EventPost) (*
 }
 
 func (r *eventPostResolver) TargetUnions(ctx context.Context, obj *models.EventPost) ([]*models.Union, error) {
-	if !auth.PrincipalFrom(ctx).IsStaff() {
-		return []*models.Union{}, nil
-	}
-	ids, err := loader.Targets(ctx, obj.ID)
+	ids, err := r.Svc.EventTargetUnionIDs(ctx, obj, loader.Targets)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*models.Union, 0, len(ids))
-	for _, id := range ids {
-		u, err := loader.Union(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, nil
+	return unionsByID(ctx, ids)
 }
 
 func (r *eventPostResolver) SignUp(ctx context.Context, obj *models.EventPost) (*model.EventSignUpInfo, error) {
@@ -64,18 +48,7 @@ func (r *eventPostResolver) MySignUp(ctx context.Context, obj *models.EventPost)
 }
 
 func (r *eventPostResolver) IneligibleReason(ctx context.Context, obj *models.EventPost) (*string, error) {
-	if !auth.PrincipalFrom(ctx).IsMember() || !obj.HasSignUp {
-		return nil, nil
-	}
-	mine, err := loader.MySignUp(ctx, obj.ID)
-	if err != nil {
-		return nil, err
-	}
-	reason, err := r.Svc.EventIneligibility(ctx, obj, mine)
-	if err != nil || reason == "" {
-		return nil, err
-	}
-	return &reason, nil
+	return reason(r.Svc.EventIneligibility(ctx, obj, loader.MySignUp))
 }
 
 func (r *eventSignUpResolver) Post(ctx context.Context, obj *models.EventSignUp) (*models.EventPost, error) {

@@ -105,3 +105,25 @@ func primeClassPage(ctx context.Context, classes []*models.TrainingClass) error 
 	}
 	return nil
 }
+
+// reason is a service's "why you may not" as the schema's nullable
+// ineligibleReason/claimReason: null when there is none.
+func reason(why string, err error) (*string, error) {
+	if err != nil || why == "" {
+		return nil, err
+	}
+	return &why, nil
+}
+
+// unionsByID loads unions through the request's batched loader, in order.
+func unionsByID(ctx context.Context, ids []int64) ([]*models.Union, error) {
+	out := make([]*models.Union, 0, len(ids))
+	for _, id := range ids {
+		u, err := loader.Union(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, u)
+	}
+	return out, nil
+}

@@ -111,11 +111,7 @@ func (r *subsidyProgramResolver) FundingShares(ctx context.Context, obj *models.
 }
 
 func (r *subsidyProgramResolver) IneligibleReason(ctx context.Context, obj *models.SubsidyProgram) (*string, error) {
-	reason, err := r.Svc.SubsidyIneligibility(ctx, obj)
-	if err != nil || reason == "" {
-		return nil, err
-	}
-	return &reason, nil
+	return reason(r.Svc.SubsidyIneligibility(ctx, obj))
 }
 
 func (r *subsidyReviewResolver) Reviewer(ctx context.Context, obj *models.SubsidyReview) (string, error) {

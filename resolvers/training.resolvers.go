@@ -9,7 +9,6 @@ import (
 	"context"
 	"unionhall/graph"
 	"unionhall/graph/model"
-	"unionhall/internal/auth"
 	"unionhall/internal/loader"
 	"unionhall/internal/service"
 	"unionhall/models"
@@ -126,18 +125,7 @@ func (r *trainingClassResolver) MyBooking(ctx context.Context, obj *models.Train
 }
 
 func (r *trainingClassResolver) IneligibleReason(ctx context.Context, obj *models.TrainingClass) (*string, error) {
-	if !auth.PrincipalFrom(ctx).IsMember() {
-		return nil, nil
-	}
-	mine, err := loader.MyBooking(ctx, obj.ID)
-	if err != nil {
-		return nil, err
-	}
-	reason, err := r.Svc.ClassIneligibility(ctx, obj, mine)
-	if err != nil || reason == "" {
-		return nil, err
-	}
-	return &reason, nil
+	return reason(r.Svc.ClassIneligibility(ctx, obj, loader.MyBooking))
 }
 
 func (r *trainingClassResolver) Stats(ctx context.Context, obj *models.TrainingClass) (*model.TrainingClassStats, error) {

@@ -598,6 +598,25 @@ func (s *Service) withViews(posts ...*models.EventPost) {
 
 // EventBody returns p's body (HTML, and the source), loading it when p is
 // a summary.
+// EventBodySource is the body as its editor wrote it, for staff (who edit
+// it); nil for members, who read the HTML.
+func (s *Service) EventBodySource(ctx context.Context, p *models.EventPost, load func(context.Context, int64) (*models.EventPost, error)) (*string, error) {
+	if !auth.PrincipalFrom(ctx).IsStaff() {
+		return nil, nil
+	}
+	_, src, err := s.EventBody(ctx, p, load)
+	return &src, err
+}
+
+// EventTargetUnionIDs are the unions p is published to, for staff; none
+// for members (who only see it because it reached them).
+func (s *Service) EventTargetUnionIDs(ctx context.Context, p *models.EventPost, targets func(context.Context, int64) ([]int64, error)) ([]int64, error) {
+	if !auth.PrincipalFrom(ctx).IsStaff() {
+		return nil, nil
+	}
+	return targets(ctx, p.ID)
+}
+
 func (s *Service) EventBody(ctx context.Context, p *models.EventPost, load func(context.Context, int64) (*models.EventPost, error)) (html, source string, err error) {
 	if !p.Summary {
 		return p.BodyHTML, p.BodySource, nil
@@ -828,10 +847,15 @@ func (s *Service) canSignUpForEvent(v *Viewer, p *models.EventPost, now time.Tim
 
 // EventIneligibility explains why the calling member may not sign up for p
 // now ("" when they may or hold a sign-up, when p has no sign-up, and
-// always for admins). It reads only the request's viewer.
-func (s *Service) EventIneligibility(ctx context.Context, p *models.EventPost, mine *models.EventSignUp) (string, error) {
-	if !auth.PrincipalFrom(ctx).IsMember() || !p.HasSignUp || (mine != nil && mine.Status.IsActive()) {
+// always for admins). It reads only the request's viewer and, for members,
+// their sign-up through mine (the request's batched loader).
+func (s *Service) EventIneligibility(ctx context.Context, p *models.EventPost, mine func(context.Context, int64) (*models.EventSignUp, error)) (string, error) {
+	if !auth.PrincipalFrom(ctx).IsMember() || !p.HasSignUp {
 		return "", nil
+	}
+	su, err := mine(ctx, p.ID)
+	if err != nil || su != nil && su.Status.IsActive() {
+		return "", err
 	}
 	v, err := s.Viewer(ctx)
 	if err != nil {

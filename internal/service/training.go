@@ -781,11 +781,16 @@ func (s *Service) GetTrainingClass(ctx context.Context, id int64) (*models.Train
 
 // ClassIneligibility explains why the calling member may not book c now
 // ("" when they may, when mine is their active booking of it, and always
-// for admins). It reads only the request's viewer, so a page of classes
-// costs no extra query.
-func (s *Service) ClassIneligibility(ctx context.Context, c *models.TrainingClass, mine *models.TrainingBooking) (string, error) {
-	if !auth.PrincipalFrom(ctx).IsMember() || (mine != nil && mine.Status.IsActive()) {
+// for admins). It reads only the request's viewer and, for members, their
+// booking through mine (the request's batched loader), so a page of
+// classes costs no extra query.
+func (s *Service) ClassIneligibility(ctx context.Context, c *models.TrainingClass, mine func(context.Context, int64) (*models.TrainingBooking, error)) (string, error) {
+	if !auth.PrincipalFrom(ctx).IsMember() {
 		return "", nil
+	}
+	b, err := mine(ctx, c.ID)
+	if err != nil || b != nil && b.Status.IsActive() {
+		return "", err
 	}
 	v, err := s.Viewer(ctx)
 	if err != nil {
