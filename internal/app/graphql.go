@@ -106,8 +106,8 @@ func rootField(oc *graphql.OperationContext) string {
 	return "unknown"
 }
 
-// presentError is the one place errors become GraphQL errors: application
-// errors keep their code and Chinese message; gqlgen's own (parse,
+// presentError turns errors into GraphQL errors: application errors and
+// our own failures go through forClient, as plain HTTP's do; gqlgen's own (parse,
 // validation, limits) become VALIDATION_FAILED, and in production say only
 // what kind of mistake it was (their text names schema types, fields and
 // arguments, and suggests others); anything else is INTERNAL with its text
@@ -118,17 +118,12 @@ func presentError(log *slog.Logger, prod bool) graphql.ErrorPresenterFunc {
 		if out.Extensions == nil {
 			out.Extensions = map[string]any{}
 		}
-		if ae, ok := apperr.As(err); ok {
+		if _, ok := apperr.As(err); ok {
+			ae := forClient(ctx, log, err, out.Path.String())
 			out.Message = ae.Message
 			out.Extensions = map[string]any{"code": string(ae.Code)}
 			if ae.Field != "" {
 				out.Extensions["field"] = ae.Field
-			}
-			if ae.Code == apperr.Internal {
-				if ae.Err != nil {
-					obs.Log(ctx, log).ErrorContext(ctx, "internal error", "error", ae.Err.Error(), "path", out.Path.String())
-				}
-				out.Message = apperr.InternalMessage
 			}
 			return out
 		}
@@ -151,9 +146,9 @@ func presentError(log *slog.Logger, prod bool) graphql.ErrorPresenterFunc {
 			out.Extensions = map[string]any{"code": string(apperr.ValidationFailed)}
 			return out
 		}
-		obs.Log(ctx, log).ErrorContext(ctx, "internal error", "error", err.Error(), "path", out.Path.String())
-		out.Message = apperr.InternalMessage
-		out.Extensions = map[string]any{"code": string(apperr.Internal)}
+		ae := forClient(ctx, log, err, out.Path.String())
+		out.Message = ae.Message
+		out.Extensions = map[string]any{"code": string(ae.Code)}
 		return out
 	}
 }

@@ -150,55 +150,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// writeError answers a plain-HTTP endpoint (/upload, /export, /files) with
-// the code and message a GraphQL error would carry, at the status its code
-// maps to; an internal failure's cause is logged with the request id and
-// never shown.
-func (a *App) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	a.writeErrorStatus(w, r, statusFor(err), err)
-}
-
-// writeErrorStatus is writeError at a status the caller knows better (413
-// for a body over the limit, 408 for one too slow).
-func (a *App) writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
-	ae, ok := apperr.As(err)
-	if !ok || ae.Code == apperr.Internal {
-		ctx := r.Context()
-		obs.Log(ctx, a.Log).ErrorContext(ctx, "internal error", "route", r.URL.Path, "error", err.Error())
-		ae = apperr.New(apperr.Internal, apperr.InternalMessage)
-	}
-	writeCoded(w, status, ae)
-}
-
-func writeCoded(w http.ResponseWriter, status int, ae *apperr.Error) {
-	body := map[string]any{"code": string(ae.Code), "message": ae.Message}
-	if ae.Field != "" {
-		body["field"] = ae.Field
-	}
-	writeJSON(w, status, map[string]any{"error": body})
-}
-
-// statusFor maps every error code to its HTTP status for plain endpoints.
-// A refusal the member can understand (closed, full, not eligible) is a
-// 4xx: it is not the server failing, and no alert should page for it.
-func statusFor(err error) int {
-	switch apperr.CodeOf(err) {
-	case apperr.Unauthenticated:
-		return http.StatusUnauthorized
-	case apperr.Forbidden, apperr.NotEligible:
-		return http.StatusForbidden
-	case apperr.NotFound, apperr.PersistedQueryNotFound:
-		return http.StatusNotFound
-	case apperr.ValidationFailed:
-		return http.StatusBadRequest
-	case apperr.RateLimited:
-		return http.StatusTooManyRequests
-	case apperr.Conflict, apperr.AlreadyExists, apperr.WindowClosed, apperr.Full, apperr.LimitReached:
-		return http.StatusConflict
-	}
-	return http.StatusInternalServerError
-}
-
 func invalidUpload(msg string) error { return apperr.Invalid("file", msg) }
 
 // exporter is a service export: a list by the id of what it lists.
