@@ -210,9 +210,9 @@ func exportTimeout(cfg config.Config) time.Duration { return 5 * cfg.RequestTime
 //     slowloris holds no connection longer);
 //   - ReadTimeout: the longest any body may take, an upload's; each route
 //     then cuts its own body shorter (limits);
-//   - WriteTimeout: the longest an answer may take, an export's; past the
-//     request timeout a handler has already given up, so this only stops a
-//     reader that never reads;
+//   - WriteTimeout: the longest any answer may take, an export's; each
+//     route then cuts its own to its handler's deadline plus writeMargin,
+//     so a client that never reads its answer holds nothing long;
 //   - IdleTimeout: how long a kept-alive connection waits for the next
 //     request (phones reuse it between taps; a fleet must not hoard them).
 func (a *App) ConfigureServer(srv *http.Server) {
@@ -220,7 +220,7 @@ func (a *App) ConfigureServer(srv *http.Server) {
 	srv.Handler = a.Handler
 	srv.ReadHeaderTimeout = cfg.HeaderReadTimeout
 	srv.ReadTimeout = max(cfg.BodyReadTimeout, cfg.UploadReadTimeout) + cfg.HeaderReadTimeout
-	srv.WriteTimeout = max(cfg.RequestTimeout+cfg.UploadReadTimeout, exportTimeout(cfg)) + 15*time.Second
+	srv.WriteTimeout = max(cfg.RequestTimeout+cfg.UploadReadTimeout, exportTimeout(cfg)) + writeMargin
 	srv.IdleTimeout = cfg.IdleTimeout
 	srv.MaxHeaderBytes = 32 << 10
 }

@@ -125,14 +125,23 @@ func withAuth(a *App, next http.Handler) http.Handler {
 	})
 }
 
+// writeMargin is how long past its handler's deadline an answer may take
+// to reach the client.
+const writeMargin = 15 * time.Second
+
 // limits bounds a request's body (size, and the time to read it: a client
 // trickling a byte at a time is cut at bodyRead) and its handling time.
 func limits(maxBody int64, bodyRead, timeout time.Duration, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Headers are read by now (the server's ReadHeaderTimeout); the
-		// deadline from here on bounds the body. Not every writer is a
+		// deadline from here on bounds the body, and the answer must be
+		// written by the handler's own deadline plus a margin, so a client
+		// that never reads holds nothing long. Not every writer is a
 		// connection (a test recorder), so failure here is not an error.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(bodyRead))
+		rc := http.NewResponseController(w)
+		now := time.Now()
+		_ = rc.SetReadDeadline(now.Add(bodyRead))
+		_ = rc.SetWriteDeadline(now.Add(timeout + writeMargin))
 		if r.ContentLength > maxBody {
 			writeCoded(w, http.StatusRequestEntityTooLarge, apperr.New(apperr.ValidationFailed, "请求内容过大"))
 			return
