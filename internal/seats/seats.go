@@ -5,6 +5,12 @@
 // waitlist_seq); a hold is a row of the sign-up table carrying status,
 // active and wait_seq.
 //
+// This package is the only code that writes a pool's confirmed_count,
+// waitlist_count and waitlist_seq (modules create pools with them at zero
+// and read them), so the rules below hold for every writer: Take, Admit,
+// Release, Resize and Clear move them with the holds; RecountSeats and Fill
+// set them after a module's draw.
+//
 // Correctness rests on conditional UPDATEs of the pool row, which both
 // engines honour: a seat is granted only by an UPDATE whose WHERE says a seat
 // is free, so two instances sharing one database can never oversell. On
@@ -122,6 +128,47 @@ func Take(tx *gorm.DB, sp Spec, id int64, open Open) (Grant, error) {
 		return Grant{}, err
 	}
 	return Grant{Status: sp.waitlisted(), WaitSeq: &c.WaitlistSeq, Position: c.WaitlistCount}, nil
+}
+
+// Admit gives pool id one more seat while one is free, and never a place on
+// the waitlist: for modules where an admin, not the member, picks who gets a
+// seat (matchmaking's ADMIN review). The caller has locked the pool and moves
+// the hold to the confirmed status itself; false means the seats are gone.
+// Like Take, the seat comes only from an UPDATE whose WHERE says one is
+// free, so no two admins can oversell a pool between them.
+func Admit(tx *gorm.DB, sp Spec, id int64) (bool, error) {
+	res := tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = confirmed_count + 1 WHERE id = ? AND confirmed_count < capacity", id)
+	return res.RowsAffected == 1, res.Error
+}
+
+// RecountSeats sets pool id's seat count to the holds it has in the
+// confirmed status, for a module that has moved holds in bulk rather than
+// through Take (matchmaking's lottery), after the caller has locked the pool
+// and stored the holds. Counting the stored holds in the same statement
+// keeps the counter right whatever the module's result said. The waitlist
+// counters are left as they are: a draw that queues holds uses Fill.
+func RecountSeats(tx *gorm.DB, sp Spec, id int64) error {
+	return tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = (SELECT COUNT(*) FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND status = ?) WHERE id = ?",
+		id, sp.confirmed(), id).Error
+}
+
+// Fill sets pool id's counters to a draw's result (childcare's PRIORITY and
+// LOTTERY allocation at close), after the caller has locked the pool and
+// stored the holds: confirmed seats given, and waitlisted holds queued with
+// wait_seq 1 to waitlisted. The sequence restarts at waitlisted so that a
+// later Take queues behind the drawn waitlist, and Release and Resize carry
+// on from these counts. It replaces the counters, so it suits only a pool
+// whose holds all came from the draw.
+func Fill(tx *gorm.DB, sp Spec, id int64, confirmed, waitlisted int) error {
+	return tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = ?, waitlist_count = ?, waitlist_seq = ? WHERE id = ?",
+		confirmed, waitlisted, waitlisted, id).Error
+}
+
+// DropWaitlist empties pool id's waitlist count, after the caller (holding
+// the pool's lock) has ended every waitlisted hold: an offering that is over
+// has no queue left. Seats and the sequence stand.
+func DropWaitlist(tx *gorm.DB, sp Spec, id int64) error {
+	return tx.Exec("UPDATE "+sp.Pools+" SET waitlist_count = 0 WHERE id = ?", id).Error
 }
 
 // Lock takes pool id's row lock before the caller changes any of its holds,

@@ -199,10 +199,13 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 			}
 			res.Rejected = append(res.Rejected, ids...)
 		}
-		if err := tx.Model(&models.ChildcareProgram{}).Where("id = ? AND allocated_at IS NULL", id).Updates(map[string]any{
-			"confirmed_count": len(res.Admitted), "waitlist_count": len(res.Waitlisted), "waitlist_seq": len(res.Waitlisted),
-			"allocated_at": now, "updated_at": now,
-		}).Error; err != nil {
+		// The counters are the draw's (setWaitSeqs queued the waitlist 1, 2, …);
+		// the programme row is locked and was read unallocated above.
+		if err := seats.Fill(tx, childcareSeats, id, len(res.Admitted), len(res.Waitlisted)); err != nil {
+			return err
+		}
+		if err := tx.Model(&models.ChildcareProgram{}).Where("id = ? AND allocated_at IS NULL", id).
+			Updates(map[string]any{"allocated_at": now, "updated_at": now}).Error; err != nil {
 			return err
 		}
 		ran = true

@@ -726,11 +726,11 @@ func (s *Service) SelectMatchParticipants(ctx context.Context, eventID int64, si
 		now := s.clock.Now()
 		for _, su := range sus {
 			// A seat only while the gender's quota has one; no waitlist here.
-			res := tx.Exec("UPDATE match_quotas SET confirmed_count = confirmed_count + 1 WHERE id = ? AND confirmed_count < capacity", su.QuotaID)
-			if res.Error != nil {
-				return res.Error
+			ok, err := seats.Admit(tx, matchSeats, su.QuotaID)
+			if err != nil {
+				return err
 			}
-			if res.RowsAffected == 0 {
+			if !ok {
 				return apperr.New(apperr.Full, "所选人数超过该性别的名额")
 			}
 			su.Status, su.UpdatedAt = models.MatchSignUpConfirmed, now
@@ -1188,9 +1188,8 @@ func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error
 			"reject_reason": "名额有限，本次抽签未入选", "ended_at": now, "updated_at": now}); err != nil {
 			return err
 		}
-		for _, q := range quotas {
-			if err := tx.Exec("UPDATE match_quotas SET confirmed_count = (SELECT COUNT(*) FROM match_sign_ups WHERE quota_id = ? AND status = ?) WHERE id = ?",
-				q.ID, models.MatchSignUpConfirmed, q.ID).Error; err != nil {
+		for _, q := range quotas { // the seats the draw gave, counted from the sign-ups
+			if err := seats.RecountSeats(tx, matchSeats, q.ID); err != nil {
 				return err
 			}
 		}

@@ -659,7 +659,7 @@ func (s *Service) closeEndedWaitlists(ctx context.Context, now time.Time) error 
 					"cancel_reason": "课程已结束，候补未获得名额", "updated_at": now}).Error; err != nil {
 				return err
 			}
-			return tx.Model(&models.TrainingClass{}).Where("id = ?", id).Update("waitlist_count", 0).Error
+			return seats.DropWaitlist(tx, trainingSeats, id)
 		})
 		if err != nil {
 			return err
