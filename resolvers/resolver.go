@@ -1,11 +1,18 @@
 // Package resolvers is the GraphQL layer: authenticate, authorize by role,
-// map input, call one service method, map the result. Rules live in
-// internal/service, not here.
+// map input, call one service method, map the result. Rules live in the
+// module services (internal/<module>) and their shared core
+// (internal/service), not here.
 package resolvers
 
-import "unionhall/internal/service"
+import (
+	"unionhall/internal/service"
+	"unionhall/internal/vouchers"
+)
 
-// Resolver is the one place dependencies are wired into the API.
+// Resolver is the one place dependencies are wired into the API: one field
+// per module service. Svc is the shared core and the modules not yet moved
+// into packages of their own.
 type Resolver struct {
-	Svc *service.Service
+	Svc      *service.Service
+	Vouchers *vouchers.Service
 }

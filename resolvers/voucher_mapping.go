@@ -6,14 +6,14 @@ import (
 	"unionhall/graph/model"
 	"unionhall/internal/loader"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
+	"unionhall/internal/vouchers"
 	"unionhall/models"
 )
 
 // Mapping between the voucher API's inputs and payloads and the service.
 
-func createBatchInput(in model.CreateVoucherBatchInput) service.VoucherBatchInput {
-	return service.VoucherBatchInput{
+func createBatchInput(in model.CreateVoucherBatchInput) vouchers.VoucherBatchInput {
+	return vouchers.VoucherBatchInput{
 		UnionID: in.UnionID, Title: in.Title, Kind: in.Kind, Description: deref(in.Description),
 		FaceValueFen: int64(in.FaceValueFen), Stock: in.Stock, PerMemberLimit: deref(in.PerMemberLimit),
 		ExclusiveGroup: deref(in.ExclusiveGroup), ClaimOpensAt: in.ClaimOpensAt, ClaimClosesAt: in.ClaimClosesAt,
@@ -22,18 +22,18 @@ func createBatchInput(in model.CreateVoucherBatchInput) service.VoucherBatchInpu
 	}
 }
 
-func batchFilter(f *model.VoucherBatchFilter) service.BatchFilter {
+func batchFilter(f *model.VoucherBatchFilter) vouchers.BatchFilter {
 	if f == nil {
-		return service.BatchFilter{}
+		return vouchers.BatchFilter{}
 	}
-	return service.BatchFilter{Kind: f.Kind, Claimable: deref(f.Claimable), UnionID: f.UnionID, Status: f.Status}
+	return vouchers.BatchFilter{Kind: f.Kind, Claimable: deref(f.Claimable), UnionID: f.UnionID, Status: f.Status}
 }
 
-func voucherFilter(f *model.VoucherFilter) service.VoucherFilter {
+func voucherFilter(f *model.VoucherFilter) vouchers.VoucherFilter {
 	if f == nil {
-		return service.VoucherFilter{}
+		return vouchers.VoucherFilter{}
 	}
-	return service.VoucherFilter{Status: f.Status}
+	return vouchers.VoucherFilter{Status: f.Status}
 }
 
 func batchPayload(b *models.VoucherBatch, err error) (*model.VoucherBatchPayload, error) {
@@ -60,7 +60,7 @@ func voucherConnection(p page.Page[*models.Voucher], err error) (*model.VoucherC
 	return &model.VoucherConnection{Edges: e, PageInfo: info}, nil
 }
 
-func voucherStats(st *service.VoucherStats, err error) (*model.VoucherStats, error) {
+func voucherStats(st *vouchers.VoucherStats, err error) (*model.VoucherStats, error) {
 	if err != nil || st == nil {
 		return nil, err
 	}

@@ -10,36 +10,36 @@ import (
 	"unionhall/graph"
 	"unionhall/graph/model"
 	"unionhall/internal/loader"
-	"unionhall/internal/service"
+	"unionhall/internal/vouchers"
 	"unionhall/models"
 )
 
 func (r *mutationResolver) CreateVoucherBatch(ctx context.Context, input model.CreateVoucherBatchInput) (*model.VoucherBatchPayload, error) {
-	return batchPayload(r.Svc.CreateVoucherBatch(ctx, createBatchInput(input)))
+	return batchPayload(r.Vouchers.CreateVoucherBatch(ctx, createBatchInput(input)))
 }
 
 func (r *mutationResolver) PublishVoucherBatch(ctx context.Context, input model.VoucherBatchIDInput) (*model.VoucherBatchPayload, error) {
-	return batchPayload(r.Svc.PublishVoucherBatch(ctx, input.ID))
+	return batchPayload(r.Vouchers.PublishVoucherBatch(ctx, input.ID))
 }
 
 func (r *mutationResolver) CloseVoucherBatch(ctx context.Context, input model.VoucherBatchIDInput) (*model.VoucherBatchPayload, error) {
-	return batchPayload(r.Svc.CloseVoucherBatch(ctx, input.ID))
+	return batchPayload(r.Vouchers.CloseVoucherBatch(ctx, input.ID))
 }
 
 func (r *mutationResolver) ClaimVoucher(ctx context.Context, input model.ClaimVoucherInput) (*model.VoucherPayload, error) {
-	return voucherPayload(r.Svc.ClaimVoucher(ctx, input.BatchID, deref(input.RequestID)))
+	return voucherPayload(r.Vouchers.ClaimVoucher(ctx, input.BatchID, deref(input.RequestID)))
 }
 
 func (r *mutationResolver) RedeemVoucher(ctx context.Context, input model.RedeemVoucherInput) (*model.VoucherPayload, error) {
-	return voucherPayload(r.Svc.RedeemVoucher(ctx, input.Code))
+	return voucherPayload(r.Vouchers.RedeemVoucher(ctx, input.Code))
 }
 
 func (r *mutationResolver) RevokeVoucher(ctx context.Context, input model.RevokeVoucherInput) (*model.VoucherPayload, error) {
-	return voucherPayload(r.Svc.RevokeVoucher(ctx, input.VoucherID, input.Reason))
+	return voucherPayload(r.Vouchers.RevokeVoucher(ctx, input.VoucherID, input.Reason))
 }
 
 func (r *mutationResolver) SetRedeemerBatches(ctx context.Context, input model.SetRedeemerBatchesInput) (*model.SetRedeemerBatchesPayload, error) {
-	a, err := r.Svc.SetRedeemerBatches(ctx, input.RedeemerID, input.BatchIds)
+	a, err := r.Vouchers.SetRedeemerBatches(ctx, input.RedeemerID, input.BatchIds)
 	if err != nil {
 		return nil, err
 	}
@@ -47,33 +47,33 @@ func (r *mutationResolver) SetRedeemerBatches(ctx context.Context, input model.S
 }
 
 func (r *queryResolver) VoucherBatches(ctx context.Context, filter *model.VoucherBatchFilter, first *int, after *string) (*model.VoucherBatchConnection, error) {
-	p, err := r.Svc.ListVoucherBatches(ctx, batchFilter(filter), first, after)
+	p, err := r.Vouchers.ListVoucherBatches(ctx, batchFilter(filter), first, after)
 	if err == nil {
 		err = primeBatchPage(ctx, p.Items)
 	}
 	if err != nil {
 		return nil, err
 	}
-	e, info := edges(p, service.BatchCursor, func(c string, n *models.VoucherBatch) *model.VoucherBatchEdge {
+	e, info := edges(p, vouchers.BatchCursor, func(c string, n *models.VoucherBatch) *model.VoucherBatchEdge {
 		return &model.VoucherBatchEdge{Cursor: c, Node: n}
 	})
 	return &model.VoucherBatchConnection{Edges: e, PageInfo: info}, nil
 }
 
 func (r *queryResolver) VoucherBatch(ctx context.Context, id int64) (*models.VoucherBatch, error) {
-	return r.Svc.GetVoucherBatch(ctx, id)
+	return r.Vouchers.GetVoucherBatch(ctx, id)
 }
 
 func (r *queryResolver) MyVouchers(ctx context.Context, filter *model.VoucherFilter, first *int, after *string) (*model.VoucherConnection, error) {
-	return voucherConnection(r.Svc.MyVouchers(ctx, voucherFilter(filter), first, after))
+	return voucherConnection(r.Vouchers.MyVouchers(ctx, voucherFilter(filter), first, after))
 }
 
 func (r *queryResolver) BatchVouchers(ctx context.Context, batchID int64, filter *model.VoucherFilter, first *int, after *string) (*model.VoucherConnection, error) {
-	return voucherConnection(r.Svc.BatchVouchers(ctx, batchID, voucherFilter(filter), first, after))
+	return voucherConnection(r.Vouchers.BatchVouchers(ctx, batchID, voucherFilter(filter), first, after))
 }
 
 func (r *queryResolver) VoucherStats(ctx context.Context, unionID *int64) (*model.VoucherStats, error) {
-	return voucherStats(r.Svc.VoucherStatsFor(ctx, nil, unionID))
+	return voucherStats(r.Vouchers.VoucherStatsFor(ctx, nil, unionID))
 }
 
 func (r *voucherResolver) Batch(ctx context.Context, obj *models.Voucher) (*models.VoucherBatch, error) {
@@ -81,18 +81,18 @@ func (r *voucherResolver) Batch(ctx context.Context, obj *models.Voucher) (*mode
 }
 
 func (r *voucherResolver) Member(ctx context.Context, obj *models.Voucher) (*models.Member, error) {
-	if !service.VoucherMemberVisible(ctx, obj) {
+	if !vouchers.VoucherMemberVisible(ctx, obj) {
 		return nil, nil
 	}
 	return loader.Member(ctx, obj.MemberID)
 }
 
 func (r *voucherResolver) Status(ctx context.Context, obj *models.Voucher) (models.VoucherStatus, error) {
-	return obj.StatusAt(r.Svc.Clock().Now()), nil
+	return obj.StatusAt(r.Vouchers.Clock().Now()), nil
 }
 
 func (r *voucherResolver) Code(ctx context.Context, obj *models.Voucher) (*string, error) {
-	if !service.IsOwnVoucher(ctx, obj) {
+	if !vouchers.IsOwnVoucher(ctx, obj) {
 		return nil, nil
 	}
 	c := obj.GroupedCode()
@@ -100,7 +100,7 @@ func (r *voucherResolver) Code(ctx context.Context, obj *models.Voucher) (*strin
 }
 
 func (r *voucherResolver) QRPayload(ctx context.Context, obj *models.Voucher) (*string, error) {
-	if !service.IsOwnVoucher(ctx, obj) {
+	if !vouchers.IsOwnVoucher(ctx, obj) {
 		return nil, nil
 	}
 	q := obj.QRPayload()
@@ -124,11 +124,11 @@ func (r *voucherBatchResolver) ClaimReason(ctx context.Context, obj *models.Vouc
 	if err != nil {
 		return nil, err
 	}
-	return reason(r.Svc.BatchClaimReason(ctx, obj, mine.Mine, mine.GroupTitle))
+	return reason(r.Vouchers.BatchClaimReason(ctx, obj, mine.Mine, mine.GroupTitle))
 }
 
 func (r *voucherBatchResolver) Stats(ctx context.Context, obj *models.VoucherBatch) (*model.VoucherStats, error) {
-	return voucherStats(r.Svc.VoucherStatsFor(ctx, &obj.ID, nil)) // nil for members
+	return voucherStats(r.Vouchers.VoucherStatsFor(ctx, &obj.ID, nil)) // nil for members
 }
 
 func (r *Resolver) Voucher() graph.VoucherResolver { return &voucherResolver{r} }

@@ -29,7 +29,9 @@ import (
 	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/internal/upload"
+	"unionhall/internal/vouchers"
 	"unionhall/internal/wechat"
+	"unionhall/models"
 )
 
 // Options override parts of the wiring, for tests.
@@ -44,13 +46,15 @@ type Options struct {
 
 // App is an assembled server.
 type App struct {
-	Cfg     config.Config
-	DB      *store.DB
-	Svc     *service.Service
-	Tokens  *auth.Tokens
-	Clock   clock.Clock
-	Log     *slog.Logger
-	Handler http.Handler
+	Cfg config.Config
+	DB  *store.DB
+	Svc *service.Service // the shared core and the modules not yet in packages of their own
+	// Vouchers is the vouchers module.
+	Vouchers *vouchers.Service
+	Tokens   *auth.Tokens
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Handler  http.Handler
 	// Metrics serves Prometheus metrics. It is on Handler too only in dev
 	// with no METRICS_ADDR; otherwise server.go gives it its own listener.
 	Metrics http.Handler
@@ -114,6 +118,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			NoShowLimit: cfg.NoShowLimit, NoShowBanDays: cfg.NoShowBanDays, PublicBaseURL: cfg.PublicBaseURL,
 			RefreshReuseGrace: cfg.RefreshReuseGrace, SessionCacheTTL: cfg.SessionCacheTTL},
 	})
+	a.Vouchers = vouchers.New(a.Svc)
 	if a.Handler, err = a.routes(); err != nil {
 		return nil, err
 	}
@@ -156,19 +161,20 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	gql, err := newGraphQL(a.Cfg, a.Svc, a.Log, m)
+	mods := modules{Service: a.Svc, vouchers: a.Vouchers}
+	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
 	}
 	cfg := a.Cfg
 	mux := http.NewServeMux()
-	api := withAuth(a, loader.Middleware(a.Svc, service.WithRequestMemo, gql))
+	api := withAuth(a, loader.Middleware(mods, service.WithRequestMemo, gql))
 	mux.Handle("/graphql", observe("/graphql", a.Log, m, limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, api)))
 	mux.Handle("POST /upload", observe("/upload", a.Log, m,
 		limits(cfg.MaxUploadBytes+64<<10, cfg.UploadReadTimeout, cfg.RequestTimeout+cfg.UploadReadTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))
 	for path, h := range map[string]http.Handler{
 		"/export/class-bookings":     a.handleExport("classId", a.Svc.ExportClassBookings),
-		"/export/vouchers":           a.handleExport("batchId", a.Svc.ExportVouchers),
+		"/export/vouchers":           a.handleExport("batchId", a.Vouchers.ExportVouchers),
 		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
 		"/export/event-signups":      a.handleExport("postId", a.Svc.ExportEventSignUps),
 		"/export/subsidy-payments":   a.handleExport("programId", a.Svc.ExportSubsidyPayments),
@@ -198,6 +204,21 @@ func (a *App) routes() (http.Handler, error) {
 		writeCoded(w, http.StatusNotFound, apperr.New(apperr.NotFound, "没有这个地址"))
 	}))
 	return secure(a.clientIP, mux), nil
+}
+
+// modules is every module service, for the resolvers and the loaders (the
+// core's methods come through the embedded Service).
+type modules struct {
+	*service.Service
+	vouchers *vouchers.Service
+}
+
+func (m modules) BatchesByIDs(ctx context.Context, ids []int64) ([]*models.VoucherBatch, error) {
+	return m.vouchers.BatchesByIDs(ctx, ids)
+}
+
+func (m modules) MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]vouchers.MyBatchVouchers, error) {
+	return m.vouchers.MyVouchersByBatchIDs(ctx, ids)
 }
 
 // exportTimeout is how long an export may take: a few thousand rows

@@ -20,7 +20,6 @@ import (
 	"unionhall/internal/apperr"
 	"unionhall/internal/config"
 	"unionhall/internal/obs"
-	"unionhall/internal/service"
 	"unionhall/resolvers"
 )
 
@@ -36,10 +35,10 @@ const (
 // a trusted list), a document guard ahead of validation, complexity and
 // depth limits, one login per request, one error presenter, and
 // introspection and suggestions only in dev.
-func newGraphQL(cfg config.Config, svc *service.Service, log *slog.Logger, m *metrics) (*handler.Server, error) {
+func newGraphQL(cfg config.Config, mods modules, log *slog.Logger, m *metrics) (*handler.Server, error) {
 	schema := graph.NewExecutableSchema(graph.Config{
-		Resolvers:  &resolvers.Resolver{Svc: svc},
-		Directives: graph.DirectiveRoot{Auth: resolvers.AuthDirective(svc)},
+		Resolvers:  &resolvers.Resolver{Svc: mods.Service, Vouchers: mods.vouchers},
+		Directives: graph.DirectiveRoot{Auth: resolvers.AuthDirective(mods.Service)},
 		Complexity: resolvers.Complexity(),
 	})
 	docs := &persistedDocuments{cache: lru.New[string](1000)}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/graph-gophers/dataloader/v7"
 
-	"unionhall/internal/service"
+	"unionhall/internal/vouchers"
 	"unionhall/models"
 )
 
@@ -23,7 +23,7 @@ type Source interface {
 	SessionsByClassIDs(ctx context.Context, ids []int64) ([][]*models.TrainingSession, error)
 	MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*models.TrainingBooking, error)
 	BatchesByIDs(ctx context.Context, ids []int64) ([]*models.VoucherBatch, error)
-	MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]service.MyBatchVouchers, error)
+	MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]vouchers.MyBatchVouchers, error)
 	PostsByIDs(ctx context.Context, ids []int64) ([]*models.EventPost, error)
 	MySignUpsByPostIDs(ctx context.Context, ids []int64) ([]*models.EventSignUp, error)
 	TargetsByPostIDs(ctx context.Context, ids []int64) ([][]int64, error)
@@ -45,7 +45,7 @@ type Loaders struct {
 	Sessions  *dataloader.Loader[int64, []*models.TrainingSession]
 	MyBooking *dataloader.Loader[int64, *models.TrainingBooking]
 	Batch     *dataloader.Loader[int64, *models.VoucherBatch]
-	MyBatch   *dataloader.Loader[int64, service.MyBatchVouchers]
+	MyBatch   *dataloader.Loader[int64, vouchers.MyBatchVouchers]
 	Post      *dataloader.Loader[int64, *models.EventPost]
 	MySignUp  *dataloader.Loader[int64, *models.EventSignUp]
 	Targets   *dataloader.Loader[int64, []int64]
@@ -162,7 +162,7 @@ func Batch(ctx context.Context, id int64) (*models.VoucherBatch, error) {
 }
 
 // MyBatch loads what the calling member holds that bears on a batch.
-func MyBatch(ctx context.Context, batchID int64) (service.MyBatchVouchers, error) {
+func MyBatch(ctx context.Context, batchID int64) (vouchers.MyBatchVouchers, error) {
 	return For(ctx).MyBatch.Load(ctx, batchID)()
 }
 

@@ -67,7 +67,7 @@ var activitySources = []struct {
 // the page's rows.
 func (s *Service) MyActivity(ctx context.Context, first *int, after *string) (page.Page[*Activity], error) {
 	var empty page.Page[*Activity]
-	pr, err := memberPrincipal(ctx)
+	pr, err := MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -96,7 +96,7 @@ func (s *Service) MyActivity(ctx context.Context, first *int, after *string) (pa
 		ID   int64
 		At   time.Time
 	}
-	if err := s.q(ctx).Raw(sql, args...).Scan(&found).Error; err != nil {
+	if err := s.Q(ctx).Raw(sql, args...).Scan(&found).Error; err != nil {
 		return empty, err
 	}
 	rows := make([]*Activity, len(found))
@@ -121,14 +121,14 @@ func (s *Service) loadActivity(ctx context.Context, items []*Activity) error {
 	var signUps []*models.EventSignUp
 	for kind, dst := range map[ActivityKind]any{ActivityClassBooking: &bookings, ActivityVoucher: &vouchers, ActivityEventSignUp: &signUps} {
 		if len(ids[kind]) > 0 {
-			if err := s.q(ctx).Where("id IN ?", ids[kind]).Find(dst).Error; err != nil {
+			if err := s.Q(ctx).Where("id IN ?", ids[kind]).Find(dst).Error; err != nil {
 				return err
 			}
 		}
 	}
-	b := byIDs(ids[ActivityClassBooking], bookings, func(x *models.TrainingBooking) int64 { return x.ID })
-	v := byIDs(ids[ActivityVoucher], vouchers, func(x *models.Voucher) int64 { return x.ID })
-	e := byIDs(ids[ActivityEventSignUp], signUps, func(x *models.EventSignUp) int64 { return x.ID })
+	b := ByIDs(ids[ActivityClassBooking], bookings, func(x *models.TrainingBooking) int64 { return x.ID })
+	v := ByIDs(ids[ActivityVoucher], vouchers, func(x *models.Voucher) int64 { return x.ID })
+	e := ByIDs(ids[ActivityEventSignUp], signUps, func(x *models.EventSignUp) int64 { return x.ID })
 	var bi, vi, ei int
 	for _, a := range items {
 		switch a.Kind {

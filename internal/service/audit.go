@@ -13,7 +13,7 @@ import (
 
 // audit records an admin's read or change of personal data inside the
 // transaction that did it. detail holds ids and counts, never personal data.
-func (s *Service) audit(ctx context.Context, tx *gorm.DB, adminID int64, action, targetKind string, targetID, unionID *int64, detail string) error {
+func (s *Service) Audit(ctx context.Context, tx *gorm.DB, adminID int64, action, targetKind string, targetID, unionID *int64, detail string) error {
 	return tx.Create(&models.AuditLog{
 		AdminID: adminID, Action: action, TargetKind: targetKind, TargetID: targetID, UnionID: unionID,
 		Detail: detail, RequestID: obs.RequestID(ctx), CreatedAt: s.clock.Now(),
@@ -31,18 +31,18 @@ type AuditFilter struct {
 // (the resolver's role gate; checked here too).
 func (s *Service) ListAuditLogs(ctx context.Context, f AuditFilter, first *int, after *string) (page.Page[*models.AuditLog], error) {
 	var empty page.Page[*models.AuditLog]
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return empty, err
 	}
 	if !sc.Admin.IsSuperAdmin() {
-		return empty, errOutOfScope
+		return empty, ErrOutOfScope
 	}
 	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
 		return empty, err
 	}
-	q := s.q(ctx).Model(&models.AuditLog{})
+	q := s.Q(ctx).Model(&models.AuditLog{})
 	if f.AdminID != nil {
 		q = q.Where("admin_id = ?", *f.AdminID)
 	}

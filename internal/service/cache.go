@@ -14,7 +14,7 @@ import (
 // database makes again (the seat UPDATE checks the offering is open), and a
 // refusal is re-read fresh, so a stale entry can delay a member by one
 // fresh read, never wrong them. Writes on this instance drop the entry.
-type offeringCache[T any] struct {
+type OfferingCache[T any] struct {
 	lru  *expirable.LRU[int64, T]
 	load func(ctx context.Context, id int64) (T, error)
 	id   func(T) int64
@@ -24,7 +24,7 @@ type offeringCache[T any] struct {
 // instance show here within it).
 const offeringTTL = time.Second
 
-func newOfferingCache[T any](db *store.DB, id func(T) int64) *offeringCache[T] {
+func NewOfferingCache[T any](db *store.DB, id func(T) int64) *OfferingCache[T] {
 	return newCacheWith(func(ctx context.Context, key int64) (T, error) {
 		var v T
 		err := db.WithContext(ctx).Take(&v, key).Error
@@ -34,11 +34,11 @@ func newOfferingCache[T any](db *store.DB, id func(T) int64) *offeringCache[T] {
 
 // newCacheWith is an offering cache that loads with load (an offering
 // with what its rush check needs besides its own row).
-func newCacheWith[T any](load func(ctx context.Context, id int64) (T, error), id func(T) int64) *offeringCache[T] {
-	return &offeringCache[T]{lru: expirable.NewLRU[int64, T](10_000, nil, offeringTTL), load: load, id: id}
+func newCacheWith[T any](load func(ctx context.Context, id int64) (T, error), id func(T) int64) *OfferingCache[T] {
+	return &OfferingCache[T]{lru: expirable.NewLRU[int64, T](10_000, nil, offeringTTL), load: load, id: id}
 }
 
-func (c *offeringCache[T]) get(ctx context.Context, id int64) (*T, error) {
+func (c *OfferingCache[T]) Get(ctx context.Context, id int64) (*T, error) {
 	if v, ok := c.lru.Get(id); ok {
 		return &v, nil
 	}
@@ -50,6 +50,6 @@ func (c *offeringCache[T]) get(ctx context.Context, id int64) (*T, error) {
 	return &v, nil
 }
 
-func (c *offeringCache[T]) put(v *T) { c.lru.Add(c.id(*v), *v) }
+func (c *OfferingCache[T]) Put(v *T) { c.lru.Add(c.id(*v), *v) }
 
-func (c *offeringCache[T]) forget(id int64) { c.lru.Remove(id) }
+func (c *OfferingCache[T]) Forget(id int64) { c.lru.Remove(id) }

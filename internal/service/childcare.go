@@ -58,12 +58,12 @@ type ProgramInput struct {
 // of the caller's scope. Codes: VALIDATION_FAILED (with field), FORBIDDEN.
 func (s *Service) CreateChildcareProgram(ctx context.Context, in ProgramInput) (*models.ChildcareProgram, error) {
 	var p models.ChildcareProgram
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		host, err := s.unionOrRoot(tx, sc, in.UnionID)
+		host, err := s.UnionOrRoot(tx, sc, in.UnionID)
 		if err != nil {
 			return err
 		}
@@ -99,8 +99,8 @@ func newSeed() string {
 // admitted child would hold overlapping places).
 func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version int, in ProgramInput) (*models.ChildcareProgram, error) {
 	var p models.ChildcareProgram
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -159,17 +159,17 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, p *models.ChildcareProgram, in ProgramInput, isNew bool) error {
 	var err error
 	if in.Title != nil || isNew {
-		if p.Title, err = cleanText("title", deref(in.Title), 2, 100); err != nil {
+		if p.Title, err = CleanText("title", Deref(in.Title), 2, 100); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if p.Description, err = cleanText("description", *in.Description, 0, 5000); err != nil {
+		if p.Description, err = CleanText("description", *in.Description, 0, 5000); err != nil {
 			return err
 		}
 	}
 	if in.Place != nil || isNew {
-		if p.Place, err = cleanText("place", deref(in.Place), 2, 200); err != nil {
+		if p.Place, err = CleanText("place", Deref(in.Place), 2, 200); err != nil {
 			return err
 		}
 	}
@@ -189,12 +189,12 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 		return apperr.Invalid("endsOn", fmt.Sprintf("一期托管最长 %d 天", maxProgramDays))
 	}
 	if in.DailyStart != nil || isNew {
-		if p.DailyStart, err = clockTime("dailyStart", deref(in.DailyStart)); err != nil {
+		if p.DailyStart, err = clockTime("dailyStart", Deref(in.DailyStart)); err != nil {
 			return err
 		}
 	}
 	if in.DailyEnd != nil || isNew {
-		if p.DailyEnd, err = clockTime("dailyEnd", deref(in.DailyEnd)); err != nil {
+		if p.DailyEnd, err = clockTime("dailyEnd", Deref(in.DailyEnd)); err != nil {
 			return err
 		}
 	}
@@ -202,10 +202,10 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 		return apperr.Invalid("dailyEnd", "每日结束时间应晚于开始时间")
 	}
 	if in.ChildMinAge != nil || isNew {
-		p.ChildMinAge = deref(in.ChildMinAge)
+		p.ChildMinAge = Deref(in.ChildMinAge)
 	}
 	if in.ChildMaxAge != nil || isNew {
-		p.ChildMaxAge = deref(in.ChildMaxAge)
+		p.ChildMaxAge = Deref(in.ChildMaxAge)
 	}
 	switch {
 	case p.ChildMinAge < 0 || p.ChildMinAge > maxChildAge:
@@ -216,7 +216,7 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 		return apperr.Invalid("childMaxAge", "最大年龄不能小于最小年龄")
 	}
 	if in.Capacity != nil || isNew {
-		if p.Capacity = deref(in.Capacity); p.Capacity < 1 || p.Capacity > 10000 {
+		if p.Capacity = Deref(in.Capacity); p.Capacity < 1 || p.Capacity > 10000 {
 			return apperr.Invalid("capacity", "名额应在 1 到 10000 之间")
 		}
 	}
@@ -272,7 +272,7 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 		p.RequireHealthNotes = *in.RequireHealthNotes
 	}
 	if in.Eligibility != nil || isNew {
-		if p.Eligibility, err = s.eligibility(tx, sc, host, in.Eligibility); err != nil {
+		if p.Eligibility, err = s.Eligibility(tx, sc, host, in.Eligibility); err != nil {
 			return err
 		}
 	}
@@ -312,7 +312,7 @@ func chinaToday(t time.Time) time.Time { return clock.Today(t) }
 // is in the caller's scope; it returns that union. lockedRead makes the
 // read current on MySQL (after seats.Lock).
 func (s *Service) programInScope(tx *gorm.DB, sc *Scope, id int64, p *models.ChildcareProgram, lockedRead bool) (*models.Union, error) {
-	return offeringInScope(tx, sc, id, p, func(p *models.ChildcareProgram) int64 { return p.UnionID }, errProgramNotFound, lockedRead)
+	return OfferingInScope(tx, sc, id, p, func(p *models.ChildcareProgram) int64 { return p.UnionID }, errProgramNotFound, lockedRead)
 }
 
 // lockProgram takes programme id's seat lock, then loads it current into p
@@ -337,7 +337,7 @@ func (s *Service) PublishChildcareProgram(ctx context.Context, id int64) (*model
 // cancelled with the reason, which parents see. Idempotent.
 // Codes: VALIDATION_FAILED (reason), FORBIDDEN, CONFLICT.
 func (s *Service) CancelChildcareProgram(ctx context.Context, id int64, reason string) (*models.ChildcareProgram, error) {
-	reason, err := cleanText("reason", reason, 2, 150)
+	reason, err := CleanText("reason", reason, 2, 150)
 	if err != nil {
 		return nil, err
 	}
@@ -346,8 +346,8 @@ func (s *Service) CancelChildcareProgram(ctx context.Context, id int64, reason s
 
 func (s *Service) moveProgram(ctx context.Context, id int64, to models.OfferingStatus, reason string) (*models.ChildcareProgram, error) {
 	var p models.ChildcareProgram
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -355,7 +355,7 @@ func (s *Service) moveProgram(ctx context.Context, id int64, to models.OfferingS
 			return err
 		}
 		now := s.clock.Now()
-		moved, err := statusMove{Model: &models.ChildcareProgram{}, ID: p.ID, From: p.Status, To: to, Now: now, Noun: "项目",
+		moved, err := StatusMove{Model: &models.ChildcareProgram{}, ID: p.ID, From: p.Status, To: to, Now: now, Noun: "项目",
 			Prepare: func(updates map[string]any) error {
 				if to != models.OfferingCancelled {
 					return nil
@@ -368,7 +368,7 @@ func (s *Service) moveProgram(ctx context.Context, id int64, to models.OfferingS
 					return err
 				}
 				return seats.Clear(tx, childcareSeats, p.ID)
-			}}.apply(tx)
+			}}.Apply(tx)
 		if err != nil || !moved {
 			return err
 		}
@@ -408,7 +408,7 @@ func (s *Service) ListChildcarePrograms(ctx context.Context, f ProgramFilter, fi
 	if err != nil {
 		return empty, err
 	}
-	q, none, err := s.visibleOfferings(ctx, s.q(ctx).Model(&models.ChildcareProgram{}), f.UnionID, f.Status)
+	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.ChildcareProgram{}), f.UnionID, f.Status)
 	if err != nil || none {
 		return empty, err
 	}
@@ -430,7 +430,7 @@ func (s *Service) ListChildcarePrograms(ctx context.Context, f ProgramFilter, fi
 // FORBIDDEN otherwise).
 func (s *Service) GetChildcareProgram(ctx context.Context, id int64) (*models.ChildcareProgram, error) {
 	var p models.ChildcareProgram
-	if err := getOffering(ctx, s, id, &p, func(p *models.ChildcareProgram) int64 { return p.UnionID },
+	if err := GetOffering(ctx, s, id, &p, func(p *models.ChildcareProgram) int64 { return p.UnionID },
 		func(p *models.ChildcareProgram) bool { return !p.IsVisibleToMembers() }, errProgramNotFound); err != nil {
 		return nil, err
 	}
@@ -441,8 +441,8 @@ func (s *Service) GetChildcareProgram(ctx context.Context, id int64) (*models.Ch
 // whoever sees the sign-up may see its programme).
 func (s *Service) ProgramsByIDs(ctx context.Context, ids []int64) ([]*models.ChildcareProgram, error) {
 	var rows []*models.ChildcareProgram
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return byIDs(ids, rows, func(p *models.ChildcareProgram) int64 { return p.ID }), nil
+	return ByIDs(ids, rows, func(p *models.ChildcareProgram) int64 { return p.ID }), nil
 }

@@ -30,12 +30,12 @@ var errNothingToAllocate = errors.New("nothing to allocate")
 // Codes: FORBIDDEN, VALIDATION_FAILED (FIRST_COME admits at sign-up),
 // CONFLICT (not published).
 func (s *Service) RunChildcareAllocation(ctx context.Context, id int64) (*models.ChildcareProgram, error) {
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return nil, err
 	}
 	var p models.ChildcareProgram
-	if _, err := s.programInScope(s.q(ctx), sc, id, &p, false); err != nil {
+	if _, err := s.programInScope(s.Q(ctx), sc, id, &p, false); err != nil {
 		return nil, err
 	}
 	if !p.AdmissionMode.AllocatesAtClose() {
@@ -50,12 +50,12 @@ func (s *Service) RunChildcareAllocation(ctx context.Context, id int64) (*models
 			return nil, err
 		}
 		if ran {
-			if err := s.audit(ctx, s.q(ctx), sc.Admin.ID, "CHILDCARE_ALLOCATE", "childcare_program", &p.ID, &p.UnionID, ""); err != nil {
+			if err := s.Audit(ctx, s.Q(ctx), sc.Admin.ID, "CHILDCARE_ALLOCATE", "childcare_program", &p.ID, &p.UnionID, ""); err != nil {
 				return nil, err
 			}
 		}
 	}
-	if err := s.q(ctx).Take(&p, id).Error; err != nil {
+	if err := s.Q(ctx).Take(&p, id).Error; err != nil {
 		return nil, err
 	}
 	return &p, nil
@@ -67,7 +67,7 @@ func (s *Service) RunChildcareAllocation(ctx context.Context, id int64) (*models
 // returns how many programmes this call allocated.
 func (s *Service) AllocateDueChildcare(ctx context.Context) (int, error) {
 	var ids []int64
-	if err := s.q(ctx).Model(&models.ChildcareProgram{}).
+	if err := s.Q(ctx).Model(&models.ChildcareProgram{}).
 		Where("status = ? AND allocated_at IS NULL AND sign_up_closes_at <= ? AND admission_mode IN ?",
 			models.OfferingPublished, s.clock.Now(), []models.AdmissionMode{models.AdmissionPriority, models.AdmissionLottery}).
 		Order("id").Limit(500).Pluck("id", &ids).Error; err != nil {
@@ -94,7 +94,7 @@ func (s *Service) AllocateDueChildcare(ctx context.Context) (int, error) {
 // takes no part (REJECTED, naming it). It reports whether it ran.
 func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 	ran := false
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		ran = false
 		now := s.clock.Now()
 		ok, err := allocation.Claim(tx, allocationKind, id, now)
@@ -256,7 +256,7 @@ func setWaitSeqs(tx *gorm.DB, ids []int64, now time.Time) error {
 // AllocationsByProgramIDs loads programmes' stored allocation runs (nil
 // before one ran), for a dataloader.
 func (s *Service) AllocationsByProgramIDs(ctx context.Context, ids []int64) ([]*models.AllocationRun, error) {
-	return allocation.Load(s.q(ctx), allocationKind, ids)
+	return allocation.Load(s.Q(ctx), allocationKind, ids)
 }
 
 // DrawKey is a sign-up's lottery ticket, shown once the draw is done (the

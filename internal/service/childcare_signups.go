@@ -41,14 +41,14 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 		return nil, err
 	}
 	var c models.Child
-	if err := s.guardedChild(ctx, s.q(ctx), childID, &c); err != nil {
+	if err := s.guardedChild(ctx, s.Q(ctx), childID, &c); err != nil {
 		return nil, err
 	}
 	var p models.ChildcareProgram
-	if err := s.q(ctx).Take(&p, programID).Error; err != nil {
+	if err := s.Q(ctx).Take(&p, programID).Error; err != nil {
 		return nil, store.Translate(err, errProgramNotFound.Message, "")
 	}
-	if mine, err := s.activeSignUp(s.q(ctx), p.ID, c.ID); err != nil || mine != nil {
+	if mine, err := s.activeSignUp(s.Q(ctx), p.ID, c.ID); err != nil || mine != nil {
 		return mine, err // a retry
 	}
 	now := s.clock.Now()
@@ -60,7 +60,7 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 		rank = 0
 	}
 	var su models.ChildSignUp
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		active := true
 		su = models.ChildSignUp{ProgramID: p.ID, ChildID: c.ID, MemberID: v.Member.ID, Status: models.ChildSignUpPending,
 			Active: &active, PriorityRank: rank, DoubleWorker: doubleWorker, CreatedAt: now, UpdatedAt: now}
@@ -96,14 +96,14 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 		}
 		if err := tx.Create(&su).Error; err != nil {
 			if store.IsDuplicate(err) {
-				return errRaced // the child is signed up already; roll back our place
+				return ErrRaced // the child is signed up already; roll back our place
 			}
 			return err
 		}
 		return nil
 	})
-	if errors.Is(err, errRaced) {
-		mine, ferr := s.activeSignUp(s.q(ctx), p.ID, c.ID)
+	if errors.Is(err, ErrRaced) {
+		mine, ferr := s.activeSignUp(s.Q(ctx), p.ID, c.ID)
 		if ferr != nil || mine != nil {
 			return mine, ferr
 		}
@@ -111,7 +111,7 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 	}
 	if apperr.Is(err, apperr.Full) {
 		// Full, or closed a moment ago: say which, from a fresh read.
-		if ferr := s.q(ctx).Take(&p, programID).Error; ferr != nil {
+		if ferr := s.Q(ctx).Take(&p, programID).Error; ferr != nil {
 			return nil, ferr
 		}
 		if werr := signUpWindow(&p, now); werr != nil {
@@ -219,12 +219,12 @@ func (s *Service) ProgramIneligibility(ctx context.Context, p *models.ChildcareP
 // may). An admitted child's place goes at once to the head of the waitlist.
 // Idempotent. Codes: NOT_FOUND, WINDOW_CLOSED (the programme has ended).
 func (s *Service) WithdrawChildSignUp(ctx context.Context, signUpID int64) (*models.ChildSignUp, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var su models.ChildSignUp
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("id = ? AND child_id IN (?)", signUpID, guardedChildIDs(tx, p.ID)).Take(&su).Error; err != nil {
 			if store.IsNotFound(err) {
 				return errSignUpNotFound
@@ -281,7 +281,7 @@ type SignUpFilter struct {
 // guards, newest first.
 func (s *Service) MyChildSignUps(ctx context.Context, f SignUpFilter, first *int, after *string) (page.Page[*models.ChildSignUp], error) {
 	var empty page.Page[*models.ChildSignUp]
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -289,7 +289,7 @@ func (s *Service) MyChildSignUps(ctx context.Context, f SignUpFilter, first *int
 	if err != nil {
 		return empty, err
 	}
-	q := s.q(ctx).Where("child_id IN (?)", guardedChildIDs(s.q(ctx), p.ID))
+	q := s.Q(ctx).Where("child_id IN (?)", guardedChildIDs(s.Q(ctx), p.ID))
 	if f.ChildID != nil {
 		q = q.Where("child_id = ?", *f.ChildID)
 	}
@@ -299,7 +299,7 @@ func (s *Service) MyChildSignUps(ctx context.Context, f SignUpFilter, first *int
 	if f.Status != nil {
 		q = q.Where("status = ?", *f.Status)
 	}
-	return byIDPage[*models.ChildSignUp](q, pa, true)
+	return ByIDPage[*models.ChildSignUp](q, pa, true)
 }
 
 // ChildcareSignUps lists a programme's sign-ups in sign-up order for admins
@@ -315,8 +315,8 @@ func (s *Service) ChildcareSignUps(ctx context.Context, programID int64, f SignU
 		return empty, apperr.Invalid("status", "报名状态不正确")
 	}
 	var got page.Page[*models.ChildSignUp]
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -331,10 +331,10 @@ func (s *Service) ChildcareSignUps(ctx context.Context, programID int64, f SignU
 		if f.PriorityOnly {
 			q = q.Where("priority_rank = 0")
 		}
-		if got, err = byIDPage[*models.ChildSignUp](q, pa, false); err != nil {
+		if got, err = ByIDPage[*models.ChildSignUp](q, pa, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "CHILDCARE_SIGNUPS_LIST", "childcare_program", &p.ID, &p.UnionID,
+		return s.Audit(ctx, tx, sc.Admin.ID, "CHILDCARE_SIGNUPS_LIST", "childcare_program", &p.ID, &p.UnionID,
 			childIDsDetail(got.Items))
 	})
 	if err != nil {
@@ -352,13 +352,13 @@ func (s *Service) GetChildSignUp(ctx context.Context, id int64) (*models.ChildSi
 	}
 	var su models.ChildSignUp
 	if p.IsMember() {
-		if err := s.q(ctx).Where("id = ? AND child_id IN (?)", id, guardedChildIDs(s.q(ctx), p.ID)).Take(&su).Error; err != nil {
+		if err := s.Q(ctx).Where("id = ? AND child_id IN (?)", id, guardedChildIDs(s.Q(ctx), p.ID)).Take(&su).Error; err != nil {
 			return nil, store.Translate(err, errSignUpNotFound.Message, "")
 		}
 		return &su, nil
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -372,7 +372,7 @@ func (s *Service) GetChildSignUp(ctx context.Context, id int64) (*models.ChildSi
 		if _, err := s.programInScope(tx, sc, su.ProgramID, &prog, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "CHILDCARE_SIGNUP_READ", "child", &su.ChildID, &prog.UnionID,
+		return s.Audit(ctx, tx, sc.Admin.ID, "CHILDCARE_SIGNUP_READ", "child", &su.ChildID, &prog.UnionID,
 			fmt.Sprintf("signUp=%d", su.ID))
 	})
 	if err != nil {
@@ -396,7 +396,7 @@ func (s *Service) ChildSignUpWaitlistPosition(ctx context.Context, su *models.Ch
 	if su.Status != models.ChildSignUpWaitlisted || su.WaitSeq == nil {
 		return nil, nil
 	}
-	n, err := seats.Position(s.q(ctx), childcareSeats, su.ProgramID, *su.WaitSeq)
+	n, err := seats.Position(s.Q(ctx), childcareSeats, su.ProgramID, *su.WaitSeq)
 	if err != nil {
 		return nil, err
 	}
@@ -410,7 +410,7 @@ func (s *Service) ChildSignUpWaitlistPosition(ctx context.Context, su *models.Ch
 // day of the programme), WINDOW_CLOSED.
 func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.ChildAttendance, error) {
 	var a models.ChildAttendance
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		sc, su, prog, err := s.signUpForAdmin(ctx, tx, signUpID)
 		if err != nil {
 			return err
@@ -435,12 +435,12 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 		if err := tx.Create(&a).Error; err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "CHILDCARE_CHECK_IN", "child", &su.ChildID, &prog.UnionID, fmt.Sprintf("signUp=%d", su.ID))
+		return s.Audit(ctx, tx, sc.Admin.ID, "CHILDCARE_CHECK_IN", "child", &su.ChildID, &prog.UnionID, fmt.Sprintf("signUp=%d", su.ID))
 	})
 	if err != nil {
 		if store.IsDuplicate(err) { // two taps at once: the other one recorded it
 			var got models.ChildAttendance
-			if err := s.q(ctx).Where("sign_up_id = ? AND day = ?", signUpID, chinaToday(s.clock.Now())).Take(&got).Error; err != nil {
+			if err := s.Q(ctx).Where("sign_up_id = ? AND day = ?", signUpID, chinaToday(s.clock.Now())).Take(&got).Error; err != nil {
 				return nil, err
 			}
 			return &got, nil
@@ -455,12 +455,12 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 // Codes: NOT_FOUND, FORBIDDEN, VALIDATION_FAILED (not checked in today;
 // who picked up missing).
 func (s *Service) CheckOutChild(ctx context.Context, signUpID int64, pickedUpBy string) (*models.ChildAttendance, error) {
-	who, err := cleanText("pickedUpBy", pickedUpBy, 2, 30)
+	who, err := CleanText("pickedUpBy", pickedUpBy, 2, 30)
 	if err != nil {
 		return nil, err
 	}
 	var a models.ChildAttendance
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		sc, su, prog, err := s.signUpForAdmin(ctx, tx, signUpID)
 		if err != nil {
 			return err
@@ -481,7 +481,7 @@ func (s *Service) CheckOutChild(ctx context.Context, signUpID int64, pickedUpBy 
 		if res.Error != nil {
 			return res.Error
 		}
-		if err := s.audit(ctx, tx, sc.Admin.ID, "CHILDCARE_CHECK_OUT", "child", &su.ChildID, &prog.UnionID, fmt.Sprintf("signUp=%d", su.ID)); err != nil {
+		if err := s.Audit(ctx, tx, sc.Admin.ID, "CHILDCARE_CHECK_OUT", "child", &su.ChildID, &prog.UnionID, fmt.Sprintf("signUp=%d", su.ID)); err != nil {
 			return err
 		}
 		return tx.Take(&a, a.ID).Error
@@ -495,7 +495,7 @@ func (s *Service) CheckOutChild(ctx context.Context, signUpID int64, pickedUpBy 
 // signUpForAdmin loads a sign-up and its programme and checks the
 // programme is in the calling admin's scope. Codes: NOT_FOUND, FORBIDDEN.
 func (s *Service) signUpForAdmin(ctx context.Context, tx *gorm.DB, id int64) (*Scope, *models.ChildSignUp, *models.ChildcareProgram, error) {
-	sc, err := s.adminScope(ctx, tx)
+	sc, err := s.AdminScope(ctx, tx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -527,7 +527,7 @@ func attendanceOn(tx *gorm.DB, signUpID int64, day time.Time, a *models.ChildAtt
 // and the host chain's admins).
 func (s *Service) AttendanceBySignUpIDs(ctx context.Context, ids []int64) ([][]*models.ChildAttendance, error) {
 	var rows []*models.ChildAttendance
-	if err := s.q(ctx).Where("sign_up_id IN ?", ids).Order("sign_up_id, day").Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("sign_up_id IN ?", ids).Order("sign_up_id, day").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	by := map[int64][]*models.ChildAttendance{}
@@ -554,16 +554,16 @@ type ChildcareStats struct {
 // the sign-ups, the children admitted (now) and the person-days attended.
 // Codes: FORBIDDEN.
 func (s *Service) ChildcareStatistics(ctx context.Context, unionID *int64) (*ChildcareStats, error) {
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return nil, err
 	}
-	root, err := s.unionOrRoot(s.q(ctx), sc, unionID)
+	root, err := s.UnionOrRoot(s.Q(ctx), sc, unionID)
 	if err != nil {
 		return nil, err
 	}
-	programs := s.q(ctx).Model(&models.ChildcareProgram{}).Select("id").
-		Where("union_id IN (?) AND status <> ?", subtreeUnionIDs(s.q(ctx), root.Path), models.OfferingDraft)
+	programs := s.Q(ctx).Model(&models.ChildcareProgram{}).Select("id").
+		Where("union_id IN (?) AND status <> ?", SubtreeUnionIDs(s.Q(ctx), root.Path), models.OfferingDraft)
 	var st ChildcareStats
 	var n int64
 	if err := programs.Session(&gorm.Session{}).Count(&n).Error; err != nil {
@@ -571,14 +571,14 @@ func (s *Service) ChildcareStatistics(ctx context.Context, unionID *int64) (*Chi
 	}
 	st.Programs = int(n)
 	var row struct{ Children, SignUps, Admitted int }
-	if err := s.q(ctx).Model(&models.ChildSignUp{}).
+	if err := s.Q(ctx).Model(&models.ChildSignUp{}).
 		Select("COUNT(DISTINCT child_id) AS children, COUNT(*) AS sign_ups, COALESCE(SUM(CASE WHEN status = ? THEN 1 ELSE 0 END), 0) AS admitted",
 			models.ChildSignUpAdmitted).
 		Where("program_id IN (?)", programs).Scan(&row).Error; err != nil {
 		return nil, err
 	}
 	st.Children, st.SignUps, st.Admitted = row.Children, row.SignUps, row.Admitted
-	if err := s.q(ctx).Model(&models.ChildAttendance{}).Where("program_id IN (?)", programs).Count(&n).Error; err != nil {
+	if err := s.Q(ctx).Model(&models.ChildAttendance{}).Where("program_id IN (?)", programs).Count(&n).Error; err != nil {
 		return nil, err
 	}
 	st.PersonDays = int(n)

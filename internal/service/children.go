@@ -53,7 +53,7 @@ type ChildInput struct {
 // included), ALREADY_EXISTS (the ID number is registered already: ask that
 // guardian for an invitation).
 func (s *Service) RegisterChild(ctx context.Context, in ChildInput) (*models.Child, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +62,7 @@ func (s *Service) RegisterChild(ctx context.Context, in ChildInput) (*models.Chi
 	if err := s.applyChildInput(&c, in, true); err != nil {
 		return nil, err
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&c).Error; err != nil {
 			return store.Translate(err, "", "该孩子已由其他家长登记，请让其在小程序中邀请您成为监护人")
 		}
@@ -81,7 +81,7 @@ func (s *Service) RegisterChild(ctx context.Context, in ChildInput) (*models.Chi
 // Codes: NOT_FOUND, VALIDATION_FAILED, ALREADY_EXISTS, CONFLICT.
 func (s *Service) UpdateChild(ctx context.Context, id int64, version int, in ChildInput) (*models.Child, error) {
 	var c models.Child
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := s.guardedChild(ctx, tx, id, &c); err != nil {
 			return err
 		}
@@ -116,7 +116,7 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 	var err error
 	now := s.clock.Now()
 	if in.Name != nil || isNew {
-		if c.Name, err = cleanText("name", deref(in.Name), 2, 30); err != nil {
+		if c.Name, err = CleanText("name", Deref(in.Name), 2, 30); err != nil {
 			return err
 		}
 		if !validRealName(c.Name) {
@@ -172,7 +172,7 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 		{"emergencyContactName", in.EmergencyContactName, &c.EmergencyContactName, 30},
 	} {
 		if f.in != nil {
-			if *f.dst, err = cleanText(f.field, *f.in, 0, f.max); err != nil {
+			if *f.dst, err = CleanText(f.field, *f.in, 0, f.max); err != nil {
 				return err
 			}
 		}
@@ -199,7 +199,7 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 // guardedChild loads child id into c when the calling member is one of its
 // guardians; anyone else gets NOT_FOUND (ids cannot be probed).
 func (s *Service) guardedChild(ctx context.Context, db *gorm.DB, id int64, c *models.Child) error {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return err
 	}
@@ -219,7 +219,7 @@ func guardedChildIDs(db *gorm.DB, memberID int64) *gorm.DB {
 // registration order.
 func (s *Service) MyChildren(ctx context.Context, first *int, after *string) (page.Page[*models.Child], error) {
 	var empty page.Page[*models.Child]
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -227,7 +227,7 @@ func (s *Service) MyChildren(ctx context.Context, first *int, after *string) (pa
 	if err != nil {
 		return empty, err
 	}
-	return byIDPage[*models.Child](s.q(ctx).Where("id IN (?)", guardedChildIDs(s.q(ctx), p.ID)), pa, false)
+	return ByIDPage[*models.Child](s.Q(ctx).Where("id IN (?)", guardedChildIDs(s.Q(ctx), p.ID)), pa, false)
 }
 
 // GuardianInvitation is a code a second guardian redeems.
@@ -243,7 +243,7 @@ type GuardianInvitation struct {
 // LIMIT_REACHED (guardians full).
 func (s *Service) InviteGuardian(ctx context.Context, childID int64) (*GuardianInvitation, error) {
 	var inv GuardianInvitation
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		var c models.Child
 		if err := s.guardedChild(ctx, tx, childID, &c); err != nil {
 			return err
@@ -260,7 +260,7 @@ func (s *Service) InviteGuardian(ctx context.Context, childID int64) (*GuardianI
 			return apperr.Newf(apperr.LimitReached, "每个孩子最多 %d 位监护人", maxGuardians)
 		}
 		now := s.clock.Now()
-		inv = GuardianInvitation{Code: newCode(16), ExpiresAt: now.Add(inviteTTL)}
+		inv = GuardianInvitation{Code: NewCode(16), ExpiresAt: now.Add(inviteTTL)}
 		return tx.Create(&models.GuardianInvite{ChildID: c.ID, CodeHash: inviteHash(inv.Code), CreatedBy: p.ID,
 			ExpiresAt: inv.ExpiresAt, CreatedAt: now}).Error
 	})
@@ -271,7 +271,7 @@ func (s *Service) InviteGuardian(ctx context.Context, childID int64) (*GuardianI
 }
 
 func inviteHash(code string) string {
-	sum := sha256.Sum256([]byte(normalizeCode(code)))
+	sum := sha256.Sum256([]byte(NormalizeCode(code)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -288,7 +288,7 @@ func (s *Service) AcceptGuardianInvite(ctx context.Context, code string) (*model
 		return nil, apperr.New(apperr.NotEligible, "请先完成实名认证，再成为孩子的监护人")
 	}
 	var c models.Child
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		var inv models.GuardianInvite
 		if err := tx.Where("code_hash = ?", inviteHash(code)).Take(&inv).Error; err != nil {
 			if store.IsNotFound(err) {
@@ -334,10 +334,10 @@ func (s *Service) AcceptGuardianInvite(ctx context.Context, code string) (*model
 // caller could see the sign-up, so they may see its child.
 func (s *Service) ChildrenByIDs(ctx context.Context, ids []int64) ([]*models.Child, error) {
 	var rows []*models.Child
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return byIDs(ids, rows, func(c *models.Child) int64 { return c.ID }), nil
+	return ByIDs(ids, rows, func(c *models.Child) int64 { return c.ID }), nil
 }
 
 // MyGuardianRolesByChildIDs loads the calling member's role for each child
@@ -349,7 +349,7 @@ func (s *Service) MyGuardianRolesByChildIDs(ctx context.Context, ids []int64) ([
 		return out, nil
 	}
 	var rows []models.ChildGuardian
-	if err := s.q(ctx).Where("member_id = ? AND child_id IN ?", p.ID, ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("member_id = ? AND child_id IN ?", p.ID, ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	by := map[int64]models.GuardianRole{}

@@ -38,12 +38,12 @@ func (s *Service) DashboardFor(ctx context.Context, unionID *int64, from, to tim
 	if to.Sub(from) > maxDashboardDays*24*time.Hour {
 		return nil, apperr.Invalid("to", "统计区间最长一年")
 	}
-	db := s.q(ctx)
-	sc, err := s.adminScope(ctx, db)
+	db := s.Q(ctx)
+	sc, err := s.AdminScope(ctx, db)
 	if err != nil {
 		return nil, err
 	}
-	root, err := s.unionOrRoot(db, sc, unionID)
+	root, err := s.UnionOrRoot(db, sc, unionID)
 	if err != nil {
 		return nil, err
 	}

@@ -39,7 +39,7 @@ type cachedPost struct {
 	Targets []int64
 }
 
-func newPostCache(db *store.DB) *offeringCache[cachedPost] {
+func newPostCache(db *store.DB) *OfferingCache[cachedPost] {
 	return newCacheWith(func(ctx context.Context, id int64) (cachedPost, error) {
 		var c cachedPost
 		if err := db.WithContext(ctx).Take(&c.Post, id).Error; err != nil {
@@ -87,12 +87,12 @@ type EventSignUpInput struct {
 // scope. Codes: VALIDATION_FAILED (with field), FORBIDDEN.
 func (s *Service) CreateEvent(ctx context.Context, in EventInput) (*models.EventPost, error) {
 	var p models.EventPost
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		pub, err := s.unionOrRoot(tx, sc, in.UnionID)
+		pub, err := s.UnionOrRoot(tx, sc, in.UnionID)
 		if err != nil {
 			return err
 		}
@@ -125,8 +125,8 @@ func (s *Service) CreateEvent(ctx context.Context, in EventInput) (*models.Event
 // Codes: VALIDATION_FAILED, FORBIDDEN, CONFLICT (stale version, closed post).
 func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in EventInput) (*models.EventPost, error) {
 	var p models.EventPost
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -158,7 +158,7 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 		if err != nil {
 			return err
 		}
-		s.posts.forget(p.ID)
+		s.posts.Forget(p.ID)
 		if targets != nil {
 			if err := tx.Where("post_id = ?", p.ID).Delete(&models.EventTarget{}).Error; err != nil {
 				return err
@@ -184,7 +184,7 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 func (s *Service) applyEventInput(tx *gorm.DB, sc *Scope, pub *models.Union, p *models.EventPost, in EventInput, isNew bool) ([]int64, error) {
 	var err error
 	if in.Title != nil || isNew {
-		if p.Title, err = cleanText("title", deref(in.Title), 2, 100); err != nil {
+		if p.Title, err = CleanText("title", Deref(in.Title), 2, 100); err != nil {
 			return nil, err
 		}
 	}
@@ -270,11 +270,11 @@ func (s *Service) applySignUpInput(tx *gorm.DB, sc *Scope, pub *models.Union, p 
 			return apperr.Invalid("signUp.closesAt", "报名应在活动结束前截止")
 		}
 	}
-	place, err := cleanText("signUp.place", in.Place, 0, 200)
+	place, err := CleanText("signUp.place", in.Place, 0, 200)
 	if err != nil {
 		return err
 	}
-	if p.Eligibility, err = s.eligibility(tx, sc, pub, in.Eligibility); err != nil {
+	if p.Eligibility, err = s.Eligibility(tx, sc, pub, in.Eligibility); err != nil {
 		return err
 	}
 	opens, closes := in.OpensAt, in.ClosesAt
@@ -358,7 +358,7 @@ func syncTargets(tx *gorm.DB, p *models.EventPost) error {
 // eventInScope loads post id and checks that its publishing union is in
 // the caller's scope (FORBIDDEN otherwise, whether or not it exists).
 func (s *Service) eventInScope(tx *gorm.DB, sc *Scope, id int64, p *models.EventPost, lockedRead bool) (*models.Union, error) {
-	return offeringInScope(tx, sc, id, p, func(p *models.EventPost) int64 { return p.UnionID }, errEventNotFound, lockedRead)
+	return OfferingInScope(tx, sc, id, p, func(p *models.EventPost) int64 { return p.UnionID }, errEventNotFound, lockedRead)
 }
 
 // lockEvent takes post id's seat lock (its sign-ups queue behind it), then
@@ -389,8 +389,8 @@ func (s *Service) CloseEvent(ctx context.Context, id int64) (*models.EventPost, 
 
 func (s *Service) moveEvent(ctx context.Context, id int64, to models.OfferingStatus, at *time.Time) (*models.EventPost, error) {
 	var p models.EventPost
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -398,7 +398,7 @@ func (s *Service) moveEvent(ctx context.Context, id int64, to models.OfferingSta
 			return err
 		}
 		now := s.clock.Now()
-		moved, err := statusMove{Model: &models.EventPost{}, ID: id, From: p.Status, To: to, Now: now, Noun: "活动",
+		moved, err := StatusMove{Model: &models.EventPost{}, ID: id, From: p.Status, To: to, Now: now, Noun: "活动",
 			Label: eventStatusLabel, Action: eventActionLabel,
 			Prepare: func(updates map[string]any) error {
 				if to != models.OfferingPublished {
@@ -411,12 +411,12 @@ func (s *Service) moveEvent(ctx context.Context, id int64, to models.OfferingSta
 				case at != nil && at.After(now):
 					when = at.UTC().Truncate(time.Second)
 				case at == nil && p.PublishAt != nil && p.PublishAt.After(now):
-					when = *p.PublishAt // the schedule set while drafting
+					when = *p.PublishAt
 				}
 				p.PublishAt = &when
 				updates["publish_at"] = when
 				return nil
-			}}.apply(tx)
+			}}.Apply(tx)
 		if err != nil || !moved {
 			return err
 		}
@@ -424,7 +424,7 @@ func (s *Service) moveEvent(ctx context.Context, id int64, to models.OfferingSta
 		if err := syncTargets(tx, &p); err != nil {
 			return err
 		}
-		s.posts.forget(id)
+		s.posts.Forget(id)
 		return tx.Take(&p, id).Error
 	})
 	if err != nil {
@@ -449,13 +449,13 @@ func eventActionLabel(st models.OfferingStatus) string {
 // The post itself stays. Idempotent.
 // Codes: VALIDATION_FAILED (reason, a post without sign-up), FORBIDDEN.
 func (s *Service) CancelEventSignUps(ctx context.Context, id int64, reason string) (*models.EventPost, error) {
-	reason, err := cleanText("reason", reason, 2, 150)
+	reason, err := CleanText("reason", reason, 2, 150)
 	if err != nil {
 		return nil, err
 	}
 	var p models.EventPost
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -483,10 +483,10 @@ func (s *Service) CancelEventSignUps(ctx context.Context, id int64, reason strin
 			"version": gorm.Expr("version + 1")}).Error; err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_CANCEL", "event_post", &p.ID, &p.UnionID, reason); err != nil {
+		if err := s.Audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_CANCEL", "event_post", &p.ID, &p.UnionID, reason); err != nil {
 			return err
 		}
-		s.posts.forget(id)
+		s.posts.Forget(id)
 		return tx.Take(&p, id).Error
 	})
 	if err != nil {
@@ -547,14 +547,14 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, first *int, aft
 	if err != nil {
 		return empty, err
 	}
-	q, _, err := s.visibleOfferings(ctx, s.q(ctx).Model(&models.EventPost{}), f.UnionID, f.Status)
+	q, _, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.EventPost{}), f.UnionID, f.Status)
 	if err != nil {
 		return empty, err
 	}
 	if f.Category != nil {
 		q = q.Where("category = ?", *f.Category)
 	}
-	out, err := byIDPage[*models.EventPost](q, pa, true)
+	out, err := ByIDPage[*models.EventPost](q, pa, true)
 	s.withViews(out.Items...)
 	return out, err
 }
@@ -571,7 +571,7 @@ func (s *Service) memberFeed(ctx context.Context, chain []int64, category *model
 	}
 	sql, args := FeedSQL(s.db.Dialect == store.MySQL, chain, category, pa.HasKey, pa.Key.K, pa.Key.I, pa.Size+1, s.clock.Now())
 	var rows []*models.EventPost
-	if err := s.q(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
+	if err := s.Q(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
 		return page.Page[*models.EventPost]{}, err
 	}
 	for _, p := range rows {
@@ -677,11 +677,11 @@ func (s *Service) GetEvent(ctx context.Context, id int64) (*models.EventPost, er
 	}
 	if !pr.IsMember() {
 		var p models.EventPost
-		sc, err := s.adminScope(ctx, s.q(ctx))
+		sc, err := s.AdminScope(ctx, s.Q(ctx))
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.eventInScope(s.q(ctx), sc, id, &p, false); err != nil {
+		if _, err := s.eventInScope(s.Q(ctx), sc, id, &p, false); err != nil {
 			return nil, err
 		}
 		s.withViews(&p)
@@ -708,7 +708,7 @@ func (s *Service) memberEvent(ctx context.Context, v *Viewer, id int64) (*models
 		return nil, errEventNotFound
 	}
 	var p models.EventPost
-	err := s.q(ctx).Where("id = ? AND EXISTS (SELECT 1 FROM event_targets AS t WHERE t.post_id = event_posts.id AND t.union_id IN ?)", id, chain).
+	err := s.Q(ctx).Where("id = ? AND EXISTS (SELECT 1 FROM event_targets AS t WHERE t.post_id = event_posts.id AND t.union_id IN ?)", id, chain).
 		Take(&p).Error
 	if err != nil {
 		return nil, store.Translate(err, errEventNotFound.Message, "")
@@ -729,7 +729,7 @@ func (s *Service) EventViews(p *models.EventPost) int64 {
 // published to (admins see them; the caller could see the posts).
 func (s *Service) TargetsByPostIDs(ctx context.Context, ids []int64) ([][]int64, error) {
 	var rows []models.EventTarget
-	if err := s.q(ctx).Where("post_id IN ?", ids).Order("post_id, union_id").Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("post_id IN ?", ids).Order("post_id, union_id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	by := map[int64][]int64{}
@@ -748,7 +748,7 @@ func (s *Service) TargetsByPostIDs(ctx context.Context, ids []int64) ([][]int64,
 // sign-up per member per post; a retry returns it unchanged.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE (with the reason), FULL.
 func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.EventSignUp, error) {
-	pr, err := memberPrincipal(ctx)
+	pr, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -765,7 +765,7 @@ func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.Eve
 			Args: []any{models.OfferingPublished, true, false, now, now, now},
 		},
 		cached: func() error {
-			c, err := s.posts.get(ctx, postID)
+			c, err := s.posts.Get(ctx, postID)
 			if err != nil {
 				return err
 			}
@@ -778,7 +778,7 @@ func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.Eve
 		hold: func(g seats.Grant) *models.EventSignUp {
 			active := true
 			return &models.EventSignUp{PostID: postID, MemberID: pr.ID, Status: models.BookingStatus(g.Status),
-				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: newCode(20), CreatedAt: now, UpdatedAt: now}
+				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: NewCode(20), CreatedAt: now, UpdatedAt: now}
 		},
 	}.take(ctx, s)
 }
@@ -796,7 +796,7 @@ func (s *Service) freshSignUpCheck(ctx context.Context, v *Viewer, postID int64,
 		OnChain          bool
 		MySignUpID       *int64
 	}
-	err := s.q(ctx).Table("event_posts").
+	err := s.Q(ctx).Table("event_posts").
 		Select("event_posts.*, EXISTS (SELECT 1 FROM event_targets AS t WHERE t.post_id = event_posts.id AND t.union_id IN ?) AS on_chain,"+
 			" (SELECT b.id FROM event_signups AS b WHERE b.post_id = event_posts.id AND b.member_id = ? AND b.active = ?) AS my_sign_up_id",
 			chain, v.Member.ID, true).
@@ -810,7 +810,7 @@ func (s *Service) freshSignUpCheck(ctx context.Context, v *Viewer, postID int64,
 	p := &row.EventPost
 	if row.MySignUpID != nil { // a retry
 		var b models.EventSignUp
-		if err := s.q(ctx).Take(&b, *row.MySignUpID).Error; err != nil {
+		if err := s.Q(ctx).Take(&b, *row.MySignUpID).Error; err != nil {
 			return nil, err
 		}
 		return &b, nil
@@ -891,7 +891,7 @@ func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*model
 		},
 	}.run(ctx, s, &models.EventSignUp{})
 	if err == nil {
-		s.posts.forget(b.PostID)
+		s.posts.Forget(b.PostID)
 	}
 	return b, err
 }
@@ -901,13 +901,13 @@ func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*model
 // (checkInOpen). Idempotent. Codes: NOT_FOUND, FORBIDDEN, VALIDATION_FAILED
 // (the sign-up holds no place), WINDOW_CLOSED.
 func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.EventSignUp, error) {
-	code = normalizeCode(code, "unionhall:event:")
+	code = NormalizeCode(code, "unionhall:event:")
 	if len(code) != 20 {
 		return nil, apperr.Invalid("code", "签到码应为 20 位")
 	}
 	var b models.EventSignUp
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -930,7 +930,7 @@ func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.
 		}
 		now := s.clock.Now()
 		if p.StartsAt != nil { // a post without a schedule has no session to bound it
-			if err := checkInOpen(now, *p.StartsAt, deref(p.EndsAt)); err != nil {
+			if err := checkInOpen(now, *p.StartsAt, Deref(p.EndsAt)); err != nil {
 				return err
 			}
 		}
@@ -942,7 +942,7 @@ func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.
 		if res.RowsAffected == 0 {
 			return apperr.New(apperr.Conflict, "签到状态刚被修改，请刷新后重试")
 		}
-		if err := s.audit(ctx, tx, sc.Admin.ID, "EVENT_CHECKIN", "event_signup", &b.ID, &p.UnionID, ""); err != nil {
+		if err := s.Audit(ctx, tx, sc.Admin.ID, "EVENT_CHECKIN", "event_signup", &b.ID, &p.UnionID, ""); err != nil {
 			return err
 		}
 		return tx.Take(&b, b.ID).Error
@@ -967,23 +967,23 @@ func (s *Service) EventSignUps(ctx context.Context, postID int64, f BookingFilte
 	if err != nil {
 		return empty, err
 	}
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return empty, err
 	}
 	var p models.EventPost
-	if _, err := s.eventInScope(s.q(ctx), sc, postID, &p, false); err != nil {
+	if _, err := s.eventInScope(s.Q(ctx), sc, postID, &p, false); err != nil {
 		return empty, err
 	}
-	q := s.q(ctx).Where("post_id = ?", postID)
+	q := s.Q(ctx).Where("post_id = ?", postID)
 	if f.Status != nil {
 		q = q.Where("status = ?", *f.Status)
 	}
-	out, err := byIDPage[*models.EventSignUp](q, pa, false)
+	out, err := ByIDPage[*models.EventSignUp](q, pa, false)
 	if err != nil {
 		return empty, err
 	}
-	if err := s.audit(ctx, s.q(ctx), sc.Admin.ID, "EVENT_SIGNUPS_READ", "event_post", &p.ID, &p.UnionID,
+	if err := s.Audit(ctx, s.Q(ctx), sc.Admin.ID, "EVENT_SIGNUPS_READ", "event_post", &p.ID, &p.UnionID,
 		fmt.Sprintf("%d rows", len(out.Items))); err != nil {
 		return empty, err
 	}
@@ -1001,7 +1001,7 @@ func (s *Service) EventSignUpPosition(ctx context.Context, b *models.EventSignUp
 	if b.Status != models.BookingWaitlisted || b.WaitSeq == nil {
 		return nil, nil
 	}
-	n, err := seats.Position(s.q(ctx), eventSeats, b.PostID, *b.WaitSeq)
+	n, err := seats.Position(s.Q(ctx), eventSeats, b.PostID, *b.WaitSeq)
 	if err != nil {
 		return nil, err
 	}
@@ -1012,11 +1012,11 @@ func (s *Service) EventSignUpPosition(ctx context.Context, b *models.EventSignUp
 // could see the sign-up, so it may see its post.
 func (s *Service) PostsByIDs(ctx context.Context, ids []int64) ([]*models.EventPost, error) {
 	var rows []*models.EventPost
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	s.withViews(rows...)
-	return byIDs(ids, rows, func(p *models.EventPost) int64 { return p.ID }), nil
+	return ByIDs(ids, rows, func(p *models.EventPost) int64 { return p.ID }), nil
 }
 
 // MySignUpsByPostIDs loads, for a dataloader, the calling member's latest
@@ -1028,7 +1028,7 @@ func (s *Service) MySignUpsByPostIDs(ctx context.Context, ids []int64) ([]*model
 		return out, nil
 	}
 	var rows []*models.EventSignUp
-	if err := s.q(ctx).Where("member_id = ? AND post_id IN ?", pr.ID, ids).Order("id").Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("member_id = ? AND post_id IN ?", pr.ID, ids).Order("id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	latest := map[int64]*models.EventSignUp{}

@@ -18,11 +18,11 @@ import (
 // Export is a spreadsheet ready to stream to an admin.
 type Export struct {
 	FileName string
-	write    func(w io.Writer) error
+	Stream   func(w io.Writer) error // writes the .xlsx
 }
 
 // Write streams the .xlsx to w.
-func (e *Export) Write(w io.Writer) error { return e.write(w) }
+func (e *Export) Write(w io.Writer) error { return e.Stream(w) }
 
 // xlsxCell keeps a value from being read as a formula when the sheet is
 // opened (or re-saved as CSV): text starting with = + - @ gets a quote.
@@ -36,7 +36,7 @@ func xlsxCell(v any) any {
 
 // writeXLSX streams one sheet: the header, then whatever rows yields, with
 // excelize's stream writer (rows go to a temporary file, not memory).
-func writeXLSX(w io.Writer, sheet string, header []string, rows func(emit func([]any) error) error) error {
+func WriteXLSX(w io.Writer, sheet string, header []string, rows func(emit func([]any) error) error) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	if err := f.SetSheetName("Sheet1", sheet); err != nil {
@@ -71,13 +71,13 @@ func writeXLSX(w io.Writer, sheet string, header []string, rows func(emit func([
 	return f.Write(w)
 }
 
-// exportBatch is how many rows an export reads at a time.
-const exportBatch = 500
+// ExportBatch is how many rows an export reads at a time.
+const ExportBatch = 500
 
 // inBatches reads rows in keyset batches (fetch returns those after the id
 // given) and hands each to each, so an export of any length holds one
 // batch in memory.
-func inBatches[T any](fetch func(after int64) ([]T, error), id func(T) int64, each func(T) error) error {
+func InBatches[T any](fetch func(after int64) ([]T, error), id func(T) int64, each func(T) error) error {
 	var after int64
 	for {
 		rows, err := fetch(after)
@@ -90,28 +90,28 @@ func inBatches[T any](fetch func(after int64) ([]T, error), id func(T) int64, ea
 			}
 			after = id(r)
 		}
-		if len(rows) < exportBatch {
+		if len(rows) < ExportBatch {
 			return nil
 		}
 	}
 }
 
 // exportPhone masks a phone unless the admin asked for whole numbers.
-func exportPhone(phone string, full bool) string {
+func ExportPhone(phone string, full bool) string {
 	if full {
 		return phone
 	}
 	return pii.MaskPhone(phone)
 }
 
-func exportDetail(fullPhones bool) string {
+func ExportDetail(fullPhones bool) string {
 	if fullPhones {
 		return "phones=full"
 	}
 	return "phones=masked"
 }
 
-func chinaTime(t *time.Time) string {
+func ExportTime(t *time.Time) string {
 	if t == nil {
 		return ""
 	}
@@ -124,15 +124,15 @@ func chinaTime(t *time.Time) string {
 // Codes: FORBIDDEN.
 func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPhones bool) (*Export, error) {
 	var c models.TrainingClass
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if _, err := s.classInScope(tx, sc, classID, &c, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_EXPORT", "training_class", &c.ID, &c.UnionID, exportDetail(fullPhones))
+		return s.Audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_EXPORT", "training_class", &c.ID, &c.UnionID, ExportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err
@@ -144,15 +144,15 @@ func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPh
 // scope, masked as ExportClassBookings. Codes: FORBIDDEN.
 func (s *Service) ExportEventSignUps(ctx context.Context, postID int64, fullPhones bool) (*Export, error) {
 	var p models.EventPost
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if _, err := s.eventInScope(tx, sc, postID, &p, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_EXPORT", "event_post", &p.ID, &p.UnionID, exportDetail(fullPhones))
+		return s.Audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_EXPORT", "event_post", &p.ID, &p.UnionID, ExportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err
@@ -166,8 +166,8 @@ func (s *Service) holdsExport(ctx context.Context, fileName, table, fk string, p
 	header := []string{"序号", "姓名", "手机号", "身份证号", "就业形态", "所在工会", "状态", "报名时间", "签到时间", "取消原因"}
 	return &Export{
 		FileName: fileName,
-		write: func(w io.Writer) error {
-			return writeXLSX(w, "报名名单", header, func(emit func([]any) error) error {
+		Stream: func(w io.Writer) error {
+			return WriteXLSX(w, "报名名单", header, func(emit func([]any) error) error {
 				type row struct {
 					ID                      int64
 					Status                  models.BookingStatus
@@ -179,73 +179,20 @@ func (s *Service) holdsExport(ctx context.Context, fileName, table, fk string, p
 					UnionName               *string
 				}
 				n := 0
-				return inBatches(func(after int64) ([]row, error) {
+				return InBatches(func(after int64) ([]row, error) {
 					var rows []row
-					return rows, s.q(ctx).Table(table+" AS b").
+					return rows, s.Q(ctx).Table(table+" AS b").
 						Select("b.id, b.status, b.created_at, b.checked_in_at, b.cancel_reason, m.real_name, m.phone, m.id_mask, m.employment_form, u.name AS union_name").
 						Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Where("b."+fk+" = ? AND b.id > ?", poolID, after).Order("b.id").Limit(exportBatch).Scan(&rows).Error
+						Where("b."+fk+" = ? AND b.id > ?", poolID, after).Order("b.id").Limit(ExportBatch).Scan(&rows).Error
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
-					return emit([]any{n, r.RealName, exportPhone(r.Phone, fullPhones), r.IDMask, r.EmploymentForm.Label(),
-						deref(r.UnionName), bookingLabel(r.Status), chinaTime(&r.CreatedAt), chinaTime(r.CheckedInAt), r.CancelReason})
+					return emit([]any{n, r.RealName, ExportPhone(r.Phone, fullPhones), r.IDMask, r.EmploymentForm.Label(),
+						Deref(r.UnionName), bookingLabel(r.Status), ExportTime(&r.CreatedAt), ExportTime(r.CheckedInAt), r.CancelReason})
 				})
 			})
 		},
 	}
-}
-
-// ExportVouchers is a batch's claims and redemptions as .xlsx for admins of
-// its scope, masked as ExportClassBookings. Codes: FORBIDDEN.
-func (s *Service) ExportVouchers(ctx context.Context, batchID int64, fullPhones bool) (*Export, error) {
-	var b models.VoucherBatch
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if _, err := s.batchInScope(tx, sc, batchID, &b); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_EXPORT", "voucher_batch", &b.ID, &b.UnionID, exportDetail(fullPhones))
-	})
-	if err != nil {
-		return nil, err
-	}
-	header := []string{"序号", "姓名", "手机号", "所在工会", "状态", "面值（元）", "领取时间", "有效期至", "核销时间", "核销人", "作废原因"}
-	now := s.clock.Now()
-	return &Export{
-		FileName: fmt.Sprintf("%s-领取核销明细.xlsx", b.Title),
-		write: func(w io.Writer) error {
-			return writeXLSX(w, "领取核销明细", header, func(emit func([]any) error) error {
-				type row struct {
-					models.Voucher  `gorm:"embedded"`
-					RealName, Phone string
-					UnionName       *string
-					RedeemerName    *string
-				}
-				n := 0
-				return inBatches(func(after int64) ([]row, error) {
-					var rows []row
-					return rows, s.q(ctx).Table("vouchers").
-						Select("vouchers.*, m.real_name, m.phone, u.name AS union_name, a.display_name AS redeemer_name").
-						Joins("JOIN members AS m ON m.id = vouchers.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Joins("LEFT JOIN admins AS a ON a.id = vouchers.redeemed_by").
-						Where("vouchers.batch_id = ? AND vouchers.id > ?", b.ID, after).Order("vouchers.id").Limit(exportBatch).Scan(&rows).Error
-				}, func(r row) int64 { return r.ID }, func(r row) error {
-					n++
-					return emit([]any{n, r.RealName, exportPhone(r.Phone, fullPhones), deref(r.UnionName), voucherLabel(r.StatusAt(now)),
-						float64(b.FaceValueFen) / 100, chinaTime(&r.CreatedAt), chinaTime(&r.ValidUntil),
-						chinaTime(r.RedeemedAt), deref(r.RedeemerName), r.RevokeReason})
-				})
-			})
-		},
-	}, nil
-}
-
-func voucherLabel(st models.VoucherStatus) string {
-	return map[models.VoucherStatus]string{models.VoucherClaimed: "已领取", models.VoucherRedeemed: "已核销",
-		models.VoucherExpired: "已过期", models.VoucherRevoked: "已作废"}[st]
 }
 
 // ExportChildcareSignUps is a programme's sign-up list as .xlsx for admins
@@ -255,15 +202,15 @@ func voucherLabel(st models.VoucherStatus) string {
 // which the audit log records with the read. Codes: FORBIDDEN.
 func (s *Service) ExportChildcareSignUps(ctx context.Context, programID int64, fullPhones bool) (*Export, error) {
 	var p models.ChildcareProgram
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if _, err := s.programInScope(tx, sc, programID, &p, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "CHILDCARE_SIGNUPS_EXPORT", "childcare_program", &p.ID, &p.UnionID, exportDetail(fullPhones))
+		return s.Audit(ctx, tx, sc.Admin.ID, "CHILDCARE_SIGNUPS_EXPORT", "childcare_program", &p.ID, &p.UnionID, ExportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err
@@ -272,8 +219,8 @@ func (s *Service) ExportChildcareSignUps(ctx context.Context, programID int64, f
 		"家长姓名", "家长手机号", "就业形态", "双职工", "优先", "状态", "未录取原因", "报名时间", "出勤天数"}
 	return &Export{
 		FileName: fmt.Sprintf("%s-托管报名名单.xlsx", p.Title),
-		write: func(w io.Writer) error {
-			return writeXLSX(w, "托管报名名单", header, func(emit func([]any) error) error {
+		Stream: func(w io.Writer) error {
+			return WriteXLSX(w, "托管报名名单", header, func(emit func([]any) error) error {
 				type row struct {
 					ID                                       int64
 					Status                                   models.ChildSignUpStatus
@@ -291,15 +238,15 @@ func (s *Service) ExportChildcareSignUps(ctx context.Context, programID int64, f
 					Days                                     int
 				}
 				n := 0
-				return inBatches(func(after int64) ([]row, error) {
+				return InBatches(func(after int64) ([]row, error) {
 					var rows []row
-					return rows, s.q(ctx).Table("child_sign_ups AS su").
+					return rows, s.Q(ctx).Table("child_sign_ups AS su").
 						Select("su.id, su.status, su.priority_rank, su.double_worker, su.reject_reason, su.created_at, "+
 							"c.name AS child_name, c.gender, c.birth_date, c.school_grade, c.id_mask, c.allergies, c.health_notes, "+
 							"c.emergency_contact_name, c.emergency_contact_phone, m.real_name AS parent_name, m.phone, m.employment_form, "+
 							"(SELECT COUNT(*) FROM child_attendance AS a WHERE a.sign_up_id = su.id) AS days").
 						Joins("JOIN children AS c ON c.id = su.child_id").Joins("JOIN members AS m ON m.id = su.member_id").
-						Where("su.program_id = ? AND su.id > ?", p.ID, after).Order("su.id").Limit(exportBatch).Scan(&rows).Error
+						Where("su.program_id = ? AND su.id > ?", p.ID, after).Order("su.id").Limit(ExportBatch).Scan(&rows).Error
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
 					gender := "男"
@@ -307,9 +254,9 @@ func (s *Service) ExportChildcareSignUps(ctx context.Context, programID int64, f
 						gender = "女"
 					}
 					return emit([]any{n, r.ChildName, gender, r.BirthDate.Format(time.DateOnly), r.SchoolGrade, r.IDMask,
-						r.Allergies, r.HealthNotes, r.EmergencyContactName, exportPhone(r.EmergencyContactPhone, fullPhones),
-						r.ParentName, exportPhone(r.Phone, fullPhones), r.EmploymentForm.Label(), yesNo(r.DoubleWorker),
-						yesNo(r.PriorityRank == 0), r.Status.Label(), r.RejectReason, chinaTime(&r.CreatedAt), r.Days})
+						r.Allergies, r.HealthNotes, r.EmergencyContactName, ExportPhone(r.EmergencyContactPhone, fullPhones),
+						r.ParentName, ExportPhone(r.Phone, fullPhones), r.EmploymentForm.Label(), yesNo(r.DoubleWorker),
+						yesNo(r.PriorityRank == 0), r.Status.Label(), r.RejectReason, ExportTime(&r.CreatedAt), r.Days})
 				})
 			})
 		},
@@ -329,15 +276,15 @@ func yesNo(b bool) string {
 // matches are not in it. Codes: FORBIDDEN.
 func (s *Service) ExportMatchSignUps(ctx context.Context, eventID int64, fullPhones bool) (*Export, error) {
 	var e models.MatchEvent
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if _, err := offeringInScope(tx, sc, eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
+		if _, err := OfferingInScope(tx, sc, eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "MATCH_SIGNUPS_EXPORT", "match_event", &e.ID, &e.UnionID, exportDetail(fullPhones))
+		return s.Audit(ctx, tx, sc.Admin.ID, "MATCH_SIGNUPS_EXPORT", "match_event", &e.ID, &e.UnionID, ExportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err
@@ -345,8 +292,8 @@ func (s *Service) ExportMatchSignUps(ctx context.Context, eventID int64, fullPho
 	header := []string{"序号", "姓名", "手机号", "性别", "所在工会", "状态", "报名时间", "签到时间"}
 	return &Export{
 		FileName: e.Title + "-报名名单.xlsx",
-		write: func(w io.Writer) error {
-			return writeXLSX(w, "报名名单", header, func(emit func([]any) error) error {
+		Stream: func(w io.Writer) error {
+			return WriteXLSX(w, "报名名单", header, func(emit func([]any) error) error {
 				type row struct {
 					ID              int64
 					Status          models.MatchSignUpStatus
@@ -357,16 +304,16 @@ func (s *Service) ExportMatchSignUps(ctx context.Context, eventID int64, fullPho
 					UnionName       *string
 				}
 				n := 0
-				return inBatches(func(after int64) ([]row, error) {
+				return InBatches(func(after int64) ([]row, error) {
 					var rows []row
-					return rows, s.q(ctx).Table("match_sign_ups AS b").
+					return rows, s.Q(ctx).Table("match_sign_ups AS b").
 						Select("b.id, b.status, b.created_at, b.checked_in_at, m.real_name, m.phone, m.gender, u.name AS union_name").
 						Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Where("b.event_id = ? AND b.id > ?", e.ID, after).Order("b.id").Limit(exportBatch).Scan(&rows).Error
+						Where("b.event_id = ? AND b.id > ?", e.ID, after).Order("b.id").Limit(ExportBatch).Scan(&rows).Error
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
-					return emit([]any{n, r.RealName, exportPhone(r.Phone, fullPhones), genderLabel(r.Gender), deref(r.UnionName),
-						r.Status.Label(), chinaTime(&r.CreatedAt), chinaTime(r.CheckedInAt)})
+					return emit([]any{n, r.RealName, ExportPhone(r.Phone, fullPhones), genderLabel(r.Gender), Deref(r.UnionName),
+						r.Status.Label(), ExportTime(&r.CreatedAt), ExportTime(r.CheckedInAt)})
 				})
 			})
 		},

@@ -47,7 +47,7 @@ func (r seatRush[H]) take(ctx context.Context, s *Service) (*H, error) {
 		}
 	}
 	var h *H
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		grant, err := seats.Take(tx, r.spec, r.poolID, r.open)
 		if err != nil {
 			return err
@@ -55,13 +55,13 @@ func (r seatRush[H]) take(ctx context.Context, s *Service) (*H, error) {
 		h = r.hold(grant)
 		if err := tx.Create(h).Error; err != nil {
 			if store.IsDuplicate(err) {
-				return errRaced // the member holds a seat already; roll back ours
+				return ErrRaced // the member holds a seat already; roll back ours
 			}
 			return err
 		}
 		return nil
 	})
-	if errors.Is(err, errRaced) || apperr.Is(err, apperr.Full) {
+	if errors.Is(err, ErrRaced) || apperr.Is(err, apperr.Full) {
 		// A retry, or the offering filled or closed a moment ago: say which.
 		mine, ferr := r.fresh()
 		if ferr != nil || mine != nil {
@@ -79,7 +79,7 @@ func (r seatRush[H]) take(ctx context.Context, s *Service) (*H, error) {
 // event sign-ups), newest first.
 func myHolds[T any](ctx context.Context, s *Service, f BookingFilter, first *int, after *string) (page.Page[T], error) {
 	var empty page.Page[T]
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -87,11 +87,11 @@ func myHolds[T any](ctx context.Context, s *Service, f BookingFilter, first *int
 	if err != nil {
 		return empty, err
 	}
-	q := s.q(ctx).Where("member_id = ?", p.ID)
+	q := s.Q(ctx).Where("member_id = ?", p.ID)
 	if f.Status != nil {
 		q = q.Where("status = ?", *f.Status)
 	}
-	return byIDPage[T](q, pa, true)
+	return ByIDPage[T](q, pa, true)
 }
 
 // resizePool applies an edit of a pool's capacity or waitlist size (from
@@ -132,11 +132,11 @@ type seatCancel[H holdRow] struct {
 }
 
 func (c seatCancel[H]) run(ctx context.Context, s *Service, h H) (H, error) {
-	pr, err := memberPrincipal(ctx)
+	pr, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Take(h, c.id).Error; err != nil || c.owner(h) != pr.ID {
 			if err == nil || store.IsNotFound(err) {
 				return c.notFound
@@ -177,7 +177,7 @@ func (c seatCancel[H]) run(ctx context.Context, s *Service, h H) (H, error) {
 }
 
 // errRaced rolls back a transaction that lost a race to a unique index.
-var errRaced = errors.New("raced")
+var ErrRaced = errors.New("raced")
 
 // BookingFilter narrows a booking list.
 type BookingFilter struct {

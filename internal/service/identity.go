@@ -144,7 +144,7 @@ func (s *Service) code2Session(ctx context.Context, code string) (wechat.Session
 // end with the one row the unique index allows.
 func (s *Service) memberForOpenID(ctx context.Context, openID string) (*models.Member, error) {
 	var m models.Member
-	err := s.q(ctx).Where("openid = ?", openID).Take(&m).Error
+	err := s.Q(ctx).Where("openid = ?", openID).Take(&m).Error
 	if err == nil {
 		return &m, nil
 	}
@@ -153,12 +153,12 @@ func (s *Service) memberForOpenID(ctx context.Context, openID string) (*models.M
 	}
 	now := s.clock.Now()
 	m = models.Member{OpenID: openID, Status: models.MembershipUnbound, Version: 1, CreatedAt: now, UpdatedAt: now}
-	if err := s.q(ctx).Create(&m).Error; err != nil {
+	if err := s.Q(ctx).Create(&m).Error; err != nil {
 		if !store.IsDuplicate(err) {
 			return nil, err
 		}
 		m = models.Member{}
-		if err := s.q(ctx).Where("openid = ?", openID).Take(&m).Error; err != nil {
+		if err := s.Q(ctx).Where("openid = ?", openID).Take(&m).Error; err != nil {
 			return nil, err
 		}
 	}
@@ -179,7 +179,7 @@ func (s *Service) LoginAdmin(ctx context.Context, username, password string) (*A
 		return nil, errLoginRateLimited
 	}
 	var a models.Admin
-	err := s.q(ctx).Where("username = ?", username).Take(&a).Error
+	err := s.Q(ctx).Where("username = ?", username).Take(&a).Error
 	if err != nil && !store.IsNotFound(err) {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func (s *Service) startSession(ctx context.Context, p auth.Principal) (*AuthResu
 	raw, hash := newRefreshToken()
 	sess := models.AuthSession{SubjectKind: p.Kind, SubjectID: p.ID, CreatedAt: now}
 	rt := models.RefreshToken{TokenHash: hash, ExpiresAt: now.Add(s.settings.RefreshTTL), CreatedAt: now}
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&sess).Error; err != nil {
 			return err
 		}
@@ -305,13 +305,13 @@ func (s *Service) refresh(ctx context.Context, raw string) (*AuthResult, error) 
 	switch sess.SubjectKind {
 	case models.SubjectMember:
 		var m models.Member
-		if err := s.q(ctx).Take(&m, sess.SubjectID).Error; err != nil {
+		if err := s.Q(ctx).Take(&m, sess.SubjectID).Error; err != nil {
 			return nil, err
 		}
 		res.Member = &m
 	case models.SubjectAdmin:
 		var a models.Admin
-		if err := s.q(ctx).Take(&a, sess.SubjectID).Error; err != nil {
+		if err := s.Q(ctx).Take(&a, sess.SubjectID).Error; err != nil {
 			return nil, err
 		}
 		if a.Disabled {
@@ -341,7 +341,7 @@ type rotation struct {
 func (s *Service) rotate(ctx context.Context, raw string) (rotation, error) {
 	now := s.clock.Now()
 	var rot rotation
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		rot = rotation{}
 		var old models.RefreshToken
 		if err := tx.Where("token_hash = ?", hashToken(raw)).Take(&old).Error; err != nil {
@@ -413,9 +413,9 @@ func (s *Service) retried(tx *gorm.DB, rot *rotation, old models.RefreshToken, r
 // revokeSession ends session id, and drops it from this instance's cache
 // at once: the access tokens of the session stop here with the revocation.
 func (s *Service) revokeSession(ctx context.Context, id int64) error {
-	err := s.q(ctx).Model(&models.AuthSession{}).Where("id = ? AND revoked_at IS NULL", id).
+	err := s.Q(ctx).Model(&models.AuthSession{}).Where("id = ? AND revoked_at IS NULL", id).
 		Update("revoked_at", s.clock.Now()).Error
-	s.sessions.forget(id)
+	s.sessions.Forget(id)
 	return err
 }
 
@@ -424,7 +424,7 @@ func (s *Service) revokeSession(ctx context.Context, id int64) error {
 func (s *Service) Logout(ctx context.Context, refreshToken string) error {
 	if refreshToken != "" {
 		var rt models.RefreshToken
-		err := s.q(ctx).Where("token_hash = ?", hashToken(refreshToken)).Take(&rt).Error
+		err := s.Q(ctx).Where("token_hash = ?", hashToken(refreshToken)).Take(&rt).Error
 		if store.IsNotFound(err) {
 			return nil
 		}
@@ -464,7 +464,7 @@ func (s *Service) authorize(ctx context.Context, p *auth.Principal) (*auth.Princ
 	}
 	if !known {
 		var sess models.AuthSession
-		if err := s.q(ctx).Take(&sess, p.SessionID).Error; err != nil {
+		if err := s.Q(ctx).Take(&sess, p.SessionID).Error; err != nil {
 			if store.IsNotFound(err) {
 				return nil, errSessionEnded
 			}
@@ -479,7 +479,7 @@ func (s *Service) authorize(ctx context.Context, p *auth.Principal) (*auth.Princ
 		return p, nil
 	}
 	var a models.Admin
-	if err := s.q(ctx).Take(&a, p.ID).Error; err != nil {
+	if err := s.Q(ctx).Take(&a, p.ID).Error; err != nil {
 		if store.IsNotFound(err) {
 			return nil, errSessionEnded
 		}
@@ -503,7 +503,7 @@ func (s *Service) authorizeMember(ctx context.Context, p *auth.Principal) error 
 		SessKind      models.SubjectKind
 		SessRevokedAt *time.Time
 	}
-	err := s.q(ctx).Table("auth_sessions AS s").
+	err := s.Q(ctx).Table("auth_sessions AS s").
 		Select("members.*, unions.path AS union_path, s.subject_id AS sess_subject, s.subject_kind AS sess_kind, s.revoked_at AS sess_revoked_at").
 		Joins("JOIN members ON members.id = s.subject_id").Joins("LEFT JOIN unions ON unions.id = members.union_id").
 		Where("s.id = ?", p.SessionID).Take(&row).Error
@@ -517,7 +517,7 @@ func (s *Service) authorizeMember(ctx context.Context, p *auth.Principal) error 
 		return errSessionEnded
 	}
 	m := row.Member
-	rememberViewer(ctx, &Viewer{Member: &m, UnionPath: deref(row.UnionPath)})
+	rememberViewer(ctx, &Viewer{Member: &m, UnionPath: Deref(row.UnionPath)})
 	return nil
 }
 
@@ -528,7 +528,7 @@ func (s *Service) CurrentAdmin(ctx context.Context) (*models.Admin, error) {
 		return nil, err
 	}
 	var a models.Admin
-	if err := s.q(ctx).Take(&a, p.ID).Error; err != nil {
+	if err := s.Q(ctx).Take(&a, p.ID).Error; err != nil {
 		return nil, store.Translate(err, "管理员不存在", "")
 	}
 	return &a, nil

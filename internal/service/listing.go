@@ -8,7 +8,7 @@ import (
 
 // byIDPage runs q as one keyset page ordered by id (newest first when
 // desc), from the cursor in pa: the tail every id-ordered list shares.
-func byIDPage[T any](q *gorm.DB, pa page.Args[page.IDKey], desc bool) (page.Page[T], error) {
+func ByIDPage[T any](q *gorm.DB, pa page.Args[page.IDKey], desc bool) (page.Page[T], error) {
 	order, after := "id", "id > ?"
 	if desc {
 		order, after = "id DESC", "id < ?"

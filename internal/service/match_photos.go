@@ -49,7 +49,7 @@ func (s *Service) OpenMatchPhoto(ctx context.Context, fileID, exp, sig string) (
 		return nil, nil, errProofLink
 	}
 	var f models.UploadedFile
-	err = s.q(ctx).Where("id = ? AND purpose = ?", fileID, PurposePhoto).
+	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, PurposePhoto).
 		Where("EXISTS (SELECT 1 FROM match_profiles WHERE match_profiles.photo_file_id = uploaded_files.id)").Take(&f).Error
 	if err != nil {
 		return nil, nil, apperr.New(apperr.NotFound, "照片不存在")

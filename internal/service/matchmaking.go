@@ -49,12 +49,12 @@ const maxMatchPicks = 10
 // single (single=true) or withdraws it; each change is kept in the trail.
 // Withdrawing ends nothing already signed up: the member may withdraw those.
 func (s *Service) DeclareSingle(ctx context.Context, single bool) (*models.MatchProfile, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var prof models.MatchProfile
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := s.profileFor(tx, p.ID, &prof); err != nil {
 			return err
 		}
@@ -90,12 +90,12 @@ func (s *Service) profileFor(tx *gorm.DB, id int64, dst *models.MatchProfile) er
 
 // MyMatchProfile is the calling member's own profile (empty until written).
 func (s *Service) MyMatchProfile(ctx context.Context) (*models.MatchProfile, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var rows []*models.MatchProfile
-	if err := s.q(ctx).Where("member_id = ?", p.ID).Limit(1).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("member_id = ?", p.ID).Limit(1).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	if len(rows) == 0 {
@@ -114,7 +114,7 @@ type MatchProfileInput struct {
 // UpdateMatchProfile writes the calling member's profile.
 // Codes: VALIDATION_FAILED (with field).
 func (s *Service) UpdateMatchProfile(ctx context.Context, in MatchProfileInput) (*models.MatchProfile, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +138,7 @@ func (s *Service) UpdateMatchProfile(ctx context.Context, in MatchProfileInput) 
 		if t.v == nil {
 			continue
 		}
-		if clean[i], err = cleanText(t.field, *t.v, 0, t.max); err != nil {
+		if clean[i], err = CleanText(t.field, *t.v, 0, t.max); err != nil {
 			return nil, err
 		}
 	}
@@ -155,7 +155,7 @@ func (s *Service) UpdateMatchProfile(ctx context.Context, in MatchProfileInput) 
 		}
 	}
 	var prof models.MatchProfile
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := s.profileFor(tx, p.ID, &prof); err != nil {
 			return err
 		}
@@ -202,17 +202,17 @@ type MatchEventInput struct {
 // scope, with one quota per gender. Codes: VALIDATION_FAILED, FORBIDDEN.
 func (s *Service) CreateMatchEvent(ctx context.Context, in MatchEventInput) (*models.MatchEvent, error) {
 	var e models.MatchEvent
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		host, err := s.unionOrRoot(tx, sc, in.UnionID)
+		host, err := s.UnionOrRoot(tx, sc, in.UnionID)
 		if err != nil {
 			return err
 		}
 		now := s.clock.Now()
-		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: newCode(8), LotterySeed: newSeed(),
+		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: NewCode(8), LotterySeed: newSeed(),
 			CreatedBy: sc.Admin.ID, CreatedAt: now, UpdatedAt: now, MaxPicks: 3, SelectionMode: models.MatchFirstCome}
 		e.EligPath = host.Path
 		if err := applyMatchEventInput(&e, in, true); err != nil {
@@ -254,17 +254,17 @@ func validCapacity(in MatchEventInput) error {
 func applyMatchEventInput(e *models.MatchEvent, in MatchEventInput, isNew bool) error {
 	var err error
 	if in.Title != nil || isNew {
-		if e.Title, err = cleanText("title", deref(in.Title), 2, 100); err != nil {
+		if e.Title, err = CleanText("title", Deref(in.Title), 2, 100); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if e.Description, err = cleanText("description", *in.Description, 0, 5000); err != nil {
+		if e.Description, err = CleanText("description", *in.Description, 0, 5000); err != nil {
 			return err
 		}
 	}
 	if in.Place != nil || isNew {
-		if e.Place, err = cleanText("place", deref(in.Place), 2, 200); err != nil {
+		if e.Place, err = CleanText("place", Deref(in.Place), 2, 200); err != nil {
 			return err
 		}
 	}
@@ -329,7 +329,7 @@ func applyMatchEventInput(e *models.MatchEvent, in MatchEventInput, isNew bool) 
 
 // lockMatchEvent takes event id's row lock and loads it, checking scope.
 func (s *Service) lockMatchEvent(tx *gorm.DB, sc *Scope, id int64, e *models.MatchEvent) (*models.Union, error) {
-	return offeringInScope(tx, sc, id, e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, true)
+	return OfferingInScope(tx, sc, id, e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, true)
 }
 
 // UpdateMatchEvent changes an event of the caller's scope; version must be
@@ -341,8 +341,8 @@ func (s *Service) UpdateMatchEvent(ctx context.Context, id int64, version int, i
 		return nil, err
 	}
 	var e models.MatchEvent
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -415,7 +415,7 @@ func (s *Service) PublishMatchEvent(ctx context.Context, id int64) (*models.Matc
 // CancelMatchEvent cancels an event and every sign-up of it, with reason.
 // Codes: VALIDATION_FAILED (reason), FORBIDDEN.
 func (s *Service) CancelMatchEvent(ctx context.Context, id int64, reason string) (*models.MatchEvent, error) {
-	reason, err := cleanText("reason", reason, 2, 200)
+	reason, err := CleanText("reason", reason, 2, 200)
 	if err != nil {
 		return nil, err
 	}
@@ -429,8 +429,8 @@ func (s *Service) CancelMatchEvent(ctx context.Context, id int64, reason string)
 
 func (s *Service) setMatchEventStatus(ctx context.Context, id int64, change func(*models.MatchEvent, time.Time) (map[string]any, error)) (*models.MatchEvent, error) {
 	var e models.MatchEvent
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -483,17 +483,17 @@ func (s *Service) MatchEvents(ctx context.Context, unionID *int64, status *model
 	if err != nil {
 		return empty, err
 	}
-	q, none, err := s.visibleOfferings(ctx, s.q(ctx).Model(&models.MatchEvent{}), unionID, status)
+	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.MatchEvent{}), unionID, status)
 	if err != nil || none {
 		return empty, err
 	}
-	return byIDPage[*models.MatchEvent](q, pa, true)
+	return ByIDPage[*models.MatchEvent](q, pa, true)
 }
 
 // MatchEvent loads one event for the caller. Codes: NOT_FOUND, FORBIDDEN.
 func (s *Service) MatchEvent(ctx context.Context, id int64) (*models.MatchEvent, error) {
 	var e models.MatchEvent
-	err := getOffering(ctx, s, id, &e, func(e *models.MatchEvent) int64 { return e.UnionID },
+	err := GetOffering(ctx, s, id, &e, func(e *models.MatchEvent) int64 { return e.UnionID },
 		func(e *models.MatchEvent) bool { return e.Status == models.OfferingDraft }, errMatchEventNotFound)
 	if err != nil {
 		return nil, err
@@ -504,7 +504,7 @@ func (s *Service) MatchEvent(ctx context.Context, id int64) (*models.MatchEvent,
 // MatchQuotas are the event's pools, male first.
 func (s *Service) MatchQuotas(ctx context.Context, eventID int64) ([]*models.MatchQuota, error) {
 	var qs []*models.MatchQuota
-	return qs, s.q(ctx).Where("event_id = ?", eventID).Order("gender DESC").Find(&qs).Error
+	return qs, s.Q(ctx).Where("event_id = ?", eventID).Order("gender DESC").Find(&qs).Error
 }
 
 // matchIneligibility is why the viewer may not sign up for e at now ("" if
@@ -552,7 +552,7 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 	if err != nil {
 		return nil, err
 	}
-	mine := func() (*models.MatchSignUp, error) { return s.activeMatchSignUp(s.q(ctx), e.ID, v.Member.ID) }
+	mine := func() (*models.MatchSignUp, error) { return s.activeMatchSignUp(s.Q(ctx), e.ID, v.Member.ID) }
 	if su, err := mine(); err != nil || su != nil {
 		return su, err
 	}
@@ -561,7 +561,7 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 		return nil, err
 	}
 	var prof []*models.MatchProfile
-	if err := s.q(ctx).Where("member_id = ?", v.Member.ID).Limit(1).Find(&prof).Error; err != nil {
+	if err := s.Q(ctx).Where("member_id = ?", v.Member.ID).Limit(1).Find(&prof).Error; err != nil {
 		return nil, err
 	}
 	var p *models.MatchProfile
@@ -572,7 +572,7 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 		return nil, apperr.New(apperr.NotEligible, r)
 	}
 	var quota models.MatchQuota
-	if err := s.q(ctx).Take(&quota, "event_id = ? AND gender = ?", e.ID, v.Member.Gender).Error; err != nil {
+	if err := s.Q(ctx).Take(&quota, "event_id = ? AND gender = ?", e.ID, v.Member.Gender).Error; err != nil {
 		return nil, err
 	}
 	active := true
@@ -593,7 +593,7 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 					return su, err
 				}
 				var cur models.MatchEvent
-				if err := s.q(ctx).Take(&cur, e.ID).Error; err != nil {
+				if err := s.Q(ctx).Take(&cur, e.ID).Error; err != nil {
 					return nil, err
 				}
 				return nil, matchSignUpWindow(&cur, now)
@@ -604,7 +604,7 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 	// LOTTERY and ADMIN: PENDING. The draw takes the quota locks too, so a
 	// sign-up lands either before it (and takes part) or after (refused).
 	su := newHold(models.MatchSignUpPending, nil)
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		if _, err := seats.Lock(tx, matchSeats, quota.ID); err != nil {
 			return err
 		}
@@ -641,12 +641,12 @@ func (s *Service) activeMatchSignUp(db *gorm.DB, eventID, memberID int64) (*mode
 // starts; a confirmed seat passes to the head of the gender's waitlist.
 // Codes: NOT_FOUND, WINDOW_CLOSED.
 func (s *Service) WithdrawMatchSignUp(ctx context.Context, eventID int64) (*models.MatchSignUp, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out *models.MatchSignUp
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		su, err := s.activeMatchSignUp(tx, eventID, p.ID)
 		if err != nil {
 			return err
@@ -694,8 +694,8 @@ func (s *Service) SelectMatchParticipants(ctx context.Context, eventID int64, si
 		return nil, apperr.Invalid("signUpIds", "请选择 1 到 500 条报名")
 	}
 	var out []*models.MatchSignUp
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -739,7 +739,7 @@ func (s *Service) SelectMatchParticipants(ctx context.Context, eventID int64, si
 			}
 		}
 		out = sus
-		return s.audit(ctx, tx, sc.Admin.ID, "MATCH_SELECT", "match_event", &e.ID, &u.ID, fmt.Sprintf("selected=%d", len(sus)))
+		return s.Audit(ctx, tx, sc.Admin.ID, "MATCH_SELECT", "match_event", &e.ID, &u.ID, fmt.Sprintf("selected=%d", len(sus)))
 	})
 	return out, err
 }
@@ -754,11 +754,11 @@ func (s *Service) MyMatchSignUps(ctx context.Context, first *int, after *string)
 // from two hours before the start until the end). Codes: NOT_FOUND (no
 // confirmed sign-up), VALIDATION_FAILED (code), WINDOW_CLOSED.
 func (s *Service) CheckInMatchEvent(ctx context.Context, eventID int64, code string) (*models.MatchSignUp, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	su, err := s.activeMatchSignUp(s.q(ctx), eventID, p.ID)
+	su, err := s.activeMatchSignUp(s.Q(ctx), eventID, p.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -769,7 +769,7 @@ func (s *Service) CheckInMatchEvent(ctx context.Context, eventID int64, code str
 		return su, nil // a retry
 	}
 	var e models.MatchEvent
-	if err := s.q(ctx).Take(&e, eventID).Error; err != nil {
+	if err := s.Q(ctx).Take(&e, eventID).Error; err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
@@ -781,21 +781,21 @@ func (s *Service) CheckInMatchEvent(ctx context.Context, eventID int64, code str
 	}
 	// Both sides read alike: the stored code may predate newCode's alphabet
 	// (the demo's DEMO2026 has an O).
-	if normalizeCode(code) != normalizeCode(e.CheckinCode) {
+	if NormalizeCode(code) != NormalizeCode(e.CheckinCode) {
 		return nil, apperr.Invalid("code", "签到码不正确")
 	}
-	if err := s.q(ctx).Model(&models.MatchSignUp{}).Where("id = ? AND checked_in_at IS NULL", su.ID).
+	if err := s.Q(ctx).Model(&models.MatchSignUp{}).Where("id = ? AND checked_in_at IS NULL", su.ID).
 		Updates(map[string]any{"checked_in_at": now, "updated_at": now}).Error; err != nil {
 		return nil, err
 	}
-	return su, s.q(ctx).Take(su, su.ID).Error
+	return su, s.Q(ctx).Take(su, su.ID).Error
 }
 
 // participant is the calling member's checked-in sign-up of an event whose
 // profiles are open now. Everyone else gets FORBIDDEN (NOT_FOUND for an
 // event they cannot see).
 func (s *Service) participant(ctx context.Context, eventID int64) (*models.MatchEvent, int64, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -803,7 +803,7 @@ func (s *Service) participant(ctx context.Context, eventID int64) (*models.Match
 	if err != nil {
 		return nil, 0, err
 	}
-	su, err := s.activeMatchSignUp(s.q(ctx), eventID, p.ID)
+	su, err := s.activeMatchSignUp(s.Q(ctx), eventID, p.ID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -839,7 +839,7 @@ func (s *Service) MatchEventParticipants(ctx context.Context, eventID int64) ([]
 		MemberID int64
 		Gender   models.Gender
 	}
-	if err := s.q(ctx).Table("match_sign_ups").Select("match_sign_ups.member_id, members.gender").
+	if err := s.Q(ctx).Table("match_sign_ups").Select("match_sign_ups.member_id, members.gender").
 		Joins("JOIN members ON members.id = match_sign_ups.member_id").
 		Where("match_sign_ups.event_id = ? AND match_sign_ups.active = ? AND match_sign_ups.checked_in_at IS NOT NULL", e.ID, true).
 		Where("match_sign_ups.quota_id <> (SELECT quota_id FROM match_sign_ups mine WHERE mine.event_id = ? AND mine.member_id = ? AND mine.active = ?)", e.ID, me, true).
@@ -851,7 +851,7 @@ func (s *Service) MatchEventParticipants(ctx context.Context, eventID int64) ([]
 		ids[i] = r.MemberID
 	}
 	var profs []*models.MatchProfile
-	if err := s.q(ctx).Where("member_id IN ?", ids).Find(&profs).Error; err != nil {
+	if err := s.Q(ctx).Where("member_id IN ?", ids).Find(&profs).Error; err != nil {
 		return nil, err
 	}
 	byID := map[int64]*models.MatchProfile{}
@@ -859,7 +859,7 @@ func (s *Service) MatchEventParticipants(ctx context.Context, eventID int64) ([]
 		byID[p.MemberID] = p
 	}
 	var picked []int64
-	if err := s.q(ctx).Model(&models.MatchPick{}).Where("event_id = ? AND picker_id = ?", e.ID, me).Pluck("picked_id", &picked).Error; err != nil {
+	if err := s.Q(ctx).Model(&models.MatchPick{}).Where("event_id = ? AND picker_id = ?", e.ID, me).Pluck("picked_id", &picked).Error; err != nil {
 		return nil, err
 	}
 	pickedSet := map[int64]bool{}
@@ -905,10 +905,10 @@ func (s *Service) PickParticipant(ctx context.Context, eventID, otherID int64) e
 	if err != nil {
 		return err
 	}
-	if err := s.checkedInOther(s.q(ctx), e.ID, me, otherID); err != nil {
+	if err := s.checkedInOther(s.Q(ctx), e.ID, me, otherID); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *gorm.DB) error {
+	return s.Tx(ctx, func(tx *gorm.DB) error {
 		// The picker's own sign-up row serialises their picks, so the limit
 		// holds when one member picks from two phones at once. On MySQL the
 		// counts below see the picks committed before the lock: a
@@ -953,7 +953,7 @@ func (s *Service) WithdrawPick(ctx context.Context, eventID, otherID int64) erro
 	if err != nil {
 		return err
 	}
-	return s.q(ctx).Where("event_id = ? AND picker_id = ? AND picked_id = ?", e.ID, me, otherID).Delete(&models.MatchPick{}).Error
+	return s.Q(ctx).Where("event_id = ? AND picker_id = ? AND picked_id = ?", e.ID, me, otherID).Delete(&models.MatchPick{}).Error
 }
 
 // MatchContact is the other member of a match, as the pair sees each other.
@@ -975,12 +975,12 @@ func matchedPairs(db *gorm.DB) *gorm.DB {
 
 // MyMatches lists the calling member's matches with each other's contact.
 func (s *Service) MyMatches(ctx context.Context) ([]*MatchContact, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var out []*MatchContact
-	err = matchedPairs(s.q(ctx)).
+	err = matchedPairs(s.Q(ctx)).
 		Select("a.event_id, a.picked_id AS member_id, COALESCE(mp.nickname, '') AS nickname, m.phone AS mobile, COALESCE(mp.wechat_id, '') AS wechat_id").
 		Joins("JOIN members m ON m.id = a.picked_id").
 		Joins("LEFT JOIN match_profiles mp ON mp.member_id = a.picked_id").
@@ -996,10 +996,10 @@ func (s *Service) BlockParticipant(ctx context.Context, eventID, otherID int64) 
 	if err != nil {
 		return err
 	}
-	if err := s.checkedInOther(s.q(ctx), e.ID, me, otherID); err != nil {
+	if err := s.checkedInOther(s.Q(ctx), e.ID, me, otherID); err != nil {
 		return err
 	}
-	err = s.q(ctx).Create(&models.MatchBlock{BlockerID: me, BlockedID: otherID, EventID: e.ID, CreatedAt: s.clock.Now()}).Error
+	err = s.Q(ctx).Create(&models.MatchBlock{BlockerID: me, BlockedID: otherID, EventID: e.ID, CreatedAt: s.clock.Now()}).Error
 	if store.IsDuplicate(err) {
 		return nil
 	}
@@ -1009,7 +1009,7 @@ func (s *Service) BlockParticipant(ctx context.Context, eventID, otherID int64) 
 // ReportParticipant records a report on another participant for the admins.
 // Codes: FORBIDDEN, NOT_FOUND, VALIDATION_FAILED (reason), ALREADY_EXISTS.
 func (s *Service) ReportParticipant(ctx context.Context, eventID, otherID int64, reason string) error {
-	reason, err := cleanText("reason", reason, 2, 500)
+	reason, err := CleanText("reason", reason, 2, 500)
 	if err != nil {
 		return err
 	}
@@ -1017,10 +1017,10 @@ func (s *Service) ReportParticipant(ctx context.Context, eventID, otherID int64,
 	if err != nil {
 		return err
 	}
-	if err := s.checkedInOther(s.q(ctx), e.ID, me, otherID); err != nil {
+	if err := s.checkedInOther(s.Q(ctx), e.ID, me, otherID); err != nil {
 		return err
 	}
-	err = s.q(ctx).Create(&models.MatchReport{EventID: e.ID, ReporterID: me, ReportedID: otherID, Reason: reason, CreatedAt: s.clock.Now()}).Error
+	err = s.Q(ctx).Create(&models.MatchReport{EventID: e.ID, ReporterID: me, ReportedID: otherID, Reason: reason, CreatedAt: s.clock.Now()}).Error
 	if store.IsDuplicate(err) {
 		return apperr.New(apperr.AlreadyExists, "您已举报过该参与者")
 	}
@@ -1037,27 +1037,27 @@ type MatchStats struct {
 // subtree, for an admin of it. Counts only: no personal data.
 // Codes: FORBIDDEN, NOT_FOUND.
 func (s *Service) MatchEventStats(ctx context.Context, eventID, unionID *int64) (*MatchStats, error) {
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return nil, err
 	}
-	events := s.q(ctx).Model(&models.MatchEvent{}).Select("id")
+	events := s.Q(ctx).Model(&models.MatchEvent{}).Select("id")
 	if eventID != nil {
 		var e models.MatchEvent
-		if _, err := offeringInScope(s.q(ctx), sc, *eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
+		if _, err := OfferingInScope(s.Q(ctx), sc, *eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
 			return nil, err
 		}
 		events = events.Where("id = ?", e.ID)
 	} else {
-		root, err := s.unionOrRoot(s.q(ctx), sc, unionID)
+		root, err := s.UnionOrRoot(s.Q(ctx), sc, unionID)
 		if err != nil {
 			return nil, err
 		}
-		events = events.Where("union_id IN (?) AND status <> ?", subtreeUnionIDs(s.q(ctx), root.Path), models.OfferingDraft)
+		events = events.Where("union_id IN (?) AND status <> ?", SubtreeUnionIDs(s.Q(ctx), root.Path), models.OfferingDraft)
 	}
 	var st MatchStats
 	var counts struct{ Events, SignUps, Selected, Attended int }
-	if err := s.q(ctx).Raw(`SELECT
+	if err := s.Q(ctx).Raw(`SELECT
 	  (SELECT COUNT(*) FROM match_events WHERE id IN (?)) AS events,
 	  (SELECT COUNT(*) FROM match_sign_ups WHERE event_id IN (?)) AS sign_ups,
 	  (SELECT COUNT(*) FROM match_sign_ups WHERE event_id IN (?) AND status = ?) AS selected,
@@ -1066,7 +1066,7 @@ func (s *Service) MatchEventStats(ctx context.Context, eventID, unionID *int64) 
 		return nil, err
 	}
 	var sides int64
-	if err := matchedPairs(s.q(ctx)).Where("a.event_id IN (?)", events).Count(&sides).Error; err != nil {
+	if err := matchedPairs(s.Q(ctx)).Where("a.event_id IN (?)", events).Count(&sides).Error; err != nil {
 		return nil, err
 	}
 	st.Events, st.SignUps, st.Selected, st.Attended, st.Matches = counts.Events, counts.SignUps, counts.Selected, counts.Attended, int(sides/2)
@@ -1089,13 +1089,13 @@ func (s *Service) MyMatchSignUp(ctx context.Context, eventID int64) (*models.Mat
 	if p == nil || !p.IsMember() {
 		return nil, nil
 	}
-	return s.activeMatchSignUp(s.q(ctx), eventID, p.ID)
+	return s.activeMatchSignUp(s.Q(ctx), eventID, p.ID)
 }
 
 // MatchSignUpEvent is the event of a sign-up the caller already holds.
 func (s *Service) MatchSignUpEvent(ctx context.Context, su *models.MatchSignUp) (*models.MatchEvent, error) {
 	var e models.MatchEvent
-	return &e, s.q(ctx).Take(&e, su.EventID).Error
+	return &e, s.Q(ctx).Take(&e, su.EventID).Error
 }
 
 // matchAllocationKind names matchmaking's runs in allocation_runs.
@@ -1106,7 +1106,7 @@ const matchAllocationKind = "match"
 // event's run is claimed once). It returns how many this call drew.
 func (s *Service) AllocateDueMatchEvents(ctx context.Context) (int, error) {
 	var ids []int64
-	if err := s.q(ctx).Model(&models.MatchEvent{}).
+	if err := s.Q(ctx).Model(&models.MatchEvent{}).
 		Where("status = ? AND allocated_at IS NULL AND sign_up_closes_at <= ? AND selection_mode = ?",
 			models.OfferingPublished, s.clock.Now(), models.MatchLottery).
 		Order("id").Limit(500).Pluck("id", &ids).Error; err != nil {
@@ -1133,7 +1133,7 @@ func (s *Service) AllocateDueMatchEvents(ctx context.Context) (int, error) {
 // so newcomers get their chance. It reports whether it ran.
 func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error) {
 	ran := false
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		ran = false
 		now := s.clock.Now()
 		ok, err := allocation.Claim(tx, matchAllocationKind, id, now)
@@ -1255,22 +1255,22 @@ func (s *Service) MatchEventSignUps(ctx context.Context, eventID int64, status *
 		return empty, err
 	}
 	var e models.MatchEvent
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if _, err := offeringInScope(tx, sc, eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
+		if _, err := OfferingInScope(tx, sc, eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "MATCH_SIGNUPS_READ", "match_event", &e.ID, &e.UnionID, "")
+		return s.Audit(ctx, tx, sc.Admin.ID, "MATCH_SIGNUPS_READ", "match_event", &e.ID, &e.UnionID, "")
 	})
 	if err != nil {
 		return empty, err
 	}
-	q := s.q(ctx).Where("event_id = ?", e.ID)
+	q := s.Q(ctx).Where("event_id = ?", e.ID)
 	if status != nil {
 		q = q.Where("status = ?", *status)
 	}
-	return byIDPage[*models.MatchSignUp](q, pa, false)
+	return ByIDPage[*models.MatchSignUp](q, pa, false)
 }

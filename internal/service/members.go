@@ -18,12 +18,12 @@ var errMemberNotFound = apperr.New(apperr.NotFound, "会员不存在")
 
 // Me returns the calling member. Codes: UNAUTHENTICATED, FORBIDDEN.
 func (s *Service) Me(ctx context.Context) (*models.Member, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var m models.Member
-	if err := s.q(ctx).Take(&m, p.ID).Error; err != nil {
+	if err := s.Q(ctx).Take(&m, p.ID).Error; err != nil {
 		if store.IsNotFound(err) {
 			return nil, errSessionEnded
 		}
@@ -49,12 +49,12 @@ type BindProfileInput struct {
 // Codes: VALIDATION_FAILED (with field), ALREADY_EXISTS (ID number bound to
 // another account), CONFLICT (changed concurrently).
 func (s *Service) BindProfile(ctx context.Context, in BindProfileInput) (*models.Member, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := s.clock.Now()
-	name, err := cleanText("realName", in.RealName, 2, 30)
+	name, err := CleanText("realName", in.RealName, 2, 30)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +72,7 @@ func (s *Service) BindProfile(ctx context.Context, in BindProfileInput) (*models
 	if !in.EmploymentForm.IsValid() {
 		return nil, apperr.Invalid("employmentForm", "就业形态不正确")
 	}
-	occupation, err := cleanText("occupation", in.Occupation, 0, 50)
+	occupation, err := CleanText("occupation", in.Occupation, 0, 50)
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (s *Service) BindProfile(ctx context.Context, in BindProfileInput) (*models
 	idHash := s.sealer.Hash(id.Number)
 
 	var m models.Member
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		var u models.Union
 		if err := tx.Take(&u, in.UnionID).Error; err != nil {
 			if store.IsNotFound(err) {
@@ -152,21 +152,21 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 	if err != nil {
 		return empty, err
 	}
-	name, err := cleanText("name", f.Name, 0, 30)
+	name, err := CleanText("name", f.Name, 0, 30)
 	if err != nil {
 		return empty, err
 	}
 	var rows []*models.Member
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		root, err := s.unionOrRoot(tx, sc, f.UnionID)
+		root, err := s.UnionOrRoot(tx, sc, f.UnionID)
 		if err != nil {
 			return err
 		}
-		q := tx.Model(&models.Member{}).Where("union_id IN (?)", subtreeUnionIDs(tx, root.Path))
+		q := tx.Model(&models.Member{}).Where("union_id IN (?)", SubtreeUnionIDs(tx, root.Path))
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
@@ -182,7 +182,7 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 		if err := q.Order("id DESC").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "MEMBER_LIST", "union", &root.ID, &root.ID,
+		return s.Audit(ctx, tx, sc.Admin.ID, "MEMBER_LIST", "union", &root.ID, &root.ID,
 			fmt.Sprintf("rows=%d", min(len(rows), pa.Size)))
 	})
 	if err != nil {
@@ -196,15 +196,15 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 // Codes: NOT_FOUND, FORBIDDEN.
 func (s *Service) GetMember(ctx context.Context, id int64) (*models.Member, error) {
 	var m models.Member
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if err := s.loadMemberInScope(tx, sc, id, &m); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "MEMBER_READ", "member", &m.ID, m.UnionID, "")
+		return s.Audit(ctx, tx, sc.Admin.ID, "MEMBER_READ", "member", &m.ID, m.UnionID, "")
 	})
 	if err != nil {
 		return nil, err
@@ -221,7 +221,7 @@ func (s *Service) loadMemberInScope(tx *gorm.DB, sc *Scope, id int64, m *models.
 			if sc.Admin.IsSuperAdmin() {
 				return errMemberNotFound
 			}
-			return errOutOfScope
+			return ErrOutOfScope
 		}
 		return err
 	}
@@ -229,14 +229,14 @@ func (s *Service) loadMemberInScope(tx *gorm.DB, sc *Scope, id int64, m *models.
 		if sc.Admin.IsSuperAdmin() {
 			return nil
 		}
-		return errOutOfScope
+		return ErrOutOfScope
 	}
 	var u models.Union
 	if err := tx.Take(&u, *m.UnionID).Error; err != nil {
 		return err
 	}
 	if !sc.Covers(&u) {
-		return errOutOfScope
+		return ErrOutOfScope
 	}
 	return nil
 }
@@ -250,7 +250,7 @@ func (s *Service) VerifyMember(ctx context.Context, id int64) (*models.Member, e
 // RejectMember marks a bound member REJECTED with a reason the member sees.
 // Codes: FORBIDDEN, NOT_FOUND, VALIDATION_FAILED, CONFLICT.
 func (s *Service) RejectMember(ctx context.Context, id int64, reason string) (*models.Member, error) {
-	reason, err := cleanText("reason", reason, 2, 200)
+	reason, err := CleanText("reason", reason, 2, 200)
 	if err != nil {
 		return nil, err
 	}
@@ -259,8 +259,8 @@ func (s *Service) RejectMember(ctx context.Context, id int64, reason string) (*m
 
 func (s *Service) reviewMember(ctx context.Context, id int64, to models.MembershipStatus, reason string) (*models.Member, error) {
 	var m models.Member
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -293,7 +293,7 @@ func (s *Service) reviewMember(ctx context.Context, id int64, to models.Membersh
 		if to == models.MembershipRejected {
 			action = "MEMBER_REJECT"
 		}
-		if err := s.audit(ctx, tx, adminID, action, "member", &m.ID, m.UnionID, ""); err != nil {
+		if err := s.Audit(ctx, tx, adminID, action, "member", &m.ID, m.UnionID, ""); err != nil {
 			return err
 		}
 		return tx.Take(&m, m.ID).Error

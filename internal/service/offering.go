@@ -33,7 +33,7 @@ type EligibilityInput struct {
 // eligibility validates in for an offering published by pub. The subtree
 // defaults to the publisher's; a chosen union must lie inside it.
 // Codes: VALIDATION_FAILED (field eligibility.*).
-func (s *Service) eligibility(tx *gorm.DB, sc *Scope, pub *models.Union, in *EligibilityInput) (models.Eligibility, error) {
+func (s *Service) Eligibility(tx *gorm.DB, sc *Scope, pub *models.Union, in *EligibilityInput) (models.Eligibility, error) {
 	e := models.Eligibility{EligPath: pub.Path}
 	if in == nil {
 		return e, nil
@@ -103,7 +103,7 @@ func cleanURL(field, s string) (string, error) {
 const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
 // newCode returns n random characters of codeAlphabet (5 bits each).
-func newCode(n int) string {
+func NewCode(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
@@ -123,7 +123,7 @@ func newCode(n int) string {
 // Crockford base32 reads as digits (O, I, L) become them. None of these
 // characters is in codeAlphabet, so no two codes read alike. Not for codes
 // others issue: wx.login's login code is opaque and passed on as it is.
-func normalizeCode(code string, qrPrefixes ...string) string {
+func NormalizeCode(code string, qrPrefixes ...string) string {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	for _, p := range qrPrefixes {
 		code = strings.TrimPrefix(code, strings.ToUpper(p))
@@ -143,7 +143,7 @@ func normalizeCode(code string, qrPrefixes ...string) string {
 	return b.String()
 }
 
-func deref[T any](p *T) T {
+func Deref[T any](p *T) T {
 	var zero T
 	if p == nil {
 		return zero
@@ -156,7 +156,7 @@ func deref[T any](p *T) T {
 // outside the scope is FORBIDDEN whether or not it exists (super admins,
 // whose scope is everything, get notFound). lockedRead makes the read
 // current on MySQL (after seats.Lock).
-func offeringInScope[T any](tx *gorm.DB, sc *Scope, id int64, dst *T, unionOf func(*T) int64, notFound error, lockedRead bool) (*models.Union, error) {
+func OfferingInScope[T any](tx *gorm.DB, sc *Scope, id int64, dst *T, unionOf func(*T) int64, notFound error, lockedRead bool) (*models.Union, error) {
 	q := tx
 	if lockedRead {
 		q = q.Clauses(clause.Locking{Strength: "UPDATE"})
@@ -172,7 +172,7 @@ func offeringInScope[T any](tx *gorm.DB, sc *Scope, id int64, dst *T, unionOf fu
 		return nil, err
 	}
 	if !sc.Covers(&u) {
-		return nil, errOutOfScope
+		return nil, ErrOutOfScope
 	}
 	return &u, nil
 }
@@ -182,7 +182,7 @@ func outOfScope(sc *Scope, notFound error) error {
 	if sc.Admin.IsSuperAdmin() {
 		return notFound
 	}
-	return errOutOfScope
+	return ErrOutOfScope
 }
 
 // visibleOfferings narrows q (a query on an offering table) to what the
@@ -190,7 +190,7 @@ func outOfScope(sc *Scope, notFound error) error {
 // (published or closed); for admins, everything of their subtree, or of
 // unionID's within it, in status when given. none reports a member with no
 // union, who sees nothing. Codes: FORBIDDEN, VALIDATION_FAILED.
-func (s *Service) visibleOfferings(ctx context.Context, q *gorm.DB, unionID *int64, status *models.OfferingStatus) (_ *gorm.DB, none bool, _ error) {
+func (s *Service) VisibleOfferings(ctx context.Context, q *gorm.DB, unionID *int64, status *models.OfferingStatus) (_ *gorm.DB, none bool, _ error) {
 	if auth.PrincipalFrom(ctx).IsMember() {
 		v, err := s.Viewer(ctx)
 		if err != nil {
@@ -202,15 +202,15 @@ func (s *Service) visibleOfferings(ctx context.Context, q *gorm.DB, unionID *int
 		}
 		return q.Where("union_id IN ? AND status IN ?", chain, []models.OfferingStatus{models.OfferingPublished, models.OfferingClosed}), false, nil
 	}
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return nil, false, err
 	}
-	root, err := s.unionOrRoot(s.q(ctx), sc, unionID)
+	root, err := s.UnionOrRoot(s.Q(ctx), sc, unionID)
 	if err != nil {
 		return nil, false, err
 	}
-	q = q.Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), root.Path))
+	q = q.Where("union_id IN (?)", SubtreeUnionIDs(s.Q(ctx), root.Path))
 	if status != nil {
 		q = q.Where("status = ?", *status)
 	}
@@ -220,7 +220,7 @@ func (s *Service) visibleOfferings(ctx context.Context, q *gorm.DB, unionID *int
 // getOffering loads offering id for the caller: for members one their chain
 // published and no draft (notFound otherwise); for admins one of their
 // subtree (FORBIDDEN otherwise).
-func getOffering[T any](ctx context.Context, s *Service, id int64, dst *T, unionOf func(*T) int64, isDraft func(*T) bool, notFound *apperr.Error) error {
+func GetOffering[T any](ctx context.Context, s *Service, id int64, dst *T, unionOf func(*T) int64, isDraft func(*T) bool, notFound *apperr.Error) error {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return err
@@ -230,7 +230,7 @@ func getOffering[T any](ctx context.Context, s *Service, id int64, dst *T, union
 		if err != nil {
 			return err
 		}
-		if err := s.q(ctx).Take(dst, id).Error; err != nil {
+		if err := s.Q(ctx).Take(dst, id).Error; err != nil {
 			return store.Translate(err, notFound.Message, "")
 		}
 		if isDraft(dst) || !v.OnChain(unionOf(dst)) {
@@ -238,11 +238,11 @@ func getOffering[T any](ctx context.Context, s *Service, id int64, dst *T, union
 		}
 		return nil
 	}
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return err
 	}
-	_, err = offeringInScope(s.q(ctx), sc, id, dst, unionOf, notFound, false)
+	_, err = OfferingInScope(s.Q(ctx), sc, id, dst, unionOf, notFound, false)
 	return err
 }
 
@@ -294,7 +294,7 @@ func withColumns(cols map[string]any, more map[string]any) map[string]any {
 // nothing; a move the lifecycle doesn't allow is CONFLICT naming both; the
 // UPDATE is conditional on From, so two admins moving at once make one
 // move, and bumps the version (an edit form loaded before is now stale).
-type statusMove struct {
+type StatusMove struct {
 	Model    any // &models.X{}: the table
 	ID       int64
 	From, To models.OfferingStatus
@@ -309,7 +309,7 @@ type statusMove struct {
 }
 
 // apply makes the move in tx; moved is false for a retry.
-func (m statusMove) apply(tx *gorm.DB) (moved bool, err error) {
+func (m StatusMove) Apply(tx *gorm.DB) (moved bool, err error) {
 	if m.From == m.To {
 		return false, nil
 	}

@@ -46,11 +46,11 @@ type RosterResult struct {
 // safe (rows are keyed by union and ID number).
 // Codes: FORBIDDEN, VALIDATION_FAILED (file, unionId).
 func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string) (*RosterResult, error) {
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return nil, err
 	}
-	u, err := s.unionInScope(s.q(ctx), sc, unionID, "unionId")
+	u, err := s.UnionInScope(s.Q(ctx), sc, unionID, "unionId")
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 		}
 		res.Rows = append(res.Rows, out)
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		for _, g := range goods {
 			entry := models.RosterEntry{UnionID: u.ID, RealName: g.name, IDHash: g.hash, ImportedBy: sc.Admin.ID, CreatedAt: now}
 			if err := tx.Create(&entry).Error; err != nil {
@@ -137,7 +137,7 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 				res.Failed++
 			}
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "ROSTER_IMPORT", "union", &u.ID, &u.ID,
+		return s.Audit(ctx, tx, sc.Admin.ID, "ROSTER_IMPORT", "union", &u.ID, &u.ID,
 			fmt.Sprintf("imported=%d matched=%d failed=%d", res.Imported, res.Matched, res.Failed))
 	})
 	if err != nil {

@@ -23,11 +23,11 @@ func (sc *Scope) Covers(u *models.Union) bool { return sc.Root.Contains(u) }
 // CoversPath reports whether a union path is inside the scope.
 func (sc *Scope) CoversPath(path string) bool { return models.PathContains(sc.Root.Path, path) }
 
-var errOutOfScope = apperr.New(apperr.Forbidden, "无权操作其他工会的数据")
+var ErrOutOfScope = apperr.New(apperr.Forbidden, "无权操作其他工会的数据")
 
 // adminScope loads the calling admin's scope. Codes: UNAUTHENTICATED,
 // FORBIDDEN (not an admin).
-func (s *Service) adminScope(ctx context.Context, db *gorm.DB) (*Scope, error) {
+func (s *Service) AdminScope(ctx context.Context, db *gorm.DB) (*Scope, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func (s *Service) adminScope(ctx context.Context, db *gorm.DB) (*Scope, error) {
 
 // unionInScope loads union id and checks it lies in the scope.
 // Codes: NOT_FOUND (as field), FORBIDDEN.
-func (s *Service) unionInScope(db *gorm.DB, sc *Scope, id int64, field string) (*models.Union, error) {
+func (s *Service) UnionInScope(db *gorm.DB, sc *Scope, id int64, field string) (*models.Union, error) {
 	var u models.Union
 	if err := db.Take(&u, id).Error; err != nil {
 		if store.IsNotFound(err) {
@@ -53,13 +53,13 @@ func (s *Service) unionInScope(db *gorm.DB, sc *Scope, id int64, field string) (
 		return nil, err
 	}
 	if !sc.Covers(&u) {
-		return nil, errOutOfScope
+		return nil, ErrOutOfScope
 	}
 	return &u, nil
 }
 
 // memberPrincipal returns the calling member. Codes: UNAUTHENTICATED, FORBIDDEN.
-func memberPrincipal(ctx context.Context) (*auth.Principal, error) {
+func MemberPrincipal(ctx context.Context) (*auth.Principal, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -71,7 +71,7 @@ func memberPrincipal(ctx context.Context) (*auth.Principal, error) {
 }
 
 // subtreeUnionIDs is the sub-select of union ids under path, for IN (…).
-func subtreeUnionIDs(db *gorm.DB, path string) *gorm.DB {
+func SubtreeUnionIDs(db *gorm.DB, path string) *gorm.DB {
 	return db.Session(&gorm.Session{NewDB: true}).Model(&models.Union{}).Select("id").
 		Scopes(underPath("path", path))
 }
@@ -87,9 +87,9 @@ func underPath(column, path string) func(*gorm.DB) *gorm.DB {
 
 // unionOrRoot is the union an admin names (which must be in their scope),
 // or their own when they name none. Codes: FORBIDDEN, VALIDATION_FAILED.
-func (s *Service) unionOrRoot(db *gorm.DB, sc *Scope, id *int64) (*models.Union, error) {
+func (s *Service) UnionOrRoot(db *gorm.DB, sc *Scope, id *int64) (*models.Union, error) {
 	if id == nil {
 		return sc.Root, nil
 	}
-	return s.unionInScope(db, sc, *id, "unionId")
+	return s.UnionInScope(db, sc, *id, "unionId")
 }

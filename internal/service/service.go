@@ -15,7 +15,6 @@ import (
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
 	"unionhall/internal/pii"
-	"unionhall/internal/ratelimit"
 	"unionhall/internal/store"
 	"unionhall/internal/upload"
 	"unionhall/internal/wechat"
@@ -50,13 +49,11 @@ type Service struct {
 	log      *slog.Logger
 	settings Settings
 
-	logins           *loginLimits
-	sessions         *sessionCache
-	redeemerFailures *ratelimit.Keyed
+	logins   *loginLimits
+	sessions *sessionCache
 
-	classes *offeringCache[models.TrainingClass]
-	batches *offeringCache[models.VoucherBatch]
-	posts   *offeringCache[cachedPost]
+	classes *OfferingCache[models.TrainingClass]
+	posts   *OfferingCache[cachedPost]
 	views   *viewCounter
 }
 
@@ -82,13 +79,9 @@ func New(d Deps) *Service {
 		files: d.Files, log: d.Log, settings: d.Settings,
 		logins:   newLoginLimits(),
 		sessions: newSessionCache(d.Clock, d.Settings.SessionCacheTTL),
-		// 10 wrong codes, then one more every 6 s: typos pass, guessing a
-		// 100-bit code does not.
-		redeemerFailures: ratelimit.New(6*time.Second, 10),
-		classes:          newOfferingCache(d.DB, func(c models.TrainingClass) int64 { return c.ID }),
-		batches:          newOfferingCache(d.DB, func(b models.VoucherBatch) int64 { return b.ID }),
-		posts:            newPostCache(d.DB),
-		views:            newViewCounter(),
+		classes:  NewOfferingCache(d.DB, func(c models.TrainingClass) int64 { return c.ID }),
+		posts:    newPostCache(d.DB),
+		views:    newViewCounter(),
 	}
 }
 
@@ -104,7 +97,7 @@ func (s *Service) Sealer() *pii.Sealer { return s.sealer }
 // tx runs fn in one transaction bound to ctx. A transaction MySQL picked
 // as a deadlock victim was rolled back whole, so it runs again (fn must not
 // keep state across tries).
-func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (s *Service) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	for try := 1; ; try++ {
 		err := s.db.WithContext(ctx).Transaction(fn)
 		if err == nil || try == 4 || !store.IsRetryable(err) || ctx.Err() != nil {
@@ -119,4 +112,4 @@ func (s *Service) tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 func (s *Service) publicURL(path string) string { return s.settings.PublicBaseURL + path }
 
 // q is a plain session bound to ctx, for reads and single statements.
-func (s *Service) q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+func (s *Service) Q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }

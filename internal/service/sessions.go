@@ -98,7 +98,7 @@ func (c *sessionCache) remember(p *auth.Principal, r sessionRead) {
 }
 
 // forget drops session id, just revoked.
-func (c *sessionCache) forget(id int64) {
+func (c *sessionCache) Forget(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++

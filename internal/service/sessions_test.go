@@ -27,14 +27,14 @@ func TestSessionCache(t *testing.T) {
 	}
 
 	c.remember(p, c.begin())
-	c.forget(70)
+	c.Forget(70)
 	if c.live(p) {
 		t.Fatal("a revoked session is still live")
 	}
 	// A read that began before a revocation is not remembered: it may have
 	// seen the session just before.
 	r := c.begin()
-	c.forget(71)
+	c.Forget(71)
 	c.remember(p, r)
 	if c.live(p) {
 		t.Fatal("a read older than a revocation was remembered")

@@ -63,12 +63,12 @@ type SubsidyProgramInput struct {
 // caller's scope. Codes: VALIDATION_FAILED (with field), FORBIDDEN.
 func (s *Service) CreateSubsidyProgram(ctx context.Context, in SubsidyProgramInput) (*models.SubsidyProgram, error) {
 	var p models.SubsidyProgram
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		pub, err := s.unionOrRoot(tx, sc, in.UnionID)
+		pub, err := s.UnionOrRoot(tx, sc, in.UnionID)
 		if err != nil {
 			return err
 		}
@@ -92,12 +92,12 @@ func (s *Service) CreateSubsidyProgram(ctx context.Context, in SubsidyProgramInp
 // drops below what is granted. Codes: VALIDATION_FAILED, FORBIDDEN, CONFLICT.
 func (s *Service) UpdateSubsidyProgram(ctx context.Context, id int64, version int, in SubsidyProgramInput) (*models.SubsidyProgram, error) {
 	var p models.SubsidyProgram
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if _, err := offeringInScope(tx, sc, id, &p, subsidyProgramUnion, errSubsidyProgramNotFound, false); err != nil {
+		if _, err := OfferingInScope(tx, sc, id, &p, subsidyProgramUnion, errSubsidyProgramNotFound, false); err != nil {
 			return err
 		}
 		if p.Version != version {
@@ -137,12 +137,12 @@ func (s *Service) UpdateSubsidyProgram(ctx context.Context, id int64, version in
 // the publishing union's subtree. Idempotent. Codes: FORBIDDEN, CONFLICT.
 func (s *Service) PublishSubsidyProgram(ctx context.Context, id int64) (*models.SubsidyProgram, error) {
 	var p models.SubsidyProgram
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		if _, err := offeringInScope(tx, sc, id, &p, subsidyProgramUnion, errSubsidyProgramNotFound, false); err != nil {
+		if _, err := OfferingInScope(tx, sc, id, &p, subsidyProgramUnion, errSubsidyProgramNotFound, false); err != nil {
 			return err
 		}
 		if p.Status == models.OfferingPublished {
@@ -173,17 +173,17 @@ func subsidyProgramUnion(p *models.SubsidyProgram) int64 { return p.UnionID }
 func applySubsidyProgramInput(p *models.SubsidyProgram, in SubsidyProgramInput, isNew bool) error {
 	var err error
 	if in.Title != nil || isNew {
-		if p.Title, err = cleanText("title", deref(in.Title), 2, 100); err != nil {
+		if p.Title, err = CleanText("title", Deref(in.Title), 2, 100); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if p.Description, err = cleanText("description", *in.Description, 0, 5000); err != nil {
+		if p.Description, err = CleanText("description", *in.Description, 0, 5000); err != nil {
 			return err
 		}
 	}
 	if in.Year != nil || isNew {
-		if y := deref(in.Year); y < 2000 || y > 2100 {
+		if y := Deref(in.Year); y < 2000 || y > 2100 {
 			return apperr.Invalid("year", "年度不正确")
 		}
 		p.Year = *in.Year
@@ -235,7 +235,7 @@ func applySubsidyProgramInput(p *models.SubsidyProgram, in SubsidyProgramInput, 
 		p.ShareProvinceBP, p.ShareCityBP, p.ShareDistrictBP = bp[0], bp[1], bp[2]
 	}
 	if in.BudgetFen != nil || isNew {
-		b := deref(in.BudgetFen)
+		b := Deref(in.BudgetFen)
 		if b <= 0 {
 			return apperr.Invalid("budgetFen", "总预算应大于 0")
 		}
@@ -268,18 +268,18 @@ func (s *Service) ListSubsidyPrograms(ctx context.Context, unionID *int64, statu
 	if err != nil {
 		return empty, err
 	}
-	q, none, err := s.visibleOfferings(ctx, s.q(ctx).Model(&models.SubsidyProgram{}), unionID, status)
+	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.SubsidyProgram{}), unionID, status)
 	if err != nil || none {
 		return empty, err
 	}
-	return byIDPage[*models.SubsidyProgram](q, pa, true)
+	return ByIDPage[*models.SubsidyProgram](q, pa, true)
 }
 
 // SubsidyProgram loads one programme for the caller.
 // Codes: NOT_FOUND, FORBIDDEN.
 func (s *Service) SubsidyProgram(ctx context.Context, id int64) (*models.SubsidyProgram, error) {
 	var p models.SubsidyProgram
-	err := getOffering(ctx, s, id, &p, subsidyProgramUnion,
+	err := GetOffering(ctx, s, id, &p, subsidyProgramUnion,
 		func(p *models.SubsidyProgram) bool { return p.Status == models.OfferingDraft }, errSubsidyProgramNotFound)
 	if err != nil {
 		return nil, err
@@ -339,7 +339,7 @@ func (s *Service) ApplySubsidy(ctx context.Context, programID int64, in SubsidyA
 		return nil, err
 	}
 	var a models.SubsidyApplication
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		var p models.SubsidyProgram
 		if err := tx.Take(&p, programID).Error; err != nil {
 			return store.Translate(err, errSubsidyProgramNotFound.Message, "")
@@ -379,10 +379,10 @@ func (s *Service) ApplySubsidy(ctx context.Context, programID int64, in SubsidyA
 // checkSubsidyInput validates in for programme p and writes it into a.
 func (s *Service) checkSubsidyInput(tx *gorm.DB, p *models.SubsidyProgram, memberID int64, a *models.SubsidyApplication, in SubsidyApplicationInput) error {
 	var err error
-	if a.School, err = cleanText("school", in.School, 2, 100); err != nil {
+	if a.School, err = CleanText("school", in.School, 2, 100); err != nil {
 		return err
 	}
-	if a.Major, err = cleanText("major", in.Major, 2, 100); err != nil {
+	if a.Major, err = CleanText("major", in.Major, 2, 100); err != nil {
 		return err
 	}
 	if _, ok := p.Cap(in.Level); !ok {
@@ -441,7 +441,7 @@ func (s *Service) attachProofs(ctx context.Context, tx *gorm.DB, appID int64, id
 // NOT_ELIGIBLE, CONFLICT (stale version, not RETURNED).
 func (s *Service) ResubmitSubsidyApplication(ctx context.Context, id int64, version int, in SubsidyApplicationInput) (*models.SubsidyApplication, error) {
 	var a models.SubsidyApplication
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := s.ownApplication(ctx, tx, id, &a); err != nil {
 			return err
 		}
@@ -498,7 +498,7 @@ func (s *Service) ResubmitSubsidyApplication(ctx context.Context, id int64, vers
 // A retry returns the withdrawn application. Codes: NOT_FOUND, CONFLICT.
 func (s *Service) WithdrawSubsidyApplication(ctx context.Context, id int64, version int) (*models.SubsidyApplication, error) {
 	var a models.SubsidyApplication
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := s.ownApplication(ctx, tx, id, &a); err != nil {
 			return err
 		}
@@ -533,7 +533,7 @@ func (s *Service) WithdrawSubsidyApplication(ctx context.Context, id int64, vers
 // ownApplication loads application id of the calling member into a.
 // Codes: UNAUTHENTICATED, FORBIDDEN (not a member), NOT_FOUND.
 func (s *Service) ownApplication(ctx context.Context, db *gorm.DB, id int64, a *models.SubsidyApplication) error {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return err
 	}
@@ -563,13 +563,13 @@ func (s *Service) ReviewSubsidyApplication(ctx context.Context, id int64, versio
 	if decision != models.DecisionApprove {
 		minLen = 2
 	}
-	comment, err := cleanText("comment", comment, minLen, 500)
+	comment, err := CleanText("comment", comment, minLen, 500)
 	if err != nil {
 		return nil, err
 	}
 	var a models.SubsidyApplication
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -632,7 +632,7 @@ func (s *Service) ReviewSubsidyApplication(ctx context.Context, id int64, versio
 			Decision: decision, Comment: comment, CreatedAt: now}).Error; err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, sc.Admin.ID, "SUBSIDY_REVIEW", "subsidy_application", &a.ID, &a.UnionID,
+		if err := s.Audit(ctx, tx, sc.Admin.ID, "SUBSIDY_REVIEW", "subsidy_application", &a.ID, &a.UnionID,
 			string(a.Stage)+" "+string(decision)); err != nil {
 			return err
 		}
@@ -681,7 +681,7 @@ func (s *Service) applicationInScope(db *gorm.DB, sc *Scope, id int64, a *models
 		return err
 	}
 	if !sc.CoversPath(a.UnionPath) {
-		return errOutOfScope
+		return ErrOutOfScope
 	}
 	return nil
 }
@@ -692,20 +692,20 @@ func (s *Service) applicationInScope(db *gorm.DB, sc *Scope, id int64, a *models
 func (s *Service) SubsidyApplication(ctx context.Context, id int64) (*models.SubsidyApplication, error) {
 	var a models.SubsidyApplication
 	if auth.PrincipalFrom(ctx).IsMember() {
-		if err := s.ownApplication(ctx, s.q(ctx), id, &a); err != nil {
+		if err := s.ownApplication(ctx, s.Q(ctx), id, &a); err != nil {
 			return nil, err
 		}
 		return &a, nil
 	}
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if err := s.applicationInScope(tx, sc, id, &a); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "SUBSIDY_APPLICATION_READ", "subsidy_application", &a.ID, &a.UnionID, "")
+		return s.Audit(ctx, tx, sc.Admin.ID, "SUBSIDY_APPLICATION_READ", "subsidy_application", &a.ID, &a.UnionID, "")
 	})
 	if err != nil {
 		return nil, err
@@ -717,7 +717,7 @@ func (s *Service) SubsidyApplication(ctx context.Context, id int64) (*models.Sub
 // first. Codes: UNAUTHENTICATED, FORBIDDEN.
 func (s *Service) MySubsidyApplications(ctx context.Context, first *int, after *string) (page.Page[*models.SubsidyApplication], error) {
 	var empty page.Page[*models.SubsidyApplication]
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -725,7 +725,7 @@ func (s *Service) MySubsidyApplications(ctx context.Context, first *int, after *
 	if err != nil {
 		return empty, err
 	}
-	return byIDPage[*models.SubsidyApplication](s.q(ctx).Where("member_id = ?", p.ID), pa, true)
+	return ByIDPage[*models.SubsidyApplication](s.Q(ctx).Where("member_id = ?", p.ID), pa, true)
 }
 
 // SubsidyApplicationFilter narrows a reviewer's queue.
@@ -746,7 +746,7 @@ func (s *Service) SubsidyApplications(ctx context.Context, f SubsidyApplicationF
 	if err != nil {
 		return out, err
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		sc, root, err := s.subsidySubtree(tx, ctx, f.ProgramID, f.UnionID)
 		if err != nil {
 			return err
@@ -761,10 +761,10 @@ func (s *Service) SubsidyApplications(ctx context.Context, f SubsidyApplicationF
 		if f.Level != nil {
 			q = q.Where("level = ?", *f.Level)
 		}
-		if out, err = byIDPage[*models.SubsidyApplication](q, pa, false); err != nil {
+		if out, err = ByIDPage[*models.SubsidyApplication](q, pa, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "SUBSIDY_APPLICATIONS_READ", "subsidy_program", &f.ProgramID, &root.ID,
+		return s.Audit(ctx, tx, sc.Admin.ID, "SUBSIDY_APPLICATIONS_READ", "subsidy_program", &f.ProgramID, &root.ID,
 			fmt.Sprintf("rows=%d", len(out.Items)))
 	})
 	return out, err
@@ -775,7 +775,7 @@ func (s *Service) SubsidyApplications(ctx context.Context, f SubsidyApplicationF
 // published to their union's chain or within their subtree) and returns the
 // union whose subtree to read: unionID's, or the admin's root.
 func (s *Service) subsidySubtree(tx *gorm.DB, ctx context.Context, programID int64, unionID *int64) (*Scope, *models.Union, error) {
-	sc, err := s.adminScope(ctx, tx)
+	sc, err := s.AdminScope(ctx, tx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -793,9 +793,9 @@ func (s *Service) subsidySubtree(tx *gorm.DB, ctx context.Context, programID int
 	// The publisher is in the admin's subtree, or above it (a city
 	// programme reviewed by a district).
 	if !sc.Covers(&pub) && !pub.Contains(sc.Root) {
-		return nil, nil, errOutOfScope
+		return nil, nil, ErrOutOfScope
 	}
-	root, err := s.unionOrRoot(tx, sc, unionID)
+	root, err := s.UnionOrRoot(tx, sc, unionID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -806,17 +806,17 @@ func (s *Service) subsidySubtree(tx *gorm.DB, ctx context.Context, programID int
 // programme; whoever sees the application may see its programme).
 func (s *Service) SubsidyProgramsByIDs(ctx context.Context, ids []int64) ([]*models.SubsidyProgram, error) {
 	var rows []*models.SubsidyProgram
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return byIDs(ids, rows, func(p *models.SubsidyProgram) int64 { return p.ID }), nil
+	return ByIDs(ids, rows, func(p *models.SubsidyProgram) int64 { return p.ID }), nil
 }
 
 // SubsidyReviewsByApplicationIDs loads the trails of applications for a
 // dataloader, each oldest first.
 func (s *Service) SubsidyReviewsByApplicationIDs(ctx context.Context, ids []int64) ([][]*models.SubsidyReview, error) {
 	var rows []*models.SubsidyReview
-	if err := s.q(ctx).Where("application_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("application_id IN ?", ids).Order("id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	by := map[int64][]*models.SubsidyReview{}
@@ -858,7 +858,7 @@ type SubsidyStats struct {
 // state, and the approved amounts by funding level.
 // Codes: FORBIDDEN, NOT_FOUND, VALIDATION_FAILED.
 func (s *Service) SubsidyStatistics(ctx context.Context, programID int64, unionID *int64) (*SubsidyStats, error) {
-	db := s.q(ctx)
+	db := s.Q(ctx)
 	_, root, err := s.subsidySubtree(db, ctx, programID, unionID)
 	if err != nil {
 		return nil, err

@@ -45,7 +45,7 @@ func (s *Service) SubsidyProofLinks(ctx context.Context, a *models.SubsidyApplic
 		return nil, err
 	}
 	var files []*models.UploadedFile
-	err := s.q(ctx).Table("uploaded_files").Select("uploaded_files.*").
+	err := s.Q(ctx).Table("uploaded_files").Select("uploaded_files.*").
 		Joins("JOIN subsidy_proofs ON subsidy_proofs.file_id = uploaded_files.id").
 		Where("subsidy_proofs.application_id = ?", a.ID).Order("subsidy_proofs.id").Find(&files).Error
 	if err != nil {
@@ -77,12 +77,12 @@ func (s *Service) canSeeApplication(ctx context.Context, a *models.SubsidyApplic
 		}
 		return nil
 	}
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return err
 	}
 	if !sc.CoversPath(a.UnionPath) {
-		return errOutOfScope
+		return ErrOutOfScope
 	}
 	return nil
 }
@@ -104,8 +104,8 @@ func (s *Service) OpenProof(ctx context.Context, fileID, exp, sig string) (*mode
 		return nil, nil, errProofLink
 	}
 	var f models.UploadedFile
-	err = s.q(ctx).Where("id = ? AND purpose = ?", fileID, PurposeProof).
-		Where("EXISTS (?)", s.q(ctx).Session(&gorm.Session{NewDB: true}).Model(&models.SubsidyProof{}).
+	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, PurposeProof).
+		Where("EXISTS (?)", s.Q(ctx).Session(&gorm.Session{NewDB: true}).Model(&models.SubsidyProof{}).
 			Select("1").Where("file_id = ?", fileID)).Take(&f).Error
 	if err != nil {
 		return nil, nil, apperr.New(apperr.NotFound, "文件不存在")
@@ -124,7 +124,7 @@ func (s *Service) OpenProof(ctx context.Context, fileID, exp, sig string) (*mode
 func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fullPhones bool) (*Export, error) {
 	var p models.SubsidyProgram
 	var root *models.Union
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		sc, r, err := s.subsidySubtree(tx, ctx, programID, nil)
 		if err != nil {
 			return err
@@ -133,22 +133,22 @@ func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fu
 		if err := tx.Take(&p, programID).Error; err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "SUBSIDY_PAYMENTS_EXPORT", "subsidy_program", &p.ID, &root.ID, exportDetail(fullPhones))
+		return s.Audit(ctx, tx, sc.Admin.ID, "SUBSIDY_PAYMENTS_EXPORT", "subsidy_program", &p.ID, &root.ID, ExportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err
 	}
 	header := []string{"申请编号", "姓名", "手机号", "所属工会", "学校", "专业", "学历层次", "学费（元）", "资助金额（元）",
 		"省级出资（元）", "市级出资（元）", "区级出资（元）", "核定时间"}
-	return &Export{FileName: p.Title + "-资助发放名单.xlsx", write: func(w io.Writer) error {
-		return writeXLSX(w, "资助发放名单", header, func(emit func([]any) error) error {
+	return &Export{FileName: p.Title + "-资助发放名单.xlsx", Stream: func(w io.Writer) error {
+		return WriteXLSX(w, "资助发放名单", header, func(emit func([]any) error) error {
 			type row struct {
 				models.SubsidyApplication  `gorm:"embedded"`
 				RealName, Phone, UnionName string
 			}
-			return inBatches(func(after int64) ([]row, error) {
+			return InBatches(func(after int64) ([]row, error) {
 				var rows []row
-				err := s.q(ctx).Table("subsidy_applications").
+				err := s.Q(ctx).Table("subsidy_applications").
 					Select("subsidy_applications.*, members.real_name, members.phone, unions.name AS union_name").
 					Joins("JOIN members ON members.id = subsidy_applications.member_id").
 					Joins("JOIN unions ON unions.id = subsidy_applications.union_id").
@@ -157,9 +157,9 @@ func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fu
 					Where("subsidy_applications.id > ?", after).Order("subsidy_applications.id").Limit(500).Find(&rows).Error
 				return rows, err
 			}, func(r row) int64 { return r.ID }, func(r row) error {
-				return emit([]any{r.ID, r.RealName, exportPhone(r.Phone, fullPhones), r.UnionName, r.School, r.Major,
+				return emit([]any{r.ID, r.RealName, ExportPhone(r.Phone, fullPhones), r.UnionName, r.School, r.Major,
 					r.Level.Label(), yuan(r.TuitionFen), yuan(r.GrantFen()), yuan(r.GrantProvinceFen), yuan(r.GrantCityFen),
-					yuan(r.GrantDistrictFen), chinaTime(r.DecidedAt)})
+					yuan(r.GrantDistrictFen), ExportTime(r.DecidedAt)})
 			})
 		})
 	}}, nil

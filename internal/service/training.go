@@ -52,12 +52,12 @@ type ClassInput struct {
 // caller's scope. Codes: VALIDATION_FAILED (with field), FORBIDDEN.
 func (s *Service) CreateTrainingClass(ctx context.Context, in ClassInput) (*models.TrainingClass, error) {
 	var c models.TrainingClass
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		pub, err := s.unionOrRoot(tx, sc, in.UnionID)
+		pub, err := s.UnionOrRoot(tx, sc, in.UnionID)
 		if err != nil {
 			return err
 		}
@@ -86,8 +86,8 @@ func (s *Service) CreateTrainingClass(ctx context.Context, in ClassInput) (*mode
 // or cancelled class).
 func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int, in ClassInput) (*models.TrainingClass, error) {
 	var c models.TrainingClass
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -118,7 +118,7 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 		if err != nil {
 			return err
 		}
-		s.classes.forget(c.ID)
+		s.classes.Forget(c.ID)
 		if sessions != nil {
 			if err := tx.Where("class_id = ?", c.ID).Delete(&models.TrainingSession{}).Error; err != nil {
 				return err
@@ -141,7 +141,7 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *models.TrainingClass, in ClassInput, isNew bool) ([]models.TrainingSession, error) {
 	var err error
 	if in.Title != nil || isNew {
-		if c.Title, err = cleanText("title", deref(in.Title), 2, 100); err != nil {
+		if c.Title, err = CleanText("title", Deref(in.Title), 2, 100); err != nil {
 			return nil, err
 		}
 	}
@@ -152,12 +152,12 @@ func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *
 		c.Category = *in.Category
 	}
 	if in.Description != nil {
-		if c.Description, err = cleanText("description", *in.Description, 0, 5000); err != nil {
+		if c.Description, err = CleanText("description", *in.Description, 0, 5000); err != nil {
 			return nil, err
 		}
 	}
 	if in.Teacher != nil {
-		if c.Teacher, err = cleanText("teacher", *in.Teacher, 0, 50); err != nil {
+		if c.Teacher, err = CleanText("teacher", *in.Teacher, 0, 50); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +177,7 @@ func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *
 		}
 	}
 	if in.Capacity != nil || isNew {
-		if c.Capacity = deref(in.Capacity); c.Capacity < 1 || c.Capacity > 100000 {
+		if c.Capacity = Deref(in.Capacity); c.Capacity < 1 || c.Capacity > 100000 {
 			return nil, apperr.Invalid("capacity", "名额应在 1 到 100000 之间")
 		}
 	}
@@ -215,7 +215,7 @@ func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *
 		return nil, apperr.Invalid("cancelDeadline", "取消截止时间应晚于报名开始时间")
 	}
 	if in.Eligibility != nil || isNew {
-		if c.Eligibility, err = s.eligibility(tx, sc, pub, in.Eligibility); err != nil {
+		if c.Eligibility, err = s.Eligibility(tx, sc, pub, in.Eligibility); err != nil {
 			return nil, err
 		}
 	}
@@ -235,7 +235,7 @@ func validSessions(in []SessionInput) ([]models.TrainingSession, error) {
 		if x.EndsAt.Sub(x.StartsAt) > 24*time.Hour {
 			return nil, apperr.Invalid(field+".endsAt", "一次课不能超过 24 小时")
 		}
-		place, err := cleanText(field+".place", x.Place, 0, 200)
+		place, err := CleanText(field+".place", x.Place, 0, 200)
 		if err != nil {
 			return nil, err
 		}
@@ -274,7 +274,7 @@ func maxTime(a, b time.Time) time.Time {
 // FORBIDDEN whether or not it exists. lockedRead makes the read current on
 // MySQL (after seats.Lock).
 func (s *Service) classInScope(tx *gorm.DB, sc *Scope, id int64, c *models.TrainingClass, lockedRead bool) (*models.Union, error) {
-	return offeringInScope(tx, sc, id, c, func(c *models.TrainingClass) int64 { return c.UnionID }, errClassNotFound, lockedRead)
+	return OfferingInScope(tx, sc, id, c, func(c *models.TrainingClass) int64 { return c.UnionID }, errClassNotFound, lockedRead)
 }
 
 // lockClass takes class id's seat lock (changes to its seats and bookings
@@ -305,7 +305,7 @@ func (s *Service) CloseTrainingClass(ctx context.Context, id int64) (*models.Tra
 // with the reason, which members see. Idempotent.
 // Codes: VALIDATION_FAILED (reason), FORBIDDEN, CONFLICT.
 func (s *Service) CancelTrainingClass(ctx context.Context, id int64, reason string) (*models.TrainingClass, error) {
-	reason, err := cleanText("reason", reason, 2, 150)
+	reason, err := CleanText("reason", reason, 2, 150)
 	if err != nil {
 		return nil, err
 	}
@@ -314,8 +314,8 @@ func (s *Service) CancelTrainingClass(ctx context.Context, id int64, reason stri
 
 func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingStatus, reason string) (*models.TrainingClass, error) {
 	var c models.TrainingClass
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -323,9 +323,9 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 			return err
 		}
 		now := s.clock.Now()
-		moved, err := statusMove{Model: &models.TrainingClass{}, ID: c.ID, From: c.Status, To: to, Now: now, Noun: "课程",
+		moved, err := StatusMove{Model: &models.TrainingClass{}, ID: c.ID, From: c.Status, To: to, Now: now, Noun: "课程",
 			Prepare: func(updates map[string]any) error {
-				s.classes.forget(c.ID)
+				s.classes.Forget(c.ID)
 				if to != models.OfferingCancelled {
 					return nil
 				}
@@ -337,7 +337,7 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 					return err
 				}
 				return seats.Clear(tx, trainingSeats, c.ID)
-			}}.apply(tx)
+			}}.Apply(tx)
 		if err != nil || !moved {
 			return err
 		}
@@ -354,7 +354,7 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 // most one active booking per class; a retry returns it unchanged.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE (with the reason), FULL.
 func (s *Service) BookClass(ctx context.Context, classID int64) (*models.TrainingBooking, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -370,7 +370,7 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 			Args: []any{models.OfferingPublished, now, now},
 		},
 		cached: func() error {
-			c, err := s.classes.get(ctx, classID)
+			c, err := s.classes.Get(ctx, classID)
 			if err == nil {
 				err = s.canBook(v, c, now)
 			}
@@ -383,7 +383,7 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 		hold: func(g seats.Grant) *models.TrainingBooking {
 			active := true
 			return &models.TrainingBooking{ClassID: classID, MemberID: p.ID, Status: models.BookingStatus(g.Status),
-				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: newCode(20), CreatedAt: now, UpdatedAt: now}
+				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: NewCode(20), CreatedAt: now, UpdatedAt: now}
 		},
 	}.take(ctx, s)
 }
@@ -396,7 +396,7 @@ func (s *Service) freshBookingCheck(ctx context.Context, v *Viewer, classID int6
 		models.TrainingClass `gorm:"embedded"`
 		MyBookingID          *int64
 	}
-	err := s.q(ctx).Table("training_classes").
+	err := s.Q(ctx).Table("training_classes").
 		Select("training_classes.*, (SELECT b.id FROM training_bookings AS b WHERE b.class_id = training_classes.id"+
 			" AND b.member_id = ? AND b.active = ?) AS my_booking_id", v.Member.ID, true).
 		Where("training_classes.id = ?", classID).Take(&row).Error
@@ -404,10 +404,10 @@ func (s *Service) freshBookingCheck(ctx context.Context, v *Viewer, classID int6
 		return nil, nil, store.Translate(err, errClassNotFound.Message, "")
 	}
 	c := &row.TrainingClass
-	s.classes.put(c)
+	s.classes.Put(c)
 	if row.MyBookingID != nil { // a retry
 		var b models.TrainingBooking
-		if err := s.q(ctx).Take(&b, *row.MyBookingID).Error; err != nil {
+		if err := s.Q(ctx).Take(&b, *row.MyBookingID).Error; err != nil {
 			return nil, nil, err
 		}
 		return nil, &b, nil
@@ -476,7 +476,7 @@ func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.T
 // check-in window (checkInOpen). Idempotent. Codes: NOT_FOUND, FORBIDDEN,
 // VALIDATION_FAILED (the booking holds no seat), WINDOW_CLOSED.
 func (s *Service) CheckInBooking(ctx context.Context, code string) (*models.TrainingBooking, error) {
-	code = normalizeCode(code, "unionhall:checkin:")
+	code = NormalizeCode(code, "unionhall:checkin:")
 	if len(code) != 20 {
 		return nil, apperr.Invalid("code", "签到码应为 20 位")
 	}
@@ -500,8 +500,8 @@ func (s *Service) MarkAttendance(ctx context.Context, bookingID int64, attended 
 // check-in at the door: only inside a session's window.
 func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models.TrainingBooking) error, attended, byCode bool) (*models.TrainingBooking, error) {
 	var b models.TrainingBooking
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -556,7 +556,7 @@ func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models
 				return err
 			}
 		}
-		if err := s.audit(ctx, tx, sc.Admin.ID, "TRAINING_ATTENDANCE", "training_booking", &b.ID, &c.UnionID, string(to)); err != nil {
+		if err := s.Audit(ctx, tx, sc.Admin.ID, "TRAINING_ATTENDANCE", "training_booking", &b.ID, &c.UnionID, string(to)); err != nil {
 			return err
 		}
 		return tx.Take(&b, b.ID).Error
@@ -609,7 +609,7 @@ func (s *Service) SweepNoShows(ctx context.Context) (int, error) {
 	total := 0
 	for {
 		var rows []struct{ ID, MemberID int64 }
-		if err := s.q(ctx).Table("training_bookings AS b").Select("b.id, b.member_id").
+		if err := s.Q(ctx).Table("training_bookings AS b").Select("b.id, b.member_id").
 			Joins("JOIN training_classes AS c ON c.id = b.class_id").
 			Where("b.status = ? AND c.ends_at < ? AND c.status IN ?", models.BookingConfirmed, now,
 				[]models.OfferingStatus{models.OfferingPublished, models.OfferingClosed}).
@@ -620,7 +620,7 @@ func (s *Service) SweepNoShows(ctx context.Context) (int, error) {
 			return total, nil
 		}
 		for _, r := range rows {
-			err := s.tx(ctx, func(tx *gorm.DB) error {
+			err := s.Tx(ctx, func(tx *gorm.DB) error {
 				res := tx.Model(&models.TrainingBooking{}).Where("id = ? AND status = ?", r.ID, models.BookingConfirmed).
 					Updates(map[string]any{"status": models.BookingNoShow, "updated_at": now})
 				if res.Error != nil || res.RowsAffected == 0 {
@@ -643,14 +643,14 @@ func (s *Service) SweepNoShows(ctx context.Context) (int, error) {
 // ended: nobody will move up any more.
 func (s *Service) closeEndedWaitlists(ctx context.Context, now time.Time) error {
 	var ids []int64
-	if err := s.q(ctx).Model(&models.TrainingClass{}).
+	if err := s.Q(ctx).Model(&models.TrainingClass{}).
 		Where("ends_at < ? AND waitlist_count > 0 AND status IN ?", now,
 			[]models.OfferingStatus{models.OfferingPublished, models.OfferingClosed}).
 		Limit(500).Pluck("id", &ids).Error; err != nil {
 		return err
 	}
 	for _, id := range ids {
-		err := s.tx(ctx, func(tx *gorm.DB) error {
+		err := s.Tx(ctx, func(tx *gorm.DB) error {
 			if _, err := seats.Lock(tx, trainingSeats, id); err != nil {
 				return err
 			}
@@ -720,13 +720,13 @@ type ClassFilter struct {
 }
 
 // classKey orders class lists: soonest first, then id.
-type classKey struct {
+type CursorKey struct {
 	T time.Time `json:"t"`
 	I int64     `json:"i"`
 }
 
 // ClassCursor is a class's cursor in a list.
-func ClassCursor(c *models.TrainingClass) any { return classKey{T: c.StartsAt, I: c.ID} }
+func ClassCursor(c *models.TrainingClass) any { return CursorKey{T: c.StartsAt, I: c.ID} }
 
 // ListTrainingClasses lists classes soonest first. Members see published and
 // closed classes of the unions on their chain (their union up to the root);
@@ -737,14 +737,14 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 	if _, err := auth.Require(ctx); err != nil {
 		return empty, err
 	}
-	pa, err := page.Parse[classKey](first, after)
+	pa, err := page.Parse[CursorKey](first, after)
 	if err != nil {
 		return empty, err
 	}
 	if f.Category != nil && !f.Category.IsValid() {
 		return empty, apperr.Invalid("category", "课程类别不正确")
 	}
-	q, none, err := s.visibleOfferings(ctx, s.q(ctx).Model(&models.TrainingClass{}), f.UnionID, f.Status)
+	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.TrainingClass{}), f.UnionID, f.Status)
 	if err != nil || none {
 		return empty, err
 	}
@@ -772,7 +772,7 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 // subtree (FORBIDDEN otherwise).
 func (s *Service) GetTrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error) {
 	var c models.TrainingClass
-	if err := getOffering(ctx, s, id, &c, func(c *models.TrainingClass) int64 { return c.UnionID },
+	if err := GetOffering(ctx, s, id, &c, func(c *models.TrainingClass) int64 { return c.UnionID },
 		func(c *models.TrainingClass) bool { return !c.IsVisibleToMembers() }, errClassNotFound); err != nil {
 		return nil, err
 	}
@@ -816,19 +816,19 @@ func (s *Service) TrainingClassStats(ctx context.Context, c *models.TrainingClas
 	if !auth.PrincipalFrom(ctx).IsAdmin() {
 		return nil, nil
 	}
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return nil, err
 	}
 	var cc models.TrainingClass
-	if _, err := s.classInScope(s.q(ctx), sc, c.ID, &cc, false); err != nil {
+	if _, err := s.classInScope(s.Q(ctx), sc, c.ID, &cc, false); err != nil {
 		return nil, err
 	}
 	var rows []struct {
 		Status models.BookingStatus
 		N      int
 	}
-	if err := s.q(ctx).Model(&models.TrainingBooking{}).Select("status, COUNT(*) AS n").
+	if err := s.Q(ctx).Model(&models.TrainingBooking{}).Select("status, COUNT(*) AS n").
 		Where("class_id = ?", c.ID).Group("status").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
@@ -864,8 +864,8 @@ func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFil
 		return empty, err
 	}
 	var got page.Page[*models.TrainingBooking]
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -877,10 +877,10 @@ func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFil
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
-		if got, err = byIDPage[*models.TrainingBooking](q, pa, false); err != nil {
+		if got, err = ByIDPage[*models.TrainingBooking](q, pa, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_LIST", "training_class", &c.ID, &c.UnionID,
+		return s.Audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_LIST", "training_class", &c.ID, &c.UnionID,
 			fmt.Sprintf("rows=%d", len(got.Items)))
 	})
 	if err != nil {
@@ -895,7 +895,7 @@ func (s *Service) WaitlistPosition(ctx context.Context, b *models.TrainingBookin
 	if b.Status != models.BookingWaitlisted || b.WaitSeq == nil {
 		return nil, nil
 	}
-	n, err := seats.Position(s.q(ctx), trainingSeats, b.ClassID, *b.WaitSeq)
+	n, err := seats.Position(s.Q(ctx), trainingSeats, b.ClassID, *b.WaitSeq)
 	if err != nil {
 		return nil, err
 	}
@@ -911,7 +911,7 @@ func IsOwnBooking(ctx context.Context, b *models.TrainingBooking) bool {
 // SessionsByClassIDs loads classes' sessions for a dataloader.
 func (s *Service) SessionsByClassIDs(ctx context.Context, ids []int64) ([][]*models.TrainingSession, error) {
 	var rows []*models.TrainingSession
-	if err := s.q(ctx).Where("class_id IN ?", ids).Order("class_id, seq").Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("class_id IN ?", ids).Order("class_id, seq").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	by := map[int64][]*models.TrainingSession{}
@@ -938,7 +938,7 @@ func (s *Service) MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*mod
 		return out, nil
 	}
 	var rows []*models.TrainingBooking
-	if err := s.q(ctx).Where("member_id = ? AND class_id IN ?", p.ID, ids).Order("id").Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("member_id = ? AND class_id IN ?", p.ID, ids).Order("id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	latest := map[int64]*models.TrainingBooking{}
@@ -955,23 +955,23 @@ func (s *Service) MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*mod
 // caller could see each booking, so it may see its class.
 func (s *Service) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {
 	var rows []*models.TrainingClass
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return byIDs(ids, rows, func(c *models.TrainingClass) int64 { return c.ID }), nil
+	return ByIDs(ids, rows, func(c *models.TrainingClass) int64 { return c.ID }), nil
 }
 
 // MembersByIDs loads members for a dataloader (a booking's member).
 func (s *Service) MembersByIDs(ctx context.Context, ids []int64) ([]*models.Member, error) {
 	var rows []*models.Member
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return byIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
+	return ByIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
 }
 
 // byIDs orders rows as ids, nil for missing ones.
-func byIDs[T any](ids []int64, rows []T, id func(T) int64) []T {
+func ByIDs[T any](ids []int64, rows []T, id func(T) int64) []T {
 	by := make(map[int64]T, len(rows))
 	for _, r := range rows {
 		by[id(r)] = r

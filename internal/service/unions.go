@@ -30,7 +30,7 @@ func (s *Service) ListUnions(ctx context.Context, f UnionFilter, first *int, aft
 	if err != nil {
 		return page.Page[*models.Union]{}, err
 	}
-	q := s.q(ctx).Model(&models.Union{})
+	q := s.Q(ctx).Model(&models.Union{})
 	name := strings.TrimSpace(f.NameContains)
 	switch {
 	case name != "":
@@ -56,7 +56,7 @@ func (s *Service) ListUnions(ctx context.Context, f UnionFilter, first *int, aft
 // GetUnion returns a union or NOT_FOUND.
 func (s *Service) GetUnion(ctx context.Context, id int64) (*models.Union, error) {
 	var u models.Union
-	if err := s.q(ctx).Take(&u, id).Error; err != nil {
+	if err := s.Q(ctx).Take(&u, id).Error; err != nil {
 		return nil, store.Translate(err, "工会不存在", "")
 	}
 	return &u, nil
@@ -66,7 +66,7 @@ func (s *Service) GetUnion(ctx context.Context, id int64) (*models.Union, error)
 // missing ones).
 func (s *Service) UnionsByIDs(ctx context.Context, ids []int64) ([]*models.Union, error) {
 	var rows []*models.Union
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	byID := make(map[int64]*models.Union, len(rows))
@@ -91,7 +91,7 @@ type CreateUnionInput struct {
 // CreateUnion adds a union below one in the caller's scope. The level must be
 // below the parent's. Codes: VALIDATION_FAILED, FORBIDDEN, ALREADY_EXISTS.
 func (s *Service) CreateUnion(ctx context.Context, in CreateUnionInput) (*models.Union, error) {
-	name, err := cleanText("name", in.Name, 2, 100)
+	name, err := CleanText("name", in.Name, 2, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -102,12 +102,12 @@ func (s *Service) CreateUnion(ctx context.Context, in CreateUnionInput) (*models
 		return nil, apperr.Invalid("kind", "工会类型不正确")
 	}
 	var u models.Union
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		parent, err := s.unionInScope(tx, sc, in.ParentID, "parentId")
+		parent, err := s.UnionInScope(tx, sc, in.ParentID, "parentId")
 		if err != nil {
 			return err
 		}
@@ -164,7 +164,7 @@ func (s *Service) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models
 	if utf8.RuneCountInString(in.Password) < 10 || len(in.Password) > 72 {
 		return nil, apperr.Invalid("password", "密码长度应为 10–72 个字符")
 	}
-	display, err := cleanText("displayName", in.DisplayName, 1, 50)
+	display, err := CleanText("displayName", in.DisplayName, 1, 50)
 	if err != nil {
 		return nil, err
 	}
@@ -176,15 +176,15 @@ func (s *Service) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models
 		return nil, err
 	}
 	var a models.Admin
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if in.Role == models.RoleSuperAdmin && !sc.Admin.IsSuperAdmin() {
 			return apperr.New(apperr.Forbidden, "只有超级管理员可以创建超级管理员")
 		}
-		u, err := s.unionInScope(tx, sc, in.UnionID, "unionId")
+		u, err := s.UnionInScope(tx, sc, in.UnionID, "unionId")
 		if err != nil {
 			return err
 		}
@@ -195,7 +195,7 @@ func (s *Service) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models
 		if err := tx.Create(&a).Error; err != nil {
 			return store.Translate(err, "", "用户名已被使用")
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "ADMIN_CREATE", "admin", &a.ID, &u.ID, "role="+string(a.Role))
+		return s.Audit(ctx, tx, sc.Admin.ID, "ADMIN_CREATE", "admin", &a.ID, &u.ID, "role="+string(a.Role))
 	})
 	if err != nil {
 		return nil, err
@@ -209,11 +209,11 @@ func (s *Service) ListAdmins(ctx context.Context, first *int, after *string) (pa
 	if err != nil {
 		return page.Page[*models.Admin]{}, err
 	}
-	sc, err := s.adminScope(ctx, s.q(ctx))
+	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {
 		return page.Page[*models.Admin]{}, err
 	}
-	q := s.q(ctx).Where("union_id IN (?)", subtreeUnionIDs(s.q(ctx), sc.Root.Path))
+	q := s.Q(ctx).Where("union_id IN (?)", SubtreeUnionIDs(s.Q(ctx), sc.Root.Path))
 	if pa.HasKey {
 		q = q.Where("id > ?", pa.Key.ID)
 	}
@@ -227,7 +227,7 @@ func (s *Service) ListAdmins(ctx context.Context, first *int, after *string) (pa
 // AdminsByIDs loads admins for a dataloader, in the order of ids.
 func (s *Service) AdminsByIDs(ctx context.Context, ids []int64) ([]*models.Admin, error) {
 	var rows []*models.Admin
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	byID := make(map[int64]*models.Admin, len(rows))

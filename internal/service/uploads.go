@@ -93,7 +93,7 @@ func (s *Service) SaveUpload(ctx context.Context, purpose, fileName string, body
 		ID: id, OwnerKind: p.Kind, OwnerID: p.ID, Purpose: purpose, FileName: name, ContentType: ctype,
 		Size: counted.n, SHA256: hex.EncodeToString(h.Sum(nil)), CreatedAt: s.clock.Now(),
 	}
-	if err := s.q(ctx).Create(f).Error; err != nil {
+	if err := s.Q(ctx).Create(f).Error; err != nil {
 		return nil, err
 	}
 	return f, nil
@@ -102,7 +102,7 @@ func (s *Service) SaveUpload(ctx context.Context, purpose, fileName string, body
 // ownUpload loads an upload the caller made for purpose.
 // Codes: VALIDATION_FAILED naming field (unknown, someone else's, wrong purpose).
 func (s *Service) ownUpload(ctx context.Context, id, purpose, field string) (*models.UploadedFile, error) {
-	return s.ownUploadIn(ctx, s.q(ctx), id, purpose, field)
+	return s.ownUploadIn(ctx, s.Q(ctx), id, purpose, field)
 }
 
 // ownUploadIn is ownUpload reading through db (a transaction's: SQLite has

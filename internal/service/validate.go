@@ -11,7 +11,7 @@ import (
 
 // cleanText trims s and checks its length in characters (not bytes) and that
 // it holds no control characters. Codes: VALIDATION_FAILED naming field.
-func cleanText(field, s string, min, max int) (string, error) {
+func CleanText(field, s string, min, max int) (string, error) {
 	s = strings.TrimSpace(s)
 	n := utf8.RuneCountInString(s)
 	if !utf8.ValidString(s) {

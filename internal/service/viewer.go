@@ -47,7 +47,7 @@ func (s *Service) loadViewer(db *gorm.DB, id int64) (*Viewer, error) {
 		return nil, err
 	}
 	m := row.Member
-	return &Viewer{Member: &m, UnionPath: deref(row.UnionPath)}, nil
+	return &Viewer{Member: &m, UnionPath: Deref(row.UnionPath)}, nil
 }
 
 type viewerMemo struct {
@@ -68,18 +68,18 @@ func WithRequestMemo(ctx context.Context) context.Context {
 // Viewer returns the calling member, loaded once per request.
 // Codes: UNAUTHENTICATED, FORBIDDEN (not a member).
 func (s *Service) Viewer(ctx context.Context) (*Viewer, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	memo, ok := ctx.Value(viewerMemoKey{}).(*viewerMemo)
 	if !ok {
-		return s.loadViewer(s.q(ctx), p.ID)
+		return s.loadViewer(s.Q(ctx), p.ID)
 	}
 	memo.mu.Lock()
 	defer memo.mu.Unlock()
 	if !memo.done {
-		memo.v, memo.err = s.loadViewer(s.q(ctx), p.ID)
+		memo.v, memo.err = s.loadViewer(s.Q(ctx), p.ID)
 		memo.done = true
 	}
 	return memo.v, memo.err

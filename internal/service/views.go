@@ -81,7 +81,7 @@ func (s *Service) FlushViews(ctx context.Context) (int64, error) {
 		}
 		b.WriteString(" ELSE 0 END WHERE id IN ?")
 		args = append(args, chunk)
-		if err := s.q(ctx).Exec(b.String(), args...).Error; err != nil {
+		if err := s.Q(ctx).Exec(b.String(), args...).Error; err != nil {
 			rest := map[int64]int64{}
 			for _, id := range ids[lo:] {
 				rest[id] = pending[id]

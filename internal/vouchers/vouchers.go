@@ -1,4 +1,4 @@
-package service
+package vouchers
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
+	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -45,21 +46,21 @@ type VoucherBatchInput struct {
 	ValidFrom      *time.Time
 	ValidUntil     *time.Time
 	ValidDays      *int
-	Eligibility    *EligibilityInput
+	Eligibility    *service.EligibilityInput
 }
 
 // CreateVoucherBatch stores a new batch as a DRAFT in a union of the
 // caller's scope. Codes: VALIDATION_FAILED (with field), FORBIDDEN.
 func (s *Service) CreateVoucherBatch(ctx context.Context, in VoucherBatchInput) (*models.VoucherBatch, error) {
-	title, err := cleanText("title", in.Title, 2, 100)
+	title, err := service.CleanText("title", in.Title, 2, 100)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := cleanText("description", in.Description, 0, 5000)
+	desc, err := service.CleanText("description", in.Description, 0, 5000)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	b := models.VoucherBatch{Title: title, Kind: in.Kind, Description: desc, FaceValueFen: in.FaceValueFen,
 		Capacity: in.Stock, PerMemberLimit: in.PerMemberLimit, ClaimOpensAt: in.ClaimOpensAt, ClaimClosesAt: in.ClaimClosesAt,
 		ValidFrom: in.ValidFrom, ValidUntil: in.ValidUntil, ValidDays: in.ValidDays,
@@ -70,16 +71,16 @@ func (s *Service) CreateVoucherBatch(ctx context.Context, in VoucherBatchInput) 
 	if err := validBatch(&b, in.ExclusiveGroup, now); err != nil {
 		return nil, err
 	}
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
-		pub, err := s.unionOrRoot(tx, sc, in.UnionID)
+		pub, err := s.UnionOrRoot(tx, sc, in.UnionID)
 		if err != nil {
 			return err
 		}
-		if b.Eligibility, err = s.eligibility(tx, sc, pub, in.Eligibility); err != nil {
+		if b.Eligibility, err = s.Eligibility(tx, sc, pub, in.Eligibility); err != nil {
 			return err
 		}
 		b.UnionID, b.CreatedBy = pub.ID, sc.Admin.ID
@@ -141,8 +142,8 @@ func validBatch(b *models.VoucherBatch, group string, now time.Time) error {
 // batchInScope loads batch id into b and checks its union is in the
 // caller's scope. FORBIDDEN whether or not it exists (super admins see
 // NOT_FOUND).
-func (s *Service) batchInScope(tx *gorm.DB, sc *Scope, id int64, b *models.VoucherBatch) (*models.Union, error) {
-	return offeringInScope(tx, sc, id, b, func(b *models.VoucherBatch) int64 { return b.UnionID }, errBatchNotFound, false)
+func (s *Service) batchInScope(tx *gorm.DB, sc *service.Scope, id int64, b *models.VoucherBatch) (*models.Union, error) {
+	return service.OfferingInScope(tx, sc, id, b, func(b *models.VoucherBatch) int64 { return b.UnionID }, errBatchNotFound, false)
 }
 
 // PublishVoucherBatch opens a draft batch to members. Idempotent.
@@ -159,20 +160,20 @@ func (s *Service) CloseVoucherBatch(ctx context.Context, id int64) (*models.Vouc
 
 func (s *Service) moveBatch(ctx context.Context, id int64, to models.OfferingStatus) (*models.VoucherBatch, error) {
 	var b models.VoucherBatch
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if _, err := s.batchInScope(tx, sc, id, &b); err != nil {
 			return err
 		}
-		moved, err := statusMove{Model: &models.VoucherBatch{}, ID: b.ID, From: b.Status, To: to, Now: s.clock.Now(), Noun: "礼券",
-			// A batch is closed, not cancelled: there is no cancel for vouchers.
+		moved, err := service.StatusMove{Model: &models.VoucherBatch{}, ID: b.ID, From: b.Status, To: to, Now: s.Clock().Now(), Noun: "礼券",
+
 			Allowed: func(from, to models.OfferingStatus) bool {
 				return from.CanTransition(to) && to != models.OfferingCancelled
 			},
-			Prepare: func(map[string]any) error { s.batches.forget(b.ID); return nil }}.apply(tx)
+			Prepare: func(map[string]any) error { s.batches.Forget(b.ID); return nil }}.Apply(tx)
 		if err != nil || !moved {
 			return err
 		}
@@ -192,7 +193,7 @@ func (s *Service) moveBatch(ctx context.Context, id int64, to models.OfferingSta
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE, LIMIT_REACHED, FULL,
 // VALIDATION_FAILED (requestId).
 func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID string) (*models.Voucher, error) {
-	p, err := memberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +210,7 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 	// is checked against a fresh read.
 	var v models.Voucher
 	if reqID != nil {
-		if err := s.q(ctx).Where("member_id = ? AND request_id = ?", p.ID, *reqID).Take(&v).Error; err == nil {
+		if err := s.Q(ctx).Where("member_id = ? AND request_id = ?", p.ID, *reqID).Take(&v).Error; err == nil {
 			if v.BatchID != batchID {
 				return nil, apperr.Invalid("requestId", "请求编号已用于其他礼券")
 			}
@@ -222,8 +223,8 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
-	b, err := s.batches.get(ctx, batchID)
+	now := s.Clock().Now()
+	b, err := s.batches.Get(ctx, batchID)
 	held := 0
 	if err == nil {
 		err = s.canClaim(viewer, b, now)
@@ -241,7 +242,7 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 		}
 	}
 	seq := held + 1
-	err = s.tx(ctx, func(tx *gorm.DB) error {
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		if _, err := seats.Take(tx, voucherSeats, b.ID, seats.Open{
 			SQL:  "status = ? AND claim_opens_at <= ? AND claim_closes_at > ?",
 			Args: []any{models.OfferingPublished, now, now},
@@ -268,17 +269,17 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 		from, until := b.ValidityFor(now)
 		active := true
 		v = models.Voucher{BatchID: b.ID, MemberID: p.ID, ClaimSeq: seq, RequestID: reqID, ExclusiveGroup: b.ExclusiveGroup,
-			Code: newCode(20), Status: models.VoucherClaimed, Active: &active, ValidFrom: from, ValidUntil: until,
+			Code: service.NewCode(20), Status: models.VoucherClaimed, Active: &active, ValidFrom: from, ValidUntil: until,
 			CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&v).Error; err != nil {
 			if store.IsDuplicate(err) {
-				return errRaced
+				return service.ErrRaced
 			}
 			return err
 		}
 		return nil
 	})
-	if errors.Is(err, errRaced) {
+	if errors.Is(err, service.ErrRaced) {
 		return s.afterClaimRace(ctx, p.ID, batchID, seq, reqID)
 	}
 	if errors.Is(err, errStockOut) { // or closed a moment ago: say which
@@ -304,24 +305,24 @@ var errRefusedFast = errors.New("check fresh")
 // member holds when they may claim, fills v with their voucher when this is
 // a retry, or returns the refusal. Codes: NOT_FOUND, WINDOW_CLOSED,
 // NOT_ELIGIBLE, LIMIT_REACHED, FULL.
-func (s *Service) claimChecks(ctx context.Context, viewer *Viewer, batchID int64, reqID *string, now time.Time, v *models.Voucher) (*models.VoucherBatch, int, error) {
+func (s *Service) claimChecks(ctx context.Context, viewer *service.Viewer, batchID int64, reqID *string, now time.Time, v *models.Voucher) (*models.VoucherBatch, int, error) {
 	var row struct {
 		models.VoucherBatch `gorm:"embedded"`
 		Held                int
 		FirstID             *int64
 	}
 	memberID := viewer.Member.ID
-	if err := s.q(ctx).Table("voucher_batches").
+	if err := s.Q(ctx).Table("voucher_batches").
 		Select("voucher_batches.*, (SELECT COUNT(*) FROM vouchers AS v WHERE v.batch_id = voucher_batches.id AND v.member_id = ?) AS held,"+
 			" (SELECT MIN(v.id) FROM vouchers AS v WHERE v.batch_id = voucher_batches.id AND v.member_id = ?) AS first_id", memberID, memberID).
 		Where("voucher_batches.id = ?", batchID).Take(&row).Error; err != nil {
 		return nil, 0, store.Translate(err, errBatchNotFound.Message, "")
 	}
 	b := &row.VoucherBatch
-	s.batches.put(b)
+	s.batches.Put(b)
 	if row.Held >= b.PerMemberLimit {
 		if b.PerMemberLimit == 1 && reqID == nil && row.FirstID != nil { // a retry
-			return b, row.Held, s.q(ctx).Take(v, *row.FirstID).Error
+			return b, row.Held, s.Q(ctx).Take(v, *row.FirstID).Error
 		}
 		return nil, 0, apperr.Newf(apperr.LimitReached, "每人限领 %d 张，您已领完", b.PerMemberLimit)
 	}
@@ -329,7 +330,7 @@ func (s *Service) claimChecks(ctx context.Context, viewer *Viewer, batchID int64
 		return nil, 0, err
 	}
 	if b.ExclusiveGroup != nil {
-		if err := s.groupHeld(s.q(ctx), memberID, *b.ExclusiveGroup, b.ID); err != nil {
+		if err := s.groupHeld(s.Q(ctx), memberID, *b.ExclusiveGroup, b.ID); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -341,7 +342,7 @@ func (s *Service) claimChecks(ctx context.Context, viewer *Viewer, batchID int64
 // another batch is LIMIT_REACHED.
 func (s *Service) afterClaimRace(ctx context.Context, memberID, batchID int64, seq int, reqID *string) (*models.Voucher, error) {
 	var v models.Voucher
-	q := s.q(ctx)
+	q := s.Q(ctx)
 	if reqID != nil {
 		if err := q.Where("member_id = ? AND request_id = ?", memberID, *reqID).Take(&v).Error; err == nil {
 			return &v, nil
@@ -379,7 +380,7 @@ func (s *Service) groupHeld(tx *gorm.DB, memberID int64, group string, batchID i
 
 // canClaim is the claim rule shared by the claim and the browse reason.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE, FULL.
-func (s *Service) canClaim(v *Viewer, b *models.VoucherBatch, now time.Time) error {
+func (s *Service) canClaim(v *service.Viewer, b *models.VoucherBatch, now time.Time) error {
 	if b.Status == models.OfferingDraft || !v.OnChain(b.UnionID) {
 		return errBatchNotFound
 	}
@@ -415,7 +416,7 @@ func (s *Service) BatchClaimReason(ctx context.Context, b *models.VoucherBatch, 
 	if groupTitle != "" {
 		return fmt.Sprintf("您已领取「%s」，与本券只能二选一", groupTitle), nil
 	}
-	if err := s.canClaim(v, b, s.clock.Now()); err != nil {
+	if err := s.canClaim(v, b, s.Clock().Now()); err != nil {
 		if ae, ok := apperr.As(err); ok && ae.Code != apperr.Internal {
 			return ae.Message, nil
 		}
@@ -443,7 +444,7 @@ func (s *Service) RedeemVoucher(ctx context.Context, code string) (*models.Vouch
 	if s.redeemerFailures.Exhausted(key) {
 		return nil, apperr.New(apperr.RateLimited, "核销失败次数过多，请稍后再试")
 	}
-	v, err := s.redeem(ctx, p, normalizeCode(code, "unionhall:voucher:"))
+	v, err := s.redeem(ctx, p, service.NormalizeCode(code, "unionhall:voucher:"))
 	// Guessing shows as unknown codes and other batches' codes; a code of
 	// one's own batch that was used or expired is no guess.
 	if c := apperr.CodeOf(err); c == apperr.NotFound || c == apperr.Forbidden {
@@ -457,7 +458,7 @@ func (s *Service) redeem(ctx context.Context, p *auth.Principal, code string) (*
 		return nil, errVoucherNotFound
 	}
 	var v models.Voucher
-	err := s.tx(ctx, func(tx *gorm.DB) error {
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("code = ?", code).Take(&v).Error; err != nil {
 			if store.IsNotFound(err) {
 				return errVoucherNotFound
@@ -467,7 +468,7 @@ func (s *Service) redeem(ctx context.Context, p *auth.Principal, code string) (*
 		if err := s.mayRedeem(tx, p, v.BatchID); err != nil {
 			return err
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		switch v.StatusAt(now) {
 		case models.VoucherRedeemed:
 			return s.alreadyRedeemed(tx, &v)
@@ -548,13 +549,13 @@ func (s *Service) mayRedeem(tx *gorm.DB, p *auth.Principal, batchID int64) error
 // and exclusive group. Idempotent.
 // Codes: VALIDATION_FAILED (reason, or already redeemed), FORBIDDEN, NOT_FOUND.
 func (s *Service) RevokeVoucher(ctx context.Context, voucherID int64, reason string) (*models.Voucher, error) {
-	reason, err := cleanText("reason", reason, 2, 200)
+	reason, err := service.CleanText("reason", reason, 2, 200)
 	if err != nil {
 		return nil, err
 	}
 	var v models.Voucher
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -580,7 +581,7 @@ func (s *Service) RevokeVoucher(ctx context.Context, voucherID int64, reason str
 		case models.VoucherRedeemed:
 			return apperr.Invalid("voucherId", "该券已核销，不能作废")
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		if err := tx.Model(&models.Voucher{}).Where("id = ? AND status = ?", v.ID, models.VoucherClaimed).
 			Updates(map[string]any{"status": models.VoucherRevoked, "active": nil, "revoked_at": now, "revoked_by": sc.Admin.ID,
 				"revoke_reason": reason, "updated_at": now}).Error; err != nil {
@@ -589,7 +590,7 @@ func (s *Service) RevokeVoucher(ctx context.Context, voucherID int64, reason str
 		if _, err := seats.Release(tx, voucherSeats, b.ID, seats.Confirmed, now); err != nil {
 			return err
 		}
-		if err := s.audit(ctx, tx, sc.Admin.ID, "VOUCHER_REVOKE", "voucher", &v.ID, &b.UnionID, ""); err != nil {
+		if err := s.Audit(ctx, tx, sc.Admin.ID, "VOUCHER_REVOKE", "voucher", &v.ID, &b.UnionID, ""); err != nil {
 			return err
 		}
 		return tx.Take(&v, v.ID).Error
@@ -608,14 +609,14 @@ func (s *Service) SetRedeemerBatches(ctx context.Context, redeemerID int64, batc
 		return nil, apperr.Invalid("batchIds", "一次最多指定 200 批礼券")
 	}
 	var a models.Admin
-	err := s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
 		if err := tx.Take(&a, redeemerID).Error; err != nil {
 			if store.IsNotFound(err) {
-				return errOutOfScope
+				return service.ErrOutOfScope
 			}
 			return err
 		}
@@ -624,12 +625,12 @@ func (s *Service) SetRedeemerBatches(ctx context.Context, redeemerID int64, batc
 			return err
 		}
 		if !sc.Covers(&u) {
-			return errOutOfScope
+			return service.ErrOutOfScope
 		}
 		if a.Role != models.RoleRedeemer {
 			return apperr.Invalid("redeemerId", "该账号不是核销员账号")
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		rows := make([]map[string]any, 0, len(batchIDs))
 		seen := map[int64]bool{}
 		for _, id := range batchIDs {
@@ -651,7 +652,7 @@ func (s *Service) SetRedeemerBatches(ctx context.Context, redeemerID int64, batc
 				return err
 			}
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "REDEEMER_BATCHES", "admin", &a.ID, &u.ID, fmt.Sprintf("batches=%d", len(rows)))
+		return s.Audit(ctx, tx, sc.Admin.ID, "REDEEMER_BATCHES", "admin", &a.ID, &u.ID, fmt.Sprintf("batches=%d", len(rows)))
 	})
 	if err != nil {
 		return nil, err
@@ -676,16 +677,16 @@ func (s *Service) ListVoucherBatches(ctx context.Context, f BatchFilter, first *
 	if err != nil {
 		return empty, err
 	}
-	pa, err := page.Parse[classKey](first, after)
+	pa, err := page.Parse[service.CursorKey](first, after)
 	if err != nil {
 		return empty, err
 	}
-	q, none, err := s.visibleOfferings(ctx, s.q(ctx).Model(&models.VoucherBatch{}), f.UnionID, f.Status)
+	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.VoucherBatch{}), f.UnionID, f.Status)
 	if err != nil || none {
 		return empty, err
 	}
 	if f.Claimable && p.IsMember() {
-		q = q.Where("status = ? AND claim_closes_at > ? AND confirmed_count < capacity", models.OfferingPublished, s.clock.Now())
+		q = q.Where("status = ? AND claim_closes_at > ? AND confirmed_count < capacity", models.OfferingPublished, s.Clock().Now())
 	}
 	if f.Kind != nil {
 		q = q.Where("kind = ?", *f.Kind)
@@ -701,12 +702,12 @@ func (s *Service) ListVoucherBatches(ctx context.Context, f BatchFilter, first *
 }
 
 // BatchCursor is a batch's cursor in a list.
-func BatchCursor(b *models.VoucherBatch) any { return classKey{T: b.ClaimClosesAt, I: b.ID} }
+func BatchCursor(b *models.VoucherBatch) any { return service.CursorKey{T: b.ClaimClosesAt, I: b.ID} }
 
 // GetVoucherBatch returns a batch the caller may see (as GetTrainingClass).
 func (s *Service) GetVoucherBatch(ctx context.Context, id int64) (*models.VoucherBatch, error) {
 	var b models.VoucherBatch
-	if err := getOffering(ctx, s, id, &b, func(b *models.VoucherBatch) int64 { return b.UnionID },
+	if err := service.GetOffering(ctx, s.Service, id, &b, func(b *models.VoucherBatch) int64 { return b.UnionID },
 		func(b *models.VoucherBatch) bool { return b.Status == models.OfferingDraft }, errBatchNotFound); err != nil {
 		return nil, err
 	}
@@ -735,7 +736,7 @@ func statusWhere(q *gorm.DB, st *models.VoucherStatus, now time.Time) *gorm.DB {
 // MyVouchers lists the calling member's vouchers, newest first.
 func (s *Service) MyVouchers(ctx context.Context, f VoucherFilter, first *int, after *string) (page.Page[*models.Voucher], error) {
 	var empty page.Page[*models.Voucher]
-	p, err := memberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -743,8 +744,8 @@ func (s *Service) MyVouchers(ctx context.Context, f VoucherFilter, first *int, a
 	if err != nil {
 		return empty, err
 	}
-	q := statusWhere(s.q(ctx).Where("member_id = ?", p.ID), f.Status, s.clock.Now())
-	return byIDPage[*models.Voucher](q, pa, true)
+	q := statusWhere(s.Q(ctx).Where("member_id = ?", p.ID), f.Status, s.Clock().Now())
+	return service.ByIDPage[*models.Voucher](q, pa, true)
 }
 
 // BatchVouchers lists a batch's vouchers in claim order for admins of its
@@ -756,8 +757,8 @@ func (s *Service) BatchVouchers(ctx context.Context, batchID int64, f VoucherFil
 		return empty, err
 	}
 	var got page.Page[*models.Voucher]
-	err = s.tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.adminScope(ctx, tx)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		sc, err := s.AdminScope(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -765,11 +766,11 @@ func (s *Service) BatchVouchers(ctx context.Context, batchID int64, f VoucherFil
 		if _, err := s.batchInScope(tx, sc, batchID, &b); err != nil {
 			return err
 		}
-		q := statusWhere(tx.Where("batch_id = ?", b.ID), f.Status, s.clock.Now())
-		if got, err = byIDPage[*models.Voucher](q, pa, false); err != nil {
+		q := statusWhere(tx.Where("batch_id = ?", b.ID), f.Status, s.Clock().Now())
+		if got, err = service.ByIDPage[*models.Voucher](q, pa, false); err != nil {
 			return err
 		}
-		return s.audit(ctx, tx, sc.Admin.ID, "VOUCHERS_LIST", "voucher_batch", &b.ID, &b.UnionID, fmt.Sprintf("rows=%d", len(got.Items)))
+		return s.Audit(ctx, tx, sc.Admin.ID, "VOUCHERS_LIST", "voucher_batch", &b.ID, &b.UnionID, fmt.Sprintf("rows=%d", len(got.Items)))
 	})
 	if err != nil {
 		return empty, err
@@ -791,8 +792,8 @@ func (s *Service) VoucherStatsFor(ctx context.Context, batchID, unionID *int64) 
 	if !auth.PrincipalFrom(ctx).IsAdmin() {
 		return nil, nil
 	}
-	db := s.q(ctx)
-	sc, err := s.adminScope(ctx, db)
+	db := s.Q(ctx)
+	sc, err := s.AdminScope(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -804,11 +805,11 @@ func (s *Service) VoucherStatsFor(ctx context.Context, batchID, unionID *int64) 
 		}
 		batches = batches.Where("id = ?", b.ID)
 	} else {
-		root, err := s.unionOrRoot(db, sc, unionID)
+		root, err := s.UnionOrRoot(db, sc, unionID)
 		if err != nil {
 			return nil, err
 		}
-		batches = batches.Where("union_id IN (?)", subtreeUnionIDs(db, root.Path))
+		batches = batches.Where("union_id IN (?)", service.SubtreeUnionIDs(db, root.Path))
 	}
 	var st VoucherStats
 	var agg struct {
@@ -819,7 +820,7 @@ func (s *Service) VoucherStatsFor(ctx context.Context, batchID, unionID *int64) 
 		return nil, err
 	}
 	st.Batches, st.Stock = agg.N, agg.Stock
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	var rows []struct {
 		Status  models.VoucherStatus
 		Expired bool
@@ -868,10 +869,10 @@ func VoucherMemberVisible(ctx context.Context, v *models.Voucher) bool {
 // BatchesByIDs loads batches for a dataloader.
 func (s *Service) BatchesByIDs(ctx context.Context, ids []int64) ([]*models.VoucherBatch, error) {
 	var rows []*models.VoucherBatch
-	if err := s.q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return byIDs(ids, rows, func(b *models.VoucherBatch) int64 { return b.ID }), nil
+	return service.ByIDs(ids, rows, func(b *models.VoucherBatch) int64 { return b.ID }), nil
 }
 
 // MyVouchersByBatchIDs loads the calling member's vouchers of each batch,
@@ -889,15 +890,15 @@ func (s *Service) MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]MyBa
 	}
 	// The member's vouchers of these batches, and of any batch sharing an
 	// exclusive group with them, in one statement.
-	if err := s.q(ctx).Table("vouchers").Select("vouchers.*, b.title").
+	if err := s.Q(ctx).Table("vouchers").Select("vouchers.*, b.title").
 		Joins("JOIN voucher_batches AS b ON b.id = vouchers.batch_id").
 		Where("vouchers.member_id = ? AND (vouchers.batch_id IN ? OR vouchers.exclusive_group IN (?))", p.ID, ids,
-			s.q(ctx).Model(&models.VoucherBatch{}).Select("exclusive_group").Where("id IN ? AND exclusive_group IS NOT NULL", ids)).
+			s.Q(ctx).Model(&models.VoucherBatch{}).Select("exclusive_group").Where("id IN ? AND exclusive_group IS NOT NULL", ids)).
 		Order("vouchers.id").Scan(&rows).Error; err != nil {
 		return nil, err
 	}
 	var batches []*models.VoucherBatch
-	if err := s.q(ctx).Select("id, exclusive_group").Where("id IN ?", ids).Find(&batches).Error; err != nil {
+	if err := s.Q(ctx).Select("id, exclusive_group").Where("id IN ?", ids).Find(&batches).Error; err != nil {
 		return nil, err
 	}
 	group := map[int64]*string{}
