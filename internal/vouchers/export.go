@@ -63,4 +63,3 @@ func voucherLabel(st models.VoucherStatus) string {
 	return map[models.VoucherStatus]string{models.VoucherClaimed: "已领取", models.VoucherRedeemed: "已核销",
 		models.VoucherExpired: "已过期", models.VoucherRevoked: "已作废"}[st]
 }
-
