@@ -6,6 +6,7 @@ package resolvers
 
 import (
 	"unionhall/internal/service"
+	"unionhall/internal/training"
 	"unionhall/internal/vouchers"
 )
 
@@ -14,5 +15,6 @@ import (
 // into packages of their own.
 type Resolver struct {
 	Svc      *service.Service
+	Training *training.Service
 	Vouchers *vouchers.Service
 }

@@ -10,7 +10,7 @@ import (
 	"unionhall/graph"
 	"unionhall/graph/model"
 	"unionhall/internal/loader"
-	"unionhall/internal/service"
+	"unionhall/internal/training"
 	"unionhall/models"
 )
 
@@ -22,67 +22,67 @@ func (r *eligibilityResolver) Union(ctx context.Context, obj *models.Eligibility
 }
 
 func (r *mutationResolver) CreateTrainingClass(ctx context.Context, input model.CreateTrainingClassInput) (*model.TrainingClassPayload, error) {
-	c, err := r.Svc.CreateTrainingClass(ctx, createClassInput(input))
+	c, err := r.Training.CreateTrainingClass(ctx, createClassInput(input))
 	return classPayload(c, err)
 }
 
 func (r *mutationResolver) UpdateTrainingClass(ctx context.Context, input model.UpdateTrainingClassInput) (*model.TrainingClassPayload, error) {
-	c, err := r.Svc.UpdateTrainingClass(ctx, input.ID, input.Version, updateClassInput(input))
+	c, err := r.Training.UpdateTrainingClass(ctx, input.ID, input.Version, updateClassInput(input))
 	return classPayload(c, err)
 }
 
 func (r *mutationResolver) PublishTrainingClass(ctx context.Context, input model.TrainingClassIDInput) (*model.TrainingClassPayload, error) {
-	return classPayload(r.Svc.PublishTrainingClass(ctx, input.ID))
+	return classPayload(r.Training.PublishTrainingClass(ctx, input.ID))
 }
 
 func (r *mutationResolver) CloseTrainingClass(ctx context.Context, input model.TrainingClassIDInput) (*model.TrainingClassPayload, error) {
-	return classPayload(r.Svc.CloseTrainingClass(ctx, input.ID))
+	return classPayload(r.Training.CloseTrainingClass(ctx, input.ID))
 }
 
 func (r *mutationResolver) CancelTrainingClass(ctx context.Context, input model.CancelTrainingClassInput) (*model.TrainingClassPayload, error) {
-	return classPayload(r.Svc.CancelTrainingClass(ctx, input.ID, input.Reason))
+	return classPayload(r.Training.CancelTrainingClass(ctx, input.ID, input.Reason))
 }
 
 func (r *mutationResolver) BookClass(ctx context.Context, input model.BookClassInput) (*model.BookingPayload, error) {
-	return bookingPayload(r.Svc.BookClass(ctx, input.ClassID))
+	return bookingPayload(r.Training.BookClass(ctx, input.ClassID))
 }
 
 func (r *mutationResolver) CancelBooking(ctx context.Context, input model.CancelBookingInput) (*model.BookingPayload, error) {
-	return bookingPayload(r.Svc.CancelBooking(ctx, input.BookingID))
+	return bookingPayload(r.Training.CancelBooking(ctx, input.BookingID))
 }
 
 func (r *mutationResolver) CheckInBooking(ctx context.Context, input model.CheckInBookingInput) (*model.BookingPayload, error) {
-	return bookingPayload(r.Svc.CheckInBooking(ctx, input.Code))
+	return bookingPayload(r.Training.CheckInBooking(ctx, input.Code))
 }
 
 func (r *mutationResolver) MarkAttendance(ctx context.Context, input model.MarkAttendanceInput) (*model.BookingPayload, error) {
-	return bookingPayload(r.Svc.MarkAttendance(ctx, input.BookingID, input.Attended))
+	return bookingPayload(r.Training.MarkAttendance(ctx, input.BookingID, input.Attended))
 }
 
 func (r *queryResolver) TrainingClasses(ctx context.Context, filter *model.TrainingClassFilter, first *int, after *string) (*model.TrainingClassConnection, error) {
-	p, err := r.Svc.ListTrainingClasses(ctx, classFilter(filter), first, after)
+	p, err := r.Training.ListTrainingClasses(ctx, classFilter(filter), first, after)
 	if err == nil {
 		err = primeClassPage(ctx, p.Items)
 	}
 	if err != nil {
 		return nil, err
 	}
-	e, info := edges(p, service.ClassCursor, func(c string, n *models.TrainingClass) *model.TrainingClassEdge {
+	e, info := edges(p, training.ClassCursor, func(c string, n *models.TrainingClass) *model.TrainingClassEdge {
 		return &model.TrainingClassEdge{Cursor: c, Node: n}
 	})
 	return &model.TrainingClassConnection{Edges: e, PageInfo: info}, nil
 }
 
 func (r *queryResolver) TrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error) {
-	return r.Svc.GetTrainingClass(ctx, id)
+	return r.Training.GetTrainingClass(ctx, id)
 }
 
 func (r *queryResolver) MyBookings(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.TrainingBookingConnection, error) {
-	return bookingConnection(r.Svc.MyBookings(ctx, bookingFilter(filter), first, after))
+	return bookingConnection(r.Training.MyBookings(ctx, bookingFilter(filter), first, after))
 }
 
 func (r *queryResolver) ClassBookings(ctx context.Context, classID int64, filter *model.BookingFilter, first *int, after *string) (*model.TrainingBookingConnection, error) {
-	return bookingConnection(r.Svc.ClassBookings(ctx, classID, bookingFilter(filter), first, after))
+	return bookingConnection(r.Training.ClassBookings(ctx, classID, bookingFilter(filter), first, after))
 }
 
 func (r *trainingBookingResolver) Class(ctx context.Context, obj *models.TrainingBooking) (*models.TrainingClass, error) {
@@ -94,18 +94,18 @@ func (r *trainingBookingResolver) Member(ctx context.Context, obj *models.Traini
 }
 
 func (r *trainingBookingResolver) WaitlistPosition(ctx context.Context, obj *models.TrainingBooking) (*int, error) {
-	return r.Svc.WaitlistPosition(ctx, obj)
+	return r.Training.WaitlistPosition(ctx, obj)
 }
 
 func (r *trainingBookingResolver) CheckinCode(ctx context.Context, obj *models.TrainingBooking) (*string, error) {
-	if !service.IsOwnBooking(ctx, obj) {
+	if !training.IsOwnBooking(ctx, obj) {
 		return nil, nil
 	}
 	return &obj.CheckinCode, nil
 }
 
 func (r *trainingBookingResolver) CheckinPayload(ctx context.Context, obj *models.TrainingBooking) (*string, error) {
-	if !service.IsOwnBooking(ctx, obj) {
+	if !training.IsOwnBooking(ctx, obj) {
 		return nil, nil
 	}
 	s := obj.CheckinPayload()
@@ -125,11 +125,11 @@ func (r *trainingClassResolver) MyBooking(ctx context.Context, obj *models.Train
 }
 
 func (r *trainingClassResolver) IneligibleReason(ctx context.Context, obj *models.TrainingClass) (*string, error) {
-	return reason(r.Svc.ClassIneligibility(ctx, obj, loader.MyBooking))
+	return reason(r.Training.ClassIneligibility(ctx, obj, loader.MyBooking))
 }
 
 func (r *trainingClassResolver) Stats(ctx context.Context, obj *models.TrainingClass) (*model.TrainingClassStats, error) {
-	st, err := r.Svc.TrainingClassStats(ctx, obj)
+	st, err := r.Training.TrainingClassStats(ctx, obj)
 	if err != nil || st == nil {
 		return nil, err
 	}

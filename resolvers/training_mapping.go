@@ -4,13 +4,14 @@ import (
 	"unionhall/graph/model"
 	"unionhall/internal/page"
 	"unionhall/internal/service"
+	"unionhall/internal/training"
 	"unionhall/models"
 )
 
 // Mapping between the training API's inputs and payloads and the service.
 
-func createClassInput(in model.CreateTrainingClassInput) service.ClassInput {
-	return service.ClassInput{
+func createClassInput(in model.CreateTrainingClassInput) training.ClassInput {
+	return training.ClassInput{
 		UnionID: in.UnionID, Title: &in.Title, Category: &in.Category, Description: in.Description,
 		Teacher: in.Teacher, CoverURL: in.CoverURL, Sessions: sessionsInput(in.Sessions, true),
 		Capacity: &in.Capacity, WaitlistLimit: in.WaitlistLimit, BookingOpensAt: &in.BookingOpensAt,
@@ -19,8 +20,8 @@ func createClassInput(in model.CreateTrainingClassInput) service.ClassInput {
 	}
 }
 
-func updateClassInput(in model.UpdateTrainingClassInput) service.ClassInput {
-	return service.ClassInput{
+func updateClassInput(in model.UpdateTrainingClassInput) training.ClassInput {
+	return training.ClassInput{
 		Title: in.Title, Category: in.Category, Description: in.Description, Teacher: in.Teacher,
 		CoverURL: in.CoverURL, Sessions: sessionsInput(in.Sessions, in.Sessions != nil),
 		Capacity: in.Capacity, WaitlistLimit: in.WaitlistLimit, BookingOpensAt: in.BookingOpensAt,
@@ -30,13 +31,13 @@ func updateClassInput(in model.UpdateTrainingClassInput) service.ClassInput {
 }
 
 // sessionsInput keeps "not given" (nil) apart from "given, empty".
-func sessionsInput(in []*model.TrainingSessionInput, given bool) []service.SessionInput {
+func sessionsInput(in []*model.TrainingSessionInput, given bool) []training.SessionInput {
 	if !given {
 		return nil
 	}
-	out := make([]service.SessionInput, 0, len(in))
+	out := make([]training.SessionInput, 0, len(in))
 	for _, x := range in {
-		out = append(out, service.SessionInput{StartsAt: x.StartsAt, EndsAt: x.EndsAt,
+		out = append(out, training.SessionInput{StartsAt: x.StartsAt, EndsAt: x.EndsAt,
 			Place: deref(x.Place), OnlineURL: deref(x.OnlineURL)})
 	}
 	return out
@@ -50,11 +51,11 @@ func eligibilityInput(in *model.EligibilityInput) *service.EligibilityInput {
 		Gender: in.Gender, MinAge: in.MinAge, MaxAge: in.MaxAge, VerifiedOnly: deref(in.VerifiedOnly)}
 }
 
-func classFilter(f *model.TrainingClassFilter) service.ClassFilter {
+func classFilter(f *model.TrainingClassFilter) training.ClassFilter {
 	if f == nil {
-		return service.ClassFilter{}
+		return training.ClassFilter{}
 	}
-	return service.ClassFilter{Category: f.Category, Upcoming: deref(f.Upcoming), HasSeats: deref(f.HasSeats),
+	return training.ClassFilter{Category: f.Category, Upcoming: deref(f.Upcoming), HasSeats: deref(f.HasSeats),
 		UnionID: f.UnionID, Status: f.Status}
 }
 

@@ -28,6 +28,7 @@ import (
 	"unionhall/internal/pii"
 	"unionhall/internal/service"
 	"unionhall/internal/store"
+	"unionhall/internal/training"
 	"unionhall/internal/upload"
 	"unionhall/internal/vouchers"
 	"unionhall/internal/wechat"
@@ -49,7 +50,8 @@ type App struct {
 	Cfg config.Config
 	DB  *store.DB
 	Svc *service.Service // the shared core and the modules not yet in packages of their own
-	// Vouchers is the vouchers module.
+	// The module services.
+	Training *training.Service
 	Vouchers *vouchers.Service
 	Tokens   *auth.Tokens
 	Clock    clock.Clock
@@ -118,6 +120,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			NoShowLimit: cfg.NoShowLimit, NoShowBanDays: cfg.NoShowBanDays, PublicBaseURL: cfg.PublicBaseURL,
 			RefreshReuseGrace: cfg.RefreshReuseGrace, SessionCacheTTL: cfg.SessionCacheTTL},
 	})
+	a.Training = training.New(a.Svc)
 	a.Vouchers = vouchers.New(a.Svc)
 	if a.Handler, err = a.routes(); err != nil {
 		return nil, err
@@ -161,7 +164,7 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	mods := modules{Service: a.Svc, vouchers: a.Vouchers}
+	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers}
 	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
@@ -173,7 +176,7 @@ func (a *App) routes() (http.Handler, error) {
 	mux.Handle("POST /upload", observe("/upload", a.Log, m,
 		limits(cfg.MaxUploadBytes+64<<10, cfg.UploadReadTimeout, cfg.RequestTimeout+cfg.UploadReadTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))
 	for path, h := range map[string]http.Handler{
-		"/export/class-bookings":     a.handleExport("classId", a.Svc.ExportClassBookings),
+		"/export/class-bookings":     a.handleExport("classId", a.Training.ExportClassBookings),
 		"/export/vouchers":           a.handleExport("batchId", a.Vouchers.ExportVouchers),
 		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
 		"/export/event-signups":      a.handleExport("postId", a.Svc.ExportEventSignUps),
@@ -210,7 +213,20 @@ func (a *App) routes() (http.Handler, error) {
 // core's methods come through the embedded Service).
 type modules struct {
 	*service.Service
+	training *training.Service
 	vouchers *vouchers.Service
+}
+
+func (m modules) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {
+	return m.training.ClassesByIDs(ctx, ids)
+}
+
+func (m modules) SessionsByClassIDs(ctx context.Context, ids []int64) ([][]*models.TrainingSession, error) {
+	return m.training.SessionsByClassIDs(ctx, ids)
+}
+
+func (m modules) MyBookingsByClassIDs(ctx context.Context, ids []int64) ([]*models.TrainingBooking, error) {
+	return m.training.MyBookingsByClassIDs(ctx, ids)
 }
 
 func (m modules) BatchesByIDs(ctx context.Context, ids []int64) ([]*models.VoucherBatch, error) {

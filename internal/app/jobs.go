@@ -21,7 +21,7 @@ func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if n, err := a.Svc.SweepNoShows(ctx); err != nil {
+		if n, err := a.Training.SweepNoShows(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

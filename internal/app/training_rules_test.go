@@ -95,11 +95,11 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 			map[string]any{"id": b.TrainingClass.MyBooking.ID}, nil)
 
 		s.Clock.Set(at(5, "09:00")) // both classes are over
-		n, err := s.App.Svc.SweepNoShows(t.Context())
+		n, err := s.App.Training.SweepNoShows(t.Context())
 		if err != nil || n != 3 {
 			t.Fatalf("swept %d, %v; want 3 no-shows", n, err)
 		}
-		if n, _ := s.App.Svc.SweepNoShows(t.Context()); n != 0 {
+		if n, _ := s.App.Training.SweepNoShows(t.Context()); n != 0 {
 			t.Fatalf("a second sweep marked %d", n)
 		}
 		// The ended class's waitlist is closed.

@@ -20,7 +20,7 @@ const (
 
 // checkInWindow is when a session from start to end (zero: none) takes
 // check-ins: [from, to).
-func checkInWindow(start, end time.Time) (from, to time.Time) {
+func CheckInWindow(start, end time.Time) (from, to time.Time) {
 	from = start.Add(-checkInLead)
 	if end.IsZero() || end.Before(start) {
 		return from, start.Add(checkInNoEndSpan)
@@ -31,8 +31,8 @@ func checkInWindow(start, end time.Time) (from, to time.Time) {
 // checkInOpen is the one check-in window rule: nil when now is inside the
 // window of the session from start to end (zero end: none).
 // Codes: WINDOW_CLOSED (too early, saying from when; or over).
-func checkInOpen(now, start, end time.Time) error {
-	from, to := checkInWindow(start, end)
+func CheckInOpen(now, start, end time.Time) error {
+	from, to := CheckInWindow(start, end)
 	switch {
 	case now.Before(from):
 		return apperr.Newf(apperr.WindowClosed, "签到尚未开始（开始前 %d 小时起可签到，即 %s 起）",
@@ -44,21 +44,21 @@ func checkInOpen(now, start, end time.Time) error {
 }
 
 // span is one session's start and end.
-type span struct{ Start, End time.Time }
+type Span struct{ Start, End time.Time }
 
 // checkInOpenAny is checkInOpen for an offering of several sessions (in
 // time order): open while any session's window is; otherwise the refusal
 // names the next session's window, or says the last one is over.
-func checkInOpenAny(now time.Time, sessions []span) error {
+func CheckInOpenAny(now time.Time, sessions []Span) error {
 	if len(sessions) == 0 {
 		return apperr.New(apperr.WindowClosed, "没有可签到的场次")
 	}
 	var err error
 	for _, s := range sessions {
-		if err = checkInOpen(now, s.Start, s.End); err == nil {
+		if err = CheckInOpen(now, s.Start, s.End); err == nil {
 			return nil
 		}
-		if _, to := checkInWindow(s.Start, s.End); now.Before(to) {
+		if _, to := CheckInWindow(s.Start, s.End); now.Before(to) {
 			return err // the next session's window has not opened yet
 		}
 	}

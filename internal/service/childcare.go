@@ -132,7 +132,7 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			}
 		}
 		now := s.clock.Now()
-		err = saveVersioned(tx, &models.ChildcareProgram{}, p.ID, version, now, withColumns(map[string]any{
+		err = SaveVersioned(tx, &models.ChildcareProgram{}, p.ID, version, now, WithColumns(map[string]any{
 			"title": p.Title, "description": p.Description, "place": p.Place, "starts_on": p.StartsOn, "ends_on": p.EndsOn,
 			"daily_start": p.DailyStart, "daily_end": p.DailyEnd, "child_min_age": p.ChildMinAge, "child_max_age": p.ChildMaxAge,
 			"sign_up_opens_at": p.SignUpOpensAt, "sign_up_closes_at": p.SignUpClosesAt, "admission_mode": p.AdmissionMode,
@@ -143,7 +143,7 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			return err
 		}
 		// After the new dates are stored: a promotion checks against them.
-		if err := resizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
+		if err := ResizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
 			return err
 		}
 		return tx.Take(&p, p.ID).Error
@@ -320,7 +320,7 @@ func (s *Service) programInScope(tx *gorm.DB, sc *Scope, id int64, p *models.Chi
 func (s *Service) lockProgram(tx *gorm.DB, sc *Scope, id int64, p *models.ChildcareProgram) (*models.Union, error) {
 	if ok, err := seats.Lock(tx, childcareSeats, id); err != nil || !ok {
 		if err == nil {
-			err = outOfScope(sc, errProgramNotFound)
+			err = OutOfScope(sc, errProgramNotFound)
 		}
 		return nil, err
 	}

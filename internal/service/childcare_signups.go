@@ -364,7 +364,7 @@ func (s *Service) GetChildSignUp(ctx context.Context, id int64) (*models.ChildSi
 		}
 		if err := tx.Take(&su, id).Error; err != nil {
 			if store.IsNotFound(err) {
-				return outOfScope(sc, errSignUpNotFound)
+				return OutOfScope(sc, errSignUpNotFound)
 			}
 			return err
 		}
@@ -428,7 +428,7 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 			return err // found: a retry
 		}
 		start, end := programDayHours(prog, today)
-		if err := checkInOpen(now, start, end); err != nil {
+		if err := CheckInOpen(now, start, end); err != nil {
 			return err
 		}
 		a = models.ChildAttendance{SignUpID: su.ID, ProgramID: prog.ID, Day: today, CheckedInAt: now, CheckedInBy: sc.Admin.ID}
@@ -502,7 +502,7 @@ func (s *Service) signUpForAdmin(ctx context.Context, tx *gorm.DB, id int64) (*S
 	var su models.ChildSignUp
 	if err := tx.Take(&su, id).Error; err != nil {
 		if store.IsNotFound(err) {
-			return nil, nil, nil, outOfScope(sc, errSignUpNotFound)
+			return nil, nil, nil, OutOfScope(sc, errSignUpNotFound)
 		}
 		return nil, nil, nil, err
 	}

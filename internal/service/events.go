@@ -146,10 +146,10 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 			return err
 		}
 		now := s.clock.Now()
-		if err := resizePool(tx, eventSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "signUp.waitlistLimit", now); err != nil {
+		if err := ResizePool(tx, eventSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "signUp.waitlistLimit", now); err != nil {
 			return err
 		}
-		err = saveVersioned(tx, &models.EventPost{}, p.ID, version, now, withColumns(map[string]any{
+		err = SaveVersioned(tx, &models.EventPost{}, p.ID, version, now, WithColumns(map[string]any{
 			"title": p.Title, "category": p.Category, "body_format": p.BodyFormat, "body_source": p.BodySource,
 			"body_html": p.BodyHTML, "cover_url": p.CoverURL, "pinned": p.Pinned, "publish_at": p.PublishAt,
 			"has_sign_up": p.HasSignUp, "sign_up_opens_at": p.SignUpOpensAt, "sign_up_closes_at": p.SignUpClosesAt,
@@ -214,7 +214,7 @@ func (s *Service) applyEventInput(tx *gorm.DB, sc *Scope, pub *models.Union, p *
 		p.BodySource = src
 	}
 	if in.CoverURL != nil {
-		if p.CoverURL, err = cleanURL("coverUrl", *in.CoverURL); err != nil {
+		if p.CoverURL, err = CleanURL("coverUrl", *in.CoverURL); err != nil {
 			return nil, err
 		}
 	}
@@ -366,7 +366,7 @@ func (s *Service) eventInScope(tx *gorm.DB, sc *Scope, id int64, p *models.Event
 func (s *Service) lockEvent(tx *gorm.DB, sc *Scope, id int64, p *models.EventPost) (*models.Union, error) {
 	if ok, err := seats.Lock(tx, eventSeats, id); err != nil || !ok {
 		if err == nil {
-			err = outOfScope(sc, errEventNotFound)
+			err = OutOfScope(sc, errEventNotFound)
 		}
 		return nil, err
 	}
@@ -757,14 +757,14 @@ func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.Eve
 		return nil, err
 	}
 	now := s.clock.Now()
-	return seatRush[models.EventSignUp]{
-		spec: eventSeats, poolID: postID,
-		open: seats.Open{
+	return SeatRush[models.EventSignUp]{
+		Spec: eventSeats, PoolID: postID,
+		Open: seats.Open{
 			SQL: "status = ? AND has_sign_up = ? AND sign_up_cancelled = ? AND publish_at <= ?" +
 				" AND sign_up_opens_at <= ? AND sign_up_closes_at > ?",
 			Args: []any{models.OfferingPublished, true, false, now, now, now},
 		},
-		cached: func() error {
+		Cached: func() error {
 			c, err := s.posts.Get(ctx, postID)
 			if err != nil {
 				return err
@@ -774,13 +774,13 @@ func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.Eve
 			}
 			return s.canSignUpForEvent(v, &c.Post, now)
 		},
-		fresh: func() (*models.EventSignUp, error) { return s.freshSignUpCheck(ctx, v, postID, now) },
-		hold: func(g seats.Grant) *models.EventSignUp {
+		Fresh: func() (*models.EventSignUp, error) { return s.freshSignUpCheck(ctx, v, postID, now) },
+		Hold: func(g seats.Grant) *models.EventSignUp {
 			active := true
 			return &models.EventSignUp{PostID: postID, MemberID: pr.ID, Status: models.BookingStatus(g.Status),
 				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: NewCode(20), CreatedAt: now, UpdatedAt: now}
 		},
-	}.take(ctx, s)
+	}.Take(ctx, s)
 }
 
 // freshSignUpCheck is the sign-up rule on a fresh read of the post, its
@@ -874,12 +874,12 @@ func (s *Service) EventIneligibility(ctx context.Context, p *models.EventPost, m
 // goes at once to the first on the waitlist. Allowed until the event
 // starts. Idempotent. Codes: NOT_FOUND, WINDOW_CLOSED.
 func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*models.EventSignUp, error) {
-	b, err := seatCancel[*models.EventSignUp]{
-		spec: eventSeats, id: signUpID, notFound: errEventSignUpNotFound, ended: "活动已结束，不能取消",
-		pool:   func(b *models.EventSignUp) int64 { return b.PostID },
-		owner:  func(b *models.EventSignUp) int64 { return b.MemberID },
-		status: func(b *models.EventSignUp) models.BookingStatus { return b.Status },
-		deadline: func(tx *gorm.DB, b *models.EventSignUp, now time.Time) error {
+	b, err := SeatCancel[*models.EventSignUp]{
+		Spec: eventSeats, Id: signUpID, NotFound: errEventSignUpNotFound, Ended: "活动已结束，不能取消",
+		Pool:   func(b *models.EventSignUp) int64 { return b.PostID },
+		Owner:  func(b *models.EventSignUp) int64 { return b.MemberID },
+		Status: func(b *models.EventSignUp) models.BookingStatus { return b.Status },
+		Deadline: func(tx *gorm.DB, b *models.EventSignUp, now time.Time) error {
 			var p models.EventPost
 			if err := tx.Take(&p, b.PostID).Error; err != nil {
 				return err
@@ -889,7 +889,7 @@ func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*model
 			}
 			return nil
 		},
-	}.run(ctx, s, &models.EventSignUp{})
+	}.Run(ctx, s, &models.EventSignUp{})
 	if err == nil {
 		s.posts.Forget(b.PostID)
 	}
@@ -926,11 +926,11 @@ func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.
 			return nil // a retry
 		case models.BookingConfirmed:
 		default:
-			return apperr.Invalid("code", "该报名没有获得名额（"+bookingLabel(b.Status)+"），不能签到")
+			return apperr.Invalid("code", "该报名没有获得名额（"+BookingLabel(b.Status)+"），不能签到")
 		}
 		now := s.clock.Now()
 		if p.StartsAt != nil { // a post without a schedule has no session to bound it
-			if err := checkInOpen(now, *p.StartsAt, Deref(p.EndsAt)); err != nil {
+			if err := CheckInOpen(now, *p.StartsAt, Deref(p.EndsAt)); err != nil {
 				return err
 			}
 		}
@@ -955,7 +955,7 @@ func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.
 
 // MySignUps lists the calling member's sign-ups, newest first.
 func (s *Service) MySignUps(ctx context.Context, f BookingFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
-	return myHolds[*models.EventSignUp](ctx, s, f, first, after)
+	return MyHolds[*models.EventSignUp](ctx, s, f, first, after)
 }
 
 // EventSignUps lists a post's sign-ups in sign-up order, for admins of the

@@ -118,28 +118,6 @@ func ExportTime(t *time.Time) string {
 	return clock.Seconds(*t)
 }
 
-// ExportClassBookings is the sign-up list of a class as .xlsx for admins of
-// its scope. Phones and ID numbers are masked unless fullPhones asks for
-// whole phone numbers (for calling members), which the audit log records.
-// Codes: FORBIDDEN.
-func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPhones bool) (*Export, error) {
-	var c models.TrainingClass
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.AdminScope(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if _, err := s.classInScope(tx, sc, classID, &c, false); err != nil {
-			return err
-		}
-		return s.Audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_EXPORT", "training_class", &c.ID, &c.UnionID, ExportDetail(fullPhones))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.holdsExport(ctx, c.Title+"-报名名单.xlsx", "training_bookings", "class_id", c.ID, fullPhones), nil
-}
-
 // ExportEventSignUps is a post's sign-ups as .xlsx for admins of its
 // scope, masked as ExportClassBookings. Codes: FORBIDDEN.
 func (s *Service) ExportEventSignUps(ctx context.Context, postID int64, fullPhones bool) (*Export, error) {
@@ -157,12 +135,12 @@ func (s *Service) ExportEventSignUps(ctx context.Context, postID int64, fullPhon
 	if err != nil {
 		return nil, err
 	}
-	return s.holdsExport(ctx, p.Title+"-报名名单.xlsx", "event_signups", "post_id", p.ID, fullPhones), nil
+	return s.HoldsExport(ctx, p.Title+"-报名名单.xlsx", "event_signups", "post_id", p.ID, fullPhones), nil
 }
 
-// holdsExport streams the holds (bookings, sign-ups) of one seat pool with
+// HoldsExport streams the holds (bookings, sign-ups) of one seat pool with
 // their members, in sign-up order.
-func (s *Service) holdsExport(ctx context.Context, fileName, table, fk string, poolID int64, fullPhones bool) *Export {
+func (s *Service) HoldsExport(ctx context.Context, fileName, table, fk string, poolID int64, fullPhones bool) *Export {
 	header := []string{"序号", "姓名", "手机号", "身份证号", "就业形态", "所在工会", "状态", "报名时间", "签到时间", "取消原因"}
 	return &Export{
 		FileName: fileName,
@@ -188,7 +166,7 @@ func (s *Service) holdsExport(ctx context.Context, fileName, table, fk string, p
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
 					return emit([]any{n, r.RealName, ExportPhone(r.Phone, fullPhones), r.IDMask, r.EmploymentForm.Label(),
-						Deref(r.UnionName), bookingLabel(r.Status), ExportTime(&r.CreatedAt), ExportTime(r.CheckedInAt), r.CancelReason})
+						Deref(r.UnionName), BookingLabel(r.Status), ExportTime(&r.CreatedAt), ExportTime(r.CheckedInAt), r.CancelReason})
 				})
 			})
 		},

@@ -16,43 +16,43 @@ import (
 	"unionhall/models"
 )
 
-// seatRush is how a member takes a seat of any seat offering (a class, an
+// SeatRush is how a member takes a seat of any seat offering (a class, an
 // event's sign-up): the steps and their order are shared; what an offering
 // checks and stores is its own.
-type seatRush[H any] struct {
-	spec   seats.Spec
-	poolID int64
+type SeatRush[H any] struct {
+	Spec   seats.Spec
+	PoolID int64
 	// open is the offering's own "open now" condition, checked by the seat
 	// UPDATE itself.
-	open seats.Open
+	Open seats.Open
 	// cached applies the rule to the offering as this instance's short cache
 	// has it (no query on the rush path).
-	cached func() error
+	Cached func() error
 	// fresh applies the rule to a fresh read, returning the member's active
 	// hold when this is a retry.
-	fresh func() (*H, error)
+	Fresh func() (*H, error)
 	// hold is the row to insert for a grant.
-	hold func(seats.Grant) *H
+	Hold func(seats.Grant) *H
 }
 
-// take runs r. Nothing on the fast path can oversell or double-book: the
+// Take runs r. Nothing on the fast path can oversell or double-book: the
 // conditional UPDATE grants a seat only while the offering is open, and the
 // hold table's unique key allows one active hold. Every refusal is checked
 // against a fresh read before the member sees it, and a retry returns the
 // member's existing hold.
-func (r seatRush[H]) take(ctx context.Context, s *Service) (*H, error) {
-	if err := r.cached(); err != nil {
-		if mine, err := r.fresh(); err != nil || mine != nil {
+func (r SeatRush[H]) Take(ctx context.Context, s *Service) (*H, error) {
+	if err := r.Cached(); err != nil {
+		if mine, err := r.Fresh(); err != nil || mine != nil {
 			return mine, err
 		}
 	}
 	var h *H
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
-		grant, err := seats.Take(tx, r.spec, r.poolID, r.open)
+		grant, err := seats.Take(tx, r.Spec, r.PoolID, r.Open)
 		if err != nil {
 			return err
 		}
-		h = r.hold(grant)
+		h = r.Hold(grant)
 		if err := tx.Create(h).Error; err != nil {
 			if store.IsDuplicate(err) {
 				return ErrRaced // the member holds a seat already; roll back ours
@@ -63,7 +63,7 @@ func (r seatRush[H]) take(ctx context.Context, s *Service) (*H, error) {
 	})
 	if errors.Is(err, ErrRaced) || apperr.Is(err, apperr.Full) {
 		// A retry, or the offering filled or closed a moment ago: say which.
-		mine, ferr := r.fresh()
+		mine, ferr := r.Fresh()
 		if ferr != nil || mine != nil {
 			return mine, ferr
 		}
@@ -75,9 +75,9 @@ func (r seatRush[H]) take(ctx context.Context, s *Service) (*H, error) {
 	return h, nil
 }
 
-// myHolds lists the calling member's holds of one kind (class bookings,
+// MyHolds lists the calling member's holds of one kind (class bookings,
 // event sign-ups), newest first.
-func myHolds[T any](ctx context.Context, s *Service, f BookingFilter, first *int, after *string) (page.Page[T], error) {
+func MyHolds[T any](ctx context.Context, s *Service, f BookingFilter, first *int, after *string) (page.Page[T], error) {
 	var empty page.Page[T]
 	p, err := MemberPrincipal(ctx)
 	if err != nil {
@@ -94,11 +94,11 @@ func myHolds[T any](ctx context.Context, s *Service, f BookingFilter, first *int
 	return ByIDPage[T](q, pa, true)
 }
 
-// resizePool applies an edit of a pool's capacity or waitlist size (from
+// ResizePool applies an edit of a pool's capacity or waitlist size (from
 // oldCapacity/oldWaitlist): the waitlist never shrinks below those already
 // in it (VALIDATION_FAILED naming field), and seats.Resize refuses a
 // capacity below the confirmed count and moves the waitlist up when it grows.
-func resizePool(tx *gorm.DB, sp seats.Spec, id int64, oldCapacity, oldWaitlist, capacity, waitlist, waiting int, field string, now time.Time) error {
+func ResizePool(tx *gorm.DB, sp seats.Spec, id int64, oldCapacity, oldWaitlist, capacity, waitlist, waiting int, field string, now time.Time) error {
 	if capacity == oldCapacity && waitlist == oldWaitlist {
 		return nil
 	}
@@ -115,60 +115,60 @@ type holdRow interface {
 	*models.TrainingBooking | *models.EventSignUp
 }
 
-// seatCancel is how a member gives back a hold: the steps and their order
+// SeatCancel is how a member gives back a hold: the steps and their order
 // (find it as theirs, lock the pool, re-read the hold under the lock,
 // retry-safe on a cancelled hold, end it, free or pass on the seat) are
 // shared; the pool and the deadline are the offering's.
-type seatCancel[H holdRow] struct {
-	spec     seats.Spec
-	id       int64
-	notFound error
-	ended    string // why a hold that ended otherwise can't be cancelled
-	pool     func(H) int64
-	owner    func(H) int64
-	status   func(H) models.BookingStatus
+type SeatCancel[H holdRow] struct {
+	Spec     seats.Spec
+	Id       int64
+	NotFound error
+	Ended    string // why a hold that ended otherwise can't be cancelled
+	Pool     func(H) int64
+	Owner    func(H) int64
+	Status   func(H) models.BookingStatus
 	// deadline refuses a cancel that comes too late (the hold is locked).
-	deadline func(tx *gorm.DB, h H, now time.Time) error
+	Deadline func(tx *gorm.DB, h H, now time.Time) error
 }
 
-func (c seatCancel[H]) run(ctx context.Context, s *Service, h H) (H, error) {
+func (c SeatCancel[H]) Run(ctx context.Context, s *Service, h H) (H, error) {
 	pr, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	err = s.Tx(ctx, func(tx *gorm.DB) error {
-		if err := tx.Take(h, c.id).Error; err != nil || c.owner(h) != pr.ID {
+		if err := tx.Take(h, c.Id).Error; err != nil || c.Owner(h) != pr.ID {
 			if err == nil || store.IsNotFound(err) {
-				return c.notFound
+				return c.NotFound
 			}
 			return err
 		}
-		if _, err := seats.Lock(tx, c.spec, c.pool(h)); err != nil {
+		if _, err := seats.Lock(tx, c.Spec, c.Pool(h)); err != nil {
 			return err
 		}
-		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(h, c.id).Error; err != nil {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(h, c.Id).Error; err != nil {
 			return err
 		}
-		was := c.status(h)
+		was := c.Status(h)
 		if !was.IsActive() {
 			if was == models.BookingCancelled {
 				return nil // a retry
 			}
-			return apperr.New(apperr.WindowClosed, c.ended)
+			return apperr.New(apperr.WindowClosed, c.Ended)
 		}
 		now := s.clock.Now()
-		if err := c.deadline(tx, h, now); err != nil {
+		if err := c.Deadline(tx, h, now); err != nil {
 			return err
 		}
-		if err := tx.Model(h).Where("id = ? AND status = ?", c.id, was).Updates(map[string]any{
+		if err := tx.Model(h).Where("id = ? AND status = ?", c.Id, was).Updates(map[string]any{
 			"status": models.BookingCancelled, "active": nil, "cancelled_at": now, "cancel_reason": "本人取消",
 			"updated_at": now}).Error; err != nil {
 			return err
 		}
-		if _, err := seats.Release(tx, c.spec, c.pool(h), string(was), now); err != nil {
+		if _, err := seats.Release(tx, c.Spec, c.Pool(h), string(was), now); err != nil {
 			return err
 		}
-		return tx.Take(h, c.id).Error
+		return tx.Take(h, c.Id).Error
 	})
 	if err != nil {
 		return nil, err
@@ -176,10 +176,16 @@ func (c seatCancel[H]) run(ctx context.Context, s *Service, h H) (H, error) {
 	return h, nil
 }
 
-// errRaced rolls back a transaction that lost a race to a unique index.
+// ErrRaced rolls back a transaction that lost a race to a unique index.
 var ErrRaced = errors.New("raced")
 
 // BookingFilter narrows a booking list.
 type BookingFilter struct {
 	Status *models.BookingStatus
+}
+
+// BookingLabel names a booking or sign-up status in exports and messages.
+func BookingLabel(st models.BookingStatus) string {
+	return map[models.BookingStatus]string{models.BookingConfirmed: "已预约", models.BookingWaitlisted: "候补中",
+		models.BookingCancelled: "已取消", models.BookingAttended: "已签到", models.BookingNoShow: "缺席"}[st]
 }

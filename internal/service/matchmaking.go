@@ -382,7 +382,7 @@ func (s *Service) UpdateMatchEvent(ctx context.Context, id int64, version int, i
 		}
 		// Matchmaking's eligibility is its ages only (and the host's subtree,
 		// fixed at creation): not the shared columns.
-		err = saveVersioned(tx, &models.MatchEvent{}, e.ID, version, now, map[string]any{
+		err = SaveVersioned(tx, &models.MatchEvent{}, e.ID, version, now, map[string]any{
 			"title": e.Title, "description": e.Description, "place": e.Place, "starts_at": e.StartsAt, "ends_at": e.EndsAt,
 			"pick_closes_at": e.PickClosesAt, "sign_up_opens_at": e.SignUpOpensAt, "sign_up_closes_at": e.SignUpClosesAt,
 			"selection_mode": e.SelectionMode, "max_picks": e.MaxPicks, "elig_min_age": e.EligMinAge, "elig_max_age": e.EligMaxAge,
@@ -581,14 +581,14 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 			Active: &active, WaitSeq: waitSeq, CreatedAt: now, UpdatedAt: now}
 	}
 	if e.SelectionMode == models.MatchFirstCome {
-		return seatRush[models.MatchSignUp]{
-			spec: matchSeats, poolID: quota.ID,
-			open: seats.Open{
+		return SeatRush[models.MatchSignUp]{
+			Spec: matchSeats, PoolID: quota.ID,
+			Open: seats.Open{
 				SQL:  "EXISTS (SELECT 1 FROM match_events me WHERE me.id = match_quotas.event_id AND me.status = ? AND me.sign_up_opens_at <= ? AND me.sign_up_closes_at > ?)",
 				Args: []any{models.OfferingPublished, now, now},
 			},
-			cached: func() error { return matchSignUpWindow(e, now) },
-			fresh: func() (*models.MatchSignUp, error) {
+			Cached: func() error { return matchSignUpWindow(e, now) },
+			Fresh: func() (*models.MatchSignUp, error) {
 				if su, err := mine(); err != nil || su != nil {
 					return su, err
 				}
@@ -598,8 +598,8 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 				}
 				return nil, matchSignUpWindow(&cur, now)
 			},
-			hold: func(g seats.Grant) *models.MatchSignUp { return newHold(models.MatchSignUpStatus(g.Status), g.WaitSeq) },
-		}.take(ctx, s)
+			Hold: func(g seats.Grant) *models.MatchSignUp { return newHold(models.MatchSignUpStatus(g.Status), g.WaitSeq) },
+		}.Take(ctx, s)
 	}
 	// LOTTERY and ADMIN: PENDING. The draw takes the quota locks too, so a
 	// sign-up lands either before it (and takes part) or after (refused).
@@ -746,7 +746,7 @@ func (s *Service) SelectMatchParticipants(ctx context.Context, eventID int64, si
 
 // MyMatchSignUps lists the calling member's sign-ups, newest first.
 func (s *Service) MyMatchSignUps(ctx context.Context, first *int, after *string) (page.Page[*models.MatchSignUp], error) {
-	return myHolds[*models.MatchSignUp](ctx, s, BookingFilter{}, first, after)
+	return MyHolds[*models.MatchSignUp](ctx, s, BookingFilter{}, first, after)
 }
 
 // CheckInMatchEvent checks the calling member in with the code shown at the
@@ -776,7 +776,7 @@ func (s *Service) CheckInMatchEvent(ctx context.Context, eventID int64, code str
 	if e.Status != models.OfferingPublished {
 		return nil, apperr.New(apperr.WindowClosed, "活动未在进行，不能签到")
 	}
-	if err := checkInOpen(now, e.StartsAt, e.EndsAt); err != nil {
+	if err := CheckInOpen(now, e.StartsAt, e.EndsAt); err != nil {
 		return nil, err
 	}
 	// Both sides read alike: the stored code may predate newCode's alphabet

@@ -329,3 +329,12 @@ func IsSelf(ctx context.Context, m *models.Member) bool {
 	p := auth.PrincipalFrom(ctx)
 	return p.IsMember() && p.ID == m.ID
 }
+
+// MembersByIDs loads members for a dataloader (a booking's member).
+func (s *Service) MembersByIDs(ctx context.Context, ids []int64) ([]*models.Member, error) {
+	var rows []*models.Member
+	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	return ByIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
+}

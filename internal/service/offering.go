@@ -84,7 +84,7 @@ func (s *Service) Eligibility(tx *gorm.DB, sc *Scope, pub *models.Union, in *Eli
 
 // cleanURL accepts an empty string or an https link (the mini-program opens
 // nothing else). Codes: VALIDATION_FAILED naming field.
-func cleanURL(field, s string) (string, error) {
+func CleanURL(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
 		return "", nil
@@ -163,7 +163,7 @@ func OfferingInScope[T any](tx *gorm.DB, sc *Scope, id int64, dst *T, unionOf fu
 	}
 	if err := q.Take(dst, id).Error; err != nil {
 		if store.IsNotFound(err) {
-			return nil, outOfScope(sc, notFound)
+			return nil, OutOfScope(sc, notFound)
 		}
 		return nil, err
 	}
@@ -178,7 +178,7 @@ func OfferingInScope[T any](tx *gorm.DB, sc *Scope, id int64, dst *T, unionOf fu
 }
 
 // outOfScope is the refusal for an offering the admin cannot reach.
-func outOfScope(sc *Scope, notFound error) error {
+func OutOfScope(sc *Scope, notFound error) error {
 	if sc.Admin.IsSuperAdmin() {
 		return notFound
 	}
@@ -263,7 +263,7 @@ func actionLabel(st models.OfferingStatus) string {
 // every offering (and anything else edited from a form). A row changed
 // since the admin loaded it is stale: CONFLICT, changing nothing. Extra
 // conditions (a budget that must still cover what is granted) go in where.
-func saveVersioned(tx *gorm.DB, model any, id int64, version int, now time.Time, cols map[string]any, stale error, where ...any) error {
+func SaveVersioned(tx *gorm.DB, model any, id int64, version int, now time.Time, cols map[string]any, stale error, where ...any) error {
 	cols["version"] = gorm.Expr("version + 1")
 	cols["updated_at"] = now
 	q := tx.Model(model).Where("id = ? AND version = ?", id, version)
@@ -281,7 +281,7 @@ func saveVersioned(tx *gorm.DB, model any, id int64, version int, now time.Time,
 }
 
 // withColumns adds more columns to cols (an offering's eligibility).
-func withColumns(cols map[string]any, more map[string]any) map[string]any {
+func WithColumns(cols map[string]any, more map[string]any) map[string]any {
 	for k, v := range more {
 		cols[k] = v
 	}

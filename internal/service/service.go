@@ -18,7 +18,6 @@ import (
 	"unionhall/internal/store"
 	"unionhall/internal/upload"
 	"unionhall/internal/wechat"
-	"unionhall/models"
 )
 
 // Settings are the tunables the domain needs from configuration.
@@ -52,9 +51,8 @@ type Service struct {
 	logins   *loginLimits
 	sessions *sessionCache
 
-	classes *OfferingCache[models.TrainingClass]
-	posts   *OfferingCache[cachedPost]
-	views   *viewCounter
+	posts *OfferingCache[cachedPost]
+	views *viewCounter
 }
 
 // Deps are what New needs.
@@ -79,7 +77,6 @@ func New(d Deps) *Service {
 		files: d.Files, log: d.Log, settings: d.Settings,
 		logins:   newLoginLimits(),
 		sessions: newSessionCache(d.Clock, d.Settings.SessionCacheTTL),
-		classes:  NewOfferingCache(d.DB, func(c models.TrainingClass) int64 { return c.ID }),
 		posts:    newPostCache(d.DB),
 		views:    newViewCounter(),
 	}
@@ -90,6 +87,12 @@ func (s *Service) DB() *store.DB { return s.db }
 
 // Clock is the service's clock.
 func (s *Service) Clock() clock.Clock { return s.clock }
+
+// Settings are the tunables from configuration.
+func (s *Service) Settings() Settings { return s.settings }
+
+// Log is the service's logger.
+func (s *Service) Log() *slog.Logger { return s.log }
 
 // Sealer opens sealed personal data for the member themself.
 func (s *Service) Sealer() *pii.Sealer { return s.sealer }

@@ -115,7 +115,7 @@ func (s *Service) UpdateSubsidyProgram(ctx context.Context, id int64, version in
 		now := s.clock.Now()
 		// granted_fen <= ? keeps the budget at or above what approvals hold
 		// even if one landed after the read above.
-		err = saveVersioned(tx, &models.SubsidyProgram{}, p.ID, version, now, map[string]any{
+		err = SaveVersioned(tx, &models.SubsidyProgram{}, p.ID, version, now, map[string]any{
 			"title": p.Title, "description": p.Description, "year": p.Year,
 			"cap_associate_fen": p.CapAssociateFen, "cap_bachelor_fen": p.CapBachelorFen,
 			"cap_master_fen": p.CapMasterFen, "cap_doctorate_fen": p.CapDoctorateFen,
@@ -676,7 +676,7 @@ func releaseGrant(tx *gorm.DB, programID, fen int64, now time.Time) error {
 func (s *Service) applicationInScope(db *gorm.DB, sc *Scope, id int64, a *models.SubsidyApplication) error {
 	if err := db.Take(a, id).Error; err != nil {
 		if store.IsNotFound(err) {
-			return outOfScope(sc, errSubsidyAppNotFound)
+			return OutOfScope(sc, errSubsidyAppNotFound)
 		}
 		return err
 	}

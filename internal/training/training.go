@@ -1,4 +1,4 @@
-package service
+package training
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
+	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -45,7 +46,7 @@ type ClassInput struct {
 	BookingOpensAt  *time.Time
 	BookingClosesAt *time.Time
 	CancelDeadline  *time.Time
-	Eligibility     *EligibilityInput
+	Eligibility     *service.EligibilityInput
 }
 
 // CreateTrainingClass stores a new class as a DRAFT in a union of the
@@ -61,7 +62,7 @@ func (s *Service) CreateTrainingClass(ctx context.Context, in ClassInput) (*mode
 		if err != nil {
 			return err
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		c = models.TrainingClass{UnionID: pub.ID, Status: models.OfferingDraft, Version: 1,
 			CreatedBy: sc.Admin.ID, CreatedAt: now, UpdatedAt: now}
 		sessions, err := s.applyClassInput(tx, sc, pub, &c, in, true)
@@ -106,11 +107,11 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 		if err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		if err := resizePool(tx, trainingSeats, c.ID, oldCapacity, oldWaitlist, c.Capacity, c.WaitlistLimit, c.WaitlistCount, "waitlistLimit", now); err != nil {
+		now := s.Clock().Now()
+		if err := service.ResizePool(tx, trainingSeats, c.ID, oldCapacity, oldWaitlist, c.Capacity, c.WaitlistLimit, c.WaitlistCount, "waitlistLimit", now); err != nil {
 			return err
 		}
-		err = saveVersioned(tx, &models.TrainingClass{}, c.ID, version, now, withColumns(map[string]any{
+		err = service.SaveVersioned(tx, &models.TrainingClass{}, c.ID, version, now, service.WithColumns(map[string]any{
 			"title": c.Title, "category": c.Category, "description": c.Description, "teacher": c.Teacher,
 			"cover_url": c.CoverURL, "starts_at": c.StartsAt, "ends_at": c.EndsAt,
 			"booking_opens_at": c.BookingOpensAt, "booking_closes_at": c.BookingClosesAt, "cancel_deadline": c.CancelDeadline,
@@ -138,10 +139,10 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 // applyClassInput validates in against c (the stored class, or a new one)
 // and writes the result into c. It returns the new sessions, or nil when
 // they are unchanged.
-func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *models.TrainingClass, in ClassInput, isNew bool) ([]models.TrainingSession, error) {
+func (s *Service) applyClassInput(tx *gorm.DB, sc *service.Scope, pub *models.Union, c *models.TrainingClass, in ClassInput, isNew bool) ([]models.TrainingSession, error) {
 	var err error
 	if in.Title != nil || isNew {
-		if c.Title, err = CleanText("title", Deref(in.Title), 2, 100); err != nil {
+		if c.Title, err = service.CleanText("title", service.Deref(in.Title), 2, 100); err != nil {
 			return nil, err
 		}
 	}
@@ -152,17 +153,17 @@ func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *
 		c.Category = *in.Category
 	}
 	if in.Description != nil {
-		if c.Description, err = CleanText("description", *in.Description, 0, 5000); err != nil {
+		if c.Description, err = service.CleanText("description", *in.Description, 0, 5000); err != nil {
 			return nil, err
 		}
 	}
 	if in.Teacher != nil {
-		if c.Teacher, err = CleanText("teacher", *in.Teacher, 0, 50); err != nil {
+		if c.Teacher, err = service.CleanText("teacher", *in.Teacher, 0, 50); err != nil {
 			return nil, err
 		}
 	}
 	if in.CoverURL != nil {
-		if c.CoverURL, err = cleanURL("coverUrl", *in.CoverURL); err != nil {
+		if c.CoverURL, err = service.CleanURL("coverUrl", *in.CoverURL); err != nil {
 			return nil, err
 		}
 	}
@@ -177,7 +178,7 @@ func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *
 		}
 	}
 	if in.Capacity != nil || isNew {
-		if c.Capacity = Deref(in.Capacity); c.Capacity < 1 || c.Capacity > 100000 {
+		if c.Capacity = service.Deref(in.Capacity); c.Capacity < 1 || c.Capacity > 100000 {
 			return nil, apperr.Invalid("capacity", "名额应在 1 到 100000 之间")
 		}
 	}
@@ -205,7 +206,7 @@ func (s *Service) applyClassInput(tx *gorm.DB, sc *Scope, pub *models.Union, c *
 	switch {
 	case !c.BookingOpensAt.Before(c.BookingClosesAt):
 		return nil, apperr.Invalid("bookingClosesAt", "报名截止时间应晚于开始时间")
-	case (isNew || windowChanged) && !c.BookingClosesAt.After(s.clock.Now()):
+	case (isNew || windowChanged) && !c.BookingClosesAt.After(s.Clock().Now()):
 		return nil, apperr.Invalid("bookingClosesAt", "报名截止时间已过，请重新选择")
 	case c.BookingClosesAt.After(c.StartsAt):
 		return nil, apperr.Invalid("bookingClosesAt", "报名应在第一次课开始前截止")
@@ -235,11 +236,11 @@ func validSessions(in []SessionInput) ([]models.TrainingSession, error) {
 		if x.EndsAt.Sub(x.StartsAt) > 24*time.Hour {
 			return nil, apperr.Invalid(field+".endsAt", "一次课不能超过 24 小时")
 		}
-		place, err := CleanText(field+".place", x.Place, 0, 200)
+		place, err := service.CleanText(field+".place", x.Place, 0, 200)
 		if err != nil {
 			return nil, err
 		}
-		link, err := cleanURL(field+".onlineUrl", x.OnlineURL)
+		link, err := service.CleanURL(field+".onlineUrl", x.OnlineURL)
 		if err != nil {
 			return nil, err
 		}
@@ -273,16 +274,16 @@ func maxTime(a, b time.Time) time.Time {
 // in the caller's scope; it returns that union. A class outside the scope is
 // FORBIDDEN whether or not it exists. lockedRead makes the read current on
 // MySQL (after seats.Lock).
-func (s *Service) classInScope(tx *gorm.DB, sc *Scope, id int64, c *models.TrainingClass, lockedRead bool) (*models.Union, error) {
-	return OfferingInScope(tx, sc, id, c, func(c *models.TrainingClass) int64 { return c.UnionID }, errClassNotFound, lockedRead)
+func (s *Service) classInScope(tx *gorm.DB, sc *service.Scope, id int64, c *models.TrainingClass, lockedRead bool) (*models.Union, error) {
+	return service.OfferingInScope(tx, sc, id, c, func(c *models.TrainingClass) int64 { return c.UnionID }, errClassNotFound, lockedRead)
 }
 
 // lockClass takes class id's seat lock (changes to its seats and bookings
 // queue behind it), then loads it current into c and checks the scope.
-func (s *Service) lockClass(tx *gorm.DB, sc *Scope, id int64, c *models.TrainingClass) (*models.Union, error) {
+func (s *Service) lockClass(tx *gorm.DB, sc *service.Scope, id int64, c *models.TrainingClass) (*models.Union, error) {
 	if ok, err := seats.Lock(tx, trainingSeats, id); err != nil || !ok {
 		if err == nil {
-			err = outOfScope(sc, errClassNotFound)
+			err = service.OutOfScope(sc, errClassNotFound)
 		}
 		return nil, err
 	}
@@ -305,7 +306,7 @@ func (s *Service) CloseTrainingClass(ctx context.Context, id int64) (*models.Tra
 // with the reason, which members see. Idempotent.
 // Codes: VALIDATION_FAILED (reason), FORBIDDEN, CONFLICT.
 func (s *Service) CancelTrainingClass(ctx context.Context, id int64, reason string) (*models.TrainingClass, error) {
-	reason, err := CleanText("reason", reason, 2, 150)
+	reason, err := service.CleanText("reason", reason, 2, 150)
 	if err != nil {
 		return nil, err
 	}
@@ -322,8 +323,8 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 		if _, err := s.lockClass(tx, sc, id, &c); err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		moved, err := StatusMove{Model: &models.TrainingClass{}, ID: c.ID, From: c.Status, To: to, Now: now, Noun: "课程",
+		now := s.Clock().Now()
+		moved, err := service.StatusMove{Model: &models.TrainingClass{}, ID: c.ID, From: c.Status, To: to, Now: now, Noun: "课程",
 			Prepare: func(updates map[string]any) error {
 				s.classes.Forget(c.ID)
 				if to != models.OfferingCancelled {
@@ -354,7 +355,7 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 // most one active booking per class; a retry returns it unchanged.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE (with the reason), FULL.
 func (s *Service) BookClass(ctx context.Context, classID int64) (*models.TrainingBooking, error) {
-	p, err := MemberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -362,36 +363,36 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
-	return seatRush[models.TrainingBooking]{
-		spec: trainingSeats, poolID: classID,
-		open: seats.Open{
+	now := s.Clock().Now()
+	return service.SeatRush[models.TrainingBooking]{
+		Spec: trainingSeats, PoolID: classID,
+		Open: seats.Open{
 			SQL:  "status = ? AND booking_opens_at <= ? AND booking_closes_at > ?",
 			Args: []any{models.OfferingPublished, now, now},
 		},
-		cached: func() error {
+		Cached: func() error {
 			c, err := s.classes.Get(ctx, classID)
 			if err == nil {
 				err = s.canBook(v, c, now)
 			}
 			return err
 		},
-		fresh: func() (*models.TrainingBooking, error) {
+		Fresh: func() (*models.TrainingBooking, error) {
 			_, mine, err := s.freshBookingCheck(ctx, v, classID, now)
 			return mine, err
 		},
-		hold: func(g seats.Grant) *models.TrainingBooking {
+		Hold: func(g seats.Grant) *models.TrainingBooking {
 			active := true
 			return &models.TrainingBooking{ClassID: classID, MemberID: p.ID, Status: models.BookingStatus(g.Status),
-				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: NewCode(20), CreatedAt: now, UpdatedAt: now}
+				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: service.NewCode(20), CreatedAt: now, UpdatedAt: now}
 		},
-	}.take(ctx, s)
+	}.Take(ctx, s.Service)
 }
 
 // freshBookingCheck is the booking rule on a fresh read of the class and
 // of the member's booking. It returns the member's active booking when this
 // is a retry, else the refusal, else the class, open for them.
-func (s *Service) freshBookingCheck(ctx context.Context, v *Viewer, classID int64, now time.Time) (*models.TrainingClass, *models.TrainingBooking, error) {
+func (s *Service) freshBookingCheck(ctx context.Context, v *service.Viewer, classID int64, now time.Time) (*models.TrainingClass, *models.TrainingBooking, error) {
 	var row struct {
 		models.TrainingClass `gorm:"embedded"`
 		MyBookingID          *int64
@@ -421,7 +422,7 @@ func (s *Service) freshBookingCheck(ctx context.Context, v *Viewer, classID int6
 // canBook is the booking rule: the class is visible to the member, open,
 // within its window, and the member is eligible and not barred by the
 // no-show rule. Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE.
-func (s *Service) canBook(v *Viewer, c *models.TrainingClass, now time.Time) error {
+func (s *Service) canBook(v *service.Viewer, c *models.TrainingClass, now time.Time) error {
 	if !c.IsVisibleToMembers() || !v.OnChain(c.UnionID) {
 		return errClassNotFound
 	}
@@ -438,7 +439,7 @@ func (s *Service) canBook(v *Viewer, c *models.TrainingClass, now time.Time) err
 	}
 	if until := v.Member.TrainingBannedUntil; until != nil && now.Before(*until) {
 		return apperr.Newf(apperr.NotEligible, "近 90 天内缺席培训达 %d 次，%s 前暂停报名",
-			s.settings.NoShowLimit, clock.Minutes(*until))
+			s.Settings().NoShowLimit, clock.Minutes(*until))
 	}
 	// Sold out as far as this read knows: the rush's many late taps end here,
 	// without a write. (A seat freed since is found on the next tap.)
@@ -453,12 +454,12 @@ func (s *Service) canBook(v *Viewer, c *models.TrainingClass, now time.Time) err
 // Idempotent: cancelling a cancelled booking returns it.
 // Codes: NOT_FOUND, WINDOW_CLOSED (past the cancel deadline).
 func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.TrainingBooking, error) {
-	return seatCancel[*models.TrainingBooking]{
-		spec: trainingSeats, id: bookingID, notFound: errBookingNotFound, ended: "课程已结束，不能取消",
-		pool:   func(b *models.TrainingBooking) int64 { return b.ClassID },
-		owner:  func(b *models.TrainingBooking) int64 { return b.MemberID },
-		status: func(b *models.TrainingBooking) models.BookingStatus { return b.Status },
-		deadline: func(tx *gorm.DB, b *models.TrainingBooking, now time.Time) error {
+	return service.SeatCancel[*models.TrainingBooking]{
+		Spec: trainingSeats, Id: bookingID, NotFound: errBookingNotFound, Ended: "课程已结束，不能取消",
+		Pool:   func(b *models.TrainingBooking) int64 { return b.ClassID },
+		Owner:  func(b *models.TrainingBooking) int64 { return b.MemberID },
+		Status: func(b *models.TrainingBooking) models.BookingStatus { return b.Status },
+		Deadline: func(tx *gorm.DB, b *models.TrainingBooking, now time.Time) error {
 			var c models.TrainingClass
 			if err := tx.Take(&c, b.ClassID).Error; err != nil {
 				return err
@@ -468,7 +469,7 @@ func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.T
 			}
 			return nil
 		},
-	}.run(ctx, s, &models.TrainingBooking{})
+	}.Run(ctx, s.Service, &models.TrainingBooking{})
 }
 
 // CheckInBooking marks the booking with this code ATTENDED. The code may be
@@ -476,7 +477,7 @@ func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.T
 // check-in window (checkInOpen). Idempotent. Codes: NOT_FOUND, FORBIDDEN,
 // VALIDATION_FAILED (the booking holds no seat), WINDOW_CLOSED.
 func (s *Service) CheckInBooking(ctx context.Context, code string) (*models.TrainingBooking, error) {
-	code = NormalizeCode(code, "unionhall:checkin:")
+	code = service.NormalizeCode(code, "unionhall:checkin:")
 	if len(code) != 20 {
 		return nil, apperr.Invalid("code", "签到码应为 20 位")
 	}
@@ -518,7 +519,7 @@ func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models
 		if c.Status == models.OfferingCancelled {
 			return apperr.Invalid("code", "课程已取消")
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		to := models.BookingAttended
 		switch {
 		case !attended && now.After(c.EndsAt):
@@ -531,7 +532,7 @@ func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models
 			return nil // a retry
 		case models.BookingConfirmed, models.BookingAttended, models.BookingNoShow:
 		default:
-			return apperr.Invalid("code", "该预约没有获得名额（"+bookingLabel(b.Status)+"），不能签到")
+			return apperr.Invalid("code", "该预约没有获得名额（"+service.BookingLabel(b.Status)+"），不能签到")
 		}
 		if to == models.BookingAttended {
 			if err := s.classCheckInOpen(tx, &c, now, byCode); err != nil {
@@ -575,25 +576,20 @@ func (s *Service) classCheckInOpen(tx *gorm.DB, c *models.TrainingClass, now tim
 	if err := tx.Where("class_id = ?", c.ID).Order("starts_at, seq").Find(&sessions).Error; err != nil {
 		return err
 	}
-	spans := make([]span, len(sessions))
+	spans := make([]service.Span, len(sessions))
 	for i, se := range sessions {
-		spans[i] = span{se.StartsAt, se.EndsAt}
+		spans[i] = service.Span{Start: se.StartsAt, End: se.EndsAt}
 	}
 	if len(spans) == 0 { // sessions are required; the class's span then
-		spans = []span{{c.StartsAt, c.EndsAt}}
+		spans = []service.Span{{Start: c.StartsAt, End: c.EndsAt}}
 	}
 	if !byCode {
-		if from, _ := checkInWindow(spans[0].Start, spans[0].End); now.Before(from) {
-			return checkInOpen(now, spans[0].Start, spans[0].End)
+		if from, _ := service.CheckInWindow(spans[0].Start, spans[0].End); now.Before(from) {
+			return service.CheckInOpen(now, spans[0].Start, spans[0].End)
 		}
 		return nil
 	}
-	return checkInOpenAny(now, spans)
-}
-
-func bookingLabel(st models.BookingStatus) string {
-	return map[models.BookingStatus]string{models.BookingConfirmed: "已预约", models.BookingWaitlisted: "候补中",
-		models.BookingCancelled: "已取消", models.BookingAttended: "已签到", models.BookingNoShow: "缺席"}[st]
+	return service.CheckInOpenAny(now, spans)
 }
 
 // SweepNoShows turns the confirmed, unattended bookings of classes that have
@@ -602,7 +598,7 @@ func bookingLabel(st models.BookingStatus) string {
 // safe to run on every instance at once (conditional updates), and returns
 // how many no-shows it marked.
 func (s *Service) SweepNoShows(ctx context.Context) (int, error) {
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	if err := s.closeEndedWaitlists(ctx, now); err != nil {
 		return 0, err
 	}
@@ -673,7 +669,7 @@ func (s *Service) closeEndedWaitlists(ctx context.Context, now time.Time) error 
 // last of those. The result is stored on the member, so checking it costs
 // no query.
 func (s *Service) recomputeBan(tx *gorm.DB, memberID int64, now time.Time) error {
-	n, days := s.settings.NoShowLimit, s.settings.NoShowBanDays
+	n, days := s.Settings().NoShowLimit, s.Settings().NoShowBanDays
 	var until *time.Time
 	if n > 0 && days > 0 {
 		ban := time.Duration(days) * 24 * time.Hour
@@ -719,14 +715,8 @@ type ClassFilter struct {
 	Status   *models.OfferingStatus // admins
 }
 
-// classKey orders class lists: soonest first, then id.
-type CursorKey struct {
-	T time.Time `json:"t"`
-	I int64     `json:"i"`
-}
-
 // ClassCursor is a class's cursor in a list.
-func ClassCursor(c *models.TrainingClass) any { return CursorKey{T: c.StartsAt, I: c.ID} }
+func ClassCursor(c *models.TrainingClass) any { return service.CursorKey{T: c.StartsAt, I: c.ID} }
 
 // ListTrainingClasses lists classes soonest first. Members see published and
 // closed classes of the unions on their chain (their union up to the root);
@@ -737,7 +727,7 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 	if _, err := auth.Require(ctx); err != nil {
 		return empty, err
 	}
-	pa, err := page.Parse[CursorKey](first, after)
+	pa, err := page.Parse[service.CursorKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -752,7 +742,7 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 		q = q.Where("category = ?", *f.Category)
 	}
 	if f.Upcoming {
-		q = q.Where("starts_at > ?", s.clock.Now())
+		q = q.Where("starts_at > ?", s.Clock().Now())
 	}
 	if f.HasSeats {
 		q = q.Where("confirmed_count < capacity")
@@ -772,7 +762,7 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 // subtree (FORBIDDEN otherwise).
 func (s *Service) GetTrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error) {
 	var c models.TrainingClass
-	if err := GetOffering(ctx, s, id, &c, func(c *models.TrainingClass) int64 { return c.UnionID },
+	if err := service.GetOffering(ctx, s.Service, id, &c, func(c *models.TrainingClass) int64 { return c.UnionID },
 		func(c *models.TrainingClass) bool { return !c.IsVisibleToMembers() }, errClassNotFound); err != nil {
 		return nil, err
 	}
@@ -796,7 +786,7 @@ func (s *Service) ClassIneligibility(ctx context.Context, c *models.TrainingClas
 	if err != nil {
 		return "", err
 	}
-	if err := s.canBook(v, c, s.clock.Now()); err != nil {
+	if err := s.canBook(v, c, s.Clock().Now()); err != nil {
 		if ae, ok := apperr.As(err); ok && ae.Code != apperr.Internal {
 			return ae.Message, nil
 		}
@@ -851,13 +841,13 @@ func (s *Service) TrainingClassStats(ctx context.Context, c *models.TrainingClas
 }
 
 // MyBookings lists the calling member's bookings, newest first.
-func (s *Service) MyBookings(ctx context.Context, f BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
-	return myHolds[*models.TrainingBooking](ctx, s, f, first, after)
+func (s *Service) MyBookings(ctx context.Context, f service.BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
+	return service.MyHolds[*models.TrainingBooking](ctx, s.Service, f, first, after)
 }
 
 // ClassBookings lists a class's bookings in booking order for admins of its
 // scope. The read of members' data is audited. Codes: FORBIDDEN.
-func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
+func (s *Service) ClassBookings(ctx context.Context, classID int64, f service.BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
 	var empty page.Page[*models.TrainingBooking]
 	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
@@ -877,7 +867,7 @@ func (s *Service) ClassBookings(ctx context.Context, classID int64, f BookingFil
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
-		if got, err = ByIDPage[*models.TrainingBooking](q, pa, false); err != nil {
+		if got, err = service.ByIDPage[*models.TrainingBooking](q, pa, false); err != nil {
 			return err
 		}
 		return s.Audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_LIST", "training_class", &c.ID, &c.UnionID,
@@ -958,27 +948,5 @@ func (s *Service) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.Trai
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return ByIDs(ids, rows, func(c *models.TrainingClass) int64 { return c.ID }), nil
-}
-
-// MembersByIDs loads members for a dataloader (a booking's member).
-func (s *Service) MembersByIDs(ctx context.Context, ids []int64) ([]*models.Member, error) {
-	var rows []*models.Member
-	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	return ByIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
-}
-
-// byIDs orders rows as ids, nil for missing ones.
-func ByIDs[T any](ids []int64, rows []T, id func(T) int64) []T {
-	by := make(map[int64]T, len(rows))
-	for _, r := range rows {
-		by[id(r)] = r
-	}
-	out := make([]T, len(ids))
-	for i, k := range ids {
-		out[i] = by[k]
-	}
-	return out
+	return service.ByIDs(ids, rows, func(c *models.TrainingClass) int64 { return c.ID }), nil
 }

@@ -1,0 +1,22 @@
+// Package training is free skill-training classes: an admin publishes a
+// class with sessions and seats, members book (popular ones sell out in
+// minutes) and wait on a waitlist, check in by code, and no-shows are
+// counted against future bookings.
+package training
+
+import (
+	"unionhall/internal/service"
+	"unionhall/models"
+)
+
+// Service is the training module over the shared core.
+type Service struct {
+	*service.Service
+	classes *service.OfferingCache[models.TrainingClass]
+}
+
+// New builds the module on core.
+func New(core *service.Service) *Service {
+	return &Service{Service: core,
+		classes: service.NewOfferingCache(core.DB(), func(c models.TrainingClass) int64 { return c.ID })}
+}
