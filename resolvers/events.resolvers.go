@@ -9,6 +9,7 @@ import (
 	"context"
 	"unionhall/graph"
 	"unionhall/graph/model"
+	"unionhall/internal/events"
 	"unionhall/internal/loader"
 	"unionhall/internal/service"
 	"unionhall/models"
@@ -19,12 +20,12 @@ func (r *dashboardResolver) Union(ctx context.Context, obj *service.Dashboard) (
 }
 
 func (r *eventPostResolver) BodyHTML(ctx context.Context, obj *models.EventPost) (string, error) {
-	html, _, err := r.Svc.EventBody(ctx, obj, loader.Post)
+	html, _, err := r.Posts.EventBody(ctx, obj, loader.Post)
 	return html, err
 }
 
 func (r *eventPostResolver) BodySource(ctx context.Context, obj *models.EventPost) (*string, error) {
-	return r.Svc.EventBodySource(ctx, obj, loader.Post)
+	return r.Posts.EventBodySource(ctx, obj, loader.Post)
 }
 
 func (r *eventPostResolver) Union(ctx context.Context, obj *models.EventPost) (*models.Union, error) {
@@ -32,7 +33,7 @@ func (r *eventPostResolver) Union(ctx context.Context, obj *models.EventPost) (*
 }
 
 func (r *eventPostResolver) TargetUnions(ctx context.Context, obj *models.EventPost) ([]*models.Union, error) {
-	ids, err := r.Svc.EventTargetUnionIDs(ctx, obj, loader.Targets)
+	ids, err := r.Posts.EventTargetUnionIDs(ctx, obj, loader.Targets)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +49,7 @@ func (r *eventPostResolver) MySignUp(ctx context.Context, obj *models.EventPost)
 }
 
 func (r *eventPostResolver) IneligibleReason(ctx context.Context, obj *models.EventPost) (*string, error) {
-	return reason(r.Svc.EventIneligibility(ctx, obj, loader.MySignUp))
+	return reason(r.Posts.EventIneligibility(ctx, obj, loader.MySignUp))
 }
 
 func (r *eventSignUpResolver) Post(ctx context.Context, obj *models.EventSignUp) (*models.EventPost, error) {
@@ -60,18 +61,18 @@ func (r *eventSignUpResolver) Member(ctx context.Context, obj *models.EventSignU
 }
 
 func (r *eventSignUpResolver) WaitlistPosition(ctx context.Context, obj *models.EventSignUp) (*int, error) {
-	return r.Svc.EventSignUpPosition(ctx, obj)
+	return r.Posts.EventSignUpPosition(ctx, obj)
 }
 
 func (r *eventSignUpResolver) CheckinCode(ctx context.Context, obj *models.EventSignUp) (*string, error) {
-	if !service.IsOwnSignUp(ctx, obj) {
+	if !events.IsOwnSignUp(ctx, obj) {
 		return nil, nil
 	}
 	return &obj.CheckinCode, nil
 }
 
 func (r *eventSignUpResolver) CheckinPayload(ctx context.Context, obj *models.EventSignUp) (*string, error) {
-	if !service.IsOwnSignUp(ctx, obj) {
+	if !events.IsOwnSignUp(ctx, obj) {
 		return nil, nil
 	}
 	s := obj.CheckinPayload()
@@ -79,61 +80,61 @@ func (r *eventSignUpResolver) CheckinPayload(ctx context.Context, obj *models.Ev
 }
 
 func (r *mutationResolver) CreateEvent(ctx context.Context, input model.CreateEventInput) (*model.EventPostPayload, error) {
-	return eventPayload(r.Svc.CreateEvent(ctx, createEventInput(input)))
+	return eventPayload(r.Posts.CreateEvent(ctx, createEventInput(input)))
 }
 
 func (r *mutationResolver) UpdateEvent(ctx context.Context, input model.UpdateEventInput) (*model.EventPostPayload, error) {
-	return eventPayload(r.Svc.UpdateEvent(ctx, input.ID, input.Version, updateEventInput(input)))
+	return eventPayload(r.Posts.UpdateEvent(ctx, input.ID, input.Version, updateEventInput(input)))
 }
 
 func (r *mutationResolver) PublishEvent(ctx context.Context, input model.PublishEventInput) (*model.EventPostPayload, error) {
-	return eventPayload(r.Svc.PublishEvent(ctx, input.ID, input.PublishAt))
+	return eventPayload(r.Posts.PublishEvent(ctx, input.ID, input.PublishAt))
 }
 
 func (r *mutationResolver) CloseEvent(ctx context.Context, input model.EventIDInput) (*model.EventPostPayload, error) {
-	return eventPayload(r.Svc.CloseEvent(ctx, input.ID))
+	return eventPayload(r.Posts.CloseEvent(ctx, input.ID))
 }
 
 func (r *mutationResolver) CancelEventSignUps(ctx context.Context, input model.CancelEventSignUpsInput) (*model.EventPostPayload, error) {
-	return eventPayload(r.Svc.CancelEventSignUps(ctx, input.ID, input.Reason))
+	return eventPayload(r.Posts.CancelEventSignUps(ctx, input.ID, input.Reason))
 }
 
 func (r *mutationResolver) SignUpForEvent(ctx context.Context, input model.SignUpForEventInput) (*model.EventSignUpPayload, error) {
-	return eventSignUpPayload(r.Svc.SignUpForEvent(ctx, input.PostID))
+	return eventSignUpPayload(r.Posts.SignUpForEvent(ctx, input.PostID))
 }
 
 func (r *mutationResolver) CancelEventSignUp(ctx context.Context, input model.CancelEventSignUpInput) (*model.EventSignUpPayload, error) {
-	return eventSignUpPayload(r.Svc.CancelEventSignUp(ctx, input.SignUpID))
+	return eventSignUpPayload(r.Posts.CancelEventSignUp(ctx, input.SignUpID))
 }
 
 func (r *mutationResolver) CheckInEventSignUp(ctx context.Context, input model.CheckInEventSignUpInput) (*model.EventSignUpPayload, error) {
-	return eventSignUpPayload(r.Svc.CheckInEventSignUp(ctx, input.Code))
+	return eventSignUpPayload(r.Posts.CheckInEventSignUp(ctx, input.Code))
 }
 
 func (r *queryResolver) Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventPostConnection, error) {
-	p, err := r.Svc.ListEvents(ctx, eventFilter(filter), first, after)
+	p, err := r.Posts.ListEvents(ctx, eventFilter(filter), first, after)
 	if err == nil {
 		err = primeEventPage(ctx, p.Items)
 	}
 	if err != nil {
 		return nil, err
 	}
-	e, info := edges(p, service.EventCursor(ctx), func(c string, n *models.EventPost) *model.EventPostEdge {
+	e, info := edges(p, events.EventCursor(ctx), func(c string, n *models.EventPost) *model.EventPostEdge {
 		return &model.EventPostEdge{Cursor: c, Node: n}
 	})
 	return &model.EventPostConnection{Edges: e, PageInfo: info}, nil
 }
 
 func (r *queryResolver) Event(ctx context.Context, id int64) (*models.EventPost, error) {
-	return r.Svc.GetEvent(ctx, id)
+	return r.Posts.GetEvent(ctx, id)
 }
 
 func (r *queryResolver) MySignUps(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error) {
-	return eventSignUpConnection(r.Svc.MySignUps(ctx, bookingFilter(filter), first, after))
+	return eventSignUpConnection(r.Posts.MySignUps(ctx, bookingFilter(filter), first, after))
 }
 
 func (r *queryResolver) EventSignUps(ctx context.Context, postID int64, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error) {
-	return eventSignUpConnection(r.Svc.EventSignUps(ctx, postID, bookingFilter(filter), first, after))
+	return eventSignUpConnection(r.Posts.EventSignUps(ctx, postID, bookingFilter(filter), first, after))
 }
 
 func (r *queryResolver) MyActivity(ctx context.Context, first *int, after *string) (*model.ActivityConnection, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"unionhall/graph/model"
+	"unionhall/internal/events"
 	"unionhall/internal/loader"
 	"unionhall/internal/page"
 	"unionhall/internal/service"
@@ -12,36 +13,36 @@ import (
 
 // Mapping between the events API's inputs and payloads and the service.
 
-func createEventInput(in model.CreateEventInput) service.EventInput {
+func createEventInput(in model.CreateEventInput) events.EventInput {
 	targets := in.TargetUnionIds
 	if targets == nil {
 		targets = []int64{}
 	}
-	return service.EventInput{UnionID: in.UnionID, Title: &in.Title, Category: &in.Category, BodyFormat: in.BodyFormat,
+	return events.EventInput{UnionID: in.UnionID, Title: &in.Title, Category: &in.Category, BodyFormat: in.BodyFormat,
 		Body: &in.Body, CoverURL: in.CoverURL, TargetUnionIDs: targets, Pinned: in.Pinned, PublishAt: in.PublishAt,
 		SignUp: signUpSettings(in.SignUp)}
 }
 
-func updateEventInput(in model.UpdateEventInput) service.EventInput {
-	return service.EventInput{Title: in.Title, Category: in.Category, BodyFormat: in.BodyFormat, Body: in.Body,
+func updateEventInput(in model.UpdateEventInput) events.EventInput {
+	return events.EventInput{Title: in.Title, Category: in.Category, BodyFormat: in.BodyFormat, Body: in.Body,
 		CoverURL: in.CoverURL, TargetUnionIDs: in.TargetUnionIds, Pinned: in.Pinned, PublishAt: in.PublishAt,
 		SignUp: signUpSettings(in.SignUp)}
 }
 
-func signUpSettings(in *model.EventSignUpSettingsInput) *service.EventSignUpInput {
+func signUpSettings(in *model.EventSignUpSettingsInput) *events.EventSignUpInput {
 	if in == nil {
 		return nil
 	}
-	return &service.EventSignUpInput{Capacity: in.Capacity, WaitlistLimit: deref(in.WaitlistLimit), OpensAt: in.OpensAt,
+	return &events.EventSignUpInput{Capacity: in.Capacity, WaitlistLimit: deref(in.WaitlistLimit), OpensAt: in.OpensAt,
 		ClosesAt: in.ClosesAt, StartsAt: in.StartsAt, EndsAt: in.EndsAt, Place: deref(in.Place),
 		Eligibility: eligibilityInput(in.Eligibility)}
 }
 
-func eventFilter(f *model.EventFilter) service.EventFilter {
+func eventFilter(f *model.EventFilter) events.EventFilter {
 	if f == nil {
-		return service.EventFilter{}
+		return events.EventFilter{}
 	}
-	return service.EventFilter{Category: f.Category, UnionID: f.UnionID, Status: f.Status}
+	return events.EventFilter{Category: f.Category, UnionID: f.UnionID, Status: f.Status}
 }
 
 func eventPayload(p *models.EventPost, err error) (*model.EventPostPayload, error) {

@@ -5,6 +5,7 @@
 package resolvers
 
 import (
+	"unionhall/internal/events"
 	"unionhall/internal/service"
 	"unionhall/internal/training"
 	"unionhall/internal/vouchers"
@@ -17,4 +18,5 @@ type Resolver struct {
 	Svc      *service.Service
 	Training *training.Service
 	Vouchers *vouchers.Service
+	Posts    *events.Service // events; not Events or Event, query fields that would shadow it
 }

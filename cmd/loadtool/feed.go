@@ -16,8 +16,8 @@ import (
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
 	appconfig "unionhall/internal/config"
+	"unionhall/internal/events"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -268,7 +268,7 @@ func startBaseline(cfg config) (func(), error) {
 
 // serveFeedBaseline is the plain handler: it verifies the same JWT with
 // the same library and keys, then runs the feed's SQL (the viewer, the
-// feed statement itself — service.FeedSQL —, the posts' unions and the
+// feed statement itself — events.FeedSQL —, the posts' unions and the
 // member's sign-ups) with database/sql and writes the same JSON.
 func serveFeedBaseline(addr, dsn string, maxOpen int) error {
 	db, err := openDB(dsn, maxOpen, true)
@@ -357,7 +357,7 @@ func baselineFeed(ctx context.Context, db *sql.DB, memberID int64, after *string
 		return nil, err
 	}
 	// 2. The feed statement, as the server builds it.
-	q, args := service.FeedSQL(true, chain, nil, hasKey, key.K, key.I, 21, time.Now())
+	q, args := events.FeedSQL(true, chain, nil, hasKey, key.K, key.I, 21, time.Now())
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err

@@ -23,6 +23,7 @@ import (
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
 	"unionhall/internal/config"
+	"unionhall/internal/events"
 	"unionhall/internal/loader"
 	"unionhall/internal/obs"
 	"unionhall/internal/pii"
@@ -53,6 +54,7 @@ type App struct {
 	// The module services.
 	Training *training.Service
 	Vouchers *vouchers.Service
+	Events   *events.Service
 	Tokens   *auth.Tokens
 	Clock    clock.Clock
 	Log      *slog.Logger
@@ -122,6 +124,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	})
 	a.Training = training.New(a.Svc)
 	a.Vouchers = vouchers.New(a.Svc)
+	a.Events = events.New(a.Svc)
 	if a.Handler, err = a.routes(); err != nil {
 		return nil, err
 	}
@@ -151,7 +154,7 @@ func migrateWithRetry(ctx context.Context, db *store.DB, log *slog.Logger) error
 func (a *App) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if n, err := a.Svc.FlushViews(ctx); err != nil {
+	if n, err := a.Events.FlushViews(ctx); err != nil {
 		a.Log.Error("views not written at shutdown", "error", err.Error())
 	} else if n > 0 {
 		a.Log.Info("views written at shutdown", "views", n)
@@ -164,7 +167,7 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers}
+	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events}
 	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
@@ -179,7 +182,7 @@ func (a *App) routes() (http.Handler, error) {
 		"/export/class-bookings":     a.handleExport("classId", a.Training.ExportClassBookings),
 		"/export/vouchers":           a.handleExport("batchId", a.Vouchers.ExportVouchers),
 		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
-		"/export/event-signups":      a.handleExport("postId", a.Svc.ExportEventSignUps),
+		"/export/event-signups":      a.handleExport("postId", a.Events.ExportEventSignUps),
 		"/export/subsidy-payments":   a.handleExport("programId", a.Svc.ExportSubsidyPayments),
 		"/export/match-sign-ups":     a.handleExport("eventId", a.Svc.ExportMatchSignUps),
 	} {
@@ -215,6 +218,7 @@ type modules struct {
 	*service.Service
 	training *training.Service
 	vouchers *vouchers.Service
+	events   *events.Service
 }
 
 func (m modules) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {
@@ -235,6 +239,18 @@ func (m modules) BatchesByIDs(ctx context.Context, ids []int64) ([]*models.Vouch
 
 func (m modules) MyVouchersByBatchIDs(ctx context.Context, ids []int64) ([]vouchers.MyBatchVouchers, error) {
 	return m.vouchers.MyVouchersByBatchIDs(ctx, ids)
+}
+
+func (m modules) PostsByIDs(ctx context.Context, ids []int64) ([]*models.EventPost, error) {
+	return m.events.PostsByIDs(ctx, ids)
+}
+
+func (m modules) MySignUpsByPostIDs(ctx context.Context, ids []int64) ([]*models.EventSignUp, error) {
+	return m.events.MySignUpsByPostIDs(ctx, ids)
+}
+
+func (m modules) TargetsByPostIDs(ctx context.Context, ids []int64) ([][]int64, error) {
+	return m.events.TargetsByPostIDs(ctx, ids)
 }
 
 // exportTimeout is how long an export may take: a few thousand rows

@@ -32,7 +32,7 @@ func TestEventViewsAreBufferedAndFlushed(t *testing.T) {
 					return
 				case <-time.After(5 * time.Millisecond):
 				}
-				n, err := s.App.Svc.FlushViews(context.Background())
+				n, err := s.App.Events.FlushViews(context.Background())
 				if err != nil {
 					t.Error(err)
 				}
@@ -72,7 +72,7 @@ func TestEventViewsAreBufferedAndFlushed(t *testing.T) {
 		}
 		// Admins' reads are not views.
 		s.MustOK(s.LoginAdmin("donghua_admin").Access, `query($id: ID!) { event(id: $id) { views } }`, map[string]any{"id": id}, nil)
-		if n, _ := s.App.Svc.FlushViews(context.Background()); n != 0 {
+		if n, _ := s.App.Events.FlushViews(context.Background()); n != 0 {
 			t.Fatalf("an admin read counted %d views", n)
 		}
 	})
@@ -116,7 +116,7 @@ func TestDashboardAndMyActivity(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			s.MustOK(m[1].Access, eventQ, map[string]any{"id": post}, nil)
 		}
-		s.App.Svc.FlushViews(context.Background())
+		s.App.Events.FlushViews(context.Background())
 		s.Clock.Set(s.Clock.Now().Add(71 * time.Hour)) // the event's check-in opens two hours before its start
 		m[0], m[1] = s.Reissue(m[0]), s.Reissue(m[1])
 		donghua = s.LoginAdmin("donghua_admin").Access

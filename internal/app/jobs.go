@@ -62,7 +62,7 @@ func (a *App) flushViewsLoop(ctx context.Context, every time.Duration) {
 			return // Close writes what is left
 		case <-t.C:
 		}
-		if _, err := a.Svc.FlushViews(ctx); err != nil && ctx.Err() == nil {
+		if _, err := a.Events.FlushViews(ctx); err != nil && ctx.Err() == nil {
 			a.Log.Warn("view flush failed; the counts stay buffered", "error", err.Error())
 		}
 	}

@@ -25,7 +25,7 @@ type OfferingCache[T any] struct {
 const offeringTTL = time.Second
 
 func NewOfferingCache[T any](db *store.DB, id func(T) int64) *OfferingCache[T] {
-	return newCacheWith(func(ctx context.Context, key int64) (T, error) {
+	return NewCacheWith(func(ctx context.Context, key int64) (T, error) {
 		var v T
 		err := db.WithContext(ctx).Take(&v, key).Error
 		return v, err
@@ -34,7 +34,7 @@ func NewOfferingCache[T any](db *store.DB, id func(T) int64) *OfferingCache[T] {
 
 // newCacheWith is an offering cache that loads with load (an offering
 // with what its rush check needs besides its own row).
-func newCacheWith[T any](load func(ctx context.Context, id int64) (T, error), id func(T) int64) *OfferingCache[T] {
+func NewCacheWith[T any](load func(ctx context.Context, id int64) (T, error), id func(T) int64) *OfferingCache[T] {
 	return &OfferingCache[T]{lru: expirable.NewLRU[int64, T](10_000, nil, offeringTTL), load: load, id: id}
 }
 

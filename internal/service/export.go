@@ -118,26 +118,6 @@ func ExportTime(t *time.Time) string {
 	return clock.Seconds(*t)
 }
 
-// ExportEventSignUps is a post's sign-ups as .xlsx for admins of its
-// scope, masked as ExportClassBookings. Codes: FORBIDDEN.
-func (s *Service) ExportEventSignUps(ctx context.Context, postID int64, fullPhones bool) (*Export, error) {
-	var p models.EventPost
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.AdminScope(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if _, err := s.eventInScope(tx, sc, postID, &p, false); err != nil {
-			return err
-		}
-		return s.Audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_EXPORT", "event_post", &p.ID, &p.UnionID, ExportDetail(fullPhones))
-	})
-	if err != nil {
-		return nil, err
-	}
-	return s.HoldsExport(ctx, p.Title+"-报名名单.xlsx", "event_signups", "post_id", p.ID, fullPhones), nil
-}
-
 // HoldsExport streams the holds (bookings, sign-ups) of one seat pool with
 // their members, in sign-up order.
 func (s *Service) HoldsExport(ctx context.Context, fileName, table, fk string, poolID int64, fullPhones bool) *Export {

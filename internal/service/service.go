@@ -50,9 +50,6 @@ type Service struct {
 
 	logins   *loginLimits
 	sessions *sessionCache
-
-	posts *OfferingCache[cachedPost]
-	views *viewCounter
 }
 
 // Deps are what New needs.
@@ -77,8 +74,6 @@ func New(d Deps) *Service {
 		files: d.Files, log: d.Log, settings: d.Settings,
 		logins:   newLoginLimits(),
 		sessions: newSessionCache(d.Clock, d.Settings.SessionCacheTTL),
-		posts:    newPostCache(d.DB),
-		views:    newViewCounter(),
 	}
 }
 
