@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 	"unionhall/graph/model"
+	"unionhall/internal/childcare"
 	"unionhall/internal/gqlscalar"
 	"unionhall/internal/service"
 	"unionhall/models"
@@ -1211,7 +1212,7 @@ type QueryResolver interface {
 	MyChildSignUps(ctx context.Context, filter *model.MyChildSignUpFilter, first *int, after *string) (*model.ChildSignUpConnection, error)
 	ChildcareSignUps(ctx context.Context, programID int64, filter *model.ChildSignUpFilter, first *int, after *string) (*model.ChildSignUpConnection, error)
 	ChildSignUp(ctx context.Context, id int64) (*models.ChildSignUp, error)
-	ChildcareStats(ctx context.Context, unionID *int64) (*service.ChildcareStats, error)
+	ChildcareStats(ctx context.Context, unionID *int64) (*childcare.ChildcareStats, error)
 	Events(ctx context.Context, filter *model.EventFilter, first *int, after *string) (*model.EventPostConnection, error)
 	Event(ctx context.Context, id int64) (*models.EventPost, error)
 	MySignUps(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error)
@@ -13201,7 +13202,7 @@ func (ec *executionContext) fieldContext_ChildcareProgramPayload_childcareProgra
 	return fc, nil
 }
 
-func (ec *executionContext) _ChildcareStats_programs(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChildcareStats_programs(ctx context.Context, field graphql.CollectedField, obj *childcare.ChildcareStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13224,7 +13225,7 @@ func (ec *executionContext) fieldContext_ChildcareStats_programs(_ context.Conte
 	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ChildcareStats_children(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChildcareStats_children(ctx context.Context, field graphql.CollectedField, obj *childcare.ChildcareStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13247,7 +13248,7 @@ func (ec *executionContext) fieldContext_ChildcareStats_children(_ context.Conte
 	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ChildcareStats_signUps(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChildcareStats_signUps(ctx context.Context, field graphql.CollectedField, obj *childcare.ChildcareStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13270,7 +13271,7 @@ func (ec *executionContext) fieldContext_ChildcareStats_signUps(_ context.Contex
 	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ChildcareStats_admitted(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChildcareStats_admitted(ctx context.Context, field graphql.CollectedField, obj *childcare.ChildcareStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13293,7 +13294,7 @@ func (ec *executionContext) fieldContext_ChildcareStats_admitted(_ context.Conte
 	return graphql.NewScalarFieldContext("ChildcareStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _ChildcareStats_personDays(ctx context.Context, field graphql.CollectedField, obj *service.ChildcareStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _ChildcareStats_personDays(ctx context.Context, field graphql.CollectedField, obj *childcare.ChildcareStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15281,7 +15282,7 @@ func (ec *executionContext) fieldContext_FundingShare_basisPoints(_ context.Cont
 	return graphql.NewScalarFieldContext("FundingShare", field, false, false, "Int")
 }
 
-func (ec *executionContext) _GuardianInvitation_code(ctx context.Context, field graphql.CollectedField, obj *service.GuardianInvitation) (ret graphql.Marshaler) {
+func (ec *executionContext) _GuardianInvitation_code(ctx context.Context, field graphql.CollectedField, obj *childcare.GuardianInvitation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15304,7 +15305,7 @@ func (ec *executionContext) fieldContext_GuardianInvitation_code(_ context.Conte
 	return graphql.NewScalarFieldContext("GuardianInvitation", field, false, false, "String")
 }
 
-func (ec *executionContext) _GuardianInvitation_expiresAt(ctx context.Context, field graphql.CollectedField, obj *service.GuardianInvitation) (ret graphql.Marshaler) {
+func (ec *executionContext) _GuardianInvitation_expiresAt(ctx context.Context, field graphql.CollectedField, obj *childcare.GuardianInvitation) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15339,8 +15340,8 @@ func (ec *executionContext) _GuardianInvitationPayload_invitation(ctx context.Co
 			return obj.Invitation, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.GuardianInvitation) graphql.Marshaler {
-			return ec.marshalNGuardianInvitation2ᚖunionhallᚋinternalᚋserviceᚐGuardianInvitation(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *childcare.GuardianInvitation) graphql.Marshaler {
+			return ec.marshalNGuardianInvitation2ᚖunionhallᚋinternalᚋchildcareᚐGuardianInvitation(ctx, selections, v)
 		},
 		true,
 		true,
@@ -22773,11 +22774,11 @@ func (ec *executionContext) _Query_childcareStats(ctx context.Context, field gra
 			directive1 := func(ctx context.Context) (any, error) {
 				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
 				if err != nil {
-					var zeroVal *service.ChildcareStats
+					var zeroVal *childcare.ChildcareStats
 					return zeroVal, err
 				}
 				if ec.Directives.Auth == nil {
-					var zeroVal *service.ChildcareStats
+					var zeroVal *childcare.ChildcareStats
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0, requires)
@@ -22786,8 +22787,8 @@ func (ec *executionContext) _Query_childcareStats(ctx context.Context, field gra
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *service.ChildcareStats) graphql.Marshaler {
-			return ec.marshalNChildcareStats2ᚖunionhallᚋinternalᚋserviceᚐChildcareStats(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *childcare.ChildcareStats) graphql.Marshaler {
+			return ec.marshalNChildcareStats2ᚖunionhallᚋinternalᚋchildcareᚐChildcareStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -38016,7 +38017,7 @@ func (ec *executionContext) _ChildcareProgramPayload(ctx context.Context, sel as
 
 var childcareStatsImplementors = []string{"ChildcareStats"}
 
-func (ec *executionContext) _ChildcareStats(ctx context.Context, sel ast.SelectionSet, obj *service.ChildcareStats) graphql.Marshaler {
+func (ec *executionContext) _ChildcareStats(ctx context.Context, sel ast.SelectionSet, obj *childcare.ChildcareStats) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, childcareStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -38893,7 +38894,7 @@ func (ec *executionContext) _FundingShare(ctx context.Context, sel ast.Selection
 
 var guardianInvitationImplementors = []string{"GuardianInvitation"}
 
-func (ec *executionContext) _GuardianInvitation(ctx context.Context, sel ast.SelectionSet, obj *service.GuardianInvitation) graphql.Marshaler {
+func (ec *executionContext) _GuardianInvitation(ctx context.Context, sel ast.SelectionSet, obj *childcare.GuardianInvitation) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, guardianInvitationImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -43991,7 +43992,7 @@ func (ec *executionContext) marshalNChildcareProgramPayload2ᚖunionhallᚋgraph
 	return ec._ChildcareProgramPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNChildcareStats2ᚖunionhallᚋinternalᚋserviceᚐChildcareStats(ctx context.Context, sel ast.SelectionSet, v *service.ChildcareStats) graphql.Marshaler {
+func (ec *executionContext) marshalNChildcareStats2ᚖunionhallᚋinternalᚋchildcareᚐChildcareStats(ctx context.Context, sel ast.SelectionSet, v *childcare.ChildcareStats) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ChildcareStats!")
 		return graphql.Null
@@ -44352,7 +44353,7 @@ func (ec *executionContext) marshalNGender2unionhallᚋmodelsᚐGender(ctx conte
 	return v
 }
 
-func (ec *executionContext) marshalNGuardianInvitation2ᚖunionhallᚋinternalᚋserviceᚐGuardianInvitation(ctx context.Context, sel ast.SelectionSet, v *service.GuardianInvitation) graphql.Marshaler {
+func (ec *executionContext) marshalNGuardianInvitation2ᚖunionhallᚋinternalᚋchildcareᚐGuardianInvitation(ctx context.Context, sel ast.SelectionSet, v *childcare.GuardianInvitation) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "GuardianInvitation!")
 		return graphql.Null

@@ -10,8 +10,8 @@ import (
 	"unionhall/graph"
 	"unionhall/graph/model"
 	"unionhall/internal/allocation"
+	"unionhall/internal/childcare"
 	"unionhall/internal/loader"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -20,7 +20,7 @@ func (r *childResolver) IDNumber(ctx context.Context, obj *models.Child) (string
 	if err != nil {
 		return "", err
 	}
-	return r.Svc.RevealChildIDNumber(obj, role != nil)
+	return r.Childcare.RevealChildIDNumber(obj, role != nil)
 }
 
 func (r *childResolver) EmergencyContactPhone(ctx context.Context, obj *models.Child) (string, error) {
@@ -28,7 +28,7 @@ func (r *childResolver) EmergencyContactPhone(ctx context.Context, obj *models.C
 	if err != nil {
 		return "", err
 	}
-	return service.RevealChildPhone(obj, role != nil), nil
+	return childcare.RevealChildPhone(obj, role != nil), nil
 }
 
 func (r *childResolver) MyRole(ctx context.Context, obj *models.Child) (*models.GuardianRole, error) {
@@ -52,7 +52,7 @@ func (r *childSignUpResolver) Priority(ctx context.Context, obj *models.ChildSig
 }
 
 func (r *childSignUpResolver) WaitlistPosition(ctx context.Context, obj *models.ChildSignUp) (*int, error) {
-	return r.Svc.ChildSignUpWaitlistPosition(ctx, obj)
+	return r.Childcare.ChildSignUpWaitlistPosition(ctx, obj)
 }
 
 func (r *childSignUpResolver) DrawKey(ctx context.Context, obj *models.ChildSignUp) (*string, error) {
@@ -60,7 +60,7 @@ func (r *childSignUpResolver) DrawKey(ctx context.Context, obj *models.ChildSign
 	if err != nil || p == nil {
 		return nil, err
 	}
-	return service.DrawKey(p, obj), nil
+	return childcare.DrawKey(p, obj), nil
 }
 
 func (r *childSignUpResolver) Attendance(ctx context.Context, obj *models.ChildSignUp) ([]*models.ChildAttendance, error) {
@@ -76,7 +76,7 @@ func (r *childcareAllocationResolver) Algorithm(ctx context.Context, obj *models
 	if err != nil || p == nil {
 		return "", err
 	}
-	return service.AllocationAlgorithm(p), nil
+	return childcare.AllocationAlgorithm(p), nil
 }
 
 func (r *childcareProgramResolver) Union(ctx context.Context, obj *models.ChildcareProgram) (*models.Union, error) {
@@ -99,47 +99,47 @@ func (r *childcareProgramResolver) IneligibleReason(ctx context.Context, obj *mo
 	if err != nil {
 		return nil, err
 	}
-	return reason(r.Svc.ProgramIneligibility(ctx, obj, child))
+	return reason(r.Childcare.ProgramIneligibility(ctx, obj, child))
 }
 
 func (r *mutationResolver) CreateChildcareProgram(ctx context.Context, input model.CreateChildcareProgramInput) (*model.ChildcareProgramPayload, error) {
-	return programPayload(r.Svc.CreateChildcareProgram(ctx, createProgramInput(input)))
+	return programPayload(r.Childcare.CreateChildcareProgram(ctx, createProgramInput(input)))
 }
 
 func (r *mutationResolver) UpdateChildcareProgram(ctx context.Context, input model.UpdateChildcareProgramInput) (*model.ChildcareProgramPayload, error) {
-	return programPayload(r.Svc.UpdateChildcareProgram(ctx, input.ID, input.Version, updateProgramInput(input)))
+	return programPayload(r.Childcare.UpdateChildcareProgram(ctx, input.ID, input.Version, updateProgramInput(input)))
 }
 
 func (r *mutationResolver) PublishChildcareProgram(ctx context.Context, input model.ChildcareProgramIDInput) (*model.ChildcareProgramPayload, error) {
-	return programPayload(r.Svc.PublishChildcareProgram(ctx, input.ID))
+	return programPayload(r.Childcare.PublishChildcareProgram(ctx, input.ID))
 }
 
 func (r *mutationResolver) CancelChildcareProgram(ctx context.Context, input model.CancelChildcareProgramInput) (*model.ChildcareProgramPayload, error) {
-	return programPayload(r.Svc.CancelChildcareProgram(ctx, input.ID, input.Reason))
+	return programPayload(r.Childcare.CancelChildcareProgram(ctx, input.ID, input.Reason))
 }
 
 func (r *mutationResolver) RunChildcareAllocation(ctx context.Context, input model.ChildcareProgramIDInput) (*model.ChildcareProgramPayload, error) {
-	return programPayload(r.Svc.RunChildcareAllocation(ctx, input.ID))
+	return programPayload(r.Childcare.RunChildcareAllocation(ctx, input.ID))
 }
 
 func (r *mutationResolver) CheckInChild(ctx context.Context, input model.CheckInChildInput) (*model.ChildAttendancePayload, error) {
-	return attendancePayload(r.Svc.CheckInChild(ctx, input.SignUpID))
+	return attendancePayload(r.Childcare.CheckInChild(ctx, input.SignUpID))
 }
 
 func (r *mutationResolver) CheckOutChild(ctx context.Context, input model.CheckOutChildInput) (*model.ChildAttendancePayload, error) {
-	return attendancePayload(r.Svc.CheckOutChild(ctx, input.SignUpID, input.PickedUpBy))
+	return attendancePayload(r.Childcare.CheckOutChild(ctx, input.SignUpID, input.PickedUpBy))
 }
 
 func (r *mutationResolver) RegisterChild(ctx context.Context, input model.RegisterChildInput) (*model.ChildPayload, error) {
-	return childPayload(r.Svc.RegisterChild(ctx, registerChildInput(input)))
+	return childPayload(r.Childcare.RegisterChild(ctx, registerChildInput(input)))
 }
 
 func (r *mutationResolver) UpdateChild(ctx context.Context, input model.UpdateChildInput) (*model.ChildPayload, error) {
-	return childPayload(r.Svc.UpdateChild(ctx, input.ID, input.Version, updateChildInput(input)))
+	return childPayload(r.Childcare.UpdateChild(ctx, input.ID, input.Version, updateChildInput(input)))
 }
 
 func (r *mutationResolver) InviteGuardian(ctx context.Context, input model.InviteGuardianInput) (*model.GuardianInvitationPayload, error) {
-	inv, err := r.Svc.InviteGuardian(ctx, input.ChildID)
+	inv, err := r.Childcare.InviteGuardian(ctx, input.ChildID)
 	if err != nil {
 		return nil, err
 	}
@@ -147,53 +147,53 @@ func (r *mutationResolver) InviteGuardian(ctx context.Context, input model.Invit
 }
 
 func (r *mutationResolver) AcceptGuardianInvite(ctx context.Context, input model.AcceptGuardianInviteInput) (*model.ChildPayload, error) {
-	return childPayload(r.Svc.AcceptGuardianInvite(ctx, input.Code))
+	return childPayload(r.Childcare.AcceptGuardianInvite(ctx, input.Code))
 }
 
 func (r *mutationResolver) SignUpChild(ctx context.Context, input model.SignUpChildInput) (*model.ChildSignUpPayload, error) {
-	return signUpPayload(r.Svc.SignUpChild(ctx, input.ProgramID, input.ChildID, deref(input.DoubleWorker)))
+	return signUpPayload(r.Childcare.SignUpChild(ctx, input.ProgramID, input.ChildID, deref(input.DoubleWorker)))
 }
 
 func (r *mutationResolver) WithdrawChildSignUp(ctx context.Context, input model.WithdrawChildSignUpInput) (*model.ChildSignUpPayload, error) {
-	return signUpPayload(r.Svc.WithdrawChildSignUp(ctx, input.SignUpID))
+	return signUpPayload(r.Childcare.WithdrawChildSignUp(ctx, input.SignUpID))
 }
 
 func (r *queryResolver) ChildcarePrograms(ctx context.Context, filter *model.ChildcareProgramFilter, first *int, after *string) (*model.ChildcareProgramConnection, error) {
-	p, err := r.Svc.ListChildcarePrograms(ctx, programFilter(filter), first, after)
+	p, err := r.Childcare.ListChildcarePrograms(ctx, programFilter(filter), first, after)
 	if err == nil {
 		err = primeProgramPage(ctx, p.Items)
 	}
 	if err != nil {
 		return nil, err
 	}
-	e, info := edges(p, service.ProgramCursor, func(c string, n *models.ChildcareProgram) *model.ChildcareProgramEdge {
+	e, info := edges(p, childcare.ProgramCursor, func(c string, n *models.ChildcareProgram) *model.ChildcareProgramEdge {
 		return &model.ChildcareProgramEdge{Cursor: c, Node: n}
 	})
 	return &model.ChildcareProgramConnection{Edges: e, PageInfo: info}, nil
 }
 
 func (r *queryResolver) ChildcareProgram(ctx context.Context, id int64) (*models.ChildcareProgram, error) {
-	return r.Svc.GetChildcareProgram(ctx, id)
+	return r.Childcare.GetChildcareProgram(ctx, id)
 }
 
 func (r *queryResolver) MyChildren(ctx context.Context, first *int, after *string) (*model.ChildConnection, error) {
-	return childConnection(r.Svc.MyChildren(ctx, first, after))
+	return childConnection(r.Childcare.MyChildren(ctx, first, after))
 }
 
 func (r *queryResolver) MyChildSignUps(ctx context.Context, filter *model.MyChildSignUpFilter, first *int, after *string) (*model.ChildSignUpConnection, error) {
-	return signUpConnection(r.Svc.MyChildSignUps(ctx, myChildSignUpFilter(filter), first, after))
+	return signUpConnection(r.Childcare.MyChildSignUps(ctx, myChildSignUpFilter(filter), first, after))
 }
 
 func (r *queryResolver) ChildcareSignUps(ctx context.Context, programID int64, filter *model.ChildSignUpFilter, first *int, after *string) (*model.ChildSignUpConnection, error) {
-	return signUpConnection(r.Svc.ChildcareSignUps(ctx, programID, childSignUpFilter(filter), first, after))
+	return signUpConnection(r.Childcare.ChildcareSignUps(ctx, programID, childSignUpFilter(filter), first, after))
 }
 
 func (r *queryResolver) ChildSignUp(ctx context.Context, id int64) (*models.ChildSignUp, error) {
-	return r.Svc.GetChildSignUp(ctx, id)
+	return r.Childcare.GetChildSignUp(ctx, id)
 }
 
-func (r *queryResolver) ChildcareStats(ctx context.Context, unionID *int64) (*service.ChildcareStats, error) {
-	return r.Svc.ChildcareStatistics(ctx, unionID)
+func (r *queryResolver) ChildcareStats(ctx context.Context, unionID *int64) (*childcare.ChildcareStats, error) {
+	return r.Childcare.ChildcareStatistics(ctx, unionID)
 }
 
 func (r *Resolver) Child() graph.ChildResolver { return &childResolver{r} }

@@ -4,16 +4,16 @@ import (
 	"context"
 
 	"unionhall/graph/model"
+	"unionhall/internal/childcare"
 	"unionhall/internal/loader"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
 // Mapping between the childcare API's inputs and payloads and the service.
 
-func createProgramInput(in model.CreateChildcareProgramInput) service.ProgramInput {
-	return service.ProgramInput{
+func createProgramInput(in model.CreateChildcareProgramInput) childcare.ProgramInput {
+	return childcare.ProgramInput{
 		UnionID: in.UnionID, Title: &in.Title, Description: in.Description, Place: &in.Place,
 		StartsOn: &in.StartsOn, EndsOn: &in.EndsOn, DailyStart: &in.DailyStart, DailyEnd: &in.DailyEnd,
 		ChildMinAge: &in.ChildMinAge, ChildMaxAge: &in.ChildMaxAge, Capacity: &in.Capacity, WaitlistLimit: in.WaitlistLimit,
@@ -24,8 +24,8 @@ func createProgramInput(in model.CreateChildcareProgramInput) service.ProgramInp
 	}
 }
 
-func updateProgramInput(in model.UpdateChildcareProgramInput) service.ProgramInput {
-	return service.ProgramInput{
+func updateProgramInput(in model.UpdateChildcareProgramInput) childcare.ProgramInput {
+	return childcare.ProgramInput{
 		Title: in.Title, Description: in.Description, Place: in.Place,
 		StartsOn: in.StartsOn, EndsOn: in.EndsOn, DailyStart: in.DailyStart, DailyEnd: in.DailyEnd,
 		ChildMinAge: in.ChildMinAge, ChildMaxAge: in.ChildMaxAge, Capacity: in.Capacity, WaitlistLimit: in.WaitlistLimit,
@@ -36,37 +36,37 @@ func updateProgramInput(in model.UpdateChildcareProgramInput) service.ProgramInp
 	}
 }
 
-func registerChildInput(in model.RegisterChildInput) service.ChildInput {
-	return service.ChildInput{Name: &in.Name, IDNumber: in.IDNumber, BirthDate: in.BirthDate, Gender: in.Gender,
+func registerChildInput(in model.RegisterChildInput) childcare.ChildInput {
+	return childcare.ChildInput{Name: &in.Name, IDNumber: in.IDNumber, BirthDate: in.BirthDate, Gender: in.Gender,
 		SchoolGrade: in.SchoolGrade, Allergies: in.Allergies, HealthNotes: in.HealthNotes,
 		EmergencyContactName: in.EmergencyContactName, EmergencyContactPhone: in.EmergencyContactPhone}
 }
 
-func updateChildInput(in model.UpdateChildInput) service.ChildInput {
-	return service.ChildInput{Name: in.Name, IDNumber: in.IDNumber, BirthDate: in.BirthDate, Gender: in.Gender,
+func updateChildInput(in model.UpdateChildInput) childcare.ChildInput {
+	return childcare.ChildInput{Name: in.Name, IDNumber: in.IDNumber, BirthDate: in.BirthDate, Gender: in.Gender,
 		SchoolGrade: in.SchoolGrade, Allergies: in.Allergies, HealthNotes: in.HealthNotes,
 		EmergencyContactName: in.EmergencyContactName, EmergencyContactPhone: in.EmergencyContactPhone}
 }
 
-func programFilter(f *model.ChildcareProgramFilter) service.ProgramFilter {
+func programFilter(f *model.ChildcareProgramFilter) childcare.ProgramFilter {
 	if f == nil {
-		return service.ProgramFilter{}
+		return childcare.ProgramFilter{}
 	}
-	return service.ProgramFilter{Upcoming: deref(f.Upcoming), UnionID: f.UnionID, Status: f.Status}
+	return childcare.ProgramFilter{Upcoming: deref(f.Upcoming), UnionID: f.UnionID, Status: f.Status}
 }
 
-func myChildSignUpFilter(f *model.MyChildSignUpFilter) service.SignUpFilter {
+func myChildSignUpFilter(f *model.MyChildSignUpFilter) childcare.SignUpFilter {
 	if f == nil {
-		return service.SignUpFilter{}
+		return childcare.SignUpFilter{}
 	}
-	return service.SignUpFilter{ChildID: f.ChildID, ProgramID: f.ProgramID, Status: f.Status}
+	return childcare.SignUpFilter{ChildID: f.ChildID, ProgramID: f.ProgramID, Status: f.Status}
 }
 
-func childSignUpFilter(f *model.ChildSignUpFilter) service.SignUpFilter {
+func childSignUpFilter(f *model.ChildSignUpFilter) childcare.SignUpFilter {
 	if f == nil {
-		return service.SignUpFilter{}
+		return childcare.SignUpFilter{}
 	}
-	return service.SignUpFilter{Status: f.Status, PriorityOnly: deref(f.PriorityOnly)}
+	return childcare.SignUpFilter{Status: f.Status, PriorityOnly: deref(f.PriorityOnly)}
 }
 
 // guardedChild is child id when the caller is one of its guardians (nil
@@ -80,7 +80,7 @@ func guardedChild(ctx context.Context, id *int64) (*models.Child, error) {
 		return nil, err
 	}
 	if role == nil {
-		return nil, service.ErrChildNotFound
+		return nil, childcare.ErrChildNotFound
 	}
 	return loader.Child(ctx, *id)
 }

@@ -5,6 +5,7 @@
 package resolvers
 
 import (
+	"unionhall/internal/childcare"
 	"unionhall/internal/events"
 	"unionhall/internal/service"
 	"unionhall/internal/training"
@@ -15,8 +16,9 @@ import (
 // per module service. Svc is the shared core and the modules not yet moved
 // into packages of their own.
 type Resolver struct {
-	Svc      *service.Service
-	Training *training.Service
-	Vouchers *vouchers.Service
-	Posts    *events.Service // events; not Events or Event, query fields that would shadow it
+	Svc       *service.Service
+	Training  *training.Service
+	Vouchers  *vouchers.Service
+	Posts     *events.Service // events; not Events or Event, query fields that would shadow it
+	Childcare *childcare.Service
 }

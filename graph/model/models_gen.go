@@ -8,6 +8,7 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unionhall/internal/childcare"
 	"unionhall/internal/service"
 	"unionhall/models"
 )
@@ -470,7 +471,7 @@ type FundingShareInput struct {
 }
 
 type GuardianInvitationPayload struct {
-	Invitation *service.GuardianInvitation `json:"invitation"`
+	Invitation *childcare.GuardianInvitation `json:"invitation"`
 }
 
 type ImportRosterInput struct {

@@ -21,6 +21,7 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/childcare"
 	"unionhall/internal/clock"
 	"unionhall/internal/config"
 	"unionhall/internal/events"
@@ -52,13 +53,14 @@ type App struct {
 	DB  *store.DB
 	Svc *service.Service // the shared core and the modules not yet in packages of their own
 	// The module services.
-	Training *training.Service
-	Vouchers *vouchers.Service
-	Events   *events.Service
-	Tokens   *auth.Tokens
-	Clock    clock.Clock
-	Log      *slog.Logger
-	Handler  http.Handler
+	Training  *training.Service
+	Vouchers  *vouchers.Service
+	Childcare *childcare.Service
+	Events    *events.Service
+	Tokens    *auth.Tokens
+	Clock     clock.Clock
+	Log       *slog.Logger
+	Handler   http.Handler
 	// Metrics serves Prometheus metrics. It is on Handler too only in dev
 	// with no METRICS_ADDR; otherwise server.go gives it its own listener.
 	Metrics http.Handler
@@ -124,6 +126,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	})
 	a.Training = training.New(a.Svc)
 	a.Vouchers = vouchers.New(a.Svc)
+	a.Childcare = childcare.New(a.Svc)
 	a.Events = events.New(a.Svc)
 	if a.Handler, err = a.routes(); err != nil {
 		return nil, err
@@ -167,7 +170,7 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events}
+	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare}
 	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
@@ -181,7 +184,7 @@ func (a *App) routes() (http.Handler, error) {
 	for path, h := range map[string]http.Handler{
 		"/export/class-bookings":     a.handleExport("classId", a.Training.ExportClassBookings),
 		"/export/vouchers":           a.handleExport("batchId", a.Vouchers.ExportVouchers),
-		"/export/childcare-sign-ups": a.handleExport("programId", a.Svc.ExportChildcareSignUps),
+		"/export/childcare-sign-ups": a.handleExport("programId", a.Childcare.ExportChildcareSignUps),
 		"/export/event-signups":      a.handleExport("postId", a.Events.ExportEventSignUps),
 		"/export/subsidy-payments":   a.handleExport("programId", a.Svc.ExportSubsidyPayments),
 		"/export/match-sign-ups":     a.handleExport("eventId", a.Svc.ExportMatchSignUps),
@@ -216,9 +219,10 @@ func (a *App) routes() (http.Handler, error) {
 // core's methods come through the embedded Service).
 type modules struct {
 	*service.Service
-	training *training.Service
-	vouchers *vouchers.Service
-	events   *events.Service
+	training  *training.Service
+	vouchers  *vouchers.Service
+	events    *events.Service
+	childcare *childcare.Service
 }
 
 func (m modules) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {
@@ -251,6 +255,26 @@ func (m modules) MySignUpsByPostIDs(ctx context.Context, ids []int64) ([]*models
 
 func (m modules) TargetsByPostIDs(ctx context.Context, ids []int64) ([][]int64, error) {
 	return m.events.TargetsByPostIDs(ctx, ids)
+}
+
+func (m modules) ProgramsByIDs(ctx context.Context, ids []int64) ([]*models.ChildcareProgram, error) {
+	return m.childcare.ProgramsByIDs(ctx, ids)
+}
+
+func (m modules) ChildrenByIDs(ctx context.Context, ids []int64) ([]*models.Child, error) {
+	return m.childcare.ChildrenByIDs(ctx, ids)
+}
+
+func (m modules) MyGuardianRolesByChildIDs(ctx context.Context, ids []int64) ([]*models.GuardianRole, error) {
+	return m.childcare.MyGuardianRolesByChildIDs(ctx, ids)
+}
+
+func (m modules) AttendanceBySignUpIDs(ctx context.Context, ids []int64) ([][]*models.ChildAttendance, error) {
+	return m.childcare.AttendanceBySignUpIDs(ctx, ids)
+}
+
+func (m modules) AllocationsByProgramIDs(ctx context.Context, ids []int64) ([]*models.AllocationRun, error) {
+	return m.childcare.AllocationsByProgramIDs(ctx, ids)
 }
 
 // exportTimeout is how long an export may take: a few thousand rows

@@ -221,7 +221,7 @@ func TestChildcareAllocationOnTwoInstancesAtOnce(t *testing.T) {
 		race(16, 16, func(i int) {
 			s := servers[i%2]
 			if i%4 == 3 { // the job on this instance
-				if _, err := s.App.Svc.AllocateDueChildcare(t.Context()); err != nil {
+				if _, err := s.App.Childcare.AllocateDueChildcare(t.Context()); err != nil {
 					results[i] = "job error " + err.Error()
 				}
 				return

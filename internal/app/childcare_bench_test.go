@@ -80,7 +80,7 @@ func BenchmarkChildcareAllocation(b *testing.B) {
 				reset()
 				before := s.DB.Statements()
 				b.StartTimer()
-				n, err := s.App.Svc.AllocateDueChildcare(b.Context())
+				n, err := s.App.Childcare.AllocateDueChildcare(b.Context())
 				b.StopTimer()
 				statements += s.DB.Statements() - before
 				if err != nil || n != programmes {

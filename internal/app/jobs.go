@@ -29,7 +29,7 @@ func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 		} else if n > 0 {
 			a.Log.Info("no-show sweep", "marked", n)
 		}
-		if n, err := a.Svc.AllocateDueChildcare(ctx); err != nil {
+		if n, err := a.Childcare.AllocateDueChildcare(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

@@ -212,7 +212,7 @@ func (s *Service) CreateMatchEvent(ctx context.Context, in MatchEventInput) (*mo
 			return err
 		}
 		now := s.clock.Now()
-		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: NewCode(8), LotterySeed: newSeed(),
+		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: NewCode(8), LotterySeed: NewSeed(),
 			CreatedBy: sc.Admin.ID, CreatedAt: now, UpdatedAt: now, MaxPicks: 3, SelectionMode: models.MatchFirstCome}
 		e.EligPath = host.Path
 		if err := applyMatchEventInput(&e, in, true); err != nil {
@@ -1154,7 +1154,7 @@ func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error
 			return err
 		}
 		if e.SelectionMode != models.MatchLottery || e.Status != models.OfferingPublished || e.AllocatedAt != nil {
-			return errNothingToAllocate
+			return ErrNothingToAllocate
 		}
 		var pending []struct {
 			ID        int64
@@ -1200,7 +1200,7 @@ func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error
 		ran = true
 		return allocation.Record(tx, matchAllocationKind, id, spec, len(cands), res)
 	})
-	if errors.Is(err, errNothingToAllocate) {
+	if errors.Is(err, ErrNothingToAllocate) {
 		return false, nil
 	}
 	return ran, err
@@ -1208,8 +1208,8 @@ func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error
 
 // setMatchStatus applies updates to the sign-ups ids, a chunk a statement.
 func setMatchStatus(tx *gorm.DB, ids []int64, updates map[string]any) error {
-	for start := 0; start < len(ids); start += idChunk {
-		chunk := ids[start:min(start+idChunk, len(ids))]
+	for start := 0; start < len(ids); start += IDChunk {
+		chunk := ids[start:min(start+IDChunk, len(ids))]
 		if err := tx.Model(&models.MatchSignUp{}).Where("id IN ?", chunk).Updates(updates).Error; err != nil {
 			return err
 		}

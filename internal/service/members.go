@@ -58,7 +58,7 @@ func (s *Service) BindProfile(ctx context.Context, in BindProfileInput) (*models
 	if err != nil {
 		return nil, err
 	}
-	if !validRealName(name) {
+	if !ValidRealName(name) {
 		return nil, apperr.Invalid("realName", "姓名只能包含汉字、字母和间隔号")
 	}
 	id, err := pii.ParseIDNumber(in.IDNumber, now)
@@ -174,7 +174,7 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 			q = q.Where("employment_form = ?", *f.EmploymentForm)
 		}
 		if name != "" {
-			q = q.Where("real_name LIKE ? ESCAPE '!'", escapeLike(name)+"%")
+			q = q.Where("real_name LIKE ? ESCAPE '!'", EscapeLike(name)+"%")
 		}
 		if pa.HasKey {
 			q = q.Where("id < ?", pa.Key.ID)

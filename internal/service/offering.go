@@ -248,12 +248,12 @@ func GetOffering[T any](ctx context.Context, s *Service, id int64, dst *T, union
 
 // statusLabel and actionLabel name an offering's status and the move to it
 // in the messages every module gives ("课程当前状态为已取消，不能发布").
-func statusLabel(st models.OfferingStatus) string {
+func StatusLabel(st models.OfferingStatus) string {
 	return map[models.OfferingStatus]string{models.OfferingDraft: "草稿", models.OfferingPublished: "已发布",
 		models.OfferingClosed: "已截止", models.OfferingCancelled: "已取消"}[st]
 }
 
-func actionLabel(st models.OfferingStatus) string {
+func ActionLabel(st models.OfferingStatus) string {
 	return map[models.OfferingStatus]string{models.OfferingPublished: "发布", models.OfferingClosed: "截止报名",
 		models.OfferingCancelled: "取消"}[st]
 }
@@ -318,10 +318,10 @@ func (m StatusMove) Apply(tx *gorm.DB) (moved bool, err error) {
 		allowed = models.OfferingStatus.CanTransition
 	}
 	if label == nil {
-		label = statusLabel
+		label = StatusLabel
 	}
 	if action == nil {
-		action = actionLabel
+		action = ActionLabel
 	}
 	if !allowed(m.From, m.To) {
 		return false, apperr.Newf(apperr.Conflict, "%s当前状态为%s，不能%s", m.Noun, label(m.From), action(m.To))

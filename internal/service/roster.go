@@ -75,7 +75,7 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 		name := strings.TrimSpace(r.name)
 		id, perr := pii.ParseIDNumber(r.id, now)
 		switch {
-		case !validRealName(name):
+		case !ValidRealName(name):
 			out.Status, out.Message = RosterError, "姓名为空或格式不正确"
 		case perr != nil:
 			out.Status, out.Message = RosterError, userMessage(perr)

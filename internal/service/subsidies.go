@@ -402,7 +402,7 @@ func (s *Service) checkSubsidyInput(tx *gorm.DB, p *models.SubsidyProgram, membe
 	if funded > 0 {
 		return apperr.New(apperr.NotEligible, "你已获得过该学历层次的资助")
 	}
-	a.Level, a.EnrolledOn, a.TuitionFen = in.Level, dateOf(in.EnrolledOn), in.TuitionFen
+	a.Level, a.EnrolledOn, a.TuitionFen = in.Level, DateOf(in.EnrolledOn), in.TuitionFen
 	return nil
 }
 

@@ -37,7 +37,7 @@ func (s *Service) ListUnions(ctx context.Context, f UnionFilter, first *int, aft
 		if utf8.RuneCountInString(name) > 50 {
 			return page.Page[*models.Union]{}, apperr.Invalid("nameContains", "搜索词过长")
 		}
-		q = q.Where("name LIKE ? ESCAPE '!'", "%"+escapeLike(name)+"%")
+		q = q.Where("name LIKE ? ESCAPE '!'", "%"+EscapeLike(name)+"%")
 	case f.ParentID != nil:
 		q = q.Where("parent_id = ?", *f.ParentID)
 	default:
@@ -158,7 +158,7 @@ type CreateAdminInput struct {
 // ALREADY_EXISTS.
 func (s *Service) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models.Admin, error) {
 	username := strings.TrimSpace(in.Username)
-	if !validUsername(username) {
+	if !ValidUsername(username) {
 		return nil, apperr.Invalid("username", "用户名应为 3–64 位字母、数字、下划线、点或减号")
 	}
 	if utf8.RuneCountInString(in.Password) < 10 || len(in.Password) > 72 {

@@ -36,7 +36,7 @@ func CleanText(field, s string, min, max int) (string, error) {
 
 // validRealName accepts Chinese names (with the middle dot of minority names)
 // and Latin names, 2–30 characters.
-func validRealName(s string) bool {
+func ValidRealName(s string) bool {
 	n := utf8.RuneCountInString(s)
 	if n < 2 || n > 30 {
 		return false
@@ -52,7 +52,7 @@ func validRealName(s string) bool {
 	return true
 }
 
-func validUsername(s string) bool {
+func ValidUsername(s string) bool {
 	if len(s) < 3 || len(s) > 64 {
 		return false
 	}
@@ -67,6 +67,6 @@ func validUsername(s string) bool {
 // escapeLike escapes LIKE wildcards in user input with '!', for use as
 // "LIKE ? ESCAPE '!'" ('!' because a backslash literal is spelled differently
 // in MySQL and SQLite).
-func escapeLike(s string) string {
+func EscapeLike(s string) string {
 	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
 }

@@ -1,4 +1,4 @@
-package service
+package childcare
 
 import (
 	"context"
@@ -13,15 +13,12 @@ import (
 	"unionhall/internal/allocation"
 	"unionhall/internal/apperr"
 	"unionhall/internal/seats"
+	"unionhall/internal/service"
 	"unionhall/models"
 )
 
 // allocationKind names childcare's runs in allocation_runs.
 const allocationKind = "childcare"
-
-// errNothingToAllocate rolls back a claim on a programme that does not
-// allocate at close (or is no longer published).
-var errNothingToAllocate = errors.New("nothing to allocate")
 
 // RunChildcareAllocation runs a PRIORITY or LOTTERY programme's allocation
 // now, for an admin of its scope; sign-ups end with it. When it ran before
@@ -43,7 +40,7 @@ func (s *Service) RunChildcareAllocation(ctx context.Context, id int64) (*models
 	}
 	if p.AllocatedAt == nil {
 		if p.Status != models.OfferingPublished {
-			return nil, apperr.Newf(apperr.Conflict, "项目当前状态为%s，不能录取", statusLabel(p.Status))
+			return nil, apperr.Newf(apperr.Conflict, "项目当前状态为%s，不能录取", service.StatusLabel(p.Status))
 		}
 		ran, err := s.allocateProgram(ctx, id)
 		if err != nil {
@@ -69,7 +66,7 @@ func (s *Service) AllocateDueChildcare(ctx context.Context) (int, error) {
 	var ids []int64
 	if err := s.Q(ctx).Model(&models.ChildcareProgram{}).
 		Where("status = ? AND allocated_at IS NULL AND sign_up_closes_at <= ? AND admission_mode IN ?",
-			models.OfferingPublished, s.clock.Now(), []models.AdmissionMode{models.AdmissionPriority, models.AdmissionLottery}).
+			models.OfferingPublished, s.Clock().Now(), []models.AdmissionMode{models.AdmissionPriority, models.AdmissionLottery}).
 		Order("id").Limit(500).Pluck("id", &ids).Error; err != nil {
 		return 0, err
 	}
@@ -96,7 +93,7 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 	ran := false
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		ran = false
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		ok, err := allocation.Claim(tx, allocationKind, id, now)
 		if err != nil || !ok {
 			return err
@@ -111,7 +108,7 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 			return err
 		}
 		if !p.AdmissionMode.AllocatesAtClose() || p.Status != models.OfferingPublished || p.AllocatedAt != nil {
-			return errNothingToAllocate
+			return service.ErrNothingToAllocate
 		}
 		// The children first, then their sign-ups: admissions of one child
 		// queue on its row (childcare_overlap.go), and taking it before
@@ -211,19 +208,16 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 		ran = true
 		return allocation.Record(tx, allocationKind, id, spec, len(pending), res)
 	})
-	if errors.Is(err, errNothingToAllocate) {
+	if errors.Is(err, service.ErrNothingToAllocate) {
 		return false, nil
 	}
 	return ran, err
 }
 
-// idChunk bounds the ids one UPDATE names.
-const idChunk = 500
-
 // setStatus applies updates to the sign-ups ids, a chunk a statement.
 func setStatus(tx *gorm.DB, ids []int64, updates map[string]any) error {
-	for start := 0; start < len(ids); start += idChunk {
-		chunk := ids[start:min(start+idChunk, len(ids))]
+	for start := 0; start < len(ids); start += service.IDChunk {
+		chunk := ids[start:min(start+service.IDChunk, len(ids))]
 		if err := tx.Model(&models.ChildSignUp{}).Where("id IN ?", chunk).Updates(updates).Error; err != nil {
 			return err
 		}
@@ -234,8 +228,8 @@ func setStatus(tx *gorm.DB, ids []int64, updates map[string]any) error {
 // setWaitSeqs makes ids WAITLISTED in their order (wait_seq 1, 2, …), one
 // CASE statement a chunk.
 func setWaitSeqs(tx *gorm.DB, ids []int64, now time.Time) error {
-	for start := 0; start < len(ids); start += idChunk {
-		chunk := ids[start:min(start+idChunk, len(ids))]
+	for start := 0; start < len(ids); start += service.IDChunk {
+		chunk := ids[start:min(start+service.IDChunk, len(ids))]
 		var b strings.Builder
 		b.WriteString("CASE id")
 		args := make([]any, 0, 2*len(chunk))

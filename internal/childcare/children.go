@@ -1,4 +1,4 @@
-package service
+package childcare
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"unionhall/internal/auth"
 	"unionhall/internal/page"
 	"unionhall/internal/pii"
+	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -53,11 +54,11 @@ type ChildInput struct {
 // included), ALREADY_EXISTS (the ID number is registered already: ask that
 // guardian for an invitation).
 func (s *Service) RegisterChild(ctx context.Context, in ChildInput) (*models.Child, error) {
-	p, err := MemberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	c := models.Child{OwnerID: p.ID, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if err := s.applyChildInput(&c, in, true); err != nil {
 		return nil, err
@@ -95,7 +96,7 @@ func (s *Service) UpdateChild(ctx context.Context, id int64, version int, in Chi
 			"name": c.Name, "birth_date": c.BirthDate, "gender": c.Gender, "id_cipher": c.IDCipher, "id_hash": c.IDHash,
 			"id_mask": c.IDMask, "school_grade": c.SchoolGrade, "allergies": c.Allergies, "health_notes": c.HealthNotes,
 			"emergency_contact_name": c.EmergencyContactName, "emergency_contact_phone": c.EmergencyContactPhone,
-			"version": gorm.Expr("version + 1"), "updated_at": s.clock.Now(),
+			"version": gorm.Expr("version + 1"), "updated_at": s.Clock().Now(),
 		})
 		if res.Error != nil {
 			return store.Translate(res.Error, "", "该身份证号码已登记为其他孩子")
@@ -114,12 +115,12 @@ func (s *Service) UpdateChild(ctx context.Context, id int64, version int, in Chi
 // applyChildInput validates in into c.
 func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) error {
 	var err error
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	if in.Name != nil || isNew {
-		if c.Name, err = CleanText("name", Deref(in.Name), 2, 30); err != nil {
+		if c.Name, err = service.CleanText("name", service.Deref(in.Name), 2, 30); err != nil {
 			return err
 		}
-		if !validRealName(c.Name) {
+		if !service.ValidRealName(c.Name) {
 			return apperr.Invalid("name", "姓名只能包含汉字、字母和间隔号")
 		}
 	}
@@ -129,16 +130,16 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 		if err != nil {
 			return err
 		}
-		sealed, err := s.sealer.Seal(id.Number)
+		sealed, err := s.Sealer().Seal(id.Number)
 		if err != nil {
 			return err
 		}
-		hash := s.sealer.Hash(id.Number)
+		hash := s.Sealer().Hash(id.Number)
 		c.IDCipher, c.IDHash, c.IDMask = sealed, &hash, pii.MaskIDNumber(id.Number)
 		c.BirthDate, c.Gender = id.BirthDate, models.Gender(id.Gender)
 	case in.BirthDate != nil || in.Gender != nil || isNew:
 		if in.BirthDate != nil {
-			c.BirthDate = dateOf(*in.BirthDate)
+			c.BirthDate = service.DateOf(*in.BirthDate)
 		}
 		if in.Gender != nil {
 			c.Gender = *in.Gender
@@ -172,7 +173,7 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 		{"emergencyContactName", in.EmergencyContactName, &c.EmergencyContactName, 30},
 	} {
 		if f.in != nil {
-			if *f.dst, err = CleanText(f.field, *f.in, 0, f.max); err != nil {
+			if *f.dst, err = service.CleanText(f.field, *f.in, 0, f.max); err != nil {
 				return err
 			}
 		}
@@ -199,7 +200,7 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 // guardedChild loads child id into c when the calling member is one of its
 // guardians; anyone else gets NOT_FOUND (ids cannot be probed).
 func (s *Service) guardedChild(ctx context.Context, db *gorm.DB, id int64, c *models.Child) error {
-	p, err := MemberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return err
 	}
@@ -219,7 +220,7 @@ func guardedChildIDs(db *gorm.DB, memberID int64) *gorm.DB {
 // registration order.
 func (s *Service) MyChildren(ctx context.Context, first *int, after *string) (page.Page[*models.Child], error) {
 	var empty page.Page[*models.Child]
-	p, err := MemberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -227,7 +228,7 @@ func (s *Service) MyChildren(ctx context.Context, first *int, after *string) (pa
 	if err != nil {
 		return empty, err
 	}
-	return ByIDPage[*models.Child](s.Q(ctx).Where("id IN (?)", guardedChildIDs(s.Q(ctx), p.ID)), pa, false)
+	return service.ByIDPage[*models.Child](s.Q(ctx).Where("id IN (?)", guardedChildIDs(s.Q(ctx), p.ID)), pa, false)
 }
 
 // GuardianInvitation is a code a second guardian redeems.
@@ -259,8 +260,8 @@ func (s *Service) InviteGuardian(ctx context.Context, childID int64) (*GuardianI
 		if n >= maxGuardians {
 			return apperr.Newf(apperr.LimitReached, "每个孩子最多 %d 位监护人", maxGuardians)
 		}
-		now := s.clock.Now()
-		inv = GuardianInvitation{Code: NewCode(16), ExpiresAt: now.Add(inviteTTL)}
+		now := s.Clock().Now()
+		inv = GuardianInvitation{Code: service.NewCode(16), ExpiresAt: now.Add(inviteTTL)}
 		return tx.Create(&models.GuardianInvite{ChildID: c.ID, CodeHash: inviteHash(inv.Code), CreatedBy: p.ID,
 			ExpiresAt: inv.ExpiresAt, CreatedAt: now}).Error
 	})
@@ -271,7 +272,7 @@ func (s *Service) InviteGuardian(ctx context.Context, childID int64) (*GuardianI
 }
 
 func inviteHash(code string) string {
-	sum := sha256.Sum256([]byte(NormalizeCode(code)))
+	sum := sha256.Sum256([]byte(service.NormalizeCode(code)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -296,7 +297,7 @@ func (s *Service) AcceptGuardianInvite(ctx context.Context, code string) (*model
 			}
 			return err
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		if inv.RedeemedBy != nil && *inv.RedeemedBy == v.Member.ID {
 			return tx.Take(&c, inv.ChildID).Error // a retry
 		}
@@ -337,7 +338,7 @@ func (s *Service) ChildrenByIDs(ctx context.Context, ids []int64) ([]*models.Chi
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return ByIDs(ids, rows, func(c *models.Child) int64 { return c.ID }), nil
+	return service.ByIDs(ids, rows, func(c *models.Child) int64 { return c.ID }), nil
 }
 
 // MyGuardianRolesByChildIDs loads the calling member's role for each child
@@ -368,7 +369,7 @@ func (s *Service) MyGuardianRolesByChildIDs(ctx context.Context, ids []int64) ([
 // from the loader); anyone else gets the mask.
 func (s *Service) RevealChildIDNumber(c *models.Child, isGuardian bool) (string, error) {
 	if isGuardian && len(c.IDCipher) > 0 {
-		return s.sealer.Open(c.IDCipher)
+		return s.Sealer().Open(c.IDCipher)
 	}
 	return c.IDMask, nil
 }

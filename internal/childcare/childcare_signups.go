@@ -1,4 +1,4 @@
-package service
+package childcare
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
+	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -51,7 +52,7 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 	if mine, err := s.activeSignUp(s.Q(ctx), p.ID, c.ID); err != nil || mine != nil {
 		return mine, err // a retry
 	}
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	if err := s.canSignUp(v, &p, &c, now); err != nil {
 		return nil, err
 	}
@@ -96,13 +97,13 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 		}
 		if err := tx.Create(&su).Error; err != nil {
 			if store.IsDuplicate(err) {
-				return ErrRaced // the child is signed up already; roll back our place
+				return service.ErrRaced // the child is signed up already; roll back our place
 			}
 			return err
 		}
 		return nil
 	})
-	if errors.Is(err, ErrRaced) {
+	if errors.Is(err, service.ErrRaced) {
 		mine, ferr := s.activeSignUp(s.Q(ctx), p.ID, c.ID)
 		if ferr != nil || mine != nil {
 			return mine, ferr
@@ -156,7 +157,7 @@ func signUpWindow(p *models.ChildcareProgram, now time.Time) error {
 // open; the parent is eligible; the child's age on the first day is in the
 // range; what the programme asks parents to give is on the child's record.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE, FULL.
-func (s *Service) canSignUp(v *Viewer, p *models.ChildcareProgram, c *models.Child, now time.Time) error {
+func (s *Service) canSignUp(v *service.Viewer, p *models.ChildcareProgram, c *models.Child, now time.Time) error {
 	if !p.IsVisibleToMembers() || !v.OnChain(p.UnionID) {
 		return errProgramNotFound
 	}
@@ -174,7 +175,7 @@ func (s *Service) canSignUp(v *Viewer, p *models.ChildcareProgram, c *models.Chi
 
 // childIneligibility explains why the parent may not sign child c up for p
 // ("" when they may): the one place these reasons are worded.
-func childIneligibility(v *Viewer, p *models.ChildcareProgram, c *models.Child, now time.Time) string {
+func childIneligibility(v *service.Viewer, p *models.ChildcareProgram, c *models.Child, now time.Time) string {
 	if reason := v.Ineligibility(&p.Eligibility, now); reason != "" {
 		return reason
 	}
@@ -206,7 +207,7 @@ func (s *Service) ProgramIneligibility(ctx context.Context, p *models.ChildcareP
 	if err != nil {
 		return "", err
 	}
-	if err := s.canSignUp(v, p, c, s.clock.Now()); err != nil {
+	if err := s.canSignUp(v, p, c, s.Clock().Now()); err != nil {
 		if ae, ok := apperr.As(err); ok && ae.Code != apperr.Internal {
 			return ae.Message, nil
 		}
@@ -219,7 +220,7 @@ func (s *Service) ProgramIneligibility(ctx context.Context, p *models.ChildcareP
 // may). An admitted child's place goes at once to the head of the waitlist.
 // Idempotent. Codes: NOT_FOUND, WINDOW_CLOSED (the programme has ended).
 func (s *Service) WithdrawChildSignUp(ctx context.Context, signUpID int64) (*models.ChildSignUp, error) {
-	p, err := MemberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +248,7 @@ func (s *Service) WithdrawChildSignUp(ctx context.Context, signUpID int64) (*mod
 		if err := tx.Take(&prog, su.ProgramID).Error; err != nil {
 			return err
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		if chinaToday(now).After(prog.EndsOn) {
 			return apperr.New(apperr.WindowClosed, "托管已结束，不能退出")
 		}
@@ -281,7 +282,7 @@ type SignUpFilter struct {
 // guards, newest first.
 func (s *Service) MyChildSignUps(ctx context.Context, f SignUpFilter, first *int, after *string) (page.Page[*models.ChildSignUp], error) {
 	var empty page.Page[*models.ChildSignUp]
-	p, err := MemberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -299,7 +300,7 @@ func (s *Service) MyChildSignUps(ctx context.Context, f SignUpFilter, first *int
 	if f.Status != nil {
 		q = q.Where("status = ?", *f.Status)
 	}
-	return ByIDPage[*models.ChildSignUp](q, pa, true)
+	return service.ByIDPage[*models.ChildSignUp](q, pa, true)
 }
 
 // ChildcareSignUps lists a programme's sign-ups in sign-up order for admins
@@ -331,7 +332,7 @@ func (s *Service) ChildcareSignUps(ctx context.Context, programID int64, f SignU
 		if f.PriorityOnly {
 			q = q.Where("priority_rank = 0")
 		}
-		if got, err = ByIDPage[*models.ChildSignUp](q, pa, false); err != nil {
+		if got, err = service.ByIDPage[*models.ChildSignUp](q, pa, false); err != nil {
 			return err
 		}
 		return s.Audit(ctx, tx, sc.Admin.ID, "CHILDCARE_SIGNUPS_LIST", "childcare_program", &p.ID, &p.UnionID,
@@ -364,7 +365,7 @@ func (s *Service) GetChildSignUp(ctx context.Context, id int64) (*models.ChildSi
 		}
 		if err := tx.Take(&su, id).Error; err != nil {
 			if store.IsNotFound(err) {
-				return OutOfScope(sc, errSignUpNotFound)
+				return service.OutOfScope(sc, errSignUpNotFound)
 			}
 			return err
 		}
@@ -418,7 +419,7 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 		if su.Status != models.ChildSignUpAdmitted {
 			return apperr.Invalid("signUpId", "该孩子未被录取（"+su.Status.Label()+"），不能签到")
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		today := chinaToday(now)
 		if today.Before(prog.StartsOn) || today.After(prog.EndsOn) {
 			return apperr.Invalid("signUpId", "今天不在托管日期内，不能签到")
@@ -428,7 +429,7 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 			return err // found: a retry
 		}
 		start, end := programDayHours(prog, today)
-		if err := CheckInOpen(now, start, end); err != nil {
+		if err := service.CheckInOpen(now, start, end); err != nil {
 			return err
 		}
 		a = models.ChildAttendance{SignUpID: su.ID, ProgramID: prog.ID, Day: today, CheckedInAt: now, CheckedInBy: sc.Admin.ID}
@@ -440,7 +441,7 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 	if err != nil {
 		if store.IsDuplicate(err) { // two taps at once: the other one recorded it
 			var got models.ChildAttendance
-			if err := s.Q(ctx).Where("sign_up_id = ? AND day = ?", signUpID, chinaToday(s.clock.Now())).Take(&got).Error; err != nil {
+			if err := s.Q(ctx).Where("sign_up_id = ? AND day = ?", signUpID, chinaToday(s.Clock().Now())).Take(&got).Error; err != nil {
 				return nil, err
 			}
 			return &got, nil
@@ -455,7 +456,7 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 // Codes: NOT_FOUND, FORBIDDEN, VALIDATION_FAILED (not checked in today;
 // who picked up missing).
 func (s *Service) CheckOutChild(ctx context.Context, signUpID int64, pickedUpBy string) (*models.ChildAttendance, error) {
-	who, err := CleanText("pickedUpBy", pickedUpBy, 2, 30)
+	who, err := service.CleanText("pickedUpBy", pickedUpBy, 2, 30)
 	if err != nil {
 		return nil, err
 	}
@@ -465,7 +466,7 @@ func (s *Service) CheckOutChild(ctx context.Context, signUpID int64, pickedUpBy 
 		if err != nil {
 			return err
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		found, err := attendanceOn(tx, su.ID, chinaToday(now), &a)
 		if err != nil {
 			return err
@@ -494,7 +495,7 @@ func (s *Service) CheckOutChild(ctx context.Context, signUpID int64, pickedUpBy 
 
 // signUpForAdmin loads a sign-up and its programme and checks the
 // programme is in the calling admin's scope. Codes: NOT_FOUND, FORBIDDEN.
-func (s *Service) signUpForAdmin(ctx context.Context, tx *gorm.DB, id int64) (*Scope, *models.ChildSignUp, *models.ChildcareProgram, error) {
+func (s *Service) signUpForAdmin(ctx context.Context, tx *gorm.DB, id int64) (*service.Scope, *models.ChildSignUp, *models.ChildcareProgram, error) {
 	sc, err := s.AdminScope(ctx, tx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -502,7 +503,7 @@ func (s *Service) signUpForAdmin(ctx context.Context, tx *gorm.DB, id int64) (*S
 	var su models.ChildSignUp
 	if err := tx.Take(&su, id).Error; err != nil {
 		if store.IsNotFound(err) {
-			return nil, nil, nil, OutOfScope(sc, errSignUpNotFound)
+			return nil, nil, nil, service.OutOfScope(sc, errSignUpNotFound)
 		}
 		return nil, nil, nil, err
 	}
@@ -563,7 +564,7 @@ func (s *Service) ChildcareStatistics(ctx context.Context, unionID *int64) (*Chi
 		return nil, err
 	}
 	programs := s.Q(ctx).Model(&models.ChildcareProgram{}).Select("id").
-		Where("union_id IN (?) AND status <> ?", SubtreeUnionIDs(s.Q(ctx), root.Path), models.OfferingDraft)
+		Where("union_id IN (?) AND status <> ?", service.SubtreeUnionIDs(s.Q(ctx), root.Path), models.OfferingDraft)
 	var st ChildcareStats
 	var n int64
 	if err := programs.Session(&gorm.Session{}).Count(&n).Error; err != nil {

@@ -1,9 +1,7 @@
-package service
+package childcare
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"slices"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"unionhall/internal/clock"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
+	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -51,7 +50,7 @@ type ProgramInput struct {
 	PriorityDoubleWorker    *bool
 	RequireEmergencyContact *bool
 	RequireHealthNotes      *bool
-	Eligibility             *EligibilityInput
+	Eligibility             *service.EligibilityInput
 }
 
 // CreateChildcareProgram stores a new programme as a DRAFT hosted by a union
@@ -67,8 +66,8 @@ func (s *Service) CreateChildcareProgram(ctx context.Context, in ProgramInput) (
 		if err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		p = models.ChildcareProgram{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, LotterySeed: newSeed(),
+		now := s.Clock().Now()
+		p = models.ChildcareProgram{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, LotterySeed: service.NewSeed(),
 			CreatedBy: sc.Admin.ID, CreatedAt: now, UpdatedAt: now}
 		if err := s.applyProgramInput(tx, sc, host, &p, in, true); err != nil {
 			return err
@@ -79,15 +78,6 @@ func (s *Service) CreateChildcareProgram(ctx context.Context, in ProgramInput) (
 		return nil, err
 	}
 	return &p, nil
-}
-
-// newSeed is a lottery seed: 32 random bytes in hex.
-func newSeed() string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand does not fail on supported platforms
-	}
-	return hex.EncodeToString(b)
 }
 
 // UpdateChildcareProgram changes a programme of the caller's scope; version
@@ -131,8 +121,8 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 				return err
 			}
 		}
-		now := s.clock.Now()
-		err = SaveVersioned(tx, &models.ChildcareProgram{}, p.ID, version, now, WithColumns(map[string]any{
+		now := s.Clock().Now()
+		err = service.SaveVersioned(tx, &models.ChildcareProgram{}, p.ID, version, now, service.WithColumns(map[string]any{
 			"title": p.Title, "description": p.Description, "place": p.Place, "starts_on": p.StartsOn, "ends_on": p.EndsOn,
 			"daily_start": p.DailyStart, "daily_end": p.DailyEnd, "child_min_age": p.ChildMinAge, "child_max_age": p.ChildMaxAge,
 			"sign_up_opens_at": p.SignUpOpensAt, "sign_up_closes_at": p.SignUpClosesAt, "admission_mode": p.AdmissionMode,
@@ -143,7 +133,7 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			return err
 		}
 		// After the new dates are stored: a promotion checks against them.
-		if err := ResizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
+		if err := service.ResizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
 			return err
 		}
 		return tx.Take(&p, p.ID).Error
@@ -156,28 +146,28 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 
 // applyProgramInput validates in against p (stored, or new) and writes the
 // result into p.
-func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, p *models.ChildcareProgram, in ProgramInput, isNew bool) error {
+func (s *Service) applyProgramInput(tx *gorm.DB, sc *service.Scope, host *models.Union, p *models.ChildcareProgram, in ProgramInput, isNew bool) error {
 	var err error
 	if in.Title != nil || isNew {
-		if p.Title, err = CleanText("title", Deref(in.Title), 2, 100); err != nil {
+		if p.Title, err = service.CleanText("title", service.Deref(in.Title), 2, 100); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if p.Description, err = CleanText("description", *in.Description, 0, 5000); err != nil {
+		if p.Description, err = service.CleanText("description", *in.Description, 0, 5000); err != nil {
 			return err
 		}
 	}
 	if in.Place != nil || isNew {
-		if p.Place, err = CleanText("place", Deref(in.Place), 2, 200); err != nil {
+		if p.Place, err = service.CleanText("place", service.Deref(in.Place), 2, 200); err != nil {
 			return err
 		}
 	}
 	if in.StartsOn != nil {
-		p.StartsOn = dateOf(*in.StartsOn)
+		p.StartsOn = service.DateOf(*in.StartsOn)
 	}
 	if in.EndsOn != nil {
-		p.EndsOn = dateOf(*in.EndsOn)
+		p.EndsOn = service.DateOf(*in.EndsOn)
 	}
 	if isNew && (in.StartsOn == nil || in.EndsOn == nil) {
 		return apperr.Invalid("startsOn", "请填写托管开始和结束日期")
@@ -189,12 +179,12 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 		return apperr.Invalid("endsOn", fmt.Sprintf("一期托管最长 %d 天", maxProgramDays))
 	}
 	if in.DailyStart != nil || isNew {
-		if p.DailyStart, err = clockTime("dailyStart", Deref(in.DailyStart)); err != nil {
+		if p.DailyStart, err = clockTime("dailyStart", service.Deref(in.DailyStart)); err != nil {
 			return err
 		}
 	}
 	if in.DailyEnd != nil || isNew {
-		if p.DailyEnd, err = clockTime("dailyEnd", Deref(in.DailyEnd)); err != nil {
+		if p.DailyEnd, err = clockTime("dailyEnd", service.Deref(in.DailyEnd)); err != nil {
 			return err
 		}
 	}
@@ -202,10 +192,10 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 		return apperr.Invalid("dailyEnd", "每日结束时间应晚于开始时间")
 	}
 	if in.ChildMinAge != nil || isNew {
-		p.ChildMinAge = Deref(in.ChildMinAge)
+		p.ChildMinAge = service.Deref(in.ChildMinAge)
 	}
 	if in.ChildMaxAge != nil || isNew {
-		p.ChildMaxAge = Deref(in.ChildMaxAge)
+		p.ChildMaxAge = service.Deref(in.ChildMaxAge)
 	}
 	switch {
 	case p.ChildMinAge < 0 || p.ChildMinAge > maxChildAge:
@@ -216,7 +206,7 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 		return apperr.Invalid("childMaxAge", "最大年龄不能小于最小年龄")
 	}
 	if in.Capacity != nil || isNew {
-		if p.Capacity = Deref(in.Capacity); p.Capacity < 1 || p.Capacity > 10000 {
+		if p.Capacity = service.Deref(in.Capacity); p.Capacity < 1 || p.Capacity > 10000 {
 			return apperr.Invalid("capacity", "名额应在 1 到 10000 之间")
 		}
 	}
@@ -239,7 +229,7 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 	switch {
 	case !p.SignUpOpensAt.Before(p.SignUpClosesAt):
 		return apperr.Invalid("signUpClosesAt", "报名截止时间应晚于开始时间")
-	case (isNew || windowChanged) && !p.SignUpClosesAt.After(s.clock.Now()):
+	case (isNew || windowChanged) && !p.SignUpClosesAt.After(s.Clock().Now()):
 		return apperr.Invalid("signUpClosesAt", "报名截止时间已过，请重新选择")
 	case p.SignUpClosesAt.After(firstDay):
 		return apperr.Invalid("signUpClosesAt", "报名应在托管首日之前截止")
@@ -279,13 +269,6 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *Scope, host *models.Union, 
 	return nil
 }
 
-// dateOf is the calendar date of t (as the Date scalar gives it: UTC
-// midnight).
-func dateOf(t time.Time) time.Time {
-	y, m, d := t.Date()
-	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
 // clockTime accepts a time of day as HH:MM.
 func clockTime(field, s string) (string, error) {
 	t, err := time.Parse("15:04", s)
@@ -311,16 +294,16 @@ func chinaToday(t time.Time) time.Time { return clock.Today(t) }
 // programInScope loads programme id into p and checks that its host union
 // is in the caller's scope; it returns that union. lockedRead makes the
 // read current on MySQL (after seats.Lock).
-func (s *Service) programInScope(tx *gorm.DB, sc *Scope, id int64, p *models.ChildcareProgram, lockedRead bool) (*models.Union, error) {
-	return OfferingInScope(tx, sc, id, p, func(p *models.ChildcareProgram) int64 { return p.UnionID }, errProgramNotFound, lockedRead)
+func (s *Service) programInScope(tx *gorm.DB, sc *service.Scope, id int64, p *models.ChildcareProgram, lockedRead bool) (*models.Union, error) {
+	return service.OfferingInScope(tx, sc, id, p, func(p *models.ChildcareProgram) int64 { return p.UnionID }, errProgramNotFound, lockedRead)
 }
 
 // lockProgram takes programme id's seat lock, then loads it current into p
 // and checks the scope.
-func (s *Service) lockProgram(tx *gorm.DB, sc *Scope, id int64, p *models.ChildcareProgram) (*models.Union, error) {
+func (s *Service) lockProgram(tx *gorm.DB, sc *service.Scope, id int64, p *models.ChildcareProgram) (*models.Union, error) {
 	if ok, err := seats.Lock(tx, childcareSeats, id); err != nil || !ok {
 		if err == nil {
-			err = OutOfScope(sc, errProgramNotFound)
+			err = service.OutOfScope(sc, errProgramNotFound)
 		}
 		return nil, err
 	}
@@ -337,7 +320,7 @@ func (s *Service) PublishChildcareProgram(ctx context.Context, id int64) (*model
 // cancelled with the reason, which parents see. Idempotent.
 // Codes: VALIDATION_FAILED (reason), FORBIDDEN, CONFLICT.
 func (s *Service) CancelChildcareProgram(ctx context.Context, id int64, reason string) (*models.ChildcareProgram, error) {
-	reason, err := CleanText("reason", reason, 2, 150)
+	reason, err := service.CleanText("reason", reason, 2, 150)
 	if err != nil {
 		return nil, err
 	}
@@ -354,8 +337,8 @@ func (s *Service) moveProgram(ctx context.Context, id int64, to models.OfferingS
 		if _, err := s.lockProgram(tx, sc, id, &p); err != nil {
 			return err
 		}
-		now := s.clock.Now()
-		moved, err := StatusMove{Model: &models.ChildcareProgram{}, ID: p.ID, From: p.Status, To: to, Now: now, Noun: "项目",
+		now := s.Clock().Now()
+		moved, err := service.StatusMove{Model: &models.ChildcareProgram{}, ID: p.ID, From: p.Status, To: to, Now: now, Noun: "项目",
 			Prepare: func(updates map[string]any) error {
 				if to != models.OfferingCancelled {
 					return nil
@@ -413,7 +396,7 @@ func (s *Service) ListChildcarePrograms(ctx context.Context, f ProgramFilter, fi
 		return empty, err
 	}
 	if f.Upcoming {
-		q = q.Where("starts_on >= ?", chinaToday(s.clock.Now()))
+		q = q.Where("starts_on >= ?", chinaToday(s.Clock().Now()))
 	}
 	if pa.HasKey {
 		q = q.Where("starts_on > ? OR (starts_on = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
@@ -430,7 +413,7 @@ func (s *Service) ListChildcarePrograms(ctx context.Context, f ProgramFilter, fi
 // FORBIDDEN otherwise).
 func (s *Service) GetChildcareProgram(ctx context.Context, id int64) (*models.ChildcareProgram, error) {
 	var p models.ChildcareProgram
-	if err := GetOffering(ctx, s, id, &p, func(p *models.ChildcareProgram) int64 { return p.UnionID },
+	if err := service.GetOffering(ctx, s.Service, id, &p, func(p *models.ChildcareProgram) int64 { return p.UnionID },
 		func(p *models.ChildcareProgram) bool { return !p.IsVisibleToMembers() }, errProgramNotFound); err != nil {
 		return nil, err
 	}
@@ -444,5 +427,5 @@ func (s *Service) ProgramsByIDs(ctx context.Context, ids []int64) ([]*models.Chi
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return ByIDs(ids, rows, func(p *models.ChildcareProgram) int64 { return p.ID }), nil
+	return service.ByIDs(ids, rows, func(p *models.ChildcareProgram) int64 { return p.ID }), nil
 }

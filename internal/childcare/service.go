@@ -1,0 +1,14 @@
+// Package childcare is holiday childcare (职工子女托管): programmes a union
+// hosts with dates, daily hours, ages and seats; parents register their
+// children and sign them up; admission by priority or lottery at close, a
+// waitlist, guardians, and check-in at the door. A child holds at most one
+// admitted place at any hour.
+package childcare
+
+import "unionhall/internal/service"
+
+// Service is the childcare module over the shared core.
+type Service struct{ *service.Service }
+
+// New builds the module on core.
+func New(core *service.Service) *Service { return &Service{Service: core} }
