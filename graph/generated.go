@@ -15,6 +15,7 @@ import (
 	"unionhall/graph/model"
 	"unionhall/internal/childcare"
 	"unionhall/internal/gqlscalar"
+	"unionhall/internal/matchmaking"
 	"unionhall/internal/service"
 	"unionhall/models"
 
@@ -1224,10 +1225,10 @@ type QueryResolver interface {
 	MatchEvent(ctx context.Context, id int64) (*models.MatchEvent, error)
 	MyMatchProfile(ctx context.Context) (*models.MatchProfile, error)
 	MyMatchSignUps(ctx context.Context, first *int, after *string) (*model.MatchSignUpConnection, error)
-	MatchEventParticipants(ctx context.Context, eventID int64) ([]*service.MatchParticipant, error)
-	MyMatches(ctx context.Context) ([]*service.MatchContact, error)
+	MatchEventParticipants(ctx context.Context, eventID int64) ([]*matchmaking.MatchParticipant, error)
+	MyMatches(ctx context.Context) ([]*matchmaking.MatchContact, error)
 	MatchSignUps(ctx context.Context, eventID int64, status *models.MatchSignUpStatus, first *int, after *string) (*model.MatchSignUpConnection, error)
-	MatchStats(ctx context.Context, eventID *int64, unionID *int64) (*service.MatchStats, error)
+	MatchStats(ctx context.Context, eventID *int64, unionID *int64) (*matchmaking.MatchStats, error)
 	Me(ctx context.Context) (*models.Member, error)
 	Members(ctx context.Context, filter *model.MemberFilter, first *int, after *string) (*model.MemberConnection, error)
 	Member(ctx context.Context, id int64) (*models.Member, error)
@@ -15507,7 +15508,7 @@ func (ec *executionContext) fieldContext_MatchActionPayload_ok(_ context.Context
 	return graphql.NewScalarFieldContext("MatchActionPayload", field, false, false, "Boolean")
 }
 
-func (ec *executionContext) _MatchContact_eventId(ctx context.Context, field graphql.CollectedField, obj *service.MatchContact) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchContact_eventId(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchContact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15530,7 +15531,7 @@ func (ec *executionContext) fieldContext_MatchContact_eventId(_ context.Context,
 	return graphql.NewScalarFieldContext("MatchContact", field, false, false, "ID")
 }
 
-func (ec *executionContext) _MatchContact_nickname(ctx context.Context, field graphql.CollectedField, obj *service.MatchContact) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchContact_nickname(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchContact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15553,7 +15554,7 @@ func (ec *executionContext) fieldContext_MatchContact_nickname(_ context.Context
 	return graphql.NewScalarFieldContext("MatchContact", field, false, false, "String")
 }
 
-func (ec *executionContext) _MatchContact_mobile(ctx context.Context, field graphql.CollectedField, obj *service.MatchContact) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchContact_mobile(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchContact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -15576,7 +15577,7 @@ func (ec *executionContext) fieldContext_MatchContact_mobile(_ context.Context, 
 	return graphql.NewScalarFieldContext("MatchContact", field, false, false, "String")
 }
 
-func (ec *executionContext) _MatchContact_wechatId(ctx context.Context, field graphql.CollectedField, obj *service.MatchContact) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchContact_wechatId(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchContact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16352,7 +16353,7 @@ func (ec *executionContext) fieldContext_MatchEventPayload_matchEvent(_ context.
 	return fc, nil
 }
 
-func (ec *executionContext) _MatchParticipant_id(ctx context.Context, field graphql.CollectedField, obj *service.MatchParticipant) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchParticipant_id(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchParticipant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16375,7 +16376,7 @@ func (ec *executionContext) fieldContext_MatchParticipant_id(_ context.Context, 
 	return graphql.NewScalarFieldContext("MatchParticipant", field, false, false, "ID")
 }
 
-func (ec *executionContext) _MatchParticipant_gender(ctx context.Context, field graphql.CollectedField, obj *service.MatchParticipant) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchParticipant_gender(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchParticipant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16398,7 +16399,7 @@ func (ec *executionContext) fieldContext_MatchParticipant_gender(_ context.Conte
 	return graphql.NewScalarFieldContext("MatchParticipant", field, false, false, "Gender")
 }
 
-func (ec *executionContext) _MatchParticipant_profile(ctx context.Context, field graphql.CollectedField, obj *service.MatchParticipant) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchParticipant_profile(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchParticipant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16430,7 +16431,7 @@ func (ec *executionContext) fieldContext_MatchParticipant_profile(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _MatchParticipant_pickedByMe(ctx context.Context, field graphql.CollectedField, obj *service.MatchParticipant) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchParticipant_pickedByMe(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchParticipant) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -16465,8 +16466,8 @@ func (ec *executionContext) _MatchParticipantPayload_participant(ctx context.Con
 			return obj.Participant, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.MatchParticipant) graphql.Marshaler {
-			return ec.marshalNMatchParticipant2ᚖunionhallᚋinternalᚋserviceᚐMatchParticipant(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *matchmaking.MatchParticipant) graphql.Marshaler {
+			return ec.marshalNMatchParticipant2ᚖunionhallᚋinternalᚋmatchmakingᚐMatchParticipant(ctx, selections, v)
 		},
 		true,
 		true,
@@ -17137,7 +17138,7 @@ func (ec *executionContext) fieldContext_MatchSignUpPayload_signUp(_ context.Con
 	return fc, nil
 }
 
-func (ec *executionContext) _MatchStats_events(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchStats_events(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17160,7 +17161,7 @@ func (ec *executionContext) fieldContext_MatchStats_events(_ context.Context, fi
 	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _MatchStats_signUps(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchStats_signUps(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17183,7 +17184,7 @@ func (ec *executionContext) fieldContext_MatchStats_signUps(_ context.Context, f
 	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _MatchStats_selected(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchStats_selected(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17206,7 +17207,7 @@ func (ec *executionContext) fieldContext_MatchStats_selected(_ context.Context, 
 	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _MatchStats_attended(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchStats_attended(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -17229,7 +17230,7 @@ func (ec *executionContext) fieldContext_MatchStats_attended(_ context.Context, 
 	return graphql.NewScalarFieldContext("MatchStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _MatchStats_matches(ctx context.Context, field graphql.CollectedField, obj *service.MatchStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _MatchStats_matches(ctx context.Context, field graphql.CollectedField, obj *matchmaking.MatchStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23494,11 +23495,11 @@ func (ec *executionContext) _Query_matchEventParticipants(ctx context.Context, f
 			directive1 := func(ctx context.Context) (any, error) {
 				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
 				if err != nil {
-					var zeroVal []*service.MatchParticipant
+					var zeroVal []*matchmaking.MatchParticipant
 					return zeroVal, err
 				}
 				if ec.Directives.Auth == nil {
-					var zeroVal []*service.MatchParticipant
+					var zeroVal []*matchmaking.MatchParticipant
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0, requires)
@@ -23507,8 +23508,8 @@ func (ec *executionContext) _Query_matchEventParticipants(ctx context.Context, f
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*service.MatchParticipant) graphql.Marshaler {
-			return ec.marshalNMatchParticipant2ᚕᚖunionhallᚋinternalᚋserviceᚐMatchParticipantᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*matchmaking.MatchParticipant) graphql.Marshaler {
+			return ec.marshalNMatchParticipant2ᚕᚖunionhallᚋinternalᚋmatchmakingᚐMatchParticipantᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -23555,11 +23556,11 @@ func (ec *executionContext) _Query_myMatches(ctx context.Context, field graphql.
 			directive1 := func(ctx context.Context) (any, error) {
 				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "MEMBER")
 				if err != nil {
-					var zeroVal []*service.MatchContact
+					var zeroVal []*matchmaking.MatchContact
 					return zeroVal, err
 				}
 				if ec.Directives.Auth == nil {
-					var zeroVal []*service.MatchContact
+					var zeroVal []*matchmaking.MatchContact
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0, requires)
@@ -23568,8 +23569,8 @@ func (ec *executionContext) _Query_myMatches(ctx context.Context, field graphql.
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v []*service.MatchContact) graphql.Marshaler {
-			return ec.marshalNMatchContact2ᚕᚖunionhallᚋinternalᚋserviceᚐMatchContactᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*matchmaking.MatchContact) graphql.Marshaler {
+			return ec.marshalNMatchContact2ᚕᚖunionhallᚋinternalᚋmatchmakingᚐMatchContactᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -23668,11 +23669,11 @@ func (ec *executionContext) _Query_matchStats(ctx context.Context, field graphql
 			directive1 := func(ctx context.Context) (any, error) {
 				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
 				if err != nil {
-					var zeroVal *service.MatchStats
+					var zeroVal *matchmaking.MatchStats
 					return zeroVal, err
 				}
 				if ec.Directives.Auth == nil {
-					var zeroVal *service.MatchStats
+					var zeroVal *matchmaking.MatchStats
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0, requires)
@@ -23681,8 +23682,8 @@ func (ec *executionContext) _Query_matchStats(ctx context.Context, field graphql
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *service.MatchStats) graphql.Marshaler {
-			return ec.marshalNMatchStats2ᚖunionhallᚋinternalᚋserviceᚐMatchStats(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *matchmaking.MatchStats) graphql.Marshaler {
+			return ec.marshalNMatchStats2ᚖunionhallᚋinternalᚋmatchmakingᚐMatchStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -39079,7 +39080,7 @@ func (ec *executionContext) _MatchActionPayload(ctx context.Context, sel ast.Sel
 
 var matchContactImplementors = []string{"MatchContact"}
 
-func (ec *executionContext) _MatchContact(ctx context.Context, sel ast.SelectionSet, obj *service.MatchContact) graphql.Marshaler {
+func (ec *executionContext) _MatchContact(ctx context.Context, sel ast.SelectionSet, obj *matchmaking.MatchContact) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, matchContactImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -39395,7 +39396,7 @@ func (ec *executionContext) _MatchEventPayload(ctx context.Context, sel ast.Sele
 
 var matchParticipantImplementors = []string{"MatchParticipant"}
 
-func (ec *executionContext) _MatchParticipant(ctx context.Context, sel ast.SelectionSet, obj *service.MatchParticipant) graphql.Marshaler {
+func (ec *executionContext) _MatchParticipant(ctx context.Context, sel ast.SelectionSet, obj *matchmaking.MatchParticipant) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, matchParticipantImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -39778,7 +39779,7 @@ func (ec *executionContext) _MatchSignUpPayload(ctx context.Context, sel ast.Sel
 
 var matchStatsImplementors = []string{"MatchStats"}
 
-func (ec *executionContext) _MatchStats(ctx context.Context, sel ast.SelectionSet, obj *service.MatchStats) graphql.Marshaler {
+func (ec *executionContext) _MatchStats(ctx context.Context, sel ast.SelectionSet, obj *matchmaking.MatchStats) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, matchStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44503,11 +44504,11 @@ func (ec *executionContext) marshalNMatchActionPayload2ᚖunionhallᚋgraphᚋmo
 	return ec._MatchActionPayload(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNMatchContact2ᚕᚖunionhallᚋinternalᚋserviceᚐMatchContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*service.MatchContact) graphql.Marshaler {
+func (ec *executionContext) marshalNMatchContact2ᚕᚖunionhallᚋinternalᚋmatchmakingᚐMatchContactᚄ(ctx context.Context, sel ast.SelectionSet, v []*matchmaking.MatchContact) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMatchContact2ᚖunionhallᚋinternalᚋserviceᚐMatchContact(ctx, sel, v[i])
+		return ec.marshalNMatchContact2ᚖunionhallᚋinternalᚋmatchmakingᚐMatchContact(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -44519,7 +44520,7 @@ func (ec *executionContext) marshalNMatchContact2ᚕᚖunionhallᚋinternalᚋse
 	return ret
 }
 
-func (ec *executionContext) marshalNMatchContact2ᚖunionhallᚋinternalᚋserviceᚐMatchContact(ctx context.Context, sel ast.SelectionSet, v *service.MatchContact) graphql.Marshaler {
+func (ec *executionContext) marshalNMatchContact2ᚖunionhallᚋinternalᚋmatchmakingᚐMatchContact(ctx context.Context, sel ast.SelectionSet, v *matchmaking.MatchContact) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MatchContact!")
 		return graphql.Null
@@ -44585,11 +44586,11 @@ func (ec *executionContext) unmarshalNMatchEventSignUpInput2unionhallᚋgraphᚋ
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNMatchParticipant2ᚕᚖunionhallᚋinternalᚋserviceᚐMatchParticipantᚄ(ctx context.Context, sel ast.SelectionSet, v []*service.MatchParticipant) graphql.Marshaler {
+func (ec *executionContext) marshalNMatchParticipant2ᚕᚖunionhallᚋinternalᚋmatchmakingᚐMatchParticipantᚄ(ctx context.Context, sel ast.SelectionSet, v []*matchmaking.MatchParticipant) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNMatchParticipant2ᚖunionhallᚋinternalᚋserviceᚐMatchParticipant(ctx, sel, v[i])
+		return ec.marshalNMatchParticipant2ᚖunionhallᚋinternalᚋmatchmakingᚐMatchParticipant(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -44601,7 +44602,7 @@ func (ec *executionContext) marshalNMatchParticipant2ᚕᚖunionhallᚋinternal�
 	return ret
 }
 
-func (ec *executionContext) marshalNMatchParticipant2ᚖunionhallᚋinternalᚋserviceᚐMatchParticipant(ctx context.Context, sel ast.SelectionSet, v *service.MatchParticipant) graphql.Marshaler {
+func (ec *executionContext) marshalNMatchParticipant2ᚖunionhallᚋinternalᚋmatchmakingᚐMatchParticipant(ctx context.Context, sel ast.SelectionSet, v *matchmaking.MatchParticipant) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MatchParticipant!")
 		return graphql.Null
@@ -44735,7 +44736,7 @@ func (ec *executionContext) marshalNMatchSignUpStatus2unionhallᚋmodelsᚐMatch
 	return v
 }
 
-func (ec *executionContext) marshalNMatchStats2ᚖunionhallᚋinternalᚋserviceᚐMatchStats(ctx context.Context, sel ast.SelectionSet, v *service.MatchStats) graphql.Marshaler {
+func (ec *executionContext) marshalNMatchStats2ᚖunionhallᚋinternalᚋmatchmakingᚐMatchStats(ctx context.Context, sel ast.SelectionSet, v *matchmaking.MatchStats) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "MatchStats!")
 		return graphql.Null

@@ -3,7 +3,7 @@ package resolvers
 import (
 	"unionhall/graph"
 	"unionhall/graph/model"
-	"unionhall/internal/service"
+	"unionhall/internal/matchmaking"
 	"unionhall/models"
 )
 
@@ -76,7 +76,7 @@ func Complexity() graph.ComplexityRoot {
 	}
 	// Not connections: participants are one gender's quota at most (priced
 	// as a full one); matches, maxPicks per event.
-	c.Query.MatchEventParticipants = func(child int, _ int64) int { return 1 + service.MaxMatchQuota*child }
+	c.Query.MatchEventParticipants = func(child int, _ int64) int { return 1 + matchmaking.MaxMatchQuota*child }
 	c.Query.MyMatches = func(child int) int { return 1 + 100*child }
 	c.MatchEvent.Quotas = func(child int) int { return 1 + 2*child }
 	c.SelectMatchParticipantsPayload.SignUps = func(child int) int { return 1 + 500*child }

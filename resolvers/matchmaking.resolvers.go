@@ -10,7 +10,7 @@ import (
 	"unionhall/graph"
 	"unionhall/graph/model"
 	"unionhall/internal/loader"
-	"unionhall/internal/service"
+	"unionhall/internal/matchmaking"
 	"unionhall/models"
 )
 
@@ -19,31 +19,31 @@ func (r *matchEventResolver) Union(ctx context.Context, obj *models.MatchEvent) 
 }
 
 func (r *matchEventResolver) Quotas(ctx context.Context, obj *models.MatchEvent) ([]*models.MatchQuota, error) {
-	return r.Svc.MatchQuotas(ctx, obj.ID)
+	return r.Matchmaking.MatchQuotas(ctx, obj.ID)
 }
 
 func (r *matchEventResolver) CheckinCode(ctx context.Context, obj *models.MatchEvent) (*string, error) {
-	return service.MatchCheckinCode(ctx, obj), nil
+	return matchmaking.MatchCheckinCode(ctx, obj), nil
 }
 
 func (r *matchEventResolver) LotterySeedHash(ctx context.Context, obj *models.MatchEvent) (*string, error) {
-	return service.MatchLotterySeedHash(obj), nil
+	return matchmaking.MatchLotterySeedHash(obj), nil
 }
 
 func (r *matchEventResolver) LotterySeed(ctx context.Context, obj *models.MatchEvent) (*string, error) {
-	return service.MatchLotterySeed(obj), nil
+	return matchmaking.MatchLotterySeed(obj), nil
 }
 
 func (r *matchEventResolver) MySignUp(ctx context.Context, obj *models.MatchEvent) (*models.MatchSignUp, error) {
-	return r.Svc.MyMatchSignUp(ctx, obj.ID)
+	return r.Matchmaking.MyMatchSignUp(ctx, obj.ID)
 }
 
 func (r *matchProfileCardResolver) PhotoURL(ctx context.Context, obj *models.MatchProfile) (*string, error) {
-	return r.Svc.MatchPhotoURL(obj), nil
+	return r.Matchmaking.MatchPhotoURL(obj), nil
 }
 
 func (r *matchSignUpResolver) Event(ctx context.Context, obj *models.MatchSignUp) (*models.MatchEvent, error) {
-	return r.Svc.MatchSignUpEvent(ctx, obj)
+	return r.Matchmaking.MatchSignUpEvent(ctx, obj)
 }
 
 func (r *matchSignUpResolver) Member(ctx context.Context, obj *models.MatchSignUp) (*models.Member, error) {
@@ -51,39 +51,39 @@ func (r *matchSignUpResolver) Member(ctx context.Context, obj *models.MatchSignU
 }
 
 func (r *matchSignUpResolver) DrawKey(ctx context.Context, obj *models.MatchSignUp) (*string, error) {
-	e, err := r.Svc.MatchSignUpEvent(ctx, obj)
+	e, err := r.Matchmaking.MatchSignUpEvent(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
-	return service.MatchDrawKey(e, obj), nil
+	return matchmaking.MatchDrawKey(e, obj), nil
 }
 
 func (r *mutationResolver) DeclareSingle(ctx context.Context, input model.DeclareSingleInput) (*model.MyMatchProfilePayload, error) {
-	return matchProfilePayload(r.Svc.DeclareSingle(ctx, input.Single))
+	return matchProfilePayload(r.Matchmaking.DeclareSingle(ctx, input.Single))
 }
 
 func (r *mutationResolver) UpdateMatchProfile(ctx context.Context, input model.MatchProfileInput) (*model.MyMatchProfilePayload, error) {
-	return matchProfilePayload(r.Svc.UpdateMatchProfile(ctx, matchProfileInput(input)))
+	return matchProfilePayload(r.Matchmaking.UpdateMatchProfile(ctx, matchProfileInput(input)))
 }
 
 func (r *mutationResolver) CreateMatchEvent(ctx context.Context, input model.CreateMatchEventInput) (*model.MatchEventPayload, error) {
-	return matchEventPayload(r.Svc.CreateMatchEvent(ctx, createMatchEventInput(input)))
+	return matchEventPayload(r.Matchmaking.CreateMatchEvent(ctx, createMatchEventInput(input)))
 }
 
 func (r *mutationResolver) UpdateMatchEvent(ctx context.Context, input model.UpdateMatchEventInput) (*model.MatchEventPayload, error) {
-	return matchEventPayload(r.Svc.UpdateMatchEvent(ctx, input.ID, input.Version, updateMatchEventInput(input)))
+	return matchEventPayload(r.Matchmaking.UpdateMatchEvent(ctx, input.ID, input.Version, updateMatchEventInput(input)))
 }
 
 func (r *mutationResolver) PublishMatchEvent(ctx context.Context, input model.MatchEventIDInput) (*model.MatchEventPayload, error) {
-	return matchEventPayload(r.Svc.PublishMatchEvent(ctx, input.ID))
+	return matchEventPayload(r.Matchmaking.PublishMatchEvent(ctx, input.ID))
 }
 
 func (r *mutationResolver) CancelMatchEvent(ctx context.Context, input model.CancelMatchEventInput) (*model.MatchEventPayload, error) {
-	return matchEventPayload(r.Svc.CancelMatchEvent(ctx, input.ID, input.Reason))
+	return matchEventPayload(r.Matchmaking.CancelMatchEvent(ctx, input.ID, input.Reason))
 }
 
 func (r *mutationResolver) SelectMatchParticipants(ctx context.Context, input model.SelectMatchParticipantsInput) (*model.SelectMatchParticipantsPayload, error) {
-	sus, err := r.Svc.SelectMatchParticipants(ctx, input.EventID, input.SignUpIds)
+	sus, err := r.Matchmaking.SelectMatchParticipants(ctx, input.EventID, input.SignUpIds)
 	if err != nil {
 		return nil, err
 	}
@@ -91,31 +91,31 @@ func (r *mutationResolver) SelectMatchParticipants(ctx context.Context, input mo
 }
 
 func (r *mutationResolver) SignUpMatchEvent(ctx context.Context, input model.MatchEventSignUpInput) (*model.MatchSignUpPayload, error) {
-	return matchSignUpPayload(r.Svc.SignUpMatchEvent(ctx, input.EventID))
+	return matchSignUpPayload(r.Matchmaking.SignUpMatchEvent(ctx, input.EventID))
 }
 
 func (r *mutationResolver) WithdrawMatchSignUp(ctx context.Context, input model.MatchEventSignUpInput) (*model.MatchSignUpPayload, error) {
-	return matchSignUpPayload(r.Svc.WithdrawMatchSignUp(ctx, input.EventID))
+	return matchSignUpPayload(r.Matchmaking.WithdrawMatchSignUp(ctx, input.EventID))
 }
 
 func (r *mutationResolver) CheckInMatchEvent(ctx context.Context, input model.CheckInMatchEventInput) (*model.MatchSignUpPayload, error) {
-	return matchSignUpPayload(r.Svc.CheckInMatchEvent(ctx, input.EventID, input.Code))
+	return matchSignUpPayload(r.Matchmaking.CheckInMatchEvent(ctx, input.EventID, input.Code))
 }
 
 func (r *mutationResolver) PickParticipant(ctx context.Context, input model.MatchParticipantInput) (*model.MatchActionPayload, error) {
-	return matchActionPayload(r.Svc.PickParticipant(ctx, input.EventID, input.ParticipantID))
+	return matchActionPayload(r.Matchmaking.PickParticipant(ctx, input.EventID, input.ParticipantID))
 }
 
 func (r *mutationResolver) WithdrawPick(ctx context.Context, input model.MatchParticipantInput) (*model.MatchActionPayload, error) {
-	return matchActionPayload(r.Svc.WithdrawPick(ctx, input.EventID, input.ParticipantID))
+	return matchActionPayload(r.Matchmaking.WithdrawPick(ctx, input.EventID, input.ParticipantID))
 }
 
 func (r *mutationResolver) BlockParticipant(ctx context.Context, input model.MatchParticipantInput) (*model.MatchActionPayload, error) {
-	return matchActionPayload(r.Svc.BlockParticipant(ctx, input.EventID, input.ParticipantID))
+	return matchActionPayload(r.Matchmaking.BlockParticipant(ctx, input.EventID, input.ParticipantID))
 }
 
 func (r *mutationResolver) ReportParticipant(ctx context.Context, input model.ReportParticipantInput) (*model.MatchActionPayload, error) {
-	return matchActionPayload(r.Svc.ReportParticipant(ctx, input.EventID, input.ParticipantID, input.Reason))
+	return matchActionPayload(r.Matchmaking.ReportParticipant(ctx, input.EventID, input.ParticipantID, input.Reason))
 }
 
 func (r *myMatchProfileResolver) Single(ctx context.Context, obj *models.MatchProfile) (bool, error) {
@@ -123,39 +123,39 @@ func (r *myMatchProfileResolver) Single(ctx context.Context, obj *models.MatchPr
 }
 
 func (r *myMatchProfileResolver) PhotoURL(ctx context.Context, obj *models.MatchProfile) (*string, error) {
-	return r.Svc.MatchPhotoURL(obj), nil
+	return r.Matchmaking.MatchPhotoURL(obj), nil
 }
 
 func (r *queryResolver) MatchEvents(ctx context.Context, unionID *int64, status *models.OfferingStatus, first *int, after *string) (*model.MatchEventConnection, error) {
-	return matchEventConnection(r.Svc.MatchEvents(ctx, unionID, status, first, after))
+	return matchEventConnection(r.Matchmaking.MatchEvents(ctx, unionID, status, first, after))
 }
 
 func (r *queryResolver) MatchEvent(ctx context.Context, id int64) (*models.MatchEvent, error) {
-	return r.Svc.MatchEvent(ctx, id)
+	return r.Matchmaking.MatchEvent(ctx, id)
 }
 
 func (r *queryResolver) MyMatchProfile(ctx context.Context) (*models.MatchProfile, error) {
-	return r.Svc.MyMatchProfile(ctx)
+	return r.Matchmaking.MyMatchProfile(ctx)
 }
 
 func (r *queryResolver) MyMatchSignUps(ctx context.Context, first *int, after *string) (*model.MatchSignUpConnection, error) {
-	return matchSignUpConnection(r.Svc.MyMatchSignUps(ctx, first, after))
+	return matchSignUpConnection(r.Matchmaking.MyMatchSignUps(ctx, first, after))
 }
 
-func (r *queryResolver) MatchEventParticipants(ctx context.Context, eventID int64) ([]*service.MatchParticipant, error) {
-	return r.Svc.MatchEventParticipants(ctx, eventID)
+func (r *queryResolver) MatchEventParticipants(ctx context.Context, eventID int64) ([]*matchmaking.MatchParticipant, error) {
+	return r.Matchmaking.MatchEventParticipants(ctx, eventID)
 }
 
-func (r *queryResolver) MyMatches(ctx context.Context) ([]*service.MatchContact, error) {
-	return r.Svc.MyMatches(ctx)
+func (r *queryResolver) MyMatches(ctx context.Context) ([]*matchmaking.MatchContact, error) {
+	return r.Matchmaking.MyMatches(ctx)
 }
 
 func (r *queryResolver) MatchSignUps(ctx context.Context, eventID int64, status *models.MatchSignUpStatus, first *int, after *string) (*model.MatchSignUpConnection, error) {
-	return matchSignUpConnection(r.Svc.MatchEventSignUps(ctx, eventID, status, first, after))
+	return matchSignUpConnection(r.Matchmaking.MatchEventSignUps(ctx, eventID, status, first, after))
 }
 
-func (r *queryResolver) MatchStats(ctx context.Context, eventID *int64, unionID *int64) (*service.MatchStats, error) {
-	return r.Svc.MatchEventStats(ctx, eventID, unionID)
+func (r *queryResolver) MatchStats(ctx context.Context, eventID *int64, unionID *int64) (*matchmaking.MatchStats, error) {
+	return r.Matchmaking.MatchEventStats(ctx, eventID, unionID)
 }
 
 func (r *Resolver) MatchEvent() graph.MatchEventResolver { return &matchEventResolver{r} }

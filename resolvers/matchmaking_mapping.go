@@ -2,31 +2,31 @@ package resolvers
 
 import (
 	"unionhall/graph/model"
+	"unionhall/internal/matchmaking"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
 // Mapping between the matchmaking API's inputs and payloads and the service.
 
-func createMatchEventInput(in model.CreateMatchEventInput) service.MatchEventInput {
-	return service.MatchEventInput{UnionID: in.UnionID, Title: &in.Title, Description: in.Description, Place: &in.Place,
+func createMatchEventInput(in model.CreateMatchEventInput) matchmaking.MatchEventInput {
+	return matchmaking.MatchEventInput{UnionID: in.UnionID, Title: &in.Title, Description: in.Description, Place: &in.Place,
 		StartsAt: &in.StartsAt, EndsAt: &in.EndsAt, PickClosesAt: &in.PickClosesAt,
 		SignUpOpensAt: &in.SignUpOpensAt, SignUpClosesAt: &in.SignUpClosesAt,
 		MaleCapacity: &in.MaleCapacity, FemaleCapacity: &in.FemaleCapacity, MinAge: in.MinAge, MaxAge: in.MaxAge,
 		SelectionMode: &in.SelectionMode, MaxPicks: in.MaxPicks}
 }
 
-func updateMatchEventInput(in model.UpdateMatchEventInput) service.MatchEventInput {
-	return service.MatchEventInput{Title: in.Title, Description: in.Description, Place: in.Place,
+func updateMatchEventInput(in model.UpdateMatchEventInput) matchmaking.MatchEventInput {
+	return matchmaking.MatchEventInput{Title: in.Title, Description: in.Description, Place: in.Place,
 		StartsAt: in.StartsAt, EndsAt: in.EndsAt, PickClosesAt: in.PickClosesAt,
 		SignUpOpensAt: in.SignUpOpensAt, SignUpClosesAt: in.SignUpClosesAt,
 		MaleCapacity: in.MaleCapacity, FemaleCapacity: in.FemaleCapacity, MinAge: in.MinAge, MaxAge: in.MaxAge,
 		SelectionMode: in.SelectionMode, MaxPicks: in.MaxPicks}
 }
 
-func matchProfileInput(in model.MatchProfileInput) service.MatchProfileInput {
-	return service.MatchProfileInput{Nickname: in.Nickname, Education: in.Education, Occupation: in.Occupation,
+func matchProfileInput(in model.MatchProfileInput) matchmaking.MatchProfileInput {
+	return matchmaking.MatchProfileInput{Nickname: in.Nickname, Education: in.Education, Occupation: in.Occupation,
 		District: in.District, Hobbies: in.Hobbies, Intro: in.Intro, WechatID: in.WechatID,
 		BirthYear: in.BirthYear, HeightCm: in.HeightCm, PhotoFileID: in.PhotoFileID}
 }

@@ -7,6 +7,7 @@ package resolvers
 import (
 	"unionhall/internal/childcare"
 	"unionhall/internal/events"
+	"unionhall/internal/matchmaking"
 	"unionhall/internal/service"
 	"unionhall/internal/training"
 	"unionhall/internal/vouchers"
@@ -16,9 +17,10 @@ import (
 // per module service. Svc is the shared core and the modules not yet moved
 // into packages of their own.
 type Resolver struct {
-	Svc       *service.Service
-	Training  *training.Service
-	Vouchers  *vouchers.Service
-	Posts     *events.Service // events; not Events or Event, query fields that would shadow it
-	Childcare *childcare.Service
+	Svc         *service.Service
+	Training    *training.Service
+	Vouchers    *vouchers.Service
+	Posts       *events.Service // events; not Events or Event, query fields that would shadow it
+	Childcare   *childcare.Service
+	Matchmaking *matchmaking.Service
 }

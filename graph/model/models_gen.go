@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 	"unionhall/internal/childcare"
+	"unionhall/internal/matchmaking"
 	"unionhall/internal/service"
 	"unionhall/models"
 )
@@ -545,7 +546,7 @@ type MatchParticipantInput struct {
 }
 
 type MatchParticipantPayload struct {
-	Participant *service.MatchParticipant `json:"participant"`
+	Participant *matchmaking.MatchParticipant `json:"participant"`
 }
 
 type MatchProfileInput struct {

@@ -26,6 +26,7 @@ import (
 	"unionhall/internal/config"
 	"unionhall/internal/events"
 	"unionhall/internal/loader"
+	"unionhall/internal/matchmaking"
 	"unionhall/internal/obs"
 	"unionhall/internal/pii"
 	"unionhall/internal/service"
@@ -53,14 +54,15 @@ type App struct {
 	DB  *store.DB
 	Svc *service.Service // the shared core and the modules not yet in packages of their own
 	// The module services.
-	Training  *training.Service
-	Vouchers  *vouchers.Service
-	Childcare *childcare.Service
-	Events    *events.Service
-	Tokens    *auth.Tokens
-	Clock     clock.Clock
-	Log       *slog.Logger
-	Handler   http.Handler
+	Training    *training.Service
+	Vouchers    *vouchers.Service
+	Matchmaking *matchmaking.Service
+	Childcare   *childcare.Service
+	Events      *events.Service
+	Tokens      *auth.Tokens
+	Clock       clock.Clock
+	Log         *slog.Logger
+	Handler     http.Handler
 	// Metrics serves Prometheus metrics. It is on Handler too only in dev
 	// with no METRICS_ADDR; otherwise server.go gives it its own listener.
 	Metrics http.Handler
@@ -126,6 +128,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	})
 	a.Training = training.New(a.Svc)
 	a.Vouchers = vouchers.New(a.Svc)
+	a.Matchmaking = matchmaking.New(a.Svc)
 	a.Childcare = childcare.New(a.Svc)
 	a.Events = events.New(a.Svc)
 	if a.Handler, err = a.routes(); err != nil {
@@ -170,7 +173,7 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare}
+	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking}
 	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
@@ -187,7 +190,7 @@ func (a *App) routes() (http.Handler, error) {
 		"/export/childcare-sign-ups": a.handleExport("programId", a.Childcare.ExportChildcareSignUps),
 		"/export/event-signups":      a.handleExport("postId", a.Events.ExportEventSignUps),
 		"/export/subsidy-payments":   a.handleExport("programId", a.Svc.ExportSubsidyPayments),
-		"/export/match-sign-ups":     a.handleExport("eventId", a.Svc.ExportMatchSignUps),
+		"/export/match-sign-ups":     a.handleExport("eventId", a.Matchmaking.ExportMatchSignUps),
 	} {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, exportTimeout(cfg), withAuth(a, h))))
 	}
@@ -196,8 +199,8 @@ func (a *App) routes() (http.Handler, error) {
 	// load it without a bearer header.
 	mux.Handle("GET "+service.ProofPath+"{id}", observe("/files/proof", a.Log, m,
 		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("proof", a.Svc.OpenProof))))
-	mux.Handle("GET "+service.PhotoPath+"{id}", observe("/files/photo", a.Log, m,
-		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("photo", a.Svc.OpenMatchPhoto))))
+	mux.Handle("GET "+matchmaking.PhotoPath+"{id}", observe("/files/photo", a.Log, m,
+		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("photo", a.Matchmaking.OpenMatchPhoto))))
 	mux.Handle("GET /healthz", observe("/healthz", a.Log, m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})))
@@ -219,10 +222,11 @@ func (a *App) routes() (http.Handler, error) {
 // core's methods come through the embedded Service).
 type modules struct {
 	*service.Service
-	training  *training.Service
-	vouchers  *vouchers.Service
-	events    *events.Service
-	childcare *childcare.Service
+	training    *training.Service
+	vouchers    *vouchers.Service
+	events      *events.Service
+	childcare   *childcare.Service
+	matchmaking *matchmaking.Service
 }
 
 func (m modules) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {

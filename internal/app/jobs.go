@@ -37,7 +37,7 @@ func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 		} else if n > 0 {
 			a.Log.Info("childcare allocation", "programmes", n)
 		}
-		if n, err := a.Svc.AllocateDueMatchEvents(ctx); err != nil {
+		if n, err := a.Matchmaking.AllocateDueMatchEvents(ctx); err != nil {
 			if ctx.Err() != nil {
 				return
 			}

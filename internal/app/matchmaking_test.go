@@ -636,7 +636,7 @@ func TestMatchLotteryAtClose(t *testing.T) {
 		done := make(chan int, 2)
 		for _, s := range []*testutil.Server{s1, s2} {
 			go func() {
-				n, err := s.App.Svc.AllocateDueMatchEvents(t.Context())
+				n, err := s.App.Matchmaking.AllocateDueMatchEvents(t.Context())
 				if err != nil {
 					t.Error(err)
 				}
@@ -646,7 +646,7 @@ func TestMatchLotteryAtClose(t *testing.T) {
 		if n := <-done + <-done; n != 1 {
 			t.Fatalf("draws run: %d, want exactly 1", n)
 		}
-		if n, err := s1.App.Svc.AllocateDueMatchEvents(t.Context()); err != nil || n != 0 {
+		if n, err := s1.App.Matchmaking.AllocateDueMatchEvents(t.Context()); err != nil || n != 0 {
 			t.Fatalf("a second pass drew %d (%v)", n, err)
 		}
 

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
-	"gorm.io/gorm"
 
 	"unionhall/internal/clock"
 	"unionhall/internal/pii"
@@ -159,57 +158,7 @@ func YesNo(b bool) string {
 	return "否"
 }
 
-// ExportMatchSignUps is a matchmaking event's sign-ups as .xlsx for admins
-// of its scope, masked as ExportClassBookings. It lists who signed up (so,
-// who declared themselves single): the read is audited. Profiles, picks and
-// matches are not in it. Codes: FORBIDDEN.
-func (s *Service) ExportMatchSignUps(ctx context.Context, eventID int64, fullPhones bool) (*Export, error) {
-	var e models.MatchEvent
-	err := s.Tx(ctx, func(tx *gorm.DB) error {
-		sc, err := s.AdminScope(ctx, tx)
-		if err != nil {
-			return err
-		}
-		if _, err := OfferingInScope(tx, sc, eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
-			return err
-		}
-		return s.Audit(ctx, tx, sc.Admin.ID, "MATCH_SIGNUPS_EXPORT", "match_event", &e.ID, &e.UnionID, ExportDetail(fullPhones))
-	})
-	if err != nil {
-		return nil, err
-	}
-	header := []string{"序号", "姓名", "手机号", "性别", "所在工会", "状态", "报名时间", "签到时间"}
-	return &Export{
-		FileName: e.Title + "-报名名单.xlsx",
-		Stream: func(w io.Writer) error {
-			return WriteXLSX(w, "报名名单", header, func(emit func([]any) error) error {
-				type row struct {
-					ID              int64
-					Status          models.MatchSignUpStatus
-					CreatedAt       time.Time
-					CheckedInAt     *time.Time
-					RealName, Phone string
-					Gender          models.Gender
-					UnionName       *string
-				}
-				n := 0
-				return InBatches(func(after int64) ([]row, error) {
-					var rows []row
-					return rows, s.Q(ctx).Table("match_sign_ups AS b").
-						Select("b.id, b.status, b.created_at, b.checked_in_at, m.real_name, m.phone, m.gender, u.name AS union_name").
-						Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Where("b.event_id = ? AND b.id > ?", e.ID, after).Order("b.id").Limit(ExportBatch).Scan(&rows).Error
-				}, func(r row) int64 { return r.ID }, func(r row) error {
-					n++
-					return emit([]any{n, r.RealName, ExportPhone(r.Phone, fullPhones), genderLabel(r.Gender), Deref(r.UnionName),
-						r.Status.Label(), ExportTime(&r.CreatedAt), ExportTime(r.CheckedInAt)})
-				})
-			})
-		},
-	}, nil
-}
-
-func genderLabel(g models.Gender) string {
+func GenderLabel(g models.Gender) string {
 	if g == models.GenderFemale {
 		return "女"
 	}

@@ -54,7 +54,7 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.ownUpload(ctx, fileID, PurposeRoster, "fileId")
+	f, err := s.OwnUpload(ctx, fileID, PurposeRoster, "fileId")
 	if err != nil {
 		return nil, err
 	}

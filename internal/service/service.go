@@ -86,6 +86,9 @@ func (s *Service) Clock() clock.Clock { return s.clock }
 // Settings are the tunables from configuration.
 func (s *Service) Settings() Settings { return s.settings }
 
+// Files is where uploaded files are kept.
+func (s *Service) Files() upload.Storage { return s.files }
+
 // Log is the service's logger.
 func (s *Service) Log() *slog.Logger { return s.log }
 
@@ -107,7 +110,7 @@ func (s *Service) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 
 // publicURL is the link to path (which starts with "/") as clients must
 // use it: absolute under the configured base, relative without one.
-func (s *Service) publicURL(path string) string { return s.settings.PublicBaseURL + path }
+func (s *Service) PublicURL(path string) string { return s.settings.PublicBaseURL + path }
 
 // q is a plain session bound to ctx, for reads and single statements.
 func (s *Service) Q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }

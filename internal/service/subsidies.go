@@ -424,7 +424,7 @@ func (s *Service) attachProofs(ctx context.Context, tx *gorm.DB, appID int64, id
 			continue
 		}
 		seen[id] = true
-		if _, err := s.ownUploadIn(ctx, tx, id, PurposeProof, "proofFileIds"); err != nil {
+		if _, err := s.OwnUploadIn(ctx, tx, id, PurposeProof, "proofFileIds"); err != nil {
 			return err
 		}
 		if err := tx.Create(&models.SubsidyProof{ApplicationID: appID, FileID: id, CreatedAt: now}).Error; err != nil {

@@ -54,7 +54,7 @@ func (s *Service) SubsidyProofLinks(ctx context.Context, a *models.SubsidyApplic
 	exp := s.clock.Now().Add(ProofLinkTTL).Truncate(time.Second)
 	out := make([]*ProofLink, len(files))
 	for i, f := range files {
-		out[i] = &ProofLink{File: f, ExpiresAt: exp, URL: s.publicURL(ProofPath + url.PathEscape(f.ID) + "?" + url.Values{
+		out[i] = &ProofLink{File: f, ExpiresAt: exp, URL: s.PublicURL(ProofPath + url.PathEscape(f.ID) + "?" + url.Values{
 			"exp": {strconv.FormatInt(exp.Unix(), 10)}, "sig": {s.proofSignature(f.ID, exp.Unix())}}.Encode())}
 	}
 	return out, nil
@@ -91,17 +91,17 @@ func (s *Service) proofSignature(fileID string, exp int64) string {
 	return s.sealer.Hash(fmt.Sprintf("subsidy-proof\x00%s\x00%d", fileID, exp))
 }
 
-var errProofLink = apperr.New(apperr.Forbidden, "链接无效或已过期，请刷新后重试")
+var ErrSignedLink = apperr.New(apperr.Forbidden, "链接无效或已过期，请刷新后重试")
 
 // OpenProof checks a proof link (file id, expiry as Unix seconds, signature)
 // and opens the file. Codes: FORBIDDEN (bad or expired link), NOT_FOUND.
 func (s *Service) OpenProof(ctx context.Context, fileID, exp, sig string) (*models.UploadedFile, io.ReadCloser, error) {
 	e, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || !hmac.Equal([]byte(sig), []byte(s.proofSignature(fileID, e))) {
-		return nil, nil, errProofLink
+		return nil, nil, ErrSignedLink
 	}
 	if !s.clock.Now().Before(time.Unix(e, 0)) {
-		return nil, nil, errProofLink
+		return nil, nil, ErrSignedLink
 	}
 	var f models.UploadedFile
 	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, PurposeProof).

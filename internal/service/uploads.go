@@ -101,13 +101,13 @@ func (s *Service) SaveUpload(ctx context.Context, purpose, fileName string, body
 
 // ownUpload loads an upload the caller made for purpose.
 // Codes: VALIDATION_FAILED naming field (unknown, someone else's, wrong purpose).
-func (s *Service) ownUpload(ctx context.Context, id, purpose, field string) (*models.UploadedFile, error) {
-	return s.ownUploadIn(ctx, s.Q(ctx), id, purpose, field)
+func (s *Service) OwnUpload(ctx context.Context, id, purpose, field string) (*models.UploadedFile, error) {
+	return s.OwnUploadIn(ctx, s.Q(ctx), id, purpose, field)
 }
 
 // ownUploadIn is ownUpload reading through db (a transaction's: SQLite has
 // one connection, so a read beside an open transaction would wait on it).
-func (s *Service) ownUploadIn(ctx context.Context, db *gorm.DB, id, purpose, field string) (*models.UploadedFile, error) {
+func (s *Service) OwnUploadIn(ctx context.Context, db *gorm.DB, id, purpose, field string) (*models.UploadedFile, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err

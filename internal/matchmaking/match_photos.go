@@ -1,4 +1,4 @@
-package service
+package matchmaking
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"unionhall/internal/apperr"
+	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -30,14 +31,14 @@ func (s *Service) MatchPhotoURL(p *models.MatchProfile) *string {
 	if p.PhotoFileID == nil || *p.PhotoFileID == "" {
 		return nil
 	}
-	exp := s.clock.Now().Add(PhotoLinkTTL).Truncate(time.Second).Unix()
-	u := s.publicURL(PhotoPath + url.PathEscape(*p.PhotoFileID) + "?" + url.Values{
+	exp := s.Clock().Now().Add(PhotoLinkTTL).Truncate(time.Second).Unix()
+	u := s.PublicURL(PhotoPath + url.PathEscape(*p.PhotoFileID) + "?" + url.Values{
 		"exp": {strconv.FormatInt(exp, 10)}, "sig": {s.photoSignature(*p.PhotoFileID, exp)}}.Encode())
 	return &u
 }
 
 func (s *Service) photoSignature(fileID string, exp int64) string {
-	return s.sealer.Hash(fmt.Sprintf("match-photo\x00%s\x00%d", fileID, exp))
+	return s.Sealer().Hash(fmt.Sprintf("match-photo\x00%s\x00%d", fileID, exp))
 }
 
 // OpenMatchPhoto checks a photo link and opens the photo, which must be a
@@ -45,16 +46,16 @@ func (s *Service) photoSignature(fileID string, exp int64) string {
 // NOT_FOUND.
 func (s *Service) OpenMatchPhoto(ctx context.Context, fileID, exp, sig string) (*models.UploadedFile, io.ReadCloser, error) {
 	e, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || !hmac.Equal([]byte(sig), []byte(s.photoSignature(fileID, e))) || !s.clock.Now().Before(time.Unix(e, 0)) {
-		return nil, nil, errProofLink
+	if err != nil || !hmac.Equal([]byte(sig), []byte(s.photoSignature(fileID, e))) || !s.Clock().Now().Before(time.Unix(e, 0)) {
+		return nil, nil, service.ErrSignedLink
 	}
 	var f models.UploadedFile
-	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, PurposePhoto).
+	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, service.PurposePhoto).
 		Where("EXISTS (SELECT 1 FROM match_profiles WHERE match_profiles.photo_file_id = uploaded_files.id)").Take(&f).Error
 	if err != nil {
 		return nil, nil, apperr.New(apperr.NotFound, "照片不存在")
 	}
-	r, err := s.files.Open(ctx, f.ID)
+	r, err := s.Files().Open(ctx, f.ID)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,13 @@
+// Package matchmaking is matchmaking events (单身联谊): events with quotas
+// by gender, single members' declarations and profiles (a photo behind a
+// signed link), sign-ups chosen first come, by lottery or by an admin,
+// mutual picks that make a match, and blocks and reports.
+package matchmaking
+
+import "unionhall/internal/service"
+
+// Service is the matchmaking module over the shared core.
+type Service struct{ *service.Service }
+
+// New builds the module on core.
+func New(core *service.Service) *Service { return &Service{Service: core} }
