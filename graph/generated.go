@@ -17,6 +17,7 @@ import (
 	"unionhall/internal/gqlscalar"
 	"unionhall/internal/matchmaking"
 	"unionhall/internal/service"
+	"unionhall/internal/subsidies"
 	"unionhall/models"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -1238,7 +1239,7 @@ type QueryResolver interface {
 	MySubsidyApplications(ctx context.Context, first *int, after *string) (*model.SubsidyApplicationConnection, error)
 	SubsidyApplications(ctx context.Context, filter model.SubsidyApplicationFilter, first *int, after *string) (*model.SubsidyApplicationConnection, error)
 	SubsidyApplication(ctx context.Context, id int64) (*models.SubsidyApplication, error)
-	SubsidyStats(ctx context.Context, programID int64, unionID *int64) (*service.SubsidyStats, error)
+	SubsidyStats(ctx context.Context, programID int64, unionID *int64) (*subsidies.SubsidyStats, error)
 	TrainingClasses(ctx context.Context, filter *model.TrainingClassFilter, first *int, after *string) (*model.TrainingClassConnection, error)
 	TrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error)
 	MyBookings(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.TrainingBookingConnection, error)
@@ -1258,7 +1259,7 @@ type SubsidyApplicationResolver interface {
 	Union(ctx context.Context, obj *models.SubsidyApplication) (*models.Union, error)
 
 	Grants(ctx context.Context, obj *models.SubsidyApplication) ([]*model.FundingAmount, error)
-	Proofs(ctx context.Context, obj *models.SubsidyApplication) ([]*service.ProofLink, error)
+	Proofs(ctx context.Context, obj *models.SubsidyApplication) ([]*subsidies.ProofLink, error)
 	Reviews(ctx context.Context, obj *models.SubsidyApplication) ([]*models.SubsidyReview, error)
 }
 type SubsidyProgramResolver interface {
@@ -22224,7 +22225,7 @@ func (ec *executionContext) fieldContext_PageInfo_endCursor(_ context.Context, f
 	return graphql.NewScalarFieldContext("PageInfo", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProofFile_id(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProofFile_id(ctx context.Context, field graphql.CollectedField, obj *subsidies.ProofLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22247,7 +22248,7 @@ func (ec *executionContext) fieldContext_ProofFile_id(_ context.Context, field g
 	return graphql.NewScalarFieldContext("ProofFile", field, true, false, "ID")
 }
 
-func (ec *executionContext) _ProofFile_fileName(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProofFile_fileName(ctx context.Context, field graphql.CollectedField, obj *subsidies.ProofLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22270,7 +22271,7 @@ func (ec *executionContext) fieldContext_ProofFile_fileName(_ context.Context, f
 	return graphql.NewScalarFieldContext("ProofFile", field, true, false, "String")
 }
 
-func (ec *executionContext) _ProofFile_contentType(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProofFile_contentType(ctx context.Context, field graphql.CollectedField, obj *subsidies.ProofLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22293,7 +22294,7 @@ func (ec *executionContext) fieldContext_ProofFile_contentType(_ context.Context
 	return graphql.NewScalarFieldContext("ProofFile", field, true, false, "String")
 }
 
-func (ec *executionContext) _ProofFile_size(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProofFile_size(ctx context.Context, field graphql.CollectedField, obj *subsidies.ProofLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22316,7 +22317,7 @@ func (ec *executionContext) fieldContext_ProofFile_size(_ context.Context, field
 	return graphql.NewScalarFieldContext("ProofFile", field, true, false, "Int")
 }
 
-func (ec *executionContext) _ProofFile_url(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProofFile_url(ctx context.Context, field graphql.CollectedField, obj *subsidies.ProofLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -22339,7 +22340,7 @@ func (ec *executionContext) fieldContext_ProofFile_url(_ context.Context, field 
 	return graphql.NewScalarFieldContext("ProofFile", field, false, false, "String")
 }
 
-func (ec *executionContext) _ProofFile_expiresAt(ctx context.Context, field graphql.CollectedField, obj *service.ProofLink) (ret graphql.Marshaler) {
+func (ec *executionContext) _ProofFile_expiresAt(ctx context.Context, field graphql.CollectedField, obj *subsidies.ProofLink) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -24277,11 +24278,11 @@ func (ec *executionContext) _Query_subsidyStats(ctx context.Context, field graph
 			directive1 := func(ctx context.Context) (any, error) {
 				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
 				if err != nil {
-					var zeroVal *service.SubsidyStats
+					var zeroVal *subsidies.SubsidyStats
 					return zeroVal, err
 				}
 				if ec.Directives.Auth == nil {
-					var zeroVal *service.SubsidyStats
+					var zeroVal *subsidies.SubsidyStats
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0, requires)
@@ -24290,8 +24291,8 @@ func (ec *executionContext) _Query_subsidyStats(ctx context.Context, field graph
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *service.SubsidyStats) graphql.Marshaler {
-			return ec.marshalNSubsidyStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyStats(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *subsidies.SubsidyStats) graphql.Marshaler {
+			return ec.marshalNSubsidyStats2ᚖunionhallᚋinternalᚋsubsidiesᚐSubsidyStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -25676,8 +25677,8 @@ func (ec *executionContext) _SubsidyApplication_proofs(ctx context.Context, fiel
 			return ec.Resolvers.SubsidyApplication().Proofs(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*service.ProofLink) graphql.Marshaler {
-			return ec.marshalNProofFile2ᚕᚖunionhallᚋinternalᚋserviceᚐProofLinkᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*subsidies.ProofLink) graphql.Marshaler {
+			return ec.marshalNProofFile2ᚕᚖunionhallᚋinternalᚋsubsidiesᚐProofLinkᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -26017,7 +26018,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelCap_capFen(_ context.Contex
 	return graphql.NewScalarFieldContext("SubsidyLevelCap", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_level(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_level(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26040,7 +26041,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_level(_ context.Conte
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "DegreeLevel")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_applications(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_applications(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26063,7 +26064,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_applications(_ contex
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_inReview(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_inReview(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26086,7 +26087,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_inReview(_ context.Co
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_returned(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_returned(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26109,7 +26110,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_returned(_ context.Co
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_approved(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_approved(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26132,7 +26133,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_approved(_ context.Co
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_rejected(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_rejected(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26155,7 +26156,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_rejected(_ context.Co
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_approvedFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_approvedFen(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26178,7 +26179,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_approvedFen(_ context
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_provinceFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_provinceFen(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26201,7 +26202,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_provinceFen(_ context
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_cityFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_cityFen(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26224,7 +26225,7 @@ func (ec *executionContext) fieldContext_SubsidyLevelStats_cityFen(_ context.Con
 	return graphql.NewScalarFieldContext("SubsidyLevelStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyLevelStats_districtFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyLevelStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyLevelStats_districtFen(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyLevelStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26954,7 +26955,7 @@ func (ec *executionContext) fieldContext_SubsidyReview_createdAt(_ context.Conte
 	return graphql.NewScalarFieldContext("SubsidyReview", field, false, false, "Time")
 }
 
-func (ec *executionContext) _SubsidyStats_budgetFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyStats_budgetFen(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -26977,7 +26978,7 @@ func (ec *executionContext) fieldContext_SubsidyStats_budgetFen(_ context.Contex
 	return graphql.NewScalarFieldContext("SubsidyStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyStats_grantedFen(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyStats_grantedFen(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27000,7 +27001,7 @@ func (ec *executionContext) fieldContext_SubsidyStats_grantedFen(_ context.Conte
 	return graphql.NewScalarFieldContext("SubsidyStats", field, false, false, "Int")
 }
 
-func (ec *executionContext) _SubsidyStats_total(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyStats_total(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27012,8 +27013,8 @@ func (ec *executionContext) _SubsidyStats_total(ctx context.Context, field graph
 			return obj.Total, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.SubsidyLevelStats) graphql.Marshaler {
-			return ec.marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStats(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *subsidies.SubsidyLevelStats) graphql.Marshaler {
+			return ec.marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋsubsidiesᚐSubsidyLevelStats(ctx, selections, v)
 		},
 		true,
 		true,
@@ -27032,7 +27033,7 @@ func (ec *executionContext) fieldContext_SubsidyStats_total(_ context.Context, f
 	return fc, nil
 }
 
-func (ec *executionContext) _SubsidyStats_levels(ctx context.Context, field graphql.CollectedField, obj *service.SubsidyStats) (ret graphql.Marshaler) {
+func (ec *executionContext) _SubsidyStats_levels(ctx context.Context, field graphql.CollectedField, obj *subsidies.SubsidyStats) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -27044,8 +27045,8 @@ func (ec *executionContext) _SubsidyStats_levels(ctx context.Context, field grap
 			return obj.Levels, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v []*service.SubsidyLevelStats) graphql.Marshaler {
-			return ec.marshalNSubsidyLevelStats2ᚕᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStatsᚄ(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v []*subsidies.SubsidyLevelStats) graphql.Marshaler {
+			return ec.marshalNSubsidyLevelStats2ᚕᚖunionhallᚋinternalᚋsubsidiesᚐSubsidyLevelStatsᚄ(ctx, selections, v)
 		},
 		true,
 		true,
@@ -40689,7 +40690,7 @@ func (ec *executionContext) _PageInfo(ctx context.Context, sel ast.SelectionSet,
 
 var proofFileImplementors = []string{"ProofFile"}
 
-func (ec *executionContext) _ProofFile(ctx context.Context, sel ast.SelectionSet, obj *service.ProofLink) graphql.Marshaler {
+func (ec *executionContext) _ProofFile(ctx context.Context, sel ast.SelectionSet, obj *subsidies.ProofLink) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, proofFileImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -41490,7 +41491,7 @@ func (ec *executionContext) _SubsidyLevelCap(ctx context.Context, sel ast.Select
 
 var subsidyLevelStatsImplementors = []string{"SubsidyLevelStats"}
 
-func (ec *executionContext) _SubsidyLevelStats(ctx context.Context, sel ast.SelectionSet, obj *service.SubsidyLevelStats) graphql.Marshaler {
+func (ec *executionContext) _SubsidyLevelStats(ctx context.Context, sel ast.SelectionSet, obj *subsidies.SubsidyLevelStats) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyLevelStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -41853,7 +41854,7 @@ func (ec *executionContext) _SubsidyReview(ctx context.Context, sel ast.Selectio
 
 var subsidyStatsImplementors = []string{"SubsidyStats"}
 
-func (ec *executionContext) _SubsidyStats(ctx context.Context, sel ast.SelectionSet, obj *service.SubsidyStats) graphql.Marshaler {
+func (ec *executionContext) _SubsidyStats(ctx context.Context, sel ast.SelectionSet, obj *subsidies.SubsidyStats) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, subsidyStatsImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -44828,11 +44829,11 @@ func (ec *executionContext) marshalNPageInfo2ᚖunionhallᚋgraphᚋmodelᚐPage
 	return ec._PageInfo(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNProofFile2ᚕᚖunionhallᚋinternalᚋserviceᚐProofLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []*service.ProofLink) graphql.Marshaler {
+func (ec *executionContext) marshalNProofFile2ᚕᚖunionhallᚋinternalᚋsubsidiesᚐProofLinkᚄ(ctx context.Context, sel ast.SelectionSet, v []*subsidies.ProofLink) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNProofFile2ᚖunionhallᚋinternalᚋserviceᚐProofLink(ctx, sel, v[i])
+		return ec.marshalNProofFile2ᚖunionhallᚋinternalᚋsubsidiesᚐProofLink(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -44844,7 +44845,7 @@ func (ec *executionContext) marshalNProofFile2ᚕᚖunionhallᚋinternalᚋservi
 	return ret
 }
 
-func (ec *executionContext) marshalNProofFile2ᚖunionhallᚋinternalᚋserviceᚐProofLink(ctx context.Context, sel ast.SelectionSet, v *service.ProofLink) graphql.Marshaler {
+func (ec *executionContext) marshalNProofFile2ᚖunionhallᚋinternalᚋsubsidiesᚐProofLink(ctx context.Context, sel ast.SelectionSet, v *subsidies.ProofLink) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "ProofFile!")
 		return graphql.Null
@@ -45169,11 +45170,11 @@ func (ec *executionContext) unmarshalNSubsidyLevelCapInput2ᚖunionhallᚋgraph�
 	return &res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNSubsidyLevelStats2ᚕᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStatsᚄ(ctx context.Context, sel ast.SelectionSet, v []*service.SubsidyLevelStats) graphql.Marshaler {
+func (ec *executionContext) marshalNSubsidyLevelStats2ᚕᚖunionhallᚋinternalᚋsubsidiesᚐSubsidyLevelStatsᚄ(ctx context.Context, sel ast.SelectionSet, v []*subsidies.SubsidyLevelStats) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 64, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
 		fc.Result = &v[i]
-		return ec.marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStats(ctx, sel, v[i])
+		return ec.marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋsubsidiesᚐSubsidyLevelStats(ctx, sel, v[i])
 	})
 
 	for _, e := range ret {
@@ -45185,7 +45186,7 @@ func (ec *executionContext) marshalNSubsidyLevelStats2ᚕᚖunionhallᚋinternal
 	return ret
 }
 
-func (ec *executionContext) marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyLevelStats(ctx context.Context, sel ast.SelectionSet, v *service.SubsidyLevelStats) graphql.Marshaler {
+func (ec *executionContext) marshalNSubsidyLevelStats2ᚖunionhallᚋinternalᚋsubsidiesᚐSubsidyLevelStats(ctx context.Context, sel ast.SelectionSet, v *subsidies.SubsidyLevelStats) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SubsidyLevelStats!")
 		return graphql.Null
@@ -45265,7 +45266,7 @@ func (ec *executionContext) marshalNSubsidyReview2ᚖunionhallᚋmodelsᚐSubsid
 	return ec._SubsidyReview(ctx, sel, v)
 }
 
-func (ec *executionContext) marshalNSubsidyStats2ᚖunionhallᚋinternalᚋserviceᚐSubsidyStats(ctx context.Context, sel ast.SelectionSet, v *service.SubsidyStats) graphql.Marshaler {
+func (ec *executionContext) marshalNSubsidyStats2ᚖunionhallᚋinternalᚋsubsidiesᚐSubsidyStats(ctx context.Context, sel ast.SelectionSet, v *subsidies.SubsidyStats) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "SubsidyStats!")
 		return graphql.Null

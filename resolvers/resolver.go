@@ -9,6 +9,7 @@ import (
 	"unionhall/internal/events"
 	"unionhall/internal/matchmaking"
 	"unionhall/internal/service"
+	"unionhall/internal/subsidies"
 	"unionhall/internal/training"
 	"unionhall/internal/vouchers"
 )
@@ -23,4 +24,5 @@ type Resolver struct {
 	Posts       *events.Service // events; not Events or Event, query fields that would shadow it
 	Childcare   *childcare.Service
 	Matchmaking *matchmaking.Service
+	Subsidies   *subsidies.Service
 }

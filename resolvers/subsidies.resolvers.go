@@ -10,68 +10,68 @@ import (
 	"unionhall/graph"
 	"unionhall/graph/model"
 	"unionhall/internal/loader"
-	"unionhall/internal/service"
+	"unionhall/internal/subsidies"
 	"unionhall/models"
 )
 
 func (r *mutationResolver) CreateSubsidyProgram(ctx context.Context, input model.CreateSubsidyProgramInput) (*model.SubsidyProgramPayload, error) {
-	return subsidyProgramPayload(r.Svc.CreateSubsidyProgram(ctx, createSubsidyProgramInput(input)))
+	return subsidyProgramPayload(r.Subsidies.CreateSubsidyProgram(ctx, createSubsidyProgramInput(input)))
 }
 
 func (r *mutationResolver) UpdateSubsidyProgram(ctx context.Context, input model.UpdateSubsidyProgramInput) (*model.SubsidyProgramPayload, error) {
-	return subsidyProgramPayload(r.Svc.UpdateSubsidyProgram(ctx, input.ID, input.Version, updateSubsidyProgramInput(input)))
+	return subsidyProgramPayload(r.Subsidies.UpdateSubsidyProgram(ctx, input.ID, input.Version, updateSubsidyProgramInput(input)))
 }
 
 func (r *mutationResolver) PublishSubsidyProgram(ctx context.Context, input model.PublishSubsidyProgramInput) (*model.SubsidyProgramPayload, error) {
-	return subsidyProgramPayload(r.Svc.PublishSubsidyProgram(ctx, input.ID))
+	return subsidyProgramPayload(r.Subsidies.PublishSubsidyProgram(ctx, input.ID))
 }
 
 func (r *mutationResolver) ApplySubsidy(ctx context.Context, input model.ApplySubsidyInput) (*model.SubsidyApplicationPayload, error) {
-	return subsidyApplicationPayload(r.Svc.ApplySubsidy(ctx, input.ProgramID, service.SubsidyApplicationInput{
+	return subsidyApplicationPayload(r.Subsidies.ApplySubsidy(ctx, input.ProgramID, subsidies.SubsidyApplicationInput{
 		School: input.School, Major: input.Major, Level: input.Level, EnrolledOn: input.EnrolledOn,
 		TuitionFen: int64(input.TuitionFen), ProofFileIDs: input.ProofFileIds}))
 }
 
 func (r *mutationResolver) ResubmitSubsidyApplication(ctx context.Context, input model.ResubmitSubsidyApplicationInput) (*model.SubsidyApplicationPayload, error) {
-	return subsidyApplicationPayload(r.Svc.ResubmitSubsidyApplication(ctx, input.ID, input.Version, service.SubsidyApplicationInput{
+	return subsidyApplicationPayload(r.Subsidies.ResubmitSubsidyApplication(ctx, input.ID, input.Version, subsidies.SubsidyApplicationInput{
 		School: input.School, Major: input.Major, Level: input.Level, EnrolledOn: input.EnrolledOn,
 		TuitionFen: int64(input.TuitionFen), ProofFileIDs: input.ProofFileIds}))
 }
 
 func (r *mutationResolver) WithdrawSubsidyApplication(ctx context.Context, input model.WithdrawSubsidyApplicationInput) (*model.SubsidyApplicationPayload, error) {
-	return subsidyApplicationPayload(r.Svc.WithdrawSubsidyApplication(ctx, input.ID, input.Version))
+	return subsidyApplicationPayload(r.Subsidies.WithdrawSubsidyApplication(ctx, input.ID, input.Version))
 }
 
 func (r *mutationResolver) ReviewSubsidyApplication(ctx context.Context, input model.ReviewSubsidyApplicationInput) (*model.SubsidyApplicationPayload, error) {
-	return subsidyApplicationPayload(r.Svc.ReviewSubsidyApplication(ctx, input.ID, input.Version, input.Decision, deref(input.Comment)))
+	return subsidyApplicationPayload(r.Subsidies.ReviewSubsidyApplication(ctx, input.ID, input.Version, input.Decision, deref(input.Comment)))
 }
 
 func (r *queryResolver) SubsidyPrograms(ctx context.Context, filter *model.SubsidyProgramFilter, first *int, after *string) (*model.SubsidyProgramConnection, error) {
 	if filter == nil {
 		filter = &model.SubsidyProgramFilter{}
 	}
-	return subsidyProgramConnection(r.Svc.ListSubsidyPrograms(ctx, filter.UnionID, filter.Status, first, after))
+	return subsidyProgramConnection(r.Subsidies.ListSubsidyPrograms(ctx, filter.UnionID, filter.Status, first, after))
 }
 
 func (r *queryResolver) SubsidyProgram(ctx context.Context, id int64) (*models.SubsidyProgram, error) {
-	return r.Svc.SubsidyProgram(ctx, id)
+	return r.Subsidies.SubsidyProgram(ctx, id)
 }
 
 func (r *queryResolver) MySubsidyApplications(ctx context.Context, first *int, after *string) (*model.SubsidyApplicationConnection, error) {
-	return subsidyApplicationConnection(r.Svc.MySubsidyApplications(ctx, first, after))
+	return subsidyApplicationConnection(r.Subsidies.MySubsidyApplications(ctx, first, after))
 }
 
 func (r *queryResolver) SubsidyApplications(ctx context.Context, filter model.SubsidyApplicationFilter, first *int, after *string) (*model.SubsidyApplicationConnection, error) {
-	return subsidyApplicationConnection(r.Svc.SubsidyApplications(ctx, service.SubsidyApplicationFilter{
+	return subsidyApplicationConnection(r.Subsidies.SubsidyApplications(ctx, subsidies.SubsidyApplicationFilter{
 		ProgramID: filter.ProgramID, UnionID: filter.UnionID, Status: filter.Status, Stage: filter.Stage, Level: filter.Level}, first, after))
 }
 
 func (r *queryResolver) SubsidyApplication(ctx context.Context, id int64) (*models.SubsidyApplication, error) {
-	return r.Svc.SubsidyApplication(ctx, id)
+	return r.Subsidies.SubsidyApplication(ctx, id)
 }
 
-func (r *queryResolver) SubsidyStats(ctx context.Context, programID int64, unionID *int64) (*service.SubsidyStats, error) {
-	return r.Svc.SubsidyStatistics(ctx, programID, unionID)
+func (r *queryResolver) SubsidyStats(ctx context.Context, programID int64, unionID *int64) (*subsidies.SubsidyStats, error) {
+	return r.Subsidies.SubsidyStatistics(ctx, programID, unionID)
 }
 
 func (r *subsidyApplicationResolver) Program(ctx context.Context, obj *models.SubsidyApplication) (*models.SubsidyProgram, error) {
@@ -90,8 +90,8 @@ func (r *subsidyApplicationResolver) Grants(ctx context.Context, obj *models.Sub
 	return fundingAmounts(obj), nil
 }
 
-func (r *subsidyApplicationResolver) Proofs(ctx context.Context, obj *models.SubsidyApplication) ([]*service.ProofLink, error) {
-	return r.Svc.SubsidyProofLinks(ctx, obj)
+func (r *subsidyApplicationResolver) Proofs(ctx context.Context, obj *models.SubsidyApplication) ([]*subsidies.ProofLink, error) {
+	return r.Subsidies.SubsidyProofLinks(ctx, obj)
 }
 
 func (r *subsidyApplicationResolver) Reviews(ctx context.Context, obj *models.SubsidyApplication) ([]*models.SubsidyReview, error) {
@@ -111,7 +111,7 @@ func (r *subsidyProgramResolver) FundingShares(ctx context.Context, obj *models.
 }
 
 func (r *subsidyProgramResolver) IneligibleReason(ctx context.Context, obj *models.SubsidyProgram) (*string, error) {
-	return reason(r.Svc.SubsidyIneligibility(ctx, obj))
+	return reason(r.Subsidies.SubsidyIneligibility(ctx, obj))
 }
 
 func (r *subsidyReviewResolver) Reviewer(ctx context.Context, obj *models.SubsidyReview) (string, error) {

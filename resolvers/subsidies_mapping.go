@@ -3,28 +3,28 @@ package resolvers
 import (
 	"unionhall/graph/model"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
+	"unionhall/internal/subsidies"
 	"unionhall/models"
 )
 
 // Mapping between the subsidies API's inputs and payloads and the service.
 
-func createSubsidyProgramInput(in model.CreateSubsidyProgramInput) service.SubsidyProgramInput {
+func createSubsidyProgramInput(in model.CreateSubsidyProgramInput) subsidies.SubsidyProgramInput {
 	budget := int64(in.BudgetFen)
-	return service.SubsidyProgramInput{
+	return subsidies.SubsidyProgramInput{
 		UnionID: in.UnionID, Title: &in.Title, Description: in.Description, Year: &in.Year,
 		Levels: levelCapInputs(in.Levels), Shares: fundingShareInputs(in.FundingShares), BudgetFen: &budget,
 		OpensAt: &in.OpensAt, ClosesAt: &in.ClosesAt,
 	}
 }
 
-func updateSubsidyProgramInput(in model.UpdateSubsidyProgramInput) service.SubsidyProgramInput {
+func updateSubsidyProgramInput(in model.UpdateSubsidyProgramInput) subsidies.SubsidyProgramInput {
 	var budget *int64
 	if in.BudgetFen != nil {
 		b := int64(*in.BudgetFen)
 		budget = &b
 	}
-	return service.SubsidyProgramInput{
+	return subsidies.SubsidyProgramInput{
 		Title: in.Title, Description: in.Description, Year: in.Year,
 		Levels: levelCapInputs(in.Levels), Shares: fundingShareInputs(in.FundingShares), BudgetFen: budget,
 		OpensAt: in.OpensAt, ClosesAt: in.ClosesAt,
@@ -32,24 +32,24 @@ func updateSubsidyProgramInput(in model.UpdateSubsidyProgramInput) service.Subsi
 }
 
 // levelCapInputs keeps nil (unchanged) apart from an empty list.
-func levelCapInputs(in []*model.SubsidyLevelCapInput) []service.LevelCapInput {
+func levelCapInputs(in []*model.SubsidyLevelCapInput) []subsidies.LevelCapInput {
 	if in == nil {
 		return nil
 	}
-	out := make([]service.LevelCapInput, 0, len(in))
+	out := make([]subsidies.LevelCapInput, 0, len(in))
 	for _, l := range in {
-		out = append(out, service.LevelCapInput{Level: l.Level, CapFen: int64(l.CapFen)})
+		out = append(out, subsidies.LevelCapInput{Level: l.Level, CapFen: int64(l.CapFen)})
 	}
 	return out
 }
 
-func fundingShareInputs(in []*model.FundingShareInput) []service.FundingShareInput {
+func fundingShareInputs(in []*model.FundingShareInput) []subsidies.FundingShareInput {
 	if in == nil {
 		return nil
 	}
-	out := make([]service.FundingShareInput, 0, len(in))
+	out := make([]subsidies.FundingShareInput, 0, len(in))
 	for _, s := range in {
-		out = append(out, service.FundingShareInput{Level: s.Level, BasisPoints: s.BasisPoints})
+		out = append(out, subsidies.FundingShareInput{Level: s.Level, BasisPoints: s.BasisPoints})
 	}
 	return out
 }

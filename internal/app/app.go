@@ -31,6 +31,7 @@ import (
 	"unionhall/internal/pii"
 	"unionhall/internal/service"
 	"unionhall/internal/store"
+	"unionhall/internal/subsidies"
 	"unionhall/internal/training"
 	"unionhall/internal/upload"
 	"unionhall/internal/vouchers"
@@ -56,6 +57,7 @@ type App struct {
 	// The module services.
 	Training    *training.Service
 	Vouchers    *vouchers.Service
+	Subsidies   *subsidies.Service
 	Matchmaking *matchmaking.Service
 	Childcare   *childcare.Service
 	Events      *events.Service
@@ -128,6 +130,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	})
 	a.Training = training.New(a.Svc)
 	a.Vouchers = vouchers.New(a.Svc)
+	a.Subsidies = subsidies.New(a.Svc)
 	a.Matchmaking = matchmaking.New(a.Svc)
 	a.Childcare = childcare.New(a.Svc)
 	a.Events = events.New(a.Svc)
@@ -173,7 +176,7 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking}
+	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking, subsidies: a.Subsidies}
 	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
@@ -189,7 +192,7 @@ func (a *App) routes() (http.Handler, error) {
 		"/export/vouchers":           a.handleExport("batchId", a.Vouchers.ExportVouchers),
 		"/export/childcare-sign-ups": a.handleExport("programId", a.Childcare.ExportChildcareSignUps),
 		"/export/event-signups":      a.handleExport("postId", a.Events.ExportEventSignUps),
-		"/export/subsidy-payments":   a.handleExport("programId", a.Svc.ExportSubsidyPayments),
+		"/export/subsidy-payments":   a.handleExport("programId", a.Subsidies.ExportSubsidyPayments),
 		"/export/match-sign-ups":     a.handleExport("eventId", a.Matchmaking.ExportMatchSignUps),
 	} {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, exportTimeout(cfg), withAuth(a, h))))
@@ -197,8 +200,8 @@ func (a *App) routes() (http.Handler, error) {
 	// Proof files: the signed, expiring link is the credential (see
 	// service.SubsidyProofLinks), so an <image> tag in the mini-program can
 	// load it without a bearer header.
-	mux.Handle("GET "+service.ProofPath+"{id}", observe("/files/proof", a.Log, m,
-		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("proof", a.Svc.OpenProof))))
+	mux.Handle("GET "+subsidies.ProofPath+"{id}", observe("/files/proof", a.Log, m,
+		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("proof", a.Subsidies.OpenProof))))
 	mux.Handle("GET "+matchmaking.PhotoPath+"{id}", observe("/files/photo", a.Log, m,
 		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("photo", a.Matchmaking.OpenMatchPhoto))))
 	mux.Handle("GET /healthz", observe("/healthz", a.Log, m, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -227,6 +230,7 @@ type modules struct {
 	events      *events.Service
 	childcare   *childcare.Service
 	matchmaking *matchmaking.Service
+	subsidies   *subsidies.Service
 }
 
 func (m modules) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {
@@ -279,6 +283,14 @@ func (m modules) AttendanceBySignUpIDs(ctx context.Context, ids []int64) ([][]*m
 
 func (m modules) AllocationsByProgramIDs(ctx context.Context, ids []int64) ([]*models.AllocationRun, error) {
 	return m.childcare.AllocationsByProgramIDs(ctx, ids)
+}
+
+func (m modules) SubsidyProgramsByIDs(ctx context.Context, ids []int64) ([]*models.SubsidyProgram, error) {
+	return m.subsidies.SubsidyProgramsByIDs(ctx, ids)
+}
+
+func (m modules) SubsidyReviewsByApplicationIDs(ctx context.Context, ids []int64) ([][]*models.SubsidyReview, error) {
+	return m.subsidies.SubsidyReviewsByApplicationIDs(ctx, ids)
 }
 
 // exportTimeout is how long an export may take: a few thousand rows

@@ -73,14 +73,14 @@ func MemberPrincipal(ctx context.Context) (*auth.Principal, error) {
 // subtreeUnionIDs is the sub-select of union ids under path, for IN (…).
 func SubtreeUnionIDs(db *gorm.DB, path string) *gorm.DB {
 	return db.Session(&gorm.Session{NewDB: true}).Model(&models.Union{}).Select("id").
-		Scopes(underPath("path", path))
+		Scopes(UnderPath("path", path))
 }
 
 // underPath keeps the rows whose column (a union path, or a copy of one
 // such as subsidy_applications.union_path) lies in the subtree at path: a
 // range on the column's index, never LIKE. The one place the range is
 // written, but for the dashboard's raw SQL, which names it @lo/@hi.
-func underPath(column, path string) func(*gorm.DB) *gorm.DB {
+func UnderPath(column, path string) func(*gorm.DB) *gorm.DB {
 	lo, hi := models.SubtreeRange(path)
 	return func(db *gorm.DB) *gorm.DB { return db.Where(column+" >= ? AND "+column+" < ?", lo, hi) }
 }

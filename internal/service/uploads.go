@@ -150,3 +150,7 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// ErrSignedLink refuses a tampered or expired signed file link (proofs,
+// photos).
+var ErrSignedLink = apperr.New(apperr.Forbidden, "链接无效或已过期，请刷新后重试")

@@ -1,0 +1,13 @@
+// Package subsidies is education subsidies (求学圆梦): yearly programmes
+// with caps by degree level and a budget shared by province, city and
+// district; members apply with proof files behind signed links; reviewers
+// down the applicant's chain approve in turn; payments are exported.
+package subsidies
+
+import "unionhall/internal/service"
+
+// Service is the subsidies module over the shared core.
+type Service struct{ *service.Service }
+
+// New builds the module on core.
+func New(core *service.Service) *Service { return &Service{Service: core} }
