@@ -8,7 +8,7 @@ import (
 	"unionhall/graph/model"
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
-	"unionhall/internal/service"
+	"unionhall/internal/members"
 )
 
 // AuthDirective implements @auth on root fields: a login is required, the
@@ -18,7 +18,7 @@ import (
 // token at once, not when it expires. svc.Authorize runs once per request and
 // trusts a session it read live for a few seconds, so this costs no more than
 // one check per request, and often none.
-func AuthDirective(svc *service.Service) func(ctx context.Context, obj any, next graphql.Resolver, requires model.Role) (any, error) {
+func AuthDirective(svc *members.Service) func(ctx context.Context, obj any, next graphql.Resolver, requires model.Role) (any, error) {
 	return func(ctx context.Context, obj any, next graphql.Resolver, requires model.Role) (any, error) {
 		p, err := auth.Require(ctx)
 		if err != nil {

@@ -7,8 +7,8 @@ import (
 
 	"unionhall/graph/model"
 	"unionhall/internal/loader"
+	"unionhall/internal/members"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -35,7 +35,7 @@ func unionConnection(p page.Page[*models.Union]) *model.UnionConnection {
 	return &model.UnionConnection{Edges: e, PageInfo: info}
 }
 
-func authPayload(r *service.AuthResult) *model.AuthPayload {
+func authPayload(r *members.AuthResult) *model.AuthPayload {
 	return &model.AuthPayload{
 		AccessToken: r.AccessToken, AccessTokenExpiresAt: r.AccessExpiresAt,
 		RefreshToken: r.RefreshToken, RefreshTokenExpiresAt: r.RefreshExpiresAt,
@@ -51,7 +51,7 @@ func deref[T any](p *T) T {
 	return *p
 }
 
-func rosterPayload(r *service.RosterResult) *model.ImportRosterPayload {
+func rosterPayload(r *members.RosterResult) *model.ImportRosterPayload {
 	out := &model.ImportRosterPayload{Imported: r.Imported, Matched: r.Matched, Failed: r.Failed}
 	for _, row := range r.Rows {
 		out.Rows = append(out.Rows, &model.RosterRowResult{Row: row.Row, Status: model.RosterRowStatus(row.Status), Name: row.Name, Message: row.Message})

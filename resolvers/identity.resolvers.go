@@ -18,7 +18,7 @@ func (r *adminResolver) Union(ctx context.Context, obj *models.Admin) (*models.U
 }
 
 func (r *mutationResolver) LoginWithWeChat(ctx context.Context, input model.LoginWithWeChatInput) (*model.AuthPayload, error) {
-	res, err := r.Svc.LoginWithWeChat(ctx, input.Code)
+	res, err := r.Membership.LoginWithWeChat(ctx, input.Code)
 	if err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func (r *mutationResolver) LoginWithWeChat(ctx context.Context, input model.Logi
 }
 
 func (r *mutationResolver) LoginAdmin(ctx context.Context, input model.LoginAdminInput) (*model.AuthPayload, error) {
-	res, err := r.Svc.LoginAdmin(ctx, input.Username, input.Password)
+	res, err := r.Membership.LoginAdmin(ctx, input.Username, input.Password)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +34,7 @@ func (r *mutationResolver) LoginAdmin(ctx context.Context, input model.LoginAdmi
 }
 
 func (r *mutationResolver) RefreshToken(ctx context.Context, input model.RefreshTokenInput) (*model.AuthPayload, error) {
-	res, err := r.Svc.Refresh(ctx, input.RefreshToken)
+	res, err := r.Membership.Refresh(ctx, input.RefreshToken)
 	if err != nil {
 		return nil, err
 	}
@@ -46,14 +46,14 @@ func (r *mutationResolver) Logout(ctx context.Context, input *model.LogoutInput)
 	if input != nil {
 		token = deref(input.RefreshToken)
 	}
-	if err := r.Svc.Logout(ctx, token); err != nil {
+	if err := r.Membership.Logout(ctx, token); err != nil {
 		return nil, err
 	}
 	return &model.LogoutPayload{Ok: true}, nil
 }
 
 func (r *queryResolver) CurrentAdmin(ctx context.Context) (*models.Admin, error) {
-	return r.Svc.CurrentAdmin(ctx)
+	return r.Membership.CurrentAdmin(ctx)
 }
 
 func (r *Resolver) Admin() graph.AdminResolver { return &adminResolver{r} }

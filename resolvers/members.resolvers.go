@@ -10,6 +10,7 @@ import (
 	"unionhall/graph"
 	"unionhall/graph/model"
 	"unionhall/internal/loader"
+	"unionhall/internal/members"
 	"unionhall/internal/service"
 	"unionhall/models"
 )
@@ -22,7 +23,7 @@ func (r *memberResolver) IDNumber(ctx context.Context, obj *models.Member) (*str
 	if !obj.IsBound() {
 		return nil, nil
 	}
-	s, err := r.Svc.RevealIDNumber(ctx, obj)
+	s, err := r.Membership.RevealIDNumber(ctx, obj)
 	return &s, err
 }
 
@@ -30,7 +31,7 @@ func (r *memberResolver) Phone(ctx context.Context, obj *models.Member) (*string
 	if obj.Phone == "" {
 		return nil, nil
 	}
-	s := service.RevealPhone(ctx, obj)
+	s := members.RevealPhone(ctx, obj)
 	return &s, nil
 }
 
@@ -42,7 +43,7 @@ func (r *memberResolver) Union(ctx context.Context, obj *models.Member) (*models
 }
 
 func (r *mutationResolver) BindProfile(ctx context.Context, input model.BindProfileInput) (*model.BindProfilePayload, error) {
-	m, err := r.Svc.BindProfile(ctx, service.BindProfileInput{RealName: input.RealName, IDNumber: input.IDNumber,
+	m, err := r.Membership.BindProfile(ctx, members.BindProfileInput{RealName: input.RealName, IDNumber: input.IDNumber,
 		Phone: input.Phone, EmploymentForm: input.EmploymentForm, Occupation: deref(input.Occupation), UnionID: input.UnionID})
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ func (r *mutationResolver) BindProfile(ctx context.Context, input model.BindProf
 }
 
 func (r *mutationResolver) VerifyMember(ctx context.Context, input model.VerifyMemberInput) (*model.VerifyMemberPayload, error) {
-	m, err := r.Svc.VerifyMember(ctx, input.MemberID)
+	m, err := r.Membership.VerifyMember(ctx, input.MemberID)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func (r *mutationResolver) VerifyMember(ctx context.Context, input model.VerifyM
 }
 
 func (r *mutationResolver) RejectMember(ctx context.Context, input model.RejectMemberInput) (*model.RejectMemberPayload, error) {
-	m, err := r.Svc.RejectMember(ctx, input.MemberID, input.Reason)
+	m, err := r.Membership.RejectMember(ctx, input.MemberID, input.Reason)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func (r *mutationResolver) RejectMember(ctx context.Context, input model.RejectM
 }
 
 func (r *mutationResolver) ImportRoster(ctx context.Context, input model.ImportRosterInput) (*model.ImportRosterPayload, error) {
-	res, err := r.Svc.ImportRoster(ctx, input.UnionID, input.FileID)
+	res, err := r.Membership.ImportRoster(ctx, input.UnionID, input.FileID)
 	if err != nil {
 		return nil, err
 	}
@@ -75,15 +76,15 @@ func (r *mutationResolver) ImportRoster(ctx context.Context, input model.ImportR
 }
 
 func (r *queryResolver) Me(ctx context.Context) (*models.Member, error) {
-	return r.Svc.Me(ctx)
+	return r.Membership.Me(ctx)
 }
 
 func (r *queryResolver) Members(ctx context.Context, filter *model.MemberFilter, first *int, after *string) (*model.MemberConnection, error) {
-	var f service.MemberFilter
+	var f members.MemberFilter
 	if filter != nil {
-		f = service.MemberFilter{UnionID: filter.UnionID, Status: filter.Status, EmploymentForm: filter.EmploymentForm, Name: deref(filter.Name)}
+		f = members.MemberFilter{UnionID: filter.UnionID, Status: filter.Status, EmploymentForm: filter.EmploymentForm, Name: deref(filter.Name)}
 	}
-	p, err := r.Svc.ListMembers(ctx, f, first, after)
+	p, err := r.Membership.ListMembers(ctx, f, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +93,7 @@ func (r *queryResolver) Members(ctx context.Context, filter *model.MemberFilter,
 }
 
 func (r *queryResolver) Member(ctx context.Context, id int64) (*models.Member, error) {
-	return r.Svc.GetMember(ctx, id)
+	return r.Membership.GetMember(ctx, id)
 }
 
 func (r *queryResolver) AuditLogs(ctx context.Context, filter *model.AuditLogFilter, first *int, after *string) (*model.AuditLogConnection, error) {

@@ -8,6 +8,7 @@ import (
 	"unionhall/internal/childcare"
 	"unionhall/internal/events"
 	"unionhall/internal/matchmaking"
+	"unionhall/internal/members"
 	"unionhall/internal/service"
 	"unionhall/internal/subsidies"
 	"unionhall/internal/training"
@@ -25,4 +26,5 @@ type Resolver struct {
 	Childcare   *childcare.Service
 	Matchmaking *matchmaking.Service
 	Subsidies   *subsidies.Service
+	Membership  *members.Service
 }

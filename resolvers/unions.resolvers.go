@@ -10,12 +10,12 @@ import (
 	"unionhall/graph"
 	"unionhall/graph/model"
 	"unionhall/internal/loader"
-	"unionhall/internal/service"
+	"unionhall/internal/members"
 	"unionhall/models"
 )
 
 func (r *mutationResolver) CreateUnion(ctx context.Context, input model.CreateUnionInput) (*model.CreateUnionPayload, error) {
-	u, err := r.Svc.CreateUnion(ctx, service.CreateUnionInput{ParentID: input.ParentID, Name: input.Name, Level: input.Level, Kind: input.Kind})
+	u, err := r.Membership.CreateUnion(ctx, members.CreateUnionInput{ParentID: input.ParentID, Name: input.Name, Level: input.Level, Kind: input.Kind})
 	if err != nil {
 		return nil, err
 	}
@@ -23,7 +23,7 @@ func (r *mutationResolver) CreateUnion(ctx context.Context, input model.CreateUn
 }
 
 func (r *mutationResolver) CreateAdmin(ctx context.Context, input model.CreateAdminInput) (*model.CreateAdminPayload, error) {
-	a, err := r.Svc.CreateAdmin(ctx, service.CreateAdminInput{Username: input.Username, Password: input.Password,
+	a, err := r.Membership.CreateAdmin(ctx, members.CreateAdminInput{Username: input.Username, Password: input.Password,
 		DisplayName: input.DisplayName, UnionID: input.UnionID, Role: input.Role})
 	if err != nil {
 		return nil, err
@@ -32,11 +32,11 @@ func (r *mutationResolver) CreateAdmin(ctx context.Context, input model.CreateAd
 }
 
 func (r *queryResolver) Unions(ctx context.Context, filter *model.UnionFilter, first *int, after *string) (*model.UnionConnection, error) {
-	var f service.UnionFilter
+	var f members.UnionFilter
 	if filter != nil {
-		f = service.UnionFilter{ParentID: filter.ParentID, NameContains: deref(filter.NameContains)}
+		f = members.UnionFilter{ParentID: filter.ParentID, NameContains: deref(filter.NameContains)}
 	}
-	p, err := r.Svc.ListUnions(ctx, f, first, after)
+	p, err := r.Membership.ListUnions(ctx, f, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -44,11 +44,11 @@ func (r *queryResolver) Unions(ctx context.Context, filter *model.UnionFilter, f
 }
 
 func (r *queryResolver) Union(ctx context.Context, id int64) (*models.Union, error) {
-	return r.Svc.GetUnion(ctx, id)
+	return r.Membership.GetUnion(ctx, id)
 }
 
 func (r *queryResolver) Admins(ctx context.Context, first *int, after *string) (*model.AdminConnection, error) {
-	p, err := r.Svc.ListAdmins(ctx, first, after)
+	p, err := r.Membership.ListAdmins(ctx, first, after)
 	if err != nil {
 		return nil, err
 	}
@@ -79,7 +79,7 @@ func (r *unionResolver) Ancestors(ctx context.Context, obj *models.Union) ([]*mo
 }
 
 func (r *unionResolver) Children(ctx context.Context, obj *models.Union, first *int, after *string) (*model.UnionConnection, error) {
-	p, err := r.Svc.ListUnions(ctx, service.UnionFilter{ParentID: &obj.ID}, first, after)
+	p, err := r.Membership.ListUnions(ctx, members.UnionFilter{ParentID: &obj.ID}, first, after)
 	if err != nil {
 		return nil, err
 	}

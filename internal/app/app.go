@@ -27,6 +27,7 @@ import (
 	"unionhall/internal/events"
 	"unionhall/internal/loader"
 	"unionhall/internal/matchmaking"
+	"unionhall/internal/members"
 	"unionhall/internal/obs"
 	"unionhall/internal/pii"
 	"unionhall/internal/service"
@@ -57,6 +58,7 @@ type App struct {
 	// The module services.
 	Training    *training.Service
 	Vouchers    *vouchers.Service
+	Membership  *members.Service
 	Subsidies   *subsidies.Service
 	Matchmaking *matchmaking.Service
 	Childcare   *childcare.Service
@@ -130,6 +132,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	})
 	a.Training = training.New(a.Svc)
 	a.Vouchers = vouchers.New(a.Svc)
+	a.Membership = members.New(a.Svc)
 	a.Subsidies = subsidies.New(a.Svc)
 	a.Matchmaking = matchmaking.New(a.Svc)
 	a.Childcare = childcare.New(a.Svc)
@@ -176,7 +179,7 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking, subsidies: a.Subsidies}
+	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking, subsidies: a.Subsidies, members: a.Membership}
 	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
@@ -231,6 +234,7 @@ type modules struct {
 	childcare   *childcare.Service
 	matchmaking *matchmaking.Service
 	subsidies   *subsidies.Service
+	members     *members.Service
 }
 
 func (m modules) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {
@@ -291,6 +295,18 @@ func (m modules) SubsidyProgramsByIDs(ctx context.Context, ids []int64) ([]*mode
 
 func (m modules) SubsidyReviewsByApplicationIDs(ctx context.Context, ids []int64) ([][]*models.SubsidyReview, error) {
 	return m.subsidies.SubsidyReviewsByApplicationIDs(ctx, ids)
+}
+
+func (m modules) UnionsByIDs(ctx context.Context, ids []int64) ([]*models.Union, error) {
+	return m.members.UnionsByIDs(ctx, ids)
+}
+
+func (m modules) AdminsByIDs(ctx context.Context, ids []int64) ([]*models.Admin, error) {
+	return m.members.AdminsByIDs(ctx, ids)
+}
+
+func (m modules) MembersByIDs(ctx context.Context, ids []int64) ([]*models.Member, error) {
+	return m.members.MembersByIDs(ctx, ids)
 }
 
 // exportTimeout is how long an export may take: a few thousand rows
@@ -378,7 +394,7 @@ func (a *App) handleUpload(w http.ResponseWriter, r *http.Request) {
 	// A logged-out session uploads nothing, like it queries nothing.
 	p, err := auth.Require(r.Context())
 	if err == nil {
-		p, err = a.Svc.Authorize(r.Context(), p)
+		p, err = a.Membership.Authorize(r.Context(), p)
 	}
 	if err != nil {
 		a.writeError(w, r, err)

@@ -37,8 +37,8 @@ const (
 // introspection and suggestions only in dev.
 func newGraphQL(cfg config.Config, mods modules, log *slog.Logger, m *metrics) (*handler.Server, error) {
 	schema := graph.NewExecutableSchema(graph.Config{
-		Resolvers:  &resolvers.Resolver{Svc: mods.Service, Training: mods.training, Vouchers: mods.vouchers, Posts: mods.events, Childcare: mods.childcare, Matchmaking: mods.matchmaking, Subsidies: mods.subsidies},
-		Directives: graph.DirectiveRoot{Auth: resolvers.AuthDirective(mods.Service)},
+		Resolvers:  &resolvers.Resolver{Svc: mods.Service, Training: mods.training, Vouchers: mods.vouchers, Posts: mods.events, Childcare: mods.childcare, Matchmaking: mods.matchmaking, Subsidies: mods.subsidies, Membership: mods.members},
+		Directives: graph.DirectiveRoot{Auth: resolvers.AuthDirective(mods.members)},
 		Complexity: resolvers.Complexity(),
 	})
 	docs := &persistedDocuments{cache: lru.New[string](1000)}

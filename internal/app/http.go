@@ -172,7 +172,7 @@ func (a *App) handleExport(param string, export exporter) http.Handler {
 		ctx := r.Context()
 		p, err := auth.Require(ctx)
 		if err == nil {
-			p, err = a.Svc.Authorize(ctx, p)
+			p, err = a.Membership.Authorize(ctx, p)
 		}
 		if err == nil && !p.IsAdmin() {
 			err = apperr.New(apperr.Forbidden, "仅管理员可以导出名单")

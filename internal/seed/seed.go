@@ -14,9 +14,9 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 
+	"unionhall/internal/members"
 	"unionhall/internal/pii"
 	"unionhall/internal/richtext"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -194,7 +194,7 @@ func Demo(ctx context.Context, db *store.DB, sealer *pii.Sealer, now time.Time) 
 
 func createUnion(tx *gorm.DB, parent *models.Union, name string, level models.UnionLevel, kind models.UnionKind, now time.Time) (*models.Union, error) {
 	u := models.Union{Name: name, Level: level, Kind: kind, CreatedAt: now}
-	return &u, service.InsertUnion(tx, parent, &u)
+	return &u, members.InsertUnion(tx, parent, &u)
 }
 
 // SuperAdmin makes sure a super admin called username exists, creating the

@@ -47,9 +47,6 @@ type Service struct {
 	files    upload.Storage
 	log      *slog.Logger
 	settings Settings
-
-	logins   *loginLimits
-	sessions *sessionCache
 }
 
 // Deps are what New needs.
@@ -72,8 +69,6 @@ func New(d Deps) *Service {
 	return &Service{
 		db: d.DB, clock: d.Clock, tokens: d.Tokens, wechat: d.WeChat, sealer: d.Sealer,
 		files: d.Files, log: d.Log, settings: d.Settings,
-		logins:   newLoginLimits(),
-		sessions: newSessionCache(d.Clock, d.Settings.SessionCacheTTL),
 	}
 }
 
@@ -85,6 +80,12 @@ func (s *Service) Clock() clock.Clock { return s.clock }
 
 // Settings are the tunables from configuration.
 func (s *Service) Settings() Settings { return s.settings }
+
+// Tokens signs and verifies access tokens.
+func (s *Service) Tokens() *auth.Tokens { return s.tokens }
+
+// WeChat is the WeChat API client (code to session).
+func (s *Service) WeChat() wechat.Client { return s.wechat }
 
 // Files is where uploaded files are kept.
 func (s *Service) Files() upload.Storage { return s.files }

@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"unionhall/internal/apperr"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -42,7 +43,7 @@ func (s *Service) loadViewer(db *gorm.DB, id int64) (*Viewer, error) {
 		Joins("LEFT JOIN unions ON unions.id = members.union_id").Where("members.id = ?", id).Take(&row).Error
 	if err != nil {
 		if store.IsNotFound(err) {
-			return nil, errSessionEnded
+			return nil, ErrSessionEnded
 		}
 		return nil, err
 	}
@@ -87,10 +88,14 @@ func (s *Service) Viewer(ctx context.Context) (*Viewer, error) {
 
 // rememberViewer keeps v as the request's viewer (when the request has a
 // memo), so the operation that follows need not load it again.
-func rememberViewer(ctx context.Context, v *Viewer) {
+func RememberViewer(ctx context.Context, v *Viewer) {
 	if memo, ok := ctx.Value(viewerMemoKey{}).(*viewerMemo); ok {
 		memo.mu.Lock()
 		memo.v, memo.err, memo.done = v, nil, true
 		memo.mu.Unlock()
 	}
 }
+
+// ErrSessionEnded is a token whose login was logged out, revoked or
+// replaced, or whose member or admin is gone.
+var ErrSessionEnded = apperr.New(apperr.Unauthenticated, "登录已失效，请重新登录")

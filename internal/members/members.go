@@ -1,4 +1,4 @@
-package service
+package members
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"unionhall/internal/auth"
 	"unionhall/internal/page"
 	"unionhall/internal/pii"
+	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -18,14 +19,14 @@ var errMemberNotFound = apperr.New(apperr.NotFound, "会员不存在")
 
 // Me returns the calling member. Codes: UNAUTHENTICATED, FORBIDDEN.
 func (s *Service) Me(ctx context.Context) (*models.Member, error) {
-	p, err := MemberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var m models.Member
 	if err := s.Q(ctx).Take(&m, p.ID).Error; err != nil {
 		if store.IsNotFound(err) {
-			return nil, errSessionEnded
+			return nil, service.ErrSessionEnded
 		}
 		return nil, err
 	}
@@ -49,16 +50,16 @@ type BindProfileInput struct {
 // Codes: VALIDATION_FAILED (with field), ALREADY_EXISTS (ID number bound to
 // another account), CONFLICT (changed concurrently).
 func (s *Service) BindProfile(ctx context.Context, in BindProfileInput) (*models.Member, error) {
-	p, err := MemberPrincipal(ctx)
+	p, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
-	name, err := CleanText("realName", in.RealName, 2, 30)
+	now := s.Clock().Now()
+	name, err := service.CleanText("realName", in.RealName, 2, 30)
 	if err != nil {
 		return nil, err
 	}
-	if !ValidRealName(name) {
+	if !service.ValidRealName(name) {
 		return nil, apperr.Invalid("realName", "姓名只能包含汉字、字母和间隔号")
 	}
 	id, err := pii.ParseIDNumber(in.IDNumber, now)
@@ -72,15 +73,15 @@ func (s *Service) BindProfile(ctx context.Context, in BindProfileInput) (*models
 	if !in.EmploymentForm.IsValid() {
 		return nil, apperr.Invalid("employmentForm", "就业形态不正确")
 	}
-	occupation, err := CleanText("occupation", in.Occupation, 0, 50)
+	occupation, err := service.CleanText("occupation", in.Occupation, 0, 50)
 	if err != nil {
 		return nil, err
 	}
-	sealed, err := s.sealer.Seal(id.Number)
+	sealed, err := s.Sealer().Seal(id.Number)
 	if err != nil {
 		return nil, err
 	}
-	idHash := s.sealer.Hash(id.Number)
+	idHash := s.Sealer().Hash(id.Number)
 
 	var m models.Member
 	err = s.Tx(ctx, func(tx *gorm.DB) error {
@@ -152,7 +153,7 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 	if err != nil {
 		return empty, err
 	}
-	name, err := CleanText("name", f.Name, 0, 30)
+	name, err := service.CleanText("name", f.Name, 0, 30)
 	if err != nil {
 		return empty, err
 	}
@@ -166,7 +167,7 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 		if err != nil {
 			return err
 		}
-		q := tx.Model(&models.Member{}).Where("union_id IN (?)", SubtreeUnionIDs(tx, root.Path))
+		q := tx.Model(&models.Member{}).Where("union_id IN (?)", service.SubtreeUnionIDs(tx, root.Path))
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
@@ -174,7 +175,7 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 			q = q.Where("employment_form = ?", *f.EmploymentForm)
 		}
 		if name != "" {
-			q = q.Where("real_name LIKE ? ESCAPE '!'", EscapeLike(name)+"%")
+			q = q.Where("real_name LIKE ? ESCAPE '!'", service.EscapeLike(name)+"%")
 		}
 		if pa.HasKey {
 			q = q.Where("id < ?", pa.Key.ID)
@@ -215,13 +216,13 @@ func (s *Service) GetMember(ctx context.Context, id int64) (*models.Member, erro
 // loadMemberInScope loads member id into m and checks the scope. A member
 // outside the scope is FORBIDDEN, the same whether or not it exists
 // elsewhere, so ids cannot be probed.
-func (s *Service) loadMemberInScope(tx *gorm.DB, sc *Scope, id int64, m *models.Member) error {
+func (s *Service) loadMemberInScope(tx *gorm.DB, sc *service.Scope, id int64, m *models.Member) error {
 	if err := tx.Take(m, id).Error; err != nil {
 		if store.IsNotFound(err) {
 			if sc.Admin.IsSuperAdmin() {
 				return errMemberNotFound
 			}
-			return ErrOutOfScope
+			return service.ErrOutOfScope
 		}
 		return err
 	}
@@ -229,14 +230,14 @@ func (s *Service) loadMemberInScope(tx *gorm.DB, sc *Scope, id int64, m *models.
 		if sc.Admin.IsSuperAdmin() {
 			return nil
 		}
-		return ErrOutOfScope
+		return service.ErrOutOfScope
 	}
 	var u models.Union
 	if err := tx.Take(&u, *m.UnionID).Error; err != nil {
 		return err
 	}
 	if !sc.Covers(&u) {
-		return ErrOutOfScope
+		return service.ErrOutOfScope
 	}
 	return nil
 }
@@ -250,7 +251,7 @@ func (s *Service) VerifyMember(ctx context.Context, id int64) (*models.Member, e
 // RejectMember marks a bound member REJECTED with a reason the member sees.
 // Codes: FORBIDDEN, NOT_FOUND, VALIDATION_FAILED, CONFLICT.
 func (s *Service) RejectMember(ctx context.Context, id int64, reason string) (*models.Member, error) {
-	reason, err := CleanText("reason", reason, 2, 200)
+	reason, err := service.CleanText("reason", reason, 2, 200)
 	if err != nil {
 		return nil, err
 	}
@@ -273,7 +274,7 @@ func (s *Service) reviewMember(ctx context.Context, id int64, to models.Membersh
 		if m.Status == to && m.RejectReason == reason {
 			return nil // a retry: already done
 		}
-		now := s.clock.Now()
+		now := s.Clock().Now()
 		adminID := sc.Admin.ID
 		updates := map[string]any{"status": to, "reject_reason": reason, "updated_at": now,
 			"version": gorm.Expr("version + 1")}
@@ -311,7 +312,7 @@ func (s *Service) RevealIDNumber(ctx context.Context, m *models.Member) (string,
 		return "", nil
 	}
 	if p := auth.PrincipalFrom(ctx); p.IsMember() && p.ID == m.ID && len(m.IDCipher) > 0 {
-		return s.sealer.Open(m.IDCipher)
+		return s.Sealer().Open(m.IDCipher)
 	}
 	return m.IDMask, nil
 }
@@ -336,5 +337,5 @@ func (s *Service) MembersByIDs(ctx context.Context, ids []int64) ([]*models.Memb
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return ByIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
+	return service.ByIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
 }

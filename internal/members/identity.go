@@ -1,4 +1,4 @@
-package service
+package members
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"unionhall/internal/auth"
 	"unionhall/internal/obs"
 	"unionhall/internal/ratelimit"
+	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/internal/wechat"
 	"unionhall/models"
@@ -33,7 +34,6 @@ type AuthResult struct {
 }
 
 var (
-	errSessionEnded     = apperr.New(apperr.Unauthenticated, "登录已失效，请重新登录")
 	errBadCredentials   = apperr.New(apperr.Unauthenticated, "用户名或密码错误")
 	errLoginRateLimited = apperr.New(apperr.RateLimited, "登录过于频繁，请稍后再试")
 )
@@ -133,7 +133,7 @@ func (s *Service) code2Session(ctx context.Context, code string) (wechat.Session
 		endAddr(true)
 		return wechat.Session{}, errLoginRateLimited
 	}
-	sess, err := s.wechat.Code2Session(ctx, code)
+	sess, err := s.WeChat().Code2Session(ctx, code)
 	failed := loginFailed(err)
 	endCode(failed)
 	endAddr(failed)
@@ -151,7 +151,7 @@ func (s *Service) memberForOpenID(ctx context.Context, openID string) (*models.M
 	if !store.IsNotFound(err) {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	m = models.Member{OpenID: openID, Status: models.MembershipUnbound, Version: 1, CreatedAt: now, UpdatedAt: now}
 	if err := s.Q(ctx).Create(&m).Error; err != nil {
 		if !store.IsDuplicate(err) {
@@ -213,10 +213,10 @@ func adminPrincipal(a *models.Admin, sessionID int64) auth.Principal {
 // startSession opens a login: a session row, its first refresh token, and an
 // access token naming the session.
 func (s *Service) startSession(ctx context.Context, p auth.Principal) (*AuthResult, error) {
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	raw, hash := newRefreshToken()
 	sess := models.AuthSession{SubjectKind: p.Kind, SubjectID: p.ID, CreatedAt: now}
-	rt := models.RefreshToken{TokenHash: hash, ExpiresAt: now.Add(s.settings.RefreshTTL), CreatedAt: now}
+	rt := models.RefreshToken{TokenHash: hash, ExpiresAt: now.Add(s.Settings().RefreshTTL), CreatedAt: now}
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&sess).Error; err != nil {
 			return err
@@ -232,7 +232,7 @@ func (s *Service) startSession(ctx context.Context, p auth.Principal) (*AuthResu
 }
 
 func (s *Service) issue(p auth.Principal, refresh string, refreshExp time.Time) (*AuthResult, error) {
-	access, exp, err := s.tokens.Issue(p)
+	access, exp, err := s.Tokens().Issue(p)
 	if err != nil {
 		return nil, err
 	}
@@ -279,7 +279,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*AuthResult, error) 
 
 func (s *Service) refresh(ctx context.Context, raw string) (*AuthResult, error) {
 	if raw == "" || len(raw) > 128 {
-		return nil, errSessionEnded
+		return nil, service.ErrSessionEnded
 	}
 	rot, err := s.rotate(ctx, raw)
 	if errors.Is(err, errRotatedMeanwhile) {
@@ -292,10 +292,10 @@ func (s *Service) refresh(ctx context.Context, raw string) (*AuthResult, error) 
 		if rerr := s.revokeSession(ctx, rot.sess.ID); rerr != nil {
 			return nil, rerr
 		}
-		s.log.WarnContext(ctx, "refresh token replay: session revoked", "session_id", rot.sess.ID)
-		return nil, errSessionEnded
+		s.Log().WarnContext(ctx, "refresh token replay: session revoked", "session_id", rot.sess.ID)
+		return nil, service.ErrSessionEnded
 	case errors.Is(err, errRotatedMeanwhile):
-		return nil, errSessionEnded
+		return nil, service.ErrSessionEnded
 	case err != nil:
 		return nil, err
 	}
@@ -339,14 +339,14 @@ type rotation struct {
 // rotate marks raw used and stores its successor, or, for a retry within
 // the grace window, finds the successor stored the first time.
 func (s *Service) rotate(ctx context.Context, raw string) (rotation, error) {
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	var rot rotation
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		rot = rotation{}
 		var old models.RefreshToken
 		if err := tx.Where("token_hash = ?", hashToken(raw)).Take(&old).Error; err != nil {
 			if store.IsNotFound(err) {
-				return errSessionEnded
+				return service.ErrSessionEnded
 			}
 			return err
 		}
@@ -354,13 +354,13 @@ func (s *Service) rotate(ctx context.Context, raw string) (rotation, error) {
 			return err
 		}
 		if rot.sess.RevokedAt != nil {
-			return errSessionEnded
+			return service.ErrSessionEnded
 		}
 		if old.UsedAt != nil {
 			return s.retried(tx, &rot, old, raw, now)
 		}
 		if !now.Before(old.ExpiresAt) {
-			return errSessionEnded
+			return service.ErrSessionEnded
 		}
 		res := tx.Model(&models.RefreshToken{}).Where("id = ? AND used_at IS NULL", old.ID).Update("used_at", now)
 		if res.Error != nil {
@@ -369,8 +369,8 @@ func (s *Service) rotate(ctx context.Context, raw string) (rotation, error) {
 		if res.RowsAffected == 0 {
 			return errRotatedMeanwhile
 		}
-		rot.next = s.tokens.Successors(raw)[0]
-		rot.nextExpiresAt = now.Add(s.settings.RefreshTTL)
+		rot.next = s.Tokens().Successors(raw)[0]
+		rot.nextExpiresAt = now.Add(s.Settings().RefreshTTL)
 		return tx.Create(&models.RefreshToken{SessionID: rot.sess.ID, TokenHash: hashToken(rot.next),
 			ExpiresAt: rot.nextExpiresAt, CreatedAt: now}).Error
 	})
@@ -382,10 +382,10 @@ func (s *Service) rotate(ctx context.Context, raw string) (rotation, error) {
 // else errReplay. A token two generations old (its successor used too) is
 // a replay however recent.
 func (s *Service) retried(tx *gorm.DB, rot *rotation, old models.RefreshToken, raw string, now time.Time) error {
-	if now.Sub(*old.UsedAt) >= s.settings.RefreshReuseGrace {
+	if now.Sub(*old.UsedAt) >= s.Settings().RefreshReuseGrace {
 		return errReplay
 	}
-	candidates := s.tokens.Successors(raw)
+	candidates := s.Tokens().Successors(raw)
 	hashes := make([]string, len(candidates))
 	for i, c := range candidates {
 		hashes[i] = hashToken(c)
@@ -414,7 +414,7 @@ func (s *Service) retried(tx *gorm.DB, rot *rotation, old models.RefreshToken, r
 // at once: the access tokens of the session stop here with the revocation.
 func (s *Service) revokeSession(ctx context.Context, id int64) error {
 	err := s.Q(ctx).Model(&models.AuthSession{}).Where("id = ? AND revoked_at IS NULL", id).
-		Update("revoked_at", s.clock.Now()).Error
+		Update("revoked_at", s.Clock().Now()).Error
 	s.sessions.Forget(id)
 	return err
 }
@@ -466,12 +466,12 @@ func (s *Service) authorize(ctx context.Context, p *auth.Principal) (*auth.Princ
 		var sess models.AuthSession
 		if err := s.Q(ctx).Take(&sess, p.SessionID).Error; err != nil {
 			if store.IsNotFound(err) {
-				return nil, errSessionEnded
+				return nil, service.ErrSessionEnded
 			}
 			return nil, err
 		}
 		if sess.RevokedAt != nil || sess.SubjectKind != p.Kind || sess.SubjectID != p.ID {
-			return nil, errSessionEnded
+			return nil, service.ErrSessionEnded
 		}
 		s.sessions.remember(p, read)
 	}
@@ -481,7 +481,7 @@ func (s *Service) authorize(ctx context.Context, p *auth.Principal) (*auth.Princ
 	var a models.Admin
 	if err := s.Q(ctx).Take(&a, p.ID).Error; err != nil {
 		if store.IsNotFound(err) {
-			return nil, errSessionEnded
+			return nil, service.ErrSessionEnded
 		}
 		return nil, err
 	}
@@ -508,16 +508,16 @@ func (s *Service) authorizeMember(ctx context.Context, p *auth.Principal) error 
 		Joins("JOIN members ON members.id = s.subject_id").Joins("LEFT JOIN unions ON unions.id = members.union_id").
 		Where("s.id = ?", p.SessionID).Take(&row).Error
 	if store.IsNotFound(err) {
-		return errSessionEnded
+		return service.ErrSessionEnded
 	}
 	if err != nil {
 		return err
 	}
 	if row.SessRevokedAt != nil || row.SessKind != p.Kind || row.SessSubject != p.ID {
-		return errSessionEnded
+		return service.ErrSessionEnded
 	}
 	m := row.Member
-	rememberViewer(ctx, &Viewer{Member: &m, UnionPath: Deref(row.UnionPath)})
+	service.RememberViewer(ctx, &service.Viewer{Member: &m, UnionPath: service.Deref(row.UnionPath)})
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package service
+package members
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/pii"
+	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -54,7 +55,7 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.OwnUpload(ctx, fileID, PurposeRoster, "fileId")
+	f, err := s.OwnUpload(ctx, fileID, service.PurposeRoster, "fileId")
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +63,7 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 	if err != nil {
 		return nil, err
 	}
-	now := s.clock.Now()
+	now := s.Clock().Now()
 	res := &RosterResult{}
 	seen := map[string]int{}
 	type good struct {
@@ -75,12 +76,12 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 		name := strings.TrimSpace(r.name)
 		id, perr := pii.ParseIDNumber(r.id, now)
 		switch {
-		case !ValidRealName(name):
+		case !service.ValidRealName(name):
 			out.Status, out.Message = RosterError, "姓名为空或格式不正确"
 		case perr != nil:
 			out.Status, out.Message = RosterError, userMessage(perr)
 		default:
-			h := s.sealer.Hash(id.Number)
+			h := s.Sealer().Hash(id.Number)
 			if first, dup := seen[h]; dup {
 				out.Status, out.Message = RosterError, fmt.Sprintf("与第 %d 行的身份证号码重复", first)
 				break
@@ -154,7 +155,7 @@ type rosterLine struct {
 // readRoster reads name and ID-number columns, found by their headers
 // (姓名, 身份证…) or else the first two columns.
 func (s *Service) readRoster(ctx context.Context, f *models.UploadedFile) ([]rosterLine, error) {
-	rc, err := s.files.Open(ctx, f.ID)
+	rc, err := s.Files().Open(ctx, f.ID)
 	if err != nil {
 		return nil, err
 	}
