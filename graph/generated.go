@@ -13,10 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 	"unionhall/graph/model"
+	"unionhall/internal/activity"
 	"unionhall/internal/childcare"
 	"unionhall/internal/gqlscalar"
 	"unionhall/internal/matchmaking"
-	"unionhall/internal/service"
 	"unionhall/internal/subsidies"
 	"unionhall/models"
 
@@ -1080,7 +1080,7 @@ type ChildcareProgramResolver interface {
 	IneligibleReason(ctx context.Context, obj *models.ChildcareProgram, childID *int64) (*string, error)
 }
 type DashboardResolver interface {
-	Union(ctx context.Context, obj *service.Dashboard) (*models.Union, error)
+	Union(ctx context.Context, obj *activity.Dashboard) (*models.Union, error)
 }
 type EligibilityResolver interface {
 	Union(ctx context.Context, obj *models.Eligibility) (*models.Union, error)
@@ -1220,7 +1220,7 @@ type QueryResolver interface {
 	MySignUps(ctx context.Context, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error)
 	EventSignUps(ctx context.Context, postID int64, filter *model.BookingFilter, first *int, after *string) (*model.EventSignUpConnection, error)
 	MyActivity(ctx context.Context, first *int, after *string) (*model.ActivityConnection, error)
-	Dashboard(ctx context.Context, input model.DashboardInput) (*service.Dashboard, error)
+	Dashboard(ctx context.Context, input model.DashboardInput) (*activity.Dashboard, error)
 	CurrentAdmin(ctx context.Context) (*models.Admin, error)
 	MatchEvents(ctx context.Context, unionID *int64, status *models.OfferingStatus, first *int, after *string) (*model.MatchEventConnection, error)
 	MatchEvent(ctx context.Context, id int64) (*models.MatchEvent, error)
@@ -9897,7 +9897,7 @@ func (ec *executionContext) field___Type_inputFields_args(ctx context.Context, r
 
 // region    **************************** field.gotpl *****************************
 
-func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9909,8 +9909,8 @@ func (ec *executionContext) _Activity_kind(ctx context.Context, field graphql.Co
 			return obj.Kind, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v service.ActivityKind) graphql.Marshaler {
-			return ec.marshalNActivityKind2unionhallᚋinternalᚋserviceᚐActivityKind(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v activity.ActivityKind) graphql.Marshaler {
+			return ec.marshalNActivityKind2unionhallᚋinternalᚋactivityᚐActivityKind(ctx, selections, v)
 		},
 		true,
 		true,
@@ -9920,7 +9920,7 @@ func (ec *executionContext) fieldContext_Activity_kind(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "ActivityKind")
 }
 
-func (ec *executionContext) _Activity_at(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_at(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9943,7 +9943,7 @@ func (ec *executionContext) fieldContext_Activity_at(_ context.Context, field gr
 	return graphql.NewScalarFieldContext("Activity", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Activity_booking(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_booking(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -9975,7 +9975,7 @@ func (ec *executionContext) fieldContext_Activity_booking(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Activity_voucher(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_voucher(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10007,7 +10007,7 @@ func (ec *executionContext) fieldContext_Activity_voucher(_ context.Context, fie
 	return fc, nil
 }
 
-func (ec *executionContext) _Activity_signUp(ctx context.Context, field graphql.CollectedField, obj *service.Activity) (ret graphql.Marshaler) {
+func (ec *executionContext) _Activity_signUp(ctx context.Context, field graphql.CollectedField, obj *activity.Activity) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -10138,8 +10138,8 @@ func (ec *executionContext) _ActivityEdge_node(ctx context.Context, field graphq
 			return obj.Node, nil
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v *service.Activity) graphql.Marshaler {
-			return ec.marshalNActivity2ᚖunionhallᚋinternalᚋserviceᚐActivity(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
+			return ec.marshalNActivity2ᚖunionhallᚋinternalᚋactivityᚐActivity(ctx, selections, v)
 		},
 		true,
 		true,
@@ -13383,7 +13383,7 @@ func (ec *executionContext) fieldContext_CreateUnionPayload_union(_ context.Cont
 	return fc, nil
 }
 
-func (ec *executionContext) _Dashboard_union(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_union(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13415,7 +13415,7 @@ func (ec *executionContext) fieldContext_Dashboard_union(_ context.Context, fiel
 	return fc, nil
 }
 
-func (ec *executionContext) _Dashboard_from(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_from(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13438,7 +13438,7 @@ func (ec *executionContext) fieldContext_Dashboard_from(_ context.Context, field
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Dashboard_to(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_to(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13461,7 +13461,7 @@ func (ec *executionContext) fieldContext_Dashboard_to(_ context.Context, field g
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Time")
 }
 
-func (ec *executionContext) _Dashboard_postsPublished(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_postsPublished(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13484,7 +13484,7 @@ func (ec *executionContext) fieldContext_Dashboard_postsPublished(_ context.Cont
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Dashboard_postViews(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_postViews(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13507,7 +13507,7 @@ func (ec *executionContext) fieldContext_Dashboard_postViews(_ context.Context, 
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Dashboard_eventSignUps(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_eventSignUps(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13530,7 +13530,7 @@ func (ec *executionContext) fieldContext_Dashboard_eventSignUps(_ context.Contex
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Dashboard_eventAttended(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_eventAttended(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13553,7 +13553,7 @@ func (ec *executionContext) fieldContext_Dashboard_eventAttended(_ context.Conte
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Dashboard_classBookings(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_classBookings(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13576,7 +13576,7 @@ func (ec *executionContext) fieldContext_Dashboard_classBookings(_ context.Conte
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Dashboard_classNoShows(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_classNoShows(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13599,7 +13599,7 @@ func (ec *executionContext) fieldContext_Dashboard_classNoShows(_ context.Contex
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Dashboard_vouchersClaimed(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_vouchersClaimed(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13622,7 +13622,7 @@ func (ec *executionContext) fieldContext_Dashboard_vouchersClaimed(_ context.Con
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Dashboard_vouchersRedeemed(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_vouchersRedeemed(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -13645,7 +13645,7 @@ func (ec *executionContext) fieldContext_Dashboard_vouchersRedeemed(_ context.Co
 	return graphql.NewScalarFieldContext("Dashboard", field, false, false, "Int")
 }
 
-func (ec *executionContext) _Dashboard_redeemedFen(ctx context.Context, field graphql.CollectedField, obj *service.Dashboard) (ret graphql.Marshaler) {
+func (ec *executionContext) _Dashboard_redeemedFen(ctx context.Context, field graphql.CollectedField, obj *activity.Dashboard) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
@@ -23148,11 +23148,11 @@ func (ec *executionContext) _Query_dashboard(ctx context.Context, field graphql.
 			directive1 := func(ctx context.Context) (any, error) {
 				requires, err := ec.unmarshalNRole2unionhallᚋgraphᚋmodelᚐRole(ctx, "ADMIN")
 				if err != nil {
-					var zeroVal *service.Dashboard
+					var zeroVal *activity.Dashboard
 					return zeroVal, err
 				}
 				if ec.Directives.Auth == nil {
-					var zeroVal *service.Dashboard
+					var zeroVal *activity.Dashboard
 					return zeroVal, errors.New("directive auth is not implemented")
 				}
 				return ec.Directives.Auth(ctx, nil, directive0, requires)
@@ -23161,8 +23161,8 @@ func (ec *executionContext) _Query_dashboard(ctx context.Context, field graphql.
 			next = directive1
 			return next
 		},
-		func(ctx context.Context, selections ast.SelectionSet, v *service.Dashboard) graphql.Marshaler {
-			return ec.marshalNDashboard2ᚖunionhallᚋinternalᚋserviceᚐDashboard(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *activity.Dashboard) graphql.Marshaler {
+			return ec.marshalNDashboard2ᚖunionhallᚋinternalᚋactivityᚐDashboard(ctx, selections, v)
 		},
 		true,
 		true,
@@ -36605,7 +36605,7 @@ func UnmarshalWithdrawSubsidyApplicationInput(ctx context.Context, raw any) (mod
 
 var activityImplementors = []string{"Activity"}
 
-func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *service.Activity) graphql.Marshaler {
+func (ec *executionContext) _Activity(ctx context.Context, sel ast.SelectionSet, obj *activity.Activity) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, activityImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -38138,7 +38138,7 @@ func (ec *executionContext) _CreateUnionPayload(ctx context.Context, sel ast.Sel
 
 var dashboardImplementors = []string{"Dashboard"}
 
-func (ec *executionContext) _Dashboard(ctx context.Context, sel ast.SelectionSet, obj *service.Dashboard) graphql.Marshaler {
+func (ec *executionContext) _Dashboard(ctx context.Context, sel ast.SelectionSet, obj *activity.Dashboard) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, dashboardImplementors)
 
 	out := graphql.NewFieldSet(fields)
@@ -43525,7 +43525,7 @@ func (ec *executionContext) unmarshalNAcceptGuardianInviteInput2unionhallᚋgrap
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNActivity2ᚖunionhallᚋinternalᚋserviceᚐActivity(ctx context.Context, sel ast.SelectionSet, v *service.Activity) graphql.Marshaler {
+func (ec *executionContext) marshalNActivity2ᚖunionhallᚋinternalᚋactivityᚐActivity(ctx context.Context, sel ast.SelectionSet, v *activity.Activity) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Activity!")
 		return graphql.Null
@@ -43565,13 +43565,13 @@ func (ec *executionContext) marshalNActivityEdge2ᚖunionhallᚋgraphᚋmodelᚐ
 	return ec._ActivityEdge(ctx, sel, v)
 }
 
-func (ec *executionContext) unmarshalNActivityKind2unionhallᚋinternalᚋserviceᚐActivityKind(ctx context.Context, v any) (service.ActivityKind, error) {
-	var res service.ActivityKind
+func (ec *executionContext) unmarshalNActivityKind2unionhallᚋinternalᚋactivityᚐActivityKind(ctx context.Context, v any) (activity.ActivityKind, error) {
+	var res activity.ActivityKind
 	err := res.UnmarshalGQL(v)
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNActivityKind2unionhallᚋinternalᚋserviceᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v service.ActivityKind) graphql.Marshaler {
+func (ec *executionContext) marshalNActivityKind2unionhallᚋinternalᚋactivityᚐActivityKind(ctx context.Context, sel ast.SelectionSet, v activity.ActivityKind) graphql.Marshaler {
 	return v
 }
 
@@ -44063,7 +44063,7 @@ func (ec *executionContext) unmarshalNCreateVoucherBatchInput2unionhallᚋgraph�
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNDashboard2ᚖunionhallᚋinternalᚋserviceᚐDashboard(ctx context.Context, sel ast.SelectionSet, v *service.Dashboard) graphql.Marshaler {
+func (ec *executionContext) marshalNDashboard2ᚖunionhallᚋinternalᚋactivityᚐDashboard(ctx context.Context, sel ast.SelectionSet, v *activity.Dashboard) graphql.Marshaler {
 	if v == nil {
 		graphql.AddInvalidNullError(ctx, "Dashboard!")
 		return graphql.Null

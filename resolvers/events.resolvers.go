@@ -9,13 +9,13 @@ import (
 	"context"
 	"unionhall/graph"
 	"unionhall/graph/model"
+	"unionhall/internal/activity"
 	"unionhall/internal/events"
 	"unionhall/internal/loader"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
-func (r *dashboardResolver) Union(ctx context.Context, obj *service.Dashboard) (*models.Union, error) {
+func (r *dashboardResolver) Union(ctx context.Context, obj *activity.Dashboard) (*models.Union, error) {
 	return loader.Union(ctx, obj.UnionID)
 }
 
@@ -138,11 +138,11 @@ func (r *queryResolver) EventSignUps(ctx context.Context, postID int64, filter *
 }
 
 func (r *queryResolver) MyActivity(ctx context.Context, first *int, after *string) (*model.ActivityConnection, error) {
-	return activityConnection(r.Svc.MyActivity(ctx, first, after))
+	return activityConnection(r.Activity.MyActivity(ctx, first, after))
 }
 
-func (r *queryResolver) Dashboard(ctx context.Context, input model.DashboardInput) (*service.Dashboard, error) {
-	return r.Svc.DashboardFor(ctx, input.UnionID, input.From, input.To)
+func (r *queryResolver) Dashboard(ctx context.Context, input model.DashboardInput) (*activity.Dashboard, error) {
+	return r.Activity.DashboardFor(ctx, input.UnionID, input.From, input.To)
 }
 
 func (r *Resolver) Dashboard() graph.DashboardResolver { return &dashboardResolver{r} }

@@ -4,10 +4,10 @@ import (
 	"context"
 
 	"unionhall/graph/model"
+	"unionhall/internal/activity"
 	"unionhall/internal/events"
 	"unionhall/internal/loader"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -102,11 +102,11 @@ func primeEventPage(ctx context.Context, posts []*models.EventPost) error {
 	return nil
 }
 
-func activityConnection(p page.Page[*service.Activity], err error) (*model.ActivityConnection, error) {
+func activityConnection(p page.Page[*activity.Activity], err error) (*model.ActivityConnection, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, info := edges(p, service.ActivityCursor, func(c string, n *service.Activity) *model.ActivityEdge {
+	e, info := edges(p, activity.ActivityCursor, func(c string, n *activity.Activity) *model.ActivityEdge {
 		return &model.ActivityEdge{Cursor: c, Node: n}
 	})
 	return &model.ActivityConnection{Edges: e, PageInfo: info}, nil

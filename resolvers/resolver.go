@@ -5,6 +5,7 @@
 package resolvers
 
 import (
+	"unionhall/internal/activity"
 	"unionhall/internal/childcare"
 	"unionhall/internal/events"
 	"unionhall/internal/matchmaking"
@@ -27,4 +28,5 @@ type Resolver struct {
 	Matchmaking *matchmaking.Service
 	Subsidies   *subsidies.Service
 	Membership  *members.Service
+	Activity    *activity.Service
 }

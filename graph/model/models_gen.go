@@ -8,9 +8,9 @@ import (
 	"io"
 	"strconv"
 	"time"
+	"unionhall/internal/activity"
 	"unionhall/internal/childcare"
 	"unionhall/internal/matchmaking"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -24,8 +24,8 @@ type ActivityConnection struct {
 }
 
 type ActivityEdge struct {
-	Cursor string            `json:"cursor"`
-	Node   *service.Activity `json:"node"`
+	Cursor string             `json:"cursor"`
+	Node   *activity.Activity `json:"node"`
 }
 
 type AdminConnection struct {

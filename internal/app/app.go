@@ -19,6 +19,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"unionhall/internal/activity"
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/childcare"
@@ -58,6 +59,7 @@ type App struct {
 	// The module services.
 	Training    *training.Service
 	Vouchers    *vouchers.Service
+	Activity    *activity.Service
 	Membership  *members.Service
 	Subsidies   *subsidies.Service
 	Matchmaking *matchmaking.Service
@@ -132,6 +134,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	})
 	a.Training = training.New(a.Svc)
 	a.Vouchers = vouchers.New(a.Svc)
+	a.Activity = activity.New(a.Svc)
 	a.Membership = members.New(a.Svc)
 	a.Subsidies = subsidies.New(a.Svc)
 	a.Matchmaking = matchmaking.New(a.Svc)
@@ -179,7 +182,7 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking, subsidies: a.Subsidies, members: a.Membership}
+	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking, subsidies: a.Subsidies, members: a.Membership, activity: a.Activity}
 	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
@@ -235,6 +238,7 @@ type modules struct {
 	matchmaking *matchmaking.Service
 	subsidies   *subsidies.Service
 	members     *members.Service
+	activity    *activity.Service
 }
 
 func (m modules) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.TrainingClass, error) {

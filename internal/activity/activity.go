@@ -1,4 +1,4 @@
-package service
+package activity
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"unionhall/internal/page"
+	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -67,7 +68,7 @@ var activitySources = []struct {
 // the page's rows.
 func (s *Service) MyActivity(ctx context.Context, first *int, after *string) (page.Page[*Activity], error) {
 	var empty page.Page[*Activity]
-	pr, err := MemberPrincipal(ctx)
+	pr, err := service.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -126,9 +127,9 @@ func (s *Service) loadActivity(ctx context.Context, items []*Activity) error {
 			}
 		}
 	}
-	b := ByIDs(ids[ActivityClassBooking], bookings, func(x *models.TrainingBooking) int64 { return x.ID })
-	v := ByIDs(ids[ActivityVoucher], vouchers, func(x *models.Voucher) int64 { return x.ID })
-	e := ByIDs(ids[ActivityEventSignUp], signUps, func(x *models.EventSignUp) int64 { return x.ID })
+	b := service.ByIDs(ids[ActivityClassBooking], bookings, func(x *models.TrainingBooking) int64 { return x.ID })
+	v := service.ByIDs(ids[ActivityVoucher], vouchers, func(x *models.Voucher) int64 { return x.ID })
+	e := service.ByIDs(ids[ActivityEventSignUp], signUps, func(x *models.EventSignUp) int64 { return x.ID })
 	var bi, vi, ei int
 	for _, a := range items {
 		switch a.Kind {
