@@ -128,7 +128,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	}
 	var demo *seed.DemoData
 	if cfg.SeedDemo {
-		if demo, err = seed.Demo(ctx, a.DB, a.Svc.Sealer(), a.Clock.Now()); err != nil {
+		if demo, err = seed.Demo(ctx, a.DB, a.Core.Sealer(), a.Clock.Now()); err != nil {
 			return fmt.Errorf("demo data: %w", err)
 		}
 	}

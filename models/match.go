@@ -6,7 +6,7 @@ import (
 )
 
 // Matchmaking (单身联谊). Marital status and profiles are sensitive personal
-// data; see internal/service/matchmaking.go for who reads what.
+// data; see internal/matchmaking/matchmaking.go for who reads what.
 
 // MatchSelectionMode is how an event's participants are chosen.
 type MatchSelectionMode string

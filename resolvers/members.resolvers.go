@@ -9,9 +9,9 @@ import (
 	"context"
 	"unionhall/graph"
 	"unionhall/graph/model"
+	"unionhall/internal/core"
 	"unionhall/internal/loader"
 	"unionhall/internal/members"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -97,11 +97,11 @@ func (r *queryResolver) Member(ctx context.Context, id int64) (*models.Member, e
 }
 
 func (r *queryResolver) AuditLogs(ctx context.Context, filter *model.AuditLogFilter, first *int, after *string) (*model.AuditLogConnection, error) {
-	var f service.AuditFilter
+	var f core.AuditFilter
 	if filter != nil {
-		f = service.AuditFilter{AdminID: filter.AdminID, Action: deref(filter.Action), Since: filter.Since, Until: filter.Until}
+		f = core.AuditFilter{AdminID: filter.AdminID, Action: deref(filter.Action), Since: filter.Since, Until: filter.Until}
 	}
-	p, err := r.Svc.ListAuditLogs(ctx, f, first, after)
+	p, err := r.Core.ListAuditLogs(ctx, f, first, after)
 	if err != nil {
 		return nil, err
 	}

@@ -1,26 +1,26 @@
 // Package resolvers is the GraphQL layer: authenticate, authorize by role,
 // map input, call one service method, map the result. Rules live in the
 // module services (internal/<module>) and their shared core
-// (internal/service), not here.
+// (internal/core), not here.
 package resolvers
 
 import (
 	"unionhall/internal/activity"
 	"unionhall/internal/childcare"
+	"unionhall/internal/core"
 	"unionhall/internal/events"
 	"unionhall/internal/matchmaking"
 	"unionhall/internal/members"
-	"unionhall/internal/service"
 	"unionhall/internal/subsidies"
 	"unionhall/internal/training"
 	"unionhall/internal/vouchers"
 )
 
 // Resolver is the one place dependencies are wired into the API: one field
-// per module service. Svc is the shared core and the modules not yet moved
-// into packages of their own.
+// per module service, and the shared core for what belongs to no module
+// (the audit log).
 type Resolver struct {
-	Svc         *service.Service
+	Core        *core.Core
 	Training    *training.Service
 	Vouchers    *vouchers.Service
 	Posts       *events.Service // events; not Events or Event, query fields that would shadow it

@@ -2,8 +2,8 @@ package resolvers
 
 import (
 	"unionhall/graph/model"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/internal/training"
 	"unionhall/models"
 )
@@ -43,11 +43,11 @@ func sessionsInput(in []*model.TrainingSessionInput, given bool) []training.Sess
 	return out
 }
 
-func eligibilityInput(in *model.EligibilityInput) *service.EligibilityInput {
+func eligibilityInput(in *model.EligibilityInput) *core.EligibilityInput {
 	if in == nil {
 		return nil
 	}
-	return &service.EligibilityInput{UnionID: in.UnionID, EmploymentForms: in.EmploymentForms,
+	return &core.EligibilityInput{UnionID: in.UnionID, EmploymentForms: in.EmploymentForms,
 		Gender: in.Gender, MinAge: in.MinAge, MaxAge: in.MaxAge, VerifiedOnly: deref(in.VerifiedOnly)}
 }
 
@@ -59,11 +59,11 @@ func classFilter(f *model.TrainingClassFilter) training.ClassFilter {
 		UnionID: f.UnionID, Status: f.Status}
 }
 
-func bookingFilter(f *model.BookingFilter) service.BookingFilter {
+func bookingFilter(f *model.BookingFilter) core.BookingFilter {
 	if f == nil {
-		return service.BookingFilter{}
+		return core.BookingFilter{}
 	}
-	return service.BookingFilter{Status: f.Status}
+	return core.BookingFilter{Status: f.Status}
 }
 
 func classPayload(c *models.TrainingClass, err error) (*model.TrainingClassPayload, error) {

@@ -7,8 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"unionhall/internal/core"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -68,7 +68,7 @@ var activitySources = []struct {
 // the page's rows.
 func (s *Service) MyActivity(ctx context.Context, first *int, after *string) (page.Page[*Activity], error) {
 	var empty page.Page[*Activity]
-	pr, err := service.MemberPrincipal(ctx)
+	pr, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -127,9 +127,9 @@ func (s *Service) loadActivity(ctx context.Context, items []*Activity) error {
 			}
 		}
 	}
-	b := service.ByIDs(ids[ActivityClassBooking], bookings, func(x *models.TrainingBooking) int64 { return x.ID })
-	v := service.ByIDs(ids[ActivityVoucher], vouchers, func(x *models.Voucher) int64 { return x.ID })
-	e := service.ByIDs(ids[ActivityEventSignUp], signUps, func(x *models.EventSignUp) int64 { return x.ID })
+	b := core.ByIDs(ids[ActivityClassBooking], bookings, func(x *models.TrainingBooking) int64 { return x.ID })
+	v := core.ByIDs(ids[ActivityVoucher], vouchers, func(x *models.Voucher) int64 { return x.ID })
+	e := core.ByIDs(ids[ActivityEventSignUp], signUps, func(x *models.EventSignUp) int64 { return x.ID })
 	var bi, vi, ei int
 	for _, a := range items {
 		switch a.Kind {

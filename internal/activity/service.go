@@ -3,10 +3,10 @@
 // of a subtree. It reads the modules' tables and imports none of them.
 package activity
 
-import "unionhall/internal/service"
+import "unionhall/internal/core"
 
 // Service is the cross-module reader over the shared core.
-type Service struct{ *service.Service }
+type Service struct{ *core.Core }
 
 // New builds it on core.
-func New(core *service.Service) *Service { return &Service{Service: core} }
+func New(c *core.Core) *Service { return &Service{Core: c} }

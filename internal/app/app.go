@@ -25,13 +25,13 @@ import (
 	"unionhall/internal/childcare"
 	"unionhall/internal/clock"
 	"unionhall/internal/config"
+	"unionhall/internal/core"
 	"unionhall/internal/events"
 	"unionhall/internal/loader"
 	"unionhall/internal/matchmaking"
 	"unionhall/internal/members"
 	"unionhall/internal/obs"
 	"unionhall/internal/pii"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/internal/subsidies"
 	"unionhall/internal/training"
@@ -53,9 +53,9 @@ type Options struct {
 
 // App is an assembled server.
 type App struct {
-	Cfg config.Config
-	DB  *store.DB
-	Svc *service.Service // the shared core and the modules not yet in packages of their own
+	Cfg  config.Config
+	DB   *store.DB
+	Core *core.Core // the shared core every module stands on
 	// The module services.
 	Training    *training.Service
 	Vouchers    *vouchers.Service
@@ -125,21 +125,21 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			return nil, err
 		}
 	}
-	a.Svc = service.New(service.Deps{
+	a.Core = core.New(core.Deps{
 		DB: a.DB, Clock: a.Clock, Tokens: a.Tokens, WeChat: wc, Sealer: sealer,
 		Files: upload.Disk{Dir: filepath.Join(cfg.DataDir, "uploads")}, Log: a.Log,
-		Settings: service.Settings{RefreshTTL: cfg.RefreshTTL, MaxUploadBytes: cfg.MaxUploadBytes,
+		Settings: core.Settings{RefreshTTL: cfg.RefreshTTL, MaxUploadBytes: cfg.MaxUploadBytes,
 			NoShowLimit: cfg.NoShowLimit, NoShowBanDays: cfg.NoShowBanDays, PublicBaseURL: cfg.PublicBaseURL,
 			RefreshReuseGrace: cfg.RefreshReuseGrace, SessionCacheTTL: cfg.SessionCacheTTL},
 	})
-	a.Training = training.New(a.Svc)
-	a.Vouchers = vouchers.New(a.Svc)
-	a.Activity = activity.New(a.Svc)
-	a.Membership = members.New(a.Svc)
-	a.Subsidies = subsidies.New(a.Svc)
-	a.Matchmaking = matchmaking.New(a.Svc)
-	a.Childcare = childcare.New(a.Svc)
-	a.Events = events.New(a.Svc)
+	a.Training = training.New(a.Core)
+	a.Vouchers = vouchers.New(a.Core)
+	a.Activity = activity.New(a.Core)
+	a.Membership = members.New(a.Core)
+	a.Subsidies = subsidies.New(a.Core)
+	a.Matchmaking = matchmaking.New(a.Core)
+	a.Childcare = childcare.New(a.Core)
+	a.Events = events.New(a.Core)
 	if a.Handler, err = a.routes(); err != nil {
 		return nil, err
 	}
@@ -182,14 +182,14 @@ func (a *App) Close() error {
 
 func (a *App) routes() (http.Handler, error) {
 	m := newMetrics(a.DB.SQL)
-	mods := modules{Service: a.Svc, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking, subsidies: a.Subsidies, members: a.Membership, activity: a.Activity}
+	mods := modules{Core: a.Core, training: a.Training, vouchers: a.Vouchers, events: a.Events, childcare: a.Childcare, matchmaking: a.Matchmaking, subsidies: a.Subsidies, members: a.Membership, activity: a.Activity}
 	gql, err := newGraphQL(a.Cfg, mods, a.Log, m)
 	if err != nil {
 		return nil, err
 	}
 	cfg := a.Cfg
 	mux := http.NewServeMux()
-	api := withAuth(a, loader.Middleware(mods, service.WithRequestMemo, gql))
+	api := withAuth(a, loader.Middleware(mods, core.WithRequestMemo, gql))
 	mux.Handle("/graphql", observe("/graphql", a.Log, m, limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, api)))
 	mux.Handle("POST /upload", observe("/upload", a.Log, m,
 		limits(cfg.MaxUploadBytes+64<<10, cfg.UploadReadTimeout, cfg.RequestTimeout+cfg.UploadReadTimeout, withAuth(a, http.HandlerFunc(a.handleUpload)))))
@@ -204,7 +204,7 @@ func (a *App) routes() (http.Handler, error) {
 		mux.Handle("GET "+path, observe("/export", a.Log, m, limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, exportTimeout(cfg), withAuth(a, h))))
 	}
 	// Proof files: the signed, expiring link is the credential (see
-	// service.SubsidyProofLinks), so an <image> tag in the mini-program can
+	// core.SubsidyProofLinks), so an <image> tag in the mini-program can
 	// load it without a bearer header.
 	mux.Handle("GET "+subsidies.ProofPath+"{id}", observe("/files/proof", a.Log, m,
 		limits(cfg.MaxBodyBytes, cfg.BodyReadTimeout, cfg.RequestTimeout, a.signedFile("proof", a.Subsidies.OpenProof))))
@@ -230,7 +230,7 @@ func (a *App) routes() (http.Handler, error) {
 // modules is every module service, for the resolvers and the loaders (the
 // core's methods come through the embedded Service).
 type modules struct {
-	*service.Service
+	*core.Core
 	training    *training.Service
 	vouchers    *vouchers.Service
 	events      *events.Service
@@ -420,7 +420,7 @@ func (a *App) handleUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	save := func(body io.Reader) {
-		f, err := a.Svc.SaveUpload(r.Context(), purpose, fileName, body)
+		f, err := a.Core.SaveUpload(r.Context(), purpose, fileName, body)
 		if err != nil {
 			a.uploadError(w, r, err, false)
 			return

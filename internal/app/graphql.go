@@ -37,7 +37,7 @@ const (
 // introspection and suggestions only in dev.
 func newGraphQL(cfg config.Config, mods modules, log *slog.Logger, m *metrics) (*handler.Server, error) {
 	schema := graph.NewExecutableSchema(graph.Config{
-		Resolvers:  &resolvers.Resolver{Svc: mods.Service, Training: mods.training, Vouchers: mods.vouchers, Posts: mods.events, Childcare: mods.childcare, Matchmaking: mods.matchmaking, Subsidies: mods.subsidies, Membership: mods.members, Activity: mods.activity},
+		Resolvers:  &resolvers.Resolver{Core: mods.Core, Training: mods.training, Vouchers: mods.vouchers, Posts: mods.events, Childcare: mods.childcare, Matchmaking: mods.matchmaking, Subsidies: mods.subsidies, Membership: mods.members, Activity: mods.activity},
 		Directives: graph.DirectiveRoot{Auth: resolvers.AuthDirective(mods.members)},
 		Complexity: resolvers.Complexity(),
 	})

@@ -13,8 +13,8 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/core"
 	"unionhall/internal/obs"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -162,7 +162,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func invalidUpload(msg string) error { return apperr.Invalid("file", msg) }
 
 // exporter is a service export: a list by the id of what it lists.
-type exporter func(ctx context.Context, id int64, fullPhones bool) (*service.Export, error)
+type exporter func(ctx context.Context, id int64, fullPhones bool) (*core.Export, error)
 
 // handleExport streams an .xlsx list for an admin: GET /export/<list>?
 // <param>=N[&phones=full], with an admin's bearer token (class-bookings by

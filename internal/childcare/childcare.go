@@ -11,9 +11,9 @@ import (
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -50,7 +50,7 @@ type ProgramInput struct {
 	PriorityDoubleWorker    *bool
 	RequireEmergencyContact *bool
 	RequireHealthNotes      *bool
-	Eligibility             *service.EligibilityInput
+	Eligibility             *core.EligibilityInput
 }
 
 // CreateChildcareProgram stores a new programme as a DRAFT hosted by a union
@@ -67,7 +67,7 @@ func (s *Service) CreateChildcareProgram(ctx context.Context, in ProgramInput) (
 			return err
 		}
 		now := s.Clock().Now()
-		p = models.ChildcareProgram{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, LotterySeed: service.NewSeed(),
+		p = models.ChildcareProgram{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, LotterySeed: core.NewSeed(),
 			CreatedBy: sc.Admin.ID, CreatedAt: now, UpdatedAt: now}
 		if err := s.applyProgramInput(tx, sc, host, &p, in, true); err != nil {
 			return err
@@ -122,7 +122,7 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			}
 		}
 		now := s.Clock().Now()
-		err = service.SaveVersioned(tx, &models.ChildcareProgram{}, p.ID, version, now, service.WithColumns(map[string]any{
+		err = core.SaveVersioned(tx, &models.ChildcareProgram{}, p.ID, version, now, core.WithColumns(map[string]any{
 			"title": p.Title, "description": p.Description, "place": p.Place, "starts_on": p.StartsOn, "ends_on": p.EndsOn,
 			"daily_start": p.DailyStart, "daily_end": p.DailyEnd, "child_min_age": p.ChildMinAge, "child_max_age": p.ChildMaxAge,
 			"sign_up_opens_at": p.SignUpOpensAt, "sign_up_closes_at": p.SignUpClosesAt, "admission_mode": p.AdmissionMode,
@@ -133,7 +133,7 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 			return err
 		}
 		// After the new dates are stored: a promotion checks against them.
-		if err := service.ResizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
+		if err := core.ResizePool(tx, childcareSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "waitlistLimit", now); err != nil {
 			return err
 		}
 		return tx.Take(&p, p.ID).Error
@@ -146,28 +146,28 @@ func (s *Service) UpdateChildcareProgram(ctx context.Context, id int64, version 
 
 // applyProgramInput validates in against p (stored, or new) and writes the
 // result into p.
-func (s *Service) applyProgramInput(tx *gorm.DB, sc *service.Scope, host *models.Union, p *models.ChildcareProgram, in ProgramInput, isNew bool) error {
+func (s *Service) applyProgramInput(tx *gorm.DB, sc *core.Scope, host *models.Union, p *models.ChildcareProgram, in ProgramInput, isNew bool) error {
 	var err error
 	if in.Title != nil || isNew {
-		if p.Title, err = service.CleanText("title", service.Deref(in.Title), 2, 100); err != nil {
+		if p.Title, err = core.CleanText("title", core.Deref(in.Title), 2, 100); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if p.Description, err = service.CleanText("description", *in.Description, 0, 5000); err != nil {
+		if p.Description, err = core.CleanText("description", *in.Description, 0, 5000); err != nil {
 			return err
 		}
 	}
 	if in.Place != nil || isNew {
-		if p.Place, err = service.CleanText("place", service.Deref(in.Place), 2, 200); err != nil {
+		if p.Place, err = core.CleanText("place", core.Deref(in.Place), 2, 200); err != nil {
 			return err
 		}
 	}
 	if in.StartsOn != nil {
-		p.StartsOn = service.DateOf(*in.StartsOn)
+		p.StartsOn = core.DateOf(*in.StartsOn)
 	}
 	if in.EndsOn != nil {
-		p.EndsOn = service.DateOf(*in.EndsOn)
+		p.EndsOn = core.DateOf(*in.EndsOn)
 	}
 	if isNew && (in.StartsOn == nil || in.EndsOn == nil) {
 		return apperr.Invalid("startsOn", "请填写托管开始和结束日期")
@@ -179,12 +179,12 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *service.Scope, host *models
 		return apperr.Invalid("endsOn", fmt.Sprintf("一期托管最长 %d 天", maxProgramDays))
 	}
 	if in.DailyStart != nil || isNew {
-		if p.DailyStart, err = clockTime("dailyStart", service.Deref(in.DailyStart)); err != nil {
+		if p.DailyStart, err = clockTime("dailyStart", core.Deref(in.DailyStart)); err != nil {
 			return err
 		}
 	}
 	if in.DailyEnd != nil || isNew {
-		if p.DailyEnd, err = clockTime("dailyEnd", service.Deref(in.DailyEnd)); err != nil {
+		if p.DailyEnd, err = clockTime("dailyEnd", core.Deref(in.DailyEnd)); err != nil {
 			return err
 		}
 	}
@@ -192,10 +192,10 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *service.Scope, host *models
 		return apperr.Invalid("dailyEnd", "每日结束时间应晚于开始时间")
 	}
 	if in.ChildMinAge != nil || isNew {
-		p.ChildMinAge = service.Deref(in.ChildMinAge)
+		p.ChildMinAge = core.Deref(in.ChildMinAge)
 	}
 	if in.ChildMaxAge != nil || isNew {
-		p.ChildMaxAge = service.Deref(in.ChildMaxAge)
+		p.ChildMaxAge = core.Deref(in.ChildMaxAge)
 	}
 	switch {
 	case p.ChildMinAge < 0 || p.ChildMinAge > maxChildAge:
@@ -206,7 +206,7 @@ func (s *Service) applyProgramInput(tx *gorm.DB, sc *service.Scope, host *models
 		return apperr.Invalid("childMaxAge", "最大年龄不能小于最小年龄")
 	}
 	if in.Capacity != nil || isNew {
-		if p.Capacity = service.Deref(in.Capacity); p.Capacity < 1 || p.Capacity > 10000 {
+		if p.Capacity = core.Deref(in.Capacity); p.Capacity < 1 || p.Capacity > 10000 {
 			return apperr.Invalid("capacity", "名额应在 1 到 10000 之间")
 		}
 	}
@@ -294,16 +294,16 @@ func chinaToday(t time.Time) time.Time { return clock.Today(t) }
 // programInScope loads programme id into p and checks that its host union
 // is in the caller's scope; it returns that union. lockedRead makes the
 // read current on MySQL (after seats.Lock).
-func (s *Service) programInScope(tx *gorm.DB, sc *service.Scope, id int64, p *models.ChildcareProgram, lockedRead bool) (*models.Union, error) {
-	return service.OfferingInScope(tx, sc, id, p, func(p *models.ChildcareProgram) int64 { return p.UnionID }, errProgramNotFound, lockedRead)
+func (s *Service) programInScope(tx *gorm.DB, sc *core.Scope, id int64, p *models.ChildcareProgram, lockedRead bool) (*models.Union, error) {
+	return core.OfferingInScope(tx, sc, id, p, func(p *models.ChildcareProgram) int64 { return p.UnionID }, errProgramNotFound, lockedRead)
 }
 
 // lockProgram takes programme id's seat lock, then loads it current into p
 // and checks the scope.
-func (s *Service) lockProgram(tx *gorm.DB, sc *service.Scope, id int64, p *models.ChildcareProgram) (*models.Union, error) {
+func (s *Service) lockProgram(tx *gorm.DB, sc *core.Scope, id int64, p *models.ChildcareProgram) (*models.Union, error) {
 	if ok, err := seats.Lock(tx, childcareSeats, id); err != nil || !ok {
 		if err == nil {
-			err = service.OutOfScope(sc, errProgramNotFound)
+			err = core.OutOfScope(sc, errProgramNotFound)
 		}
 		return nil, err
 	}
@@ -320,7 +320,7 @@ func (s *Service) PublishChildcareProgram(ctx context.Context, id int64) (*model
 // cancelled with the reason, which parents see. Idempotent.
 // Codes: VALIDATION_FAILED (reason), FORBIDDEN, CONFLICT.
 func (s *Service) CancelChildcareProgram(ctx context.Context, id int64, reason string) (*models.ChildcareProgram, error) {
-	reason, err := service.CleanText("reason", reason, 2, 150)
+	reason, err := core.CleanText("reason", reason, 2, 150)
 	if err != nil {
 		return nil, err
 	}
@@ -338,7 +338,7 @@ func (s *Service) moveProgram(ctx context.Context, id int64, to models.OfferingS
 			return err
 		}
 		now := s.Clock().Now()
-		moved, err := service.StatusMove{Model: &models.ChildcareProgram{}, ID: p.ID, From: p.Status, To: to, Now: now, Noun: "项目",
+		moved, err := core.StatusMove{Model: &models.ChildcareProgram{}, ID: p.ID, From: p.Status, To: to, Now: now, Noun: "项目",
 			Prepare: func(updates map[string]any) error {
 				if to != models.OfferingCancelled {
 					return nil
@@ -413,7 +413,7 @@ func (s *Service) ListChildcarePrograms(ctx context.Context, f ProgramFilter, fi
 // FORBIDDEN otherwise).
 func (s *Service) GetChildcareProgram(ctx context.Context, id int64) (*models.ChildcareProgram, error) {
 	var p models.ChildcareProgram
-	if err := service.GetOffering(ctx, s.Service, id, &p, func(p *models.ChildcareProgram) int64 { return p.UnionID },
+	if err := core.GetOffering(ctx, s.Core, id, &p, func(p *models.ChildcareProgram) int64 { return p.UnionID },
 		func(p *models.ChildcareProgram) bool { return !p.IsVisibleToMembers() }, errProgramNotFound); err != nil {
 		return nil, err
 	}
@@ -427,5 +427,5 @@ func (s *Service) ProgramsByIDs(ctx context.Context, ids []int64) ([]*models.Chi
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return service.ByIDs(ids, rows, func(p *models.ChildcareProgram) int64 { return p.ID }), nil
+	return core.ByIDs(ids, rows, func(p *models.ChildcareProgram) int64 { return p.ID }), nil
 }

@@ -12,8 +12,8 @@ import (
 
 	"unionhall/internal/allocation"
 	"unionhall/internal/apperr"
+	"unionhall/internal/core"
 	"unionhall/internal/seats"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
@@ -40,7 +40,7 @@ func (s *Service) RunChildcareAllocation(ctx context.Context, id int64) (*models
 	}
 	if p.AllocatedAt == nil {
 		if p.Status != models.OfferingPublished {
-			return nil, apperr.Newf(apperr.Conflict, "项目当前状态为%s，不能录取", service.StatusLabel(p.Status))
+			return nil, apperr.Newf(apperr.Conflict, "项目当前状态为%s，不能录取", core.StatusLabel(p.Status))
 		}
 		ran, err := s.allocateProgram(ctx, id)
 		if err != nil {
@@ -108,7 +108,7 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 			return err
 		}
 		if !p.AdmissionMode.AllocatesAtClose() || p.Status != models.OfferingPublished || p.AllocatedAt != nil {
-			return service.ErrNothingToAllocate
+			return core.ErrNothingToAllocate
 		}
 		// The children first, then their sign-ups: admissions of one child
 		// queue on its row (childcare_overlap.go), and taking it before
@@ -208,7 +208,7 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 		ran = true
 		return allocation.Record(tx, allocationKind, id, spec, len(pending), res)
 	})
-	if errors.Is(err, service.ErrNothingToAllocate) {
+	if errors.Is(err, core.ErrNothingToAllocate) {
 		return false, nil
 	}
 	return ran, err
@@ -216,8 +216,8 @@ func (s *Service) allocateProgram(ctx context.Context, id int64) (bool, error) {
 
 // setStatus applies updates to the sign-ups ids, a chunk a statement.
 func setStatus(tx *gorm.DB, ids []int64, updates map[string]any) error {
-	for start := 0; start < len(ids); start += service.IDChunk {
-		chunk := ids[start:min(start+service.IDChunk, len(ids))]
+	for start := 0; start < len(ids); start += core.IDChunk {
+		chunk := ids[start:min(start+core.IDChunk, len(ids))]
 		if err := tx.Model(&models.ChildSignUp{}).Where("id IN ?", chunk).Updates(updates).Error; err != nil {
 			return err
 		}
@@ -228,8 +228,8 @@ func setStatus(tx *gorm.DB, ids []int64, updates map[string]any) error {
 // setWaitSeqs makes ids WAITLISTED in their order (wait_seq 1, 2, …), one
 // CASE statement a chunk.
 func setWaitSeqs(tx *gorm.DB, ids []int64, now time.Time) error {
-	for start := 0; start < len(ids); start += service.IDChunk {
-		chunk := ids[start:min(start+service.IDChunk, len(ids))]
+	for start := 0; start < len(ids); start += core.IDChunk {
+		chunk := ids[start:min(start+core.IDChunk, len(ids))]
 		var b strings.Builder
 		b.WriteString("CASE id")
 		args := make([]any, 0, 2*len(chunk))

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"unionhall/internal/apperr"
-	"unionhall/internal/service"
+	"unionhall/internal/core"
 	"unionhall/models"
 )
 
@@ -36,8 +36,8 @@ func lockChildren(tx *gorm.DB, ids []int64) error {
 	ids = slices.Clone(ids)
 	slices.Sort(ids)
 	ids = slices.Compact(ids)
-	for start := 0; start < len(ids); start += service.IDChunk {
-		chunk := ids[start:min(start+service.IDChunk, len(ids))]
+	for start := 0; start < len(ids); start += core.IDChunk {
+		chunk := ids[start:min(start+core.IDChunk, len(ids))]
 		var got []int64
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Model(&models.Child{}).
 			Where("id IN ?", chunk).Order("id").Pluck("id", &got).Error; err != nil {
@@ -55,8 +55,8 @@ func lockChildren(tx *gorm.DB, ids []int64) error {
 func admittedOverlaps(tx *gorm.DB, p *models.ChildcareProgram, childIDs []int64) (map[int64]*models.ChildcareProgram, error) {
 	type row struct{ ChildID, ProgramID int64 }
 	var rows []row
-	for start := 0; start < len(childIDs); start += service.IDChunk {
-		chunk := childIDs[start:min(start+service.IDChunk, len(childIDs))]
+	for start := 0; start < len(childIDs); start += core.IDChunk {
+		chunk := childIDs[start:min(start+core.IDChunk, len(childIDs))]
 		var part []row
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Table(childSignUpsByChild(tx)).
 			Select("child_id, program_id").

@@ -14,9 +14,9 @@ import (
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -97,13 +97,13 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 		}
 		if err := tx.Create(&su).Error; err != nil {
 			if store.IsDuplicate(err) {
-				return service.ErrRaced // the child is signed up already; roll back our place
+				return core.ErrRaced // the child is signed up already; roll back our place
 			}
 			return err
 		}
 		return nil
 	})
-	if errors.Is(err, service.ErrRaced) {
+	if errors.Is(err, core.ErrRaced) {
 		mine, ferr := s.activeSignUp(s.Q(ctx), p.ID, c.ID)
 		if ferr != nil || mine != nil {
 			return mine, ferr
@@ -157,7 +157,7 @@ func signUpWindow(p *models.ChildcareProgram, now time.Time) error {
 // open; the parent is eligible; the child's age on the first day is in the
 // range; what the programme asks parents to give is on the child's record.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE, FULL.
-func (s *Service) canSignUp(v *service.Viewer, p *models.ChildcareProgram, c *models.Child, now time.Time) error {
+func (s *Service) canSignUp(v *core.Viewer, p *models.ChildcareProgram, c *models.Child, now time.Time) error {
 	if !p.IsVisibleToMembers() || !v.OnChain(p.UnionID) {
 		return errProgramNotFound
 	}
@@ -175,7 +175,7 @@ func (s *Service) canSignUp(v *service.Viewer, p *models.ChildcareProgram, c *mo
 
 // childIneligibility explains why the parent may not sign child c up for p
 // ("" when they may): the one place these reasons are worded.
-func childIneligibility(v *service.Viewer, p *models.ChildcareProgram, c *models.Child, now time.Time) string {
+func childIneligibility(v *core.Viewer, p *models.ChildcareProgram, c *models.Child, now time.Time) string {
 	if reason := v.Ineligibility(&p.Eligibility, now); reason != "" {
 		return reason
 	}
@@ -220,7 +220,7 @@ func (s *Service) ProgramIneligibility(ctx context.Context, p *models.ChildcareP
 // may). An admitted child's place goes at once to the head of the waitlist.
 // Idempotent. Codes: NOT_FOUND, WINDOW_CLOSED (the programme has ended).
 func (s *Service) WithdrawChildSignUp(ctx context.Context, signUpID int64) (*models.ChildSignUp, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +282,7 @@ type SignUpFilter struct {
 // guards, newest first.
 func (s *Service) MyChildSignUps(ctx context.Context, f SignUpFilter, first *int, after *string) (page.Page[*models.ChildSignUp], error) {
 	var empty page.Page[*models.ChildSignUp]
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -300,7 +300,7 @@ func (s *Service) MyChildSignUps(ctx context.Context, f SignUpFilter, first *int
 	if f.Status != nil {
 		q = q.Where("status = ?", *f.Status)
 	}
-	return service.ByIDPage[*models.ChildSignUp](q, pa, true)
+	return core.ByIDPage[*models.ChildSignUp](q, pa, true)
 }
 
 // ChildcareSignUps lists a programme's sign-ups in sign-up order for admins
@@ -332,7 +332,7 @@ func (s *Service) ChildcareSignUps(ctx context.Context, programID int64, f SignU
 		if f.PriorityOnly {
 			q = q.Where("priority_rank = 0")
 		}
-		if got, err = service.ByIDPage[*models.ChildSignUp](q, pa, false); err != nil {
+		if got, err = core.ByIDPage[*models.ChildSignUp](q, pa, false); err != nil {
 			return err
 		}
 		return s.Audit(ctx, tx, sc.Admin.ID, "CHILDCARE_SIGNUPS_LIST", "childcare_program", &p.ID, &p.UnionID,
@@ -365,7 +365,7 @@ func (s *Service) GetChildSignUp(ctx context.Context, id int64) (*models.ChildSi
 		}
 		if err := tx.Take(&su, id).Error; err != nil {
 			if store.IsNotFound(err) {
-				return service.OutOfScope(sc, errSignUpNotFound)
+				return core.OutOfScope(sc, errSignUpNotFound)
 			}
 			return err
 		}
@@ -429,7 +429,7 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 			return err // found: a retry
 		}
 		start, end := programDayHours(prog, today)
-		if err := service.CheckInOpen(now, start, end); err != nil {
+		if err := core.CheckInOpen(now, start, end); err != nil {
 			return err
 		}
 		a = models.ChildAttendance{SignUpID: su.ID, ProgramID: prog.ID, Day: today, CheckedInAt: now, CheckedInBy: sc.Admin.ID}
@@ -456,7 +456,7 @@ func (s *Service) CheckInChild(ctx context.Context, signUpID int64) (*models.Chi
 // Codes: NOT_FOUND, FORBIDDEN, VALIDATION_FAILED (not checked in today;
 // who picked up missing).
 func (s *Service) CheckOutChild(ctx context.Context, signUpID int64, pickedUpBy string) (*models.ChildAttendance, error) {
-	who, err := service.CleanText("pickedUpBy", pickedUpBy, 2, 30)
+	who, err := core.CleanText("pickedUpBy", pickedUpBy, 2, 30)
 	if err != nil {
 		return nil, err
 	}
@@ -495,7 +495,7 @@ func (s *Service) CheckOutChild(ctx context.Context, signUpID int64, pickedUpBy 
 
 // signUpForAdmin loads a sign-up and its programme and checks the
 // programme is in the calling admin's scope. Codes: NOT_FOUND, FORBIDDEN.
-func (s *Service) signUpForAdmin(ctx context.Context, tx *gorm.DB, id int64) (*service.Scope, *models.ChildSignUp, *models.ChildcareProgram, error) {
+func (s *Service) signUpForAdmin(ctx context.Context, tx *gorm.DB, id int64) (*core.Scope, *models.ChildSignUp, *models.ChildcareProgram, error) {
 	sc, err := s.AdminScope(ctx, tx)
 	if err != nil {
 		return nil, nil, nil, err
@@ -503,7 +503,7 @@ func (s *Service) signUpForAdmin(ctx context.Context, tx *gorm.DB, id int64) (*s
 	var su models.ChildSignUp
 	if err := tx.Take(&su, id).Error; err != nil {
 		if store.IsNotFound(err) {
-			return nil, nil, nil, service.OutOfScope(sc, errSignUpNotFound)
+			return nil, nil, nil, core.OutOfScope(sc, errSignUpNotFound)
 		}
 		return nil, nil, nil, err
 	}
@@ -564,7 +564,7 @@ func (s *Service) ChildcareStatistics(ctx context.Context, unionID *int64) (*Chi
 		return nil, err
 	}
 	programs := s.Q(ctx).Model(&models.ChildcareProgram{}).Select("id").
-		Where("union_id IN (?) AND status <> ?", service.SubtreeUnionIDs(s.Q(ctx), root.Path), models.OfferingDraft)
+		Where("union_id IN (?) AND status <> ?", core.SubtreeUnionIDs(s.Q(ctx), root.Path), models.OfferingDraft)
 	var st ChildcareStats
 	var n int64
 	if err := programs.Session(&gorm.Session{}).Count(&n).Error; err != nil {

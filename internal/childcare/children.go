@@ -11,9 +11,9 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
 	"unionhall/internal/pii"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -54,7 +54,7 @@ type ChildInput struct {
 // included), ALREADY_EXISTS (the ID number is registered already: ask that
 // guardian for an invitation).
 func (s *Service) RegisterChild(ctx context.Context, in ChildInput) (*models.Child, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -117,10 +117,10 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 	var err error
 	now := s.Clock().Now()
 	if in.Name != nil || isNew {
-		if c.Name, err = service.CleanText("name", service.Deref(in.Name), 2, 30); err != nil {
+		if c.Name, err = core.CleanText("name", core.Deref(in.Name), 2, 30); err != nil {
 			return err
 		}
-		if !service.ValidRealName(c.Name) {
+		if !core.ValidRealName(c.Name) {
 			return apperr.Invalid("name", "姓名只能包含汉字、字母和间隔号")
 		}
 	}
@@ -139,7 +139,7 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 		c.BirthDate, c.Gender = id.BirthDate, models.Gender(id.Gender)
 	case in.BirthDate != nil || in.Gender != nil || isNew:
 		if in.BirthDate != nil {
-			c.BirthDate = service.DateOf(*in.BirthDate)
+			c.BirthDate = core.DateOf(*in.BirthDate)
 		}
 		if in.Gender != nil {
 			c.Gender = *in.Gender
@@ -173,7 +173,7 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 		{"emergencyContactName", in.EmergencyContactName, &c.EmergencyContactName, 30},
 	} {
 		if f.in != nil {
-			if *f.dst, err = service.CleanText(f.field, *f.in, 0, f.max); err != nil {
+			if *f.dst, err = core.CleanText(f.field, *f.in, 0, f.max); err != nil {
 				return err
 			}
 		}
@@ -200,7 +200,7 @@ func (s *Service) applyChildInput(c *models.Child, in ChildInput, isNew bool) er
 // guardedChild loads child id into c when the calling member is one of its
 // guardians; anyone else gets NOT_FOUND (ids cannot be probed).
 func (s *Service) guardedChild(ctx context.Context, db *gorm.DB, id int64, c *models.Child) error {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return err
 	}
@@ -220,7 +220,7 @@ func guardedChildIDs(db *gorm.DB, memberID int64) *gorm.DB {
 // registration order.
 func (s *Service) MyChildren(ctx context.Context, first *int, after *string) (page.Page[*models.Child], error) {
 	var empty page.Page[*models.Child]
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -228,7 +228,7 @@ func (s *Service) MyChildren(ctx context.Context, first *int, after *string) (pa
 	if err != nil {
 		return empty, err
 	}
-	return service.ByIDPage[*models.Child](s.Q(ctx).Where("id IN (?)", guardedChildIDs(s.Q(ctx), p.ID)), pa, false)
+	return core.ByIDPage[*models.Child](s.Q(ctx).Where("id IN (?)", guardedChildIDs(s.Q(ctx), p.ID)), pa, false)
 }
 
 // GuardianInvitation is a code a second guardian redeems.
@@ -261,7 +261,7 @@ func (s *Service) InviteGuardian(ctx context.Context, childID int64) (*GuardianI
 			return apperr.Newf(apperr.LimitReached, "每个孩子最多 %d 位监护人", maxGuardians)
 		}
 		now := s.Clock().Now()
-		inv = GuardianInvitation{Code: service.NewCode(16), ExpiresAt: now.Add(inviteTTL)}
+		inv = GuardianInvitation{Code: core.NewCode(16), ExpiresAt: now.Add(inviteTTL)}
 		return tx.Create(&models.GuardianInvite{ChildID: c.ID, CodeHash: inviteHash(inv.Code), CreatedBy: p.ID,
 			ExpiresAt: inv.ExpiresAt, CreatedAt: now}).Error
 	})
@@ -272,7 +272,7 @@ func (s *Service) InviteGuardian(ctx context.Context, childID int64) (*GuardianI
 }
 
 func inviteHash(code string) string {
-	sum := sha256.Sum256([]byte(service.NormalizeCode(code)))
+	sum := sha256.Sum256([]byte(core.NormalizeCode(code)))
 	return hex.EncodeToString(sum[:])
 }
 
@@ -338,7 +338,7 @@ func (s *Service) ChildrenByIDs(ctx context.Context, ids []int64) ([]*models.Chi
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return service.ByIDs(ids, rows, func(c *models.Child) int64 { return c.ID }), nil
+	return core.ByIDs(ids, rows, func(c *models.Child) int64 { return c.ID }), nil
 }
 
 // MyGuardianRolesByChildIDs loads the calling member's role for each child

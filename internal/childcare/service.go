@@ -5,10 +5,10 @@
 // admitted place at any hour.
 package childcare
 
-import "unionhall/internal/service"
+import "unionhall/internal/core"
 
 // Service is the childcare module over the shared core.
-type Service struct{ *service.Service }
+type Service struct{ *core.Core }
 
 // New builds the module on core.
-func New(core *service.Service) *Service { return &Service{Service: core} }
+func New(c *core.Core) *Service { return &Service{Core: c} }

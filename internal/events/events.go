@@ -12,10 +12,10 @@ import (
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
 	"unionhall/internal/richtext"
 	"unionhall/internal/seats"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -40,8 +40,8 @@ type cachedPost struct {
 	Targets []int64
 }
 
-func newPostCache(db *store.DB) *service.OfferingCache[cachedPost] {
-	return service.NewCacheWith(func(ctx context.Context, id int64) (cachedPost, error) {
+func newPostCache(db *store.DB) *core.OfferingCache[cachedPost] {
+	return core.NewCacheWith(func(ctx context.Context, id int64) (cachedPost, error) {
 		var c cachedPost
 		if err := db.WithContext(ctx).Take(&c.Post, id).Error; err != nil {
 			return c, err
@@ -81,7 +81,7 @@ type EventSignUpInput struct {
 	OpensAt, ClosesAt time.Time
 	StartsAt, EndsAt  *time.Time
 	Place             string
-	Eligibility       *service.EligibilityInput
+	Eligibility       *core.EligibilityInput
 }
 
 // CreateEvent stores a new post as a DRAFT in a union of the caller's
@@ -147,10 +147,10 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 			return err
 		}
 		now := s.Clock().Now()
-		if err := service.ResizePool(tx, eventSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "signUp.waitlistLimit", now); err != nil {
+		if err := core.ResizePool(tx, eventSeats, p.ID, oldCapacity, oldWaitlist, p.Capacity, p.WaitlistLimit, p.WaitlistCount, "signUp.waitlistLimit", now); err != nil {
 			return err
 		}
-		err = service.SaveVersioned(tx, &models.EventPost{}, p.ID, version, now, service.WithColumns(map[string]any{
+		err = core.SaveVersioned(tx, &models.EventPost{}, p.ID, version, now, core.WithColumns(map[string]any{
 			"title": p.Title, "category": p.Category, "body_format": p.BodyFormat, "body_source": p.BodySource,
 			"body_html": p.BodyHTML, "cover_url": p.CoverURL, "pinned": p.Pinned, "publish_at": p.PublishAt,
 			"has_sign_up": p.HasSignUp, "sign_up_opens_at": p.SignUpOpensAt, "sign_up_closes_at": p.SignUpClosesAt,
@@ -182,10 +182,10 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 // applyEventInput validates in against p (the stored post, or a new one)
 // and writes the result into p. It returns the post's new targets, or nil
 // when they are unchanged.
-func (s *Service) applyEventInput(tx *gorm.DB, sc *service.Scope, pub *models.Union, p *models.EventPost, in EventInput, isNew bool) ([]int64, error) {
+func (s *Service) applyEventInput(tx *gorm.DB, sc *core.Scope, pub *models.Union, p *models.EventPost, in EventInput, isNew bool) ([]int64, error) {
 	var err error
 	if in.Title != nil || isNew {
-		if p.Title, err = service.CleanText("title", service.Deref(in.Title), 2, 100); err != nil {
+		if p.Title, err = core.CleanText("title", core.Deref(in.Title), 2, 100); err != nil {
 			return nil, err
 		}
 	}
@@ -215,7 +215,7 @@ func (s *Service) applyEventInput(tx *gorm.DB, sc *service.Scope, pub *models.Un
 		p.BodySource = src
 	}
 	if in.CoverURL != nil {
-		if p.CoverURL, err = service.CleanURL("coverUrl", *in.CoverURL); err != nil {
+		if p.CoverURL, err = core.CleanURL("coverUrl", *in.CoverURL); err != nil {
 			return nil, err
 		}
 	}
@@ -243,7 +243,7 @@ func (s *Service) applyEventInput(tx *gorm.DB, sc *service.Scope, pub *models.Un
 	return s.eventTargets(tx, sc, pub, in.TargetUnionIDs)
 }
 
-func (s *Service) applySignUpInput(tx *gorm.DB, sc *service.Scope, pub *models.Union, p *models.EventPost, in *EventSignUpInput) error {
+func (s *Service) applySignUpInput(tx *gorm.DB, sc *core.Scope, pub *models.Union, p *models.EventPost, in *EventSignUpInput) error {
 	if p.SignUpCancelled {
 		return apperr.New(apperr.Conflict, "报名已取消，不能再修改报名设置")
 	}
@@ -271,7 +271,7 @@ func (s *Service) applySignUpInput(tx *gorm.DB, sc *service.Scope, pub *models.U
 			return apperr.Invalid("signUp.closesAt", "报名应在活动结束前截止")
 		}
 	}
-	place, err := service.CleanText("signUp.place", in.Place, 0, 200)
+	place, err := core.CleanText("signUp.place", in.Place, 0, 200)
 	if err != nil {
 		return err
 	}
@@ -288,7 +288,7 @@ func (s *Service) applySignUpInput(tx *gorm.DB, sc *service.Scope, pub *models.U
 // subtree and the admin's scope. One inside another is dropped (the outer
 // one covers it), so a member's chain meets at most one target of a post
 // and the feed lists it once.
-func (s *Service) eventTargets(tx *gorm.DB, sc *service.Scope, pub *models.Union, ids []int64) ([]int64, error) {
+func (s *Service) eventTargets(tx *gorm.DB, sc *core.Scope, pub *models.Union, ids []int64) ([]int64, error) {
 	if len(ids) == 0 {
 		return []int64{pub.ID}, nil
 	}
@@ -358,16 +358,16 @@ func syncTargets(tx *gorm.DB, p *models.EventPost) error {
 
 // eventInScope loads post id and checks that its publishing union is in
 // the caller's scope (FORBIDDEN otherwise, whether or not it exists).
-func (s *Service) eventInScope(tx *gorm.DB, sc *service.Scope, id int64, p *models.EventPost, lockedRead bool) (*models.Union, error) {
-	return service.OfferingInScope(tx, sc, id, p, func(p *models.EventPost) int64 { return p.UnionID }, errEventNotFound, lockedRead)
+func (s *Service) eventInScope(tx *gorm.DB, sc *core.Scope, id int64, p *models.EventPost, lockedRead bool) (*models.Union, error) {
+	return core.OfferingInScope(tx, sc, id, p, func(p *models.EventPost) int64 { return p.UnionID }, errEventNotFound, lockedRead)
 }
 
 // lockEvent takes post id's seat lock (its sign-ups queue behind it), then
 // loads it current and checks the scope.
-func (s *Service) lockEvent(tx *gorm.DB, sc *service.Scope, id int64, p *models.EventPost) (*models.Union, error) {
+func (s *Service) lockEvent(tx *gorm.DB, sc *core.Scope, id int64, p *models.EventPost) (*models.Union, error) {
 	if ok, err := seats.Lock(tx, eventSeats, id); err != nil || !ok {
 		if err == nil {
-			err = service.OutOfScope(sc, errEventNotFound)
+			err = core.OutOfScope(sc, errEventNotFound)
 		}
 		return nil, err
 	}
@@ -399,7 +399,7 @@ func (s *Service) moveEvent(ctx context.Context, id int64, to models.OfferingSta
 			return err
 		}
 		now := s.Clock().Now()
-		moved, err := service.StatusMove{Model: &models.EventPost{}, ID: id, From: p.Status, To: to, Now: now, Noun: "活动",
+		moved, err := core.StatusMove{Model: &models.EventPost{}, ID: id, From: p.Status, To: to, Now: now, Noun: "活动",
 			Label: eventStatusLabel, Action: eventActionLabel,
 			Prepare: func(updates map[string]any) error {
 				if to != models.OfferingPublished {
@@ -450,7 +450,7 @@ func eventActionLabel(st models.OfferingStatus) string {
 // The post itself stays. Idempotent.
 // Codes: VALIDATION_FAILED (reason, a post without sign-up), FORBIDDEN.
 func (s *Service) CancelEventSignUps(ctx context.Context, id int64, reason string) (*models.EventPost, error) {
-	reason, err := service.CleanText("reason", reason, 2, 150)
+	reason, err := core.CleanText("reason", reason, 2, 150)
 	if err != nil {
 		return nil, err
 	}
@@ -555,7 +555,7 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, first *int, aft
 	if f.Category != nil {
 		q = q.Where("category = ?", *f.Category)
 	}
-	out, err := service.ByIDPage[*models.EventPost](q, pa, true)
+	out, err := core.ByIDPage[*models.EventPost](q, pa, true)
 	s.withViews(out.Items...)
 	return out, err
 }
@@ -703,7 +703,7 @@ func (s *Service) GetEvent(ctx context.Context, id int64) (*models.EventPost, er
 
 // memberEvent loads post id if it is published to the viewer's chain and
 // visible now. Codes: NOT_FOUND.
-func (s *Service) memberEvent(ctx context.Context, v *service.Viewer, id int64) (*models.EventPost, error) {
+func (s *Service) memberEvent(ctx context.Context, v *core.Viewer, id int64) (*models.EventPost, error) {
 	chain := v.Chain()
 	if len(chain) == 0 {
 		return nil, errEventNotFound
@@ -749,7 +749,7 @@ func (s *Service) TargetsByPostIDs(ctx context.Context, ids []int64) ([][]int64,
 // sign-up per member per post; a retry returns it unchanged.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE (with the reason), FULL.
 func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.EventSignUp, error) {
-	pr, err := service.MemberPrincipal(ctx)
+	pr, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -758,7 +758,7 @@ func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.Eve
 		return nil, err
 	}
 	now := s.Clock().Now()
-	return service.SeatRush[models.EventSignUp]{
+	return core.SeatRush[models.EventSignUp]{
 		Spec: eventSeats, PoolID: postID,
 		Open: seats.Open{
 			SQL: "status = ? AND has_sign_up = ? AND sign_up_cancelled = ? AND publish_at <= ?" +
@@ -779,15 +779,15 @@ func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.Eve
 		Hold: func(g seats.Grant) *models.EventSignUp {
 			active := true
 			return &models.EventSignUp{PostID: postID, MemberID: pr.ID, Status: models.BookingStatus(g.Status),
-				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: service.NewCode(20), CreatedAt: now, UpdatedAt: now}
+				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: core.NewCode(20), CreatedAt: now, UpdatedAt: now}
 		},
-	}.Take(ctx, s.Service)
+	}.Take(ctx, s.Core)
 }
 
 // freshSignUpCheck is the sign-up rule on a fresh read of the post, its
 // targets on the viewer's chain, and the member's active sign-up (one
 // statement). It returns the member's active sign-up when this is a retry.
-func (s *Service) freshSignUpCheck(ctx context.Context, v *service.Viewer, postID int64, now time.Time) (*models.EventSignUp, error) {
+func (s *Service) freshSignUpCheck(ctx context.Context, v *core.Viewer, postID int64, now time.Time) (*models.EventSignUp, error) {
 	chain := v.Chain()
 	if len(chain) == 0 {
 		return nil, errEventNotFound
@@ -822,7 +822,7 @@ func (s *Service) freshSignUpCheck(ctx context.Context, v *service.Viewer, postI
 // canSignUpForEvent is the sign-up rule for a post published to the viewer's
 // chain: it is visible and has an open sign-up, within its window, and the
 // member is eligible. Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE, FULL.
-func (s *Service) canSignUpForEvent(v *service.Viewer, p *models.EventPost, now time.Time) error {
+func (s *Service) canSignUpForEvent(v *core.Viewer, p *models.EventPost, now time.Time) error {
 	switch {
 	case !p.IsVisibleToMembers(now):
 		return errEventNotFound
@@ -875,7 +875,7 @@ func (s *Service) EventIneligibility(ctx context.Context, p *models.EventPost, m
 // goes at once to the first on the waitlist. Allowed until the event
 // starts. Idempotent. Codes: NOT_FOUND, WINDOW_CLOSED.
 func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*models.EventSignUp, error) {
-	b, err := service.SeatCancel[*models.EventSignUp]{
+	b, err := core.SeatCancel[*models.EventSignUp]{
 		Spec: eventSeats, Id: signUpID, NotFound: errEventSignUpNotFound, Ended: "活动已结束，不能取消",
 		Pool:   func(b *models.EventSignUp) int64 { return b.PostID },
 		Owner:  func(b *models.EventSignUp) int64 { return b.MemberID },
@@ -890,7 +890,7 @@ func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*model
 			}
 			return nil
 		},
-	}.Run(ctx, s.Service, &models.EventSignUp{})
+	}.Run(ctx, s.Core, &models.EventSignUp{})
 	if err == nil {
 		s.posts.Forget(b.PostID)
 	}
@@ -902,7 +902,7 @@ func (s *Service) CancelEventSignUp(ctx context.Context, signUpID int64) (*model
 // (checkInOpen). Idempotent. Codes: NOT_FOUND, FORBIDDEN, VALIDATION_FAILED
 // (the sign-up holds no place), WINDOW_CLOSED.
 func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.EventSignUp, error) {
-	code = service.NormalizeCode(code, "unionhall:event:")
+	code = core.NormalizeCode(code, "unionhall:event:")
 	if len(code) != 20 {
 		return nil, apperr.Invalid("code", "签到码应为 20 位")
 	}
@@ -927,11 +927,11 @@ func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.
 			return nil // a retry
 		case models.BookingConfirmed:
 		default:
-			return apperr.Invalid("code", "该报名没有获得名额（"+service.BookingLabel(b.Status)+"），不能签到")
+			return apperr.Invalid("code", "该报名没有获得名额（"+core.BookingLabel(b.Status)+"），不能签到")
 		}
 		now := s.Clock().Now()
 		if p.StartsAt != nil { // a post without a schedule has no session to bound it
-			if err := service.CheckInOpen(now, *p.StartsAt, service.Deref(p.EndsAt)); err != nil {
+			if err := core.CheckInOpen(now, *p.StartsAt, core.Deref(p.EndsAt)); err != nil {
 				return err
 			}
 		}
@@ -955,14 +955,14 @@ func (s *Service) CheckInEventSignUp(ctx context.Context, code string) (*models.
 }
 
 // MySignUps lists the calling member's sign-ups, newest first.
-func (s *Service) MySignUps(ctx context.Context, f service.BookingFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
-	return service.MyHolds[*models.EventSignUp](ctx, s.Service, f, first, after)
+func (s *Service) MySignUps(ctx context.Context, f core.BookingFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
+	return core.MyHolds[*models.EventSignUp](ctx, s.Core, f, first, after)
 }
 
 // EventSignUps lists a post's sign-ups in sign-up order, for admins of the
 // post's union chain. The read of members' data is audited.
 // Codes: FORBIDDEN, NOT_FOUND.
-func (s *Service) EventSignUps(ctx context.Context, postID int64, f service.BookingFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
+func (s *Service) EventSignUps(ctx context.Context, postID int64, f core.BookingFilter, first *int, after *string) (page.Page[*models.EventSignUp], error) {
 	var empty page.Page[*models.EventSignUp]
 	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
@@ -980,7 +980,7 @@ func (s *Service) EventSignUps(ctx context.Context, postID int64, f service.Book
 	if f.Status != nil {
 		q = q.Where("status = ?", *f.Status)
 	}
-	out, err := service.ByIDPage[*models.EventSignUp](q, pa, false)
+	out, err := core.ByIDPage[*models.EventSignUp](q, pa, false)
 	if err != nil {
 		return empty, err
 	}
@@ -1017,7 +1017,7 @@ func (s *Service) PostsByIDs(ctx context.Context, ids []int64) ([]*models.EventP
 		return nil, err
 	}
 	s.withViews(rows...)
-	return service.ByIDs(ids, rows, func(p *models.EventPost) int64 { return p.ID }), nil
+	return core.ByIDs(ids, rows, func(p *models.EventPost) int64 { return p.ID }), nil
 }
 
 // MySignUpsByPostIDs loads, for a dataloader, the calling member's latest

@@ -5,13 +5,13 @@ import (
 
 	"gorm.io/gorm"
 
-	"unionhall/internal/service"
+	"unionhall/internal/core"
 	"unionhall/models"
 )
 
 // ExportEventSignUps is a post's sign-ups as .xlsx for admins of its
 // scope, masked as ExportClassBookings. Codes: FORBIDDEN.
-func (s *Service) ExportEventSignUps(ctx context.Context, postID int64, fullPhones bool) (*service.Export, error) {
+func (s *Service) ExportEventSignUps(ctx context.Context, postID int64, fullPhones bool) (*core.Export, error) {
 	var p models.EventPost
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		sc, err := s.AdminScope(ctx, tx)
@@ -21,7 +21,7 @@ func (s *Service) ExportEventSignUps(ctx context.Context, postID int64, fullPhon
 		if _, err := s.eventInScope(tx, sc, postID, &p, false); err != nil {
 			return err
 		}
-		return s.Audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_EXPORT", "event_post", &p.ID, &p.UnionID, service.ExportDetail(fullPhones))
+		return s.Audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_EXPORT", "event_post", &p.ID, &p.UnionID, core.ExportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err

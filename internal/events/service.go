@@ -5,17 +5,17 @@
 package events
 
 import (
-	"unionhall/internal/service"
+	"unionhall/internal/core"
 )
 
 // Service is the events module over the shared core.
 type Service struct {
-	*service.Service
-	posts *service.OfferingCache[cachedPost]
+	*core.Core
+	posts *core.OfferingCache[cachedPost]
 	views *viewCounter
 }
 
 // New builds the module on core.
-func New(core *service.Service) *Service {
-	return &Service{Service: core, posts: newPostCache(core.DB()), views: newViewCounter()}
+func New(c *core.Core) *Service {
+	return &Service{Core: c, posts: newPostCache(c.DB()), views: newViewCounter()}
 }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"unionhall/internal/apperr"
-	"unionhall/internal/service"
+	"unionhall/internal/core"
 	"unionhall/models"
 )
 
@@ -47,10 +47,10 @@ func (s *Service) photoSignature(fileID string, exp int64) string {
 func (s *Service) OpenMatchPhoto(ctx context.Context, fileID, exp, sig string) (*models.UploadedFile, io.ReadCloser, error) {
 	e, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || !hmac.Equal([]byte(sig), []byte(s.photoSignature(fileID, e))) || !s.Clock().Now().Before(time.Unix(e, 0)) {
-		return nil, nil, service.ErrSignedLink
+		return nil, nil, core.ErrSignedLink
 	}
 	var f models.UploadedFile
-	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, service.PurposePhoto).
+	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, core.PurposePhoto).
 		Where("EXISTS (SELECT 1 FROM match_profiles WHERE match_profiles.photo_file_id = uploaded_files.id)").Take(&f).Error
 	if err != nil {
 		return nil, nil, apperr.New(apperr.NotFound, "照片不存在")

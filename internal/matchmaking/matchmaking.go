@@ -13,9 +13,9 @@ import (
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -50,7 +50,7 @@ const maxMatchPicks = 10
 // single (single=true) or withdraws it; each change is kept in the trail.
 // Withdrawing ends nothing already signed up: the member may withdraw those.
 func (s *Service) DeclareSingle(ctx context.Context, single bool) (*models.MatchProfile, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -91,7 +91,7 @@ func (s *Service) profileFor(tx *gorm.DB, id int64, dst *models.MatchProfile) er
 
 // MyMatchProfile is the calling member's own profile (empty until written).
 func (s *Service) MyMatchProfile(ctx context.Context) (*models.MatchProfile, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +115,7 @@ type MatchProfileInput struct {
 // UpdateMatchProfile writes the calling member's profile.
 // Codes: VALIDATION_FAILED (with field).
 func (s *Service) UpdateMatchProfile(ctx context.Context, in MatchProfileInput) (*models.MatchProfile, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func (s *Service) UpdateMatchProfile(ctx context.Context, in MatchProfileInput) 
 		if t.v == nil {
 			continue
 		}
-		if clean[i], err = service.CleanText(t.field, *t.v, 0, t.max); err != nil {
+		if clean[i], err = core.CleanText(t.field, *t.v, 0, t.max); err != nil {
 			return nil, err
 		}
 	}
@@ -151,7 +151,7 @@ func (s *Service) UpdateMatchProfile(ctx context.Context, in MatchProfileInput) 
 		return nil, apperr.Invalid("heightCm", "身高应在 120 到 230 厘米之间")
 	}
 	if in.PhotoFileID != nil && *in.PhotoFileID != "" {
-		if _, err := s.OwnUpload(ctx, *in.PhotoFileID, service.PurposePhoto, "photoFileId"); err != nil {
+		if _, err := s.OwnUpload(ctx, *in.PhotoFileID, core.PurposePhoto, "photoFileId"); err != nil {
 			return nil, err
 		}
 	}
@@ -213,7 +213,7 @@ func (s *Service) CreateMatchEvent(ctx context.Context, in MatchEventInput) (*mo
 			return err
 		}
 		now := s.Clock().Now()
-		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: service.NewCode(8), LotterySeed: service.NewSeed(),
+		e = models.MatchEvent{UnionID: host.ID, Status: models.OfferingDraft, Version: 1, CheckinCode: core.NewCode(8), LotterySeed: core.NewSeed(),
 			CreatedBy: sc.Admin.ID, CreatedAt: now, UpdatedAt: now, MaxPicks: 3, SelectionMode: models.MatchFirstCome}
 		e.EligPath = host.Path
 		if err := applyMatchEventInput(&e, in, true); err != nil {
@@ -255,17 +255,17 @@ func validCapacity(in MatchEventInput) error {
 func applyMatchEventInput(e *models.MatchEvent, in MatchEventInput, isNew bool) error {
 	var err error
 	if in.Title != nil || isNew {
-		if e.Title, err = service.CleanText("title", service.Deref(in.Title), 2, 100); err != nil {
+		if e.Title, err = core.CleanText("title", core.Deref(in.Title), 2, 100); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if e.Description, err = service.CleanText("description", *in.Description, 0, 5000); err != nil {
+		if e.Description, err = core.CleanText("description", *in.Description, 0, 5000); err != nil {
 			return err
 		}
 	}
 	if in.Place != nil || isNew {
-		if e.Place, err = service.CleanText("place", service.Deref(in.Place), 2, 200); err != nil {
+		if e.Place, err = core.CleanText("place", core.Deref(in.Place), 2, 200); err != nil {
 			return err
 		}
 	}
@@ -329,8 +329,8 @@ func applyMatchEventInput(e *models.MatchEvent, in MatchEventInput, isNew bool) 
 }
 
 // lockMatchEvent takes event id's row lock and loads it, checking scope.
-func (s *Service) lockMatchEvent(tx *gorm.DB, sc *service.Scope, id int64, e *models.MatchEvent) (*models.Union, error) {
-	return service.OfferingInScope(tx, sc, id, e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, true)
+func (s *Service) lockMatchEvent(tx *gorm.DB, sc *core.Scope, id int64, e *models.MatchEvent) (*models.Union, error) {
+	return core.OfferingInScope(tx, sc, id, e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, true)
 }
 
 // UpdateMatchEvent changes an event of the caller's scope; version must be
@@ -383,7 +383,7 @@ func (s *Service) UpdateMatchEvent(ctx context.Context, id int64, version int, i
 		}
 		// Matchmaking's eligibility is its ages only (and the host's subtree,
 		// fixed at creation): not the shared columns.
-		err = service.SaveVersioned(tx, &models.MatchEvent{}, e.ID, version, now, map[string]any{
+		err = core.SaveVersioned(tx, &models.MatchEvent{}, e.ID, version, now, map[string]any{
 			"title": e.Title, "description": e.Description, "place": e.Place, "starts_at": e.StartsAt, "ends_at": e.EndsAt,
 			"pick_closes_at": e.PickClosesAt, "sign_up_opens_at": e.SignUpOpensAt, "sign_up_closes_at": e.SignUpClosesAt,
 			"selection_mode": e.SelectionMode, "max_picks": e.MaxPicks, "elig_min_age": e.EligMinAge, "elig_max_age": e.EligMaxAge,
@@ -416,7 +416,7 @@ func (s *Service) PublishMatchEvent(ctx context.Context, id int64) (*models.Matc
 // CancelMatchEvent cancels an event and every sign-up of it, with reason.
 // Codes: VALIDATION_FAILED (reason), FORBIDDEN.
 func (s *Service) CancelMatchEvent(ctx context.Context, id int64, reason string) (*models.MatchEvent, error) {
-	reason, err := service.CleanText("reason", reason, 2, 200)
+	reason, err := core.CleanText("reason", reason, 2, 200)
 	if err != nil {
 		return nil, err
 	}
@@ -488,13 +488,13 @@ func (s *Service) MatchEvents(ctx context.Context, unionID *int64, status *model
 	if err != nil || none {
 		return empty, err
 	}
-	return service.ByIDPage[*models.MatchEvent](q, pa, true)
+	return core.ByIDPage[*models.MatchEvent](q, pa, true)
 }
 
 // MatchEvent loads one event for the caller. Codes: NOT_FOUND, FORBIDDEN.
 func (s *Service) MatchEvent(ctx context.Context, id int64) (*models.MatchEvent, error) {
 	var e models.MatchEvent
-	err := service.GetOffering(ctx, s.Service, id, &e, func(e *models.MatchEvent) int64 { return e.UnionID },
+	err := core.GetOffering(ctx, s.Core, id, &e, func(e *models.MatchEvent) int64 { return e.UnionID },
 		func(e *models.MatchEvent) bool { return e.Status == models.OfferingDraft }, errMatchEventNotFound)
 	if err != nil {
 		return nil, err
@@ -511,7 +511,7 @@ func (s *Service) MatchQuotas(ctx context.Context, eventID int64) ([]*models.Mat
 // matchIneligibility is why the viewer may not sign up for e at now ("" if
 // they may): the event's union and age range (the shared eligibility), a
 // gender with a quota, and a single declaration.
-func matchIneligibility(v *service.Viewer, prof *models.MatchProfile, e *models.MatchEvent, now time.Time) string {
+func matchIneligibility(v *core.Viewer, prof *models.MatchProfile, e *models.MatchEvent, now time.Time) string {
 	if r := v.Ineligibility(&e.Eligibility, now); r != "" {
 		return r
 	}
@@ -582,7 +582,7 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 			Active: &active, WaitSeq: waitSeq, CreatedAt: now, UpdatedAt: now}
 	}
 	if e.SelectionMode == models.MatchFirstCome {
-		return service.SeatRush[models.MatchSignUp]{
+		return core.SeatRush[models.MatchSignUp]{
 			Spec: matchSeats, PoolID: quota.ID,
 			Open: seats.Open{
 				SQL:  "EXISTS (SELECT 1 FROM match_events me WHERE me.id = match_quotas.event_id AND me.status = ? AND me.sign_up_opens_at <= ? AND me.sign_up_closes_at > ?)",
@@ -600,7 +600,7 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 				return nil, matchSignUpWindow(&cur, now)
 			},
 			Hold: func(g seats.Grant) *models.MatchSignUp { return newHold(models.MatchSignUpStatus(g.Status), g.WaitSeq) },
-		}.Take(ctx, s.Service)
+		}.Take(ctx, s.Core)
 	}
 	// LOTTERY and ADMIN: PENDING. The draw takes the quota locks too, so a
 	// sign-up lands either before it (and takes part) or after (refused).
@@ -642,7 +642,7 @@ func (s *Service) activeMatchSignUp(db *gorm.DB, eventID, memberID int64) (*mode
 // starts; a confirmed seat passes to the head of the gender's waitlist.
 // Codes: NOT_FOUND, WINDOW_CLOSED.
 func (s *Service) WithdrawMatchSignUp(ctx context.Context, eventID int64) (*models.MatchSignUp, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -747,7 +747,7 @@ func (s *Service) SelectMatchParticipants(ctx context.Context, eventID int64, si
 
 // MyMatchSignUps lists the calling member's sign-ups, newest first.
 func (s *Service) MyMatchSignUps(ctx context.Context, first *int, after *string) (page.Page[*models.MatchSignUp], error) {
-	return service.MyHolds[*models.MatchSignUp](ctx, s.Service, service.BookingFilter{}, first, after)
+	return core.MyHolds[*models.MatchSignUp](ctx, s.Core, core.BookingFilter{}, first, after)
 }
 
 // CheckInMatchEvent checks the calling member in with the code shown at the
@@ -755,7 +755,7 @@ func (s *Service) MyMatchSignUps(ctx context.Context, first *int, after *string)
 // from two hours before the start until the end). Codes: NOT_FOUND (no
 // confirmed sign-up), VALIDATION_FAILED (code), WINDOW_CLOSED.
 func (s *Service) CheckInMatchEvent(ctx context.Context, eventID int64, code string) (*models.MatchSignUp, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -777,12 +777,12 @@ func (s *Service) CheckInMatchEvent(ctx context.Context, eventID int64, code str
 	if e.Status != models.OfferingPublished {
 		return nil, apperr.New(apperr.WindowClosed, "活动未在进行，不能签到")
 	}
-	if err := service.CheckInOpen(now, e.StartsAt, e.EndsAt); err != nil {
+	if err := core.CheckInOpen(now, e.StartsAt, e.EndsAt); err != nil {
 		return nil, err
 	}
 	// Both sides read alike: the stored code may predate newCode's alphabet
 	// (the demo's DEMO2026 has an O).
-	if service.NormalizeCode(code) != service.NormalizeCode(e.CheckinCode) {
+	if core.NormalizeCode(code) != core.NormalizeCode(e.CheckinCode) {
 		return nil, apperr.Invalid("code", "签到码不正确")
 	}
 	if err := s.Q(ctx).Model(&models.MatchSignUp{}).Where("id = ? AND checked_in_at IS NULL", su.ID).
@@ -796,7 +796,7 @@ func (s *Service) CheckInMatchEvent(ctx context.Context, eventID int64, code str
 // profiles are open now. Everyone else gets FORBIDDEN (NOT_FOUND for an
 // event they cannot see).
 func (s *Service) participant(ctx context.Context, eventID int64) (*models.MatchEvent, int64, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -976,7 +976,7 @@ func matchedPairs(db *gorm.DB) *gorm.DB {
 
 // MyMatches lists the calling member's matches with each other's contact.
 func (s *Service) MyMatches(ctx context.Context) ([]*MatchContact, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -1010,7 +1010,7 @@ func (s *Service) BlockParticipant(ctx context.Context, eventID, otherID int64) 
 // ReportParticipant records a report on another participant for the admins.
 // Codes: FORBIDDEN, NOT_FOUND, VALIDATION_FAILED (reason), ALREADY_EXISTS.
 func (s *Service) ReportParticipant(ctx context.Context, eventID, otherID int64, reason string) error {
-	reason, err := service.CleanText("reason", reason, 2, 500)
+	reason, err := core.CleanText("reason", reason, 2, 500)
 	if err != nil {
 		return err
 	}
@@ -1045,7 +1045,7 @@ func (s *Service) MatchEventStats(ctx context.Context, eventID, unionID *int64) 
 	events := s.Q(ctx).Model(&models.MatchEvent{}).Select("id")
 	if eventID != nil {
 		var e models.MatchEvent
-		if _, err := service.OfferingInScope(s.Q(ctx), sc, *eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
+		if _, err := core.OfferingInScope(s.Q(ctx), sc, *eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
 			return nil, err
 		}
 		events = events.Where("id = ?", e.ID)
@@ -1054,7 +1054,7 @@ func (s *Service) MatchEventStats(ctx context.Context, eventID, unionID *int64) 
 		if err != nil {
 			return nil, err
 		}
-		events = events.Where("union_id IN (?) AND status <> ?", service.SubtreeUnionIDs(s.Q(ctx), root.Path), models.OfferingDraft)
+		events = events.Where("union_id IN (?) AND status <> ?", core.SubtreeUnionIDs(s.Q(ctx), root.Path), models.OfferingDraft)
 	}
 	var st MatchStats
 	var counts struct{ Events, SignUps, Selected, Attended int }
@@ -1155,7 +1155,7 @@ func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error
 			return err
 		}
 		if e.SelectionMode != models.MatchLottery || e.Status != models.OfferingPublished || e.AllocatedAt != nil {
-			return service.ErrNothingToAllocate
+			return core.ErrNothingToAllocate
 		}
 		var pending []struct {
 			ID        int64
@@ -1201,7 +1201,7 @@ func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error
 		ran = true
 		return allocation.Record(tx, matchAllocationKind, id, spec, len(cands), res)
 	})
-	if errors.Is(err, service.ErrNothingToAllocate) {
+	if errors.Is(err, core.ErrNothingToAllocate) {
 		return false, nil
 	}
 	return ran, err
@@ -1209,8 +1209,8 @@ func (s *Service) allocateMatchEvent(ctx context.Context, id int64) (bool, error
 
 // setMatchStatus applies updates to the sign-ups ids, a chunk a statement.
 func setMatchStatus(tx *gorm.DB, ids []int64, updates map[string]any) error {
-	for start := 0; start < len(ids); start += service.IDChunk {
-		chunk := ids[start:min(start+service.IDChunk, len(ids))]
+	for start := 0; start < len(ids); start += core.IDChunk {
+		chunk := ids[start:min(start+core.IDChunk, len(ids))]
 		if err := tx.Model(&models.MatchSignUp{}).Where("id IN ?", chunk).Updates(updates).Error; err != nil {
 			return err
 		}
@@ -1261,7 +1261,7 @@ func (s *Service) MatchEventSignUps(ctx context.Context, eventID int64, status *
 		if err != nil {
 			return err
 		}
-		if _, err := service.OfferingInScope(tx, sc, eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
+		if _, err := core.OfferingInScope(tx, sc, eventID, &e, func(e *models.MatchEvent) int64 { return e.UnionID }, errMatchEventNotFound, false); err != nil {
 			return err
 		}
 		return s.Audit(ctx, tx, sc.Admin.ID, "MATCH_SIGNUPS_READ", "match_event", &e.ID, &e.UnionID, "")
@@ -1273,5 +1273,5 @@ func (s *Service) MatchEventSignUps(ctx context.Context, eventID int64, status *
 	if status != nil {
 		q = q.Where("status = ?", *status)
 	}
-	return service.ByIDPage[*models.MatchSignUp](q, pa, false)
+	return core.ByIDPage[*models.MatchSignUp](q, pa, false)
 }

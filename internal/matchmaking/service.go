@@ -4,10 +4,10 @@
 // mutual picks that make a match, and blocks and reports.
 package matchmaking
 
-import "unionhall/internal/service"
+import "unionhall/internal/core"
 
 // Service is the matchmaking module over the shared core.
-type Service struct{ *service.Service }
+type Service struct{ *core.Core }
 
 // New builds the module on core.
-func New(core *service.Service) *Service { return &Service{Service: core} }
+func New(c *core.Core) *Service { return &Service{Core: c} }

@@ -15,9 +15,9 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/core"
 	"unionhall/internal/obs"
 	"unionhall/internal/ratelimit"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/internal/wechat"
 	"unionhall/models"
@@ -279,7 +279,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*AuthResult, error) 
 
 func (s *Service) refresh(ctx context.Context, raw string) (*AuthResult, error) {
 	if raw == "" || len(raw) > 128 {
-		return nil, service.ErrSessionEnded
+		return nil, core.ErrSessionEnded
 	}
 	rot, err := s.rotate(ctx, raw)
 	if errors.Is(err, errRotatedMeanwhile) {
@@ -293,9 +293,9 @@ func (s *Service) refresh(ctx context.Context, raw string) (*AuthResult, error) 
 			return nil, rerr
 		}
 		s.Log().WarnContext(ctx, "refresh token replay: session revoked", "session_id", rot.sess.ID)
-		return nil, service.ErrSessionEnded
+		return nil, core.ErrSessionEnded
 	case errors.Is(err, errRotatedMeanwhile):
-		return nil, service.ErrSessionEnded
+		return nil, core.ErrSessionEnded
 	case err != nil:
 		return nil, err
 	}
@@ -346,7 +346,7 @@ func (s *Service) rotate(ctx context.Context, raw string) (rotation, error) {
 		var old models.RefreshToken
 		if err := tx.Where("token_hash = ?", hashToken(raw)).Take(&old).Error; err != nil {
 			if store.IsNotFound(err) {
-				return service.ErrSessionEnded
+				return core.ErrSessionEnded
 			}
 			return err
 		}
@@ -354,13 +354,13 @@ func (s *Service) rotate(ctx context.Context, raw string) (rotation, error) {
 			return err
 		}
 		if rot.sess.RevokedAt != nil {
-			return service.ErrSessionEnded
+			return core.ErrSessionEnded
 		}
 		if old.UsedAt != nil {
 			return s.retried(tx, &rot, old, raw, now)
 		}
 		if !now.Before(old.ExpiresAt) {
-			return service.ErrSessionEnded
+			return core.ErrSessionEnded
 		}
 		res := tx.Model(&models.RefreshToken{}).Where("id = ? AND used_at IS NULL", old.ID).Update("used_at", now)
 		if res.Error != nil {
@@ -466,12 +466,12 @@ func (s *Service) authorize(ctx context.Context, p *auth.Principal) (*auth.Princ
 		var sess models.AuthSession
 		if err := s.Q(ctx).Take(&sess, p.SessionID).Error; err != nil {
 			if store.IsNotFound(err) {
-				return nil, service.ErrSessionEnded
+				return nil, core.ErrSessionEnded
 			}
 			return nil, err
 		}
 		if sess.RevokedAt != nil || sess.SubjectKind != p.Kind || sess.SubjectID != p.ID {
-			return nil, service.ErrSessionEnded
+			return nil, core.ErrSessionEnded
 		}
 		s.sessions.remember(p, read)
 	}
@@ -481,7 +481,7 @@ func (s *Service) authorize(ctx context.Context, p *auth.Principal) (*auth.Princ
 	var a models.Admin
 	if err := s.Q(ctx).Take(&a, p.ID).Error; err != nil {
 		if store.IsNotFound(err) {
-			return nil, service.ErrSessionEnded
+			return nil, core.ErrSessionEnded
 		}
 		return nil, err
 	}
@@ -508,16 +508,16 @@ func (s *Service) authorizeMember(ctx context.Context, p *auth.Principal) error 
 		Joins("JOIN members ON members.id = s.subject_id").Joins("LEFT JOIN unions ON unions.id = members.union_id").
 		Where("s.id = ?", p.SessionID).Take(&row).Error
 	if store.IsNotFound(err) {
-		return service.ErrSessionEnded
+		return core.ErrSessionEnded
 	}
 	if err != nil {
 		return err
 	}
 	if row.SessRevokedAt != nil || row.SessKind != p.Kind || row.SessSubject != p.ID {
-		return service.ErrSessionEnded
+		return core.ErrSessionEnded
 	}
 	m := row.Member
-	service.RememberViewer(ctx, &service.Viewer{Member: &m, UnionPath: service.Deref(row.UnionPath)})
+	core.RememberViewer(ctx, &core.Viewer{Member: &m, UnionPath: core.Deref(row.UnionPath)})
 	return nil
 }
 

@@ -8,9 +8,9 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
 	"unionhall/internal/pii"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -19,14 +19,14 @@ var errMemberNotFound = apperr.New(apperr.NotFound, "会员不存在")
 
 // Me returns the calling member. Codes: UNAUTHENTICATED, FORBIDDEN.
 func (s *Service) Me(ctx context.Context) (*models.Member, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	var m models.Member
 	if err := s.Q(ctx).Take(&m, p.ID).Error; err != nil {
 		if store.IsNotFound(err) {
-			return nil, service.ErrSessionEnded
+			return nil, core.ErrSessionEnded
 		}
 		return nil, err
 	}
@@ -50,16 +50,16 @@ type BindProfileInput struct {
 // Codes: VALIDATION_FAILED (with field), ALREADY_EXISTS (ID number bound to
 // another account), CONFLICT (changed concurrently).
 func (s *Service) BindProfile(ctx context.Context, in BindProfileInput) (*models.Member, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
 	now := s.Clock().Now()
-	name, err := service.CleanText("realName", in.RealName, 2, 30)
+	name, err := core.CleanText("realName", in.RealName, 2, 30)
 	if err != nil {
 		return nil, err
 	}
-	if !service.ValidRealName(name) {
+	if !core.ValidRealName(name) {
 		return nil, apperr.Invalid("realName", "姓名只能包含汉字、字母和间隔号")
 	}
 	id, err := pii.ParseIDNumber(in.IDNumber, now)
@@ -73,7 +73,7 @@ func (s *Service) BindProfile(ctx context.Context, in BindProfileInput) (*models
 	if !in.EmploymentForm.IsValid() {
 		return nil, apperr.Invalid("employmentForm", "就业形态不正确")
 	}
-	occupation, err := service.CleanText("occupation", in.Occupation, 0, 50)
+	occupation, err := core.CleanText("occupation", in.Occupation, 0, 50)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 	if err != nil {
 		return empty, err
 	}
-	name, err := service.CleanText("name", f.Name, 0, 30)
+	name, err := core.CleanText("name", f.Name, 0, 30)
 	if err != nil {
 		return empty, err
 	}
@@ -167,7 +167,7 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 		if err != nil {
 			return err
 		}
-		q := tx.Model(&models.Member{}).Where("union_id IN (?)", service.SubtreeUnionIDs(tx, root.Path))
+		q := tx.Model(&models.Member{}).Where("union_id IN (?)", core.SubtreeUnionIDs(tx, root.Path))
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
@@ -175,7 +175,7 @@ func (s *Service) ListMembers(ctx context.Context, f MemberFilter, first *int, a
 			q = q.Where("employment_form = ?", *f.EmploymentForm)
 		}
 		if name != "" {
-			q = q.Where("real_name LIKE ? ESCAPE '!'", service.EscapeLike(name)+"%")
+			q = q.Where("real_name LIKE ? ESCAPE '!'", core.EscapeLike(name)+"%")
 		}
 		if pa.HasKey {
 			q = q.Where("id < ?", pa.Key.ID)
@@ -216,13 +216,13 @@ func (s *Service) GetMember(ctx context.Context, id int64) (*models.Member, erro
 // loadMemberInScope loads member id into m and checks the scope. A member
 // outside the scope is FORBIDDEN, the same whether or not it exists
 // elsewhere, so ids cannot be probed.
-func (s *Service) loadMemberInScope(tx *gorm.DB, sc *service.Scope, id int64, m *models.Member) error {
+func (s *Service) loadMemberInScope(tx *gorm.DB, sc *core.Scope, id int64, m *models.Member) error {
 	if err := tx.Take(m, id).Error; err != nil {
 		if store.IsNotFound(err) {
 			if sc.Admin.IsSuperAdmin() {
 				return errMemberNotFound
 			}
-			return service.ErrOutOfScope
+			return core.ErrOutOfScope
 		}
 		return err
 	}
@@ -230,14 +230,14 @@ func (s *Service) loadMemberInScope(tx *gorm.DB, sc *service.Scope, id int64, m 
 		if sc.Admin.IsSuperAdmin() {
 			return nil
 		}
-		return service.ErrOutOfScope
+		return core.ErrOutOfScope
 	}
 	var u models.Union
 	if err := tx.Take(&u, *m.UnionID).Error; err != nil {
 		return err
 	}
 	if !sc.Covers(&u) {
-		return service.ErrOutOfScope
+		return core.ErrOutOfScope
 	}
 	return nil
 }
@@ -251,7 +251,7 @@ func (s *Service) VerifyMember(ctx context.Context, id int64) (*models.Member, e
 // RejectMember marks a bound member REJECTED with a reason the member sees.
 // Codes: FORBIDDEN, NOT_FOUND, VALIDATION_FAILED, CONFLICT.
 func (s *Service) RejectMember(ctx context.Context, id int64, reason string) (*models.Member, error) {
-	reason, err := service.CleanText("reason", reason, 2, 200)
+	reason, err := core.CleanText("reason", reason, 2, 200)
 	if err != nil {
 		return nil, err
 	}
@@ -337,5 +337,5 @@ func (s *Service) MembersByIDs(ctx context.Context, ids []int64) ([]*models.Memb
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return service.ByIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
+	return core.ByIDs(ids, rows, func(m *models.Member) int64 { return m.ID }), nil
 }

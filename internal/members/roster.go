@@ -10,8 +10,8 @@ import (
 	"gorm.io/gorm"
 
 	"unionhall/internal/apperr"
+	"unionhall/internal/core"
 	"unionhall/internal/pii"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -55,7 +55,7 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 	if err != nil {
 		return nil, err
 	}
-	f, err := s.OwnUpload(ctx, fileID, service.PurposeRoster, "fileId")
+	f, err := s.OwnUpload(ctx, fileID, core.PurposeRoster, "fileId")
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +76,7 @@ func (s *Service) ImportRoster(ctx context.Context, unionID int64, fileID string
 		name := strings.TrimSpace(r.name)
 		id, perr := pii.ParseIDNumber(r.id, now)
 		switch {
-		case !service.ValidRealName(name):
+		case !core.ValidRealName(name):
 			out.Status, out.Message = RosterError, "姓名为空或格式不正确"
 		case perr != nil:
 			out.Status, out.Message = RosterError, userMessage(perr)

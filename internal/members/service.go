@@ -3,17 +3,17 @@
 // tree, rosters, and member review.
 package members
 
-import "unionhall/internal/service"
+import "unionhall/internal/core"
 
 // Service is the members module over the shared core.
 type Service struct {
-	*service.Service
+	*core.Core
 	logins   *loginLimits
 	sessions *sessionCache
 }
 
 // New builds the module on core.
-func New(core *service.Service) *Service {
-	return &Service{Service: core, logins: newLoginLimits(),
-		sessions: newSessionCache(core.Clock(), core.Settings().SessionCacheTTL)}
+func New(c *core.Core) *Service {
+	return &Service{Core: c, logins: newLoginLimits(),
+		sessions: newSessionCache(c.Clock(), c.Settings().SessionCacheTTL)}
 }

@@ -12,8 +12,8 @@ import (
 	"gorm.io/gorm"
 
 	"unionhall/internal/apperr"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -38,7 +38,7 @@ func (s *Service) ListUnions(ctx context.Context, f UnionFilter, first *int, aft
 		if utf8.RuneCountInString(name) > 50 {
 			return page.Page[*models.Union]{}, apperr.Invalid("nameContains", "搜索词过长")
 		}
-		q = q.Where("name LIKE ? ESCAPE '!'", "%"+service.EscapeLike(name)+"%")
+		q = q.Where("name LIKE ? ESCAPE '!'", "%"+core.EscapeLike(name)+"%")
 	case f.ParentID != nil:
 		q = q.Where("parent_id = ?", *f.ParentID)
 	default:
@@ -92,7 +92,7 @@ type CreateUnionInput struct {
 // CreateUnion adds a union below one in the caller's scope. The level must be
 // below the parent's. Codes: VALIDATION_FAILED, FORBIDDEN, ALREADY_EXISTS.
 func (s *Service) CreateUnion(ctx context.Context, in CreateUnionInput) (*models.Union, error) {
-	name, err := service.CleanText("name", in.Name, 2, 100)
+	name, err := core.CleanText("name", in.Name, 2, 100)
 	if err != nil {
 		return nil, err
 	}
@@ -159,13 +159,13 @@ type CreateAdminInput struct {
 // ALREADY_EXISTS.
 func (s *Service) CreateAdmin(ctx context.Context, in CreateAdminInput) (*models.Admin, error) {
 	username := strings.TrimSpace(in.Username)
-	if !service.ValidUsername(username) {
+	if !core.ValidUsername(username) {
 		return nil, apperr.Invalid("username", "用户名应为 3–64 位字母、数字、下划线、点或减号")
 	}
 	if utf8.RuneCountInString(in.Password) < 10 || len(in.Password) > 72 {
 		return nil, apperr.Invalid("password", "密码长度应为 10–72 个字符")
 	}
-	display, err := service.CleanText("displayName", in.DisplayName, 1, 50)
+	display, err := core.CleanText("displayName", in.DisplayName, 1, 50)
 	if err != nil {
 		return nil, err
 	}
@@ -214,7 +214,7 @@ func (s *Service) ListAdmins(ctx context.Context, first *int, after *string) (pa
 	if err != nil {
 		return page.Page[*models.Admin]{}, err
 	}
-	q := s.Q(ctx).Where("union_id IN (?)", service.SubtreeUnionIDs(s.Q(ctx), sc.Root.Path))
+	q := s.Q(ctx).Where("union_id IN (?)", core.SubtreeUnionIDs(s.Q(ctx), sc.Root.Path))
 	if pa.HasKey {
 		q = q.Where("id > ?", pa.Key.ID)
 	}

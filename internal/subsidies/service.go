@@ -4,10 +4,10 @@
 // down the applicant's chain approve in turn; payments are exported.
 package subsidies
 
-import "unionhall/internal/service"
+import "unionhall/internal/core"
 
 // Service is the subsidies module over the shared core.
-type Service struct{ *service.Service }
+type Service struct{ *core.Core }
 
 // New builds the module on core.
-func New(core *service.Service) *Service { return &Service{Service: core} }
+func New(c *core.Core) *Service { return &Service{Core: c} }

@@ -9,8 +9,8 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -98,7 +98,7 @@ func (s *Service) UpdateSubsidyProgram(ctx context.Context, id int64, version in
 		if err != nil {
 			return err
 		}
-		if _, err := service.OfferingInScope(tx, sc, id, &p, subsidyProgramUnion, errSubsidyProgramNotFound, false); err != nil {
+		if _, err := core.OfferingInScope(tx, sc, id, &p, subsidyProgramUnion, errSubsidyProgramNotFound, false); err != nil {
 			return err
 		}
 		if p.Version != version {
@@ -116,7 +116,7 @@ func (s *Service) UpdateSubsidyProgram(ctx context.Context, id int64, version in
 		now := s.Clock().Now()
 		// granted_fen <= ? keeps the budget at or above what approvals hold
 		// even if one landed after the read above.
-		err = service.SaveVersioned(tx, &models.SubsidyProgram{}, p.ID, version, now, map[string]any{
+		err = core.SaveVersioned(tx, &models.SubsidyProgram{}, p.ID, version, now, map[string]any{
 			"title": p.Title, "description": p.Description, "year": p.Year,
 			"cap_associate_fen": p.CapAssociateFen, "cap_bachelor_fen": p.CapBachelorFen,
 			"cap_master_fen": p.CapMasterFen, "cap_doctorate_fen": p.CapDoctorateFen,
@@ -143,7 +143,7 @@ func (s *Service) PublishSubsidyProgram(ctx context.Context, id int64) (*models.
 		if err != nil {
 			return err
 		}
-		if _, err := service.OfferingInScope(tx, sc, id, &p, subsidyProgramUnion, errSubsidyProgramNotFound, false); err != nil {
+		if _, err := core.OfferingInScope(tx, sc, id, &p, subsidyProgramUnion, errSubsidyProgramNotFound, false); err != nil {
 			return err
 		}
 		if p.Status == models.OfferingPublished {
@@ -174,17 +174,17 @@ func subsidyProgramUnion(p *models.SubsidyProgram) int64 { return p.UnionID }
 func applySubsidyProgramInput(p *models.SubsidyProgram, in SubsidyProgramInput, isNew bool) error {
 	var err error
 	if in.Title != nil || isNew {
-		if p.Title, err = service.CleanText("title", service.Deref(in.Title), 2, 100); err != nil {
+		if p.Title, err = core.CleanText("title", core.Deref(in.Title), 2, 100); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if p.Description, err = service.CleanText("description", *in.Description, 0, 5000); err != nil {
+		if p.Description, err = core.CleanText("description", *in.Description, 0, 5000); err != nil {
 			return err
 		}
 	}
 	if in.Year != nil || isNew {
-		if y := service.Deref(in.Year); y < 2000 || y > 2100 {
+		if y := core.Deref(in.Year); y < 2000 || y > 2100 {
 			return apperr.Invalid("year", "年度不正确")
 		}
 		p.Year = *in.Year
@@ -236,7 +236,7 @@ func applySubsidyProgramInput(p *models.SubsidyProgram, in SubsidyProgramInput, 
 		p.ShareProvinceBP, p.ShareCityBP, p.ShareDistrictBP = bp[0], bp[1], bp[2]
 	}
 	if in.BudgetFen != nil || isNew {
-		b := service.Deref(in.BudgetFen)
+		b := core.Deref(in.BudgetFen)
 		if b <= 0 {
 			return apperr.Invalid("budgetFen", "总预算应大于 0")
 		}
@@ -273,14 +273,14 @@ func (s *Service) ListSubsidyPrograms(ctx context.Context, unionID *int64, statu
 	if err != nil || none {
 		return empty, err
 	}
-	return service.ByIDPage[*models.SubsidyProgram](q, pa, true)
+	return core.ByIDPage[*models.SubsidyProgram](q, pa, true)
 }
 
 // SubsidyProgram loads one programme for the caller.
 // Codes: NOT_FOUND, FORBIDDEN.
 func (s *Service) SubsidyProgram(ctx context.Context, id int64) (*models.SubsidyProgram, error) {
 	var p models.SubsidyProgram
-	err := service.GetOffering(ctx, s.Service, id, &p, subsidyProgramUnion,
+	err := core.GetOffering(ctx, s.Core, id, &p, subsidyProgramUnion,
 		func(p *models.SubsidyProgram) bool { return p.Status == models.OfferingDraft }, errSubsidyProgramNotFound)
 	if err != nil {
 		return nil, err
@@ -309,7 +309,7 @@ func (s *Service) SubsidyIneligibility(ctx context.Context, p *models.SubsidyPro
 // the member's chain, a verified member, inside the window. (The degree
 // level, the enrolment year and earlier funding are checked on the
 // application.) Codes: NOT_FOUND, NOT_ELIGIBLE, WINDOW_CLOSED.
-func (s *Service) subsidyEligible(v *service.Viewer, p *models.SubsidyProgram, now time.Time) error {
+func (s *Service) subsidyEligible(v *core.Viewer, p *models.SubsidyProgram, now time.Time) error {
 	switch {
 	case p.Status == models.OfferingDraft || !v.OnChain(p.UnionID):
 		return errSubsidyProgramNotFound
@@ -380,10 +380,10 @@ func (s *Service) ApplySubsidy(ctx context.Context, programID int64, in SubsidyA
 // checkSubsidyInput validates in for programme p and writes it into a.
 func (s *Service) checkSubsidyInput(tx *gorm.DB, p *models.SubsidyProgram, memberID int64, a *models.SubsidyApplication, in SubsidyApplicationInput) error {
 	var err error
-	if a.School, err = service.CleanText("school", in.School, 2, 100); err != nil {
+	if a.School, err = core.CleanText("school", in.School, 2, 100); err != nil {
 		return err
 	}
-	if a.Major, err = service.CleanText("major", in.Major, 2, 100); err != nil {
+	if a.Major, err = core.CleanText("major", in.Major, 2, 100); err != nil {
 		return err
 	}
 	if _, ok := p.Cap(in.Level); !ok {
@@ -403,7 +403,7 @@ func (s *Service) checkSubsidyInput(tx *gorm.DB, p *models.SubsidyProgram, membe
 	if funded > 0 {
 		return apperr.New(apperr.NotEligible, "你已获得过该学历层次的资助")
 	}
-	a.Level, a.EnrolledOn, a.TuitionFen = in.Level, service.DateOf(in.EnrolledOn), in.TuitionFen
+	a.Level, a.EnrolledOn, a.TuitionFen = in.Level, core.DateOf(in.EnrolledOn), in.TuitionFen
 	return nil
 }
 
@@ -425,7 +425,7 @@ func (s *Service) attachProofs(ctx context.Context, tx *gorm.DB, appID int64, id
 			continue
 		}
 		seen[id] = true
-		if _, err := s.OwnUploadIn(ctx, tx, id, service.PurposeProof, "proofFileIds"); err != nil {
+		if _, err := s.OwnUploadIn(ctx, tx, id, core.PurposeProof, "proofFileIds"); err != nil {
 			return err
 		}
 		if err := tx.Create(&models.SubsidyProof{ApplicationID: appID, FileID: id, CreatedAt: now}).Error; err != nil {
@@ -534,7 +534,7 @@ func (s *Service) WithdrawSubsidyApplication(ctx context.Context, id int64, vers
 // ownApplication loads application id of the calling member into a.
 // Codes: UNAUTHENTICATED, FORBIDDEN (not a member), NOT_FOUND.
 func (s *Service) ownApplication(ctx context.Context, db *gorm.DB, id int64, a *models.SubsidyApplication) error {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return err
 	}
@@ -564,7 +564,7 @@ func (s *Service) ReviewSubsidyApplication(ctx context.Context, id int64, versio
 	if decision != models.DecisionApprove {
 		minLen = 2
 	}
-	comment, err := service.CleanText("comment", comment, minLen, 500)
+	comment, err := core.CleanText("comment", comment, minLen, 500)
 	if err != nil {
 		return nil, err
 	}
@@ -674,15 +674,15 @@ func releaseGrant(tx *gorm.DB, programID, fen int64, now time.Time) error {
 // applicationInScope loads application id into a and checks the applicant's
 // union lies in the admin's scope (FORBIDDEN otherwise, whether or not it
 // exists; NOT_FOUND for super admins).
-func (s *Service) applicationInScope(db *gorm.DB, sc *service.Scope, id int64, a *models.SubsidyApplication) error {
+func (s *Service) applicationInScope(db *gorm.DB, sc *core.Scope, id int64, a *models.SubsidyApplication) error {
 	if err := db.Take(a, id).Error; err != nil {
 		if store.IsNotFound(err) {
-			return service.OutOfScope(sc, errSubsidyAppNotFound)
+			return core.OutOfScope(sc, errSubsidyAppNotFound)
 		}
 		return err
 	}
 	if !sc.CoversPath(a.UnionPath) {
-		return service.ErrOutOfScope
+		return core.ErrOutOfScope
 	}
 	return nil
 }
@@ -718,7 +718,7 @@ func (s *Service) SubsidyApplication(ctx context.Context, id int64) (*models.Sub
 // first. Codes: UNAUTHENTICATED, FORBIDDEN.
 func (s *Service) MySubsidyApplications(ctx context.Context, first *int, after *string) (page.Page[*models.SubsidyApplication], error) {
 	var empty page.Page[*models.SubsidyApplication]
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -726,7 +726,7 @@ func (s *Service) MySubsidyApplications(ctx context.Context, first *int, after *
 	if err != nil {
 		return empty, err
 	}
-	return service.ByIDPage[*models.SubsidyApplication](s.Q(ctx).Where("member_id = ?", p.ID), pa, true)
+	return core.ByIDPage[*models.SubsidyApplication](s.Q(ctx).Where("member_id = ?", p.ID), pa, true)
 }
 
 // SubsidyApplicationFilter narrows a reviewer's queue.
@@ -752,7 +752,7 @@ func (s *Service) SubsidyApplications(ctx context.Context, f SubsidyApplicationF
 		if err != nil {
 			return err
 		}
-		q := tx.Where("program_id = ?", f.ProgramID).Scopes(service.UnderPath("union_path", root.Path))
+		q := tx.Where("program_id = ?", f.ProgramID).Scopes(core.UnderPath("union_path", root.Path))
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
@@ -762,7 +762,7 @@ func (s *Service) SubsidyApplications(ctx context.Context, f SubsidyApplicationF
 		if f.Level != nil {
 			q = q.Where("level = ?", *f.Level)
 		}
-		if out, err = service.ByIDPage[*models.SubsidyApplication](q, pa, false); err != nil {
+		if out, err = core.ByIDPage[*models.SubsidyApplication](q, pa, false); err != nil {
 			return err
 		}
 		return s.Audit(ctx, tx, sc.Admin.ID, "SUBSIDY_APPLICATIONS_READ", "subsidy_program", &f.ProgramID, &root.ID,
@@ -775,7 +775,7 @@ func (s *Service) SubsidyApplications(ctx context.Context, f SubsidyApplicationF
 // applications (anyone whose scope reaches applicants: the programme is
 // published to their union's chain or within their subtree) and returns the
 // union whose subtree to read: unionID's, or the admin's root.
-func (s *Service) subsidySubtree(tx *gorm.DB, ctx context.Context, programID int64, unionID *int64) (*service.Scope, *models.Union, error) {
+func (s *Service) subsidySubtree(tx *gorm.DB, ctx context.Context, programID int64, unionID *int64) (*core.Scope, *models.Union, error) {
 	sc, err := s.AdminScope(ctx, tx)
 	if err != nil {
 		return nil, nil, err
@@ -794,7 +794,7 @@ func (s *Service) subsidySubtree(tx *gorm.DB, ctx context.Context, programID int
 	// The publisher is in the admin's subtree, or above it (a city
 	// programme reviewed by a district).
 	if !sc.Covers(&pub) && !pub.Contains(sc.Root) {
-		return nil, nil, service.ErrOutOfScope
+		return nil, nil, core.ErrOutOfScope
 	}
 	root, err := s.UnionOrRoot(tx, sc, unionID)
 	if err != nil {
@@ -810,7 +810,7 @@ func (s *Service) SubsidyProgramsByIDs(ctx context.Context, ids []int64) ([]*mod
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return service.ByIDs(ids, rows, func(p *models.SubsidyProgram) int64 { return p.ID }), nil
+	return core.ByIDs(ids, rows, func(p *models.SubsidyProgram) int64 { return p.ID }), nil
 }
 
 // SubsidyReviewsByApplicationIDs loads the trails of applications for a
@@ -876,7 +876,7 @@ func (s *Service) SubsidyStatistics(ctx context.Context, programID int64, unionI
 	}
 	err = db.Model(&models.SubsidyApplication{}).
 		Select("level, status, COUNT(*) AS n, SUM(grant_province_fen) AS province, SUM(grant_city_fen) AS city, SUM(grant_district_fen) AS distr").
-		Where("program_id = ?", programID).Scopes(service.UnderPath("union_path", root.Path)).
+		Where("program_id = ?", programID).Scopes(core.UnderPath("union_path", root.Path)).
 		Group("level, status").Scan(&rows).Error
 	if err != nil {
 		return nil, err

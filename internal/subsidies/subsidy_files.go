@@ -13,7 +13,7 @@ import (
 
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
-	"unionhall/internal/service"
+	"unionhall/internal/core"
 	"unionhall/models"
 )
 
@@ -83,7 +83,7 @@ func (s *Service) canSeeApplication(ctx context.Context, a *models.SubsidyApplic
 		return err
 	}
 	if !sc.CoversPath(a.UnionPath) {
-		return service.ErrOutOfScope
+		return core.ErrOutOfScope
 	}
 	return nil
 }
@@ -97,13 +97,13 @@ func (s *Service) proofSignature(fileID string, exp int64) string {
 func (s *Service) OpenProof(ctx context.Context, fileID, exp, sig string) (*models.UploadedFile, io.ReadCloser, error) {
 	e, err := strconv.ParseInt(exp, 10, 64)
 	if err != nil || !hmac.Equal([]byte(sig), []byte(s.proofSignature(fileID, e))) {
-		return nil, nil, service.ErrSignedLink
+		return nil, nil, core.ErrSignedLink
 	}
 	if !s.Clock().Now().Before(time.Unix(e, 0)) {
-		return nil, nil, service.ErrSignedLink
+		return nil, nil, core.ErrSignedLink
 	}
 	var f models.UploadedFile
-	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, service.PurposeProof).
+	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, core.PurposeProof).
 		Where("EXISTS (?)", s.Q(ctx).Session(&gorm.Session{NewDB: true}).Model(&models.SubsidyProof{}).
 			Select("1").Where("file_id = ?", fileID)).Take(&f).Error
 	if err != nil {
@@ -120,7 +120,7 @@ func (s *Service) OpenProof(ctx context.Context, fileID, exp, sig string) (*mode
 // the APPROVED applications from the caller's subtree with each funding
 // level's part. Phones are masked unless fullPhones; the export is audited.
 // Codes: FORBIDDEN, NOT_FOUND.
-func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fullPhones bool) (*service.Export, error) {
+func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fullPhones bool) (*core.Export, error) {
 	var p models.SubsidyProgram
 	var root *models.Union
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
@@ -132,33 +132,33 @@ func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fu
 		if err := tx.Take(&p, programID).Error; err != nil {
 			return err
 		}
-		return s.Audit(ctx, tx, sc.Admin.ID, "SUBSIDY_PAYMENTS_EXPORT", "subsidy_program", &p.ID, &root.ID, service.ExportDetail(fullPhones))
+		return s.Audit(ctx, tx, sc.Admin.ID, "SUBSIDY_PAYMENTS_EXPORT", "subsidy_program", &p.ID, &root.ID, core.ExportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err
 	}
 	header := []string{"申请编号", "姓名", "手机号", "所属工会", "学校", "专业", "学历层次", "学费（元）", "资助金额（元）",
 		"省级出资（元）", "市级出资（元）", "区级出资（元）", "核定时间"}
-	return &service.Export{FileName: p.Title + "-资助发放名单.xlsx", Stream: func(w io.Writer) error {
-		return service.WriteXLSX(w, "资助发放名单", header, func(emit func([]any) error) error {
+	return &core.Export{FileName: p.Title + "-资助发放名单.xlsx", Stream: func(w io.Writer) error {
+		return core.WriteXLSX(w, "资助发放名单", header, func(emit func([]any) error) error {
 			type row struct {
 				models.SubsidyApplication  `gorm:"embedded"`
 				RealName, Phone, UnionName string
 			}
-			return service.InBatches(func(after int64) ([]row, error) {
+			return core.InBatches(func(after int64) ([]row, error) {
 				var rows []row
 				err := s.Q(ctx).Table("subsidy_applications").
 					Select("subsidy_applications.*, members.real_name, members.phone, unions.name AS union_name").
 					Joins("JOIN members ON members.id = subsidy_applications.member_id").
 					Joins("JOIN unions ON unions.id = subsidy_applications.union_id").
 					Where("subsidy_applications.program_id = ? AND subsidy_applications.status = ?", p.ID, models.SubsidyApproved).
-					Scopes(service.UnderPath("subsidy_applications.union_path", root.Path)).
+					Scopes(core.UnderPath("subsidy_applications.union_path", root.Path)).
 					Where("subsidy_applications.id > ?", after).Order("subsidy_applications.id").Limit(500).Find(&rows).Error
 				return rows, err
 			}, func(r row) int64 { return r.ID }, func(r row) error {
-				return emit([]any{r.ID, r.RealName, service.ExportPhone(r.Phone, fullPhones), r.UnionName, r.School, r.Major,
+				return emit([]any{r.ID, r.RealName, core.ExportPhone(r.Phone, fullPhones), r.UnionName, r.School, r.Major,
 					r.Level.Label(), yuan(r.TuitionFen), yuan(r.GrantFen()), yuan(r.GrantProvinceFen), yuan(r.GrantCityFen),
-					yuan(r.GrantDistrictFen), service.ExportTime(r.DecidedAt)})
+					yuan(r.GrantDistrictFen), core.ExportTime(r.DecidedAt)})
 			})
 		})
 	}}, nil

@@ -74,7 +74,7 @@ func NewServerOn(tb testing.TB, db *store.DB, opts ...Option) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	demo, err := seed.Demo(context.Background(), db, a.Svc.Sealer(), clk.Now())
+	demo, err := seed.Demo(context.Background(), db, a.Core.Sealer(), clk.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}

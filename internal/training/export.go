@@ -5,7 +5,7 @@ import (
 
 	"gorm.io/gorm"
 
-	"unionhall/internal/service"
+	"unionhall/internal/core"
 	"unionhall/models"
 )
 
@@ -13,7 +13,7 @@ import (
 // its scope. Phones and ID numbers are masked unless fullPhones asks for
 // whole phone numbers (for calling members), which the audit log records.
 // Codes: FORBIDDEN.
-func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPhones bool) (*service.Export, error) {
+func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPhones bool) (*core.Export, error) {
 	var c models.TrainingClass
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		sc, err := s.AdminScope(ctx, tx)
@@ -23,7 +23,7 @@ func (s *Service) ExportClassBookings(ctx context.Context, classID int64, fullPh
 		if _, err := s.classInScope(tx, sc, classID, &c, false); err != nil {
 			return err
 		}
-		return s.Audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_EXPORT", "training_class", &c.ID, &c.UnionID, service.ExportDetail(fullPhones))
+		return s.Audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_EXPORT", "training_class", &c.ID, &c.UnionID, core.ExportDetail(fullPhones))
 	})
 	if err != nil {
 		return nil, err

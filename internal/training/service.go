@@ -5,18 +5,18 @@
 package training
 
 import (
-	"unionhall/internal/service"
+	"unionhall/internal/core"
 	"unionhall/models"
 )
 
 // Service is the training module over the shared core.
 type Service struct {
-	*service.Service
-	classes *service.OfferingCache[models.TrainingClass]
+	*core.Core
+	classes *core.OfferingCache[models.TrainingClass]
 }
 
 // New builds the module on core.
-func New(core *service.Service) *Service {
-	return &Service{Service: core,
-		classes: service.NewOfferingCache(core.DB(), func(c models.TrainingClass) int64 { return c.ID })}
+func New(c *core.Core) *Service {
+	return &Service{Core: c,
+		classes: core.NewOfferingCache(c.DB(), func(c models.TrainingClass) int64 { return c.ID })}
 }

@@ -10,9 +10,9 @@ import (
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -46,7 +46,7 @@ type ClassInput struct {
 	BookingOpensAt  *time.Time
 	BookingClosesAt *time.Time
 	CancelDeadline  *time.Time
-	Eligibility     *service.EligibilityInput
+	Eligibility     *core.EligibilityInput
 }
 
 // CreateTrainingClass stores a new class as a DRAFT in a union of the
@@ -108,10 +108,10 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 			return err
 		}
 		now := s.Clock().Now()
-		if err := service.ResizePool(tx, trainingSeats, c.ID, oldCapacity, oldWaitlist, c.Capacity, c.WaitlistLimit, c.WaitlistCount, "waitlistLimit", now); err != nil {
+		if err := core.ResizePool(tx, trainingSeats, c.ID, oldCapacity, oldWaitlist, c.Capacity, c.WaitlistLimit, c.WaitlistCount, "waitlistLimit", now); err != nil {
 			return err
 		}
-		err = service.SaveVersioned(tx, &models.TrainingClass{}, c.ID, version, now, service.WithColumns(map[string]any{
+		err = core.SaveVersioned(tx, &models.TrainingClass{}, c.ID, version, now, core.WithColumns(map[string]any{
 			"title": c.Title, "category": c.Category, "description": c.Description, "teacher": c.Teacher,
 			"cover_url": c.CoverURL, "starts_at": c.StartsAt, "ends_at": c.EndsAt,
 			"booking_opens_at": c.BookingOpensAt, "booking_closes_at": c.BookingClosesAt, "cancel_deadline": c.CancelDeadline,
@@ -139,10 +139,10 @@ func (s *Service) UpdateTrainingClass(ctx context.Context, id int64, version int
 // applyClassInput validates in against c (the stored class, or a new one)
 // and writes the result into c. It returns the new sessions, or nil when
 // they are unchanged.
-func (s *Service) applyClassInput(tx *gorm.DB, sc *service.Scope, pub *models.Union, c *models.TrainingClass, in ClassInput, isNew bool) ([]models.TrainingSession, error) {
+func (s *Service) applyClassInput(tx *gorm.DB, sc *core.Scope, pub *models.Union, c *models.TrainingClass, in ClassInput, isNew bool) ([]models.TrainingSession, error) {
 	var err error
 	if in.Title != nil || isNew {
-		if c.Title, err = service.CleanText("title", service.Deref(in.Title), 2, 100); err != nil {
+		if c.Title, err = core.CleanText("title", core.Deref(in.Title), 2, 100); err != nil {
 			return nil, err
 		}
 	}
@@ -153,17 +153,17 @@ func (s *Service) applyClassInput(tx *gorm.DB, sc *service.Scope, pub *models.Un
 		c.Category = *in.Category
 	}
 	if in.Description != nil {
-		if c.Description, err = service.CleanText("description", *in.Description, 0, 5000); err != nil {
+		if c.Description, err = core.CleanText("description", *in.Description, 0, 5000); err != nil {
 			return nil, err
 		}
 	}
 	if in.Teacher != nil {
-		if c.Teacher, err = service.CleanText("teacher", *in.Teacher, 0, 50); err != nil {
+		if c.Teacher, err = core.CleanText("teacher", *in.Teacher, 0, 50); err != nil {
 			return nil, err
 		}
 	}
 	if in.CoverURL != nil {
-		if c.CoverURL, err = service.CleanURL("coverUrl", *in.CoverURL); err != nil {
+		if c.CoverURL, err = core.CleanURL("coverUrl", *in.CoverURL); err != nil {
 			return nil, err
 		}
 	}
@@ -178,7 +178,7 @@ func (s *Service) applyClassInput(tx *gorm.DB, sc *service.Scope, pub *models.Un
 		}
 	}
 	if in.Capacity != nil || isNew {
-		if c.Capacity = service.Deref(in.Capacity); c.Capacity < 1 || c.Capacity > 100000 {
+		if c.Capacity = core.Deref(in.Capacity); c.Capacity < 1 || c.Capacity > 100000 {
 			return nil, apperr.Invalid("capacity", "名额应在 1 到 100000 之间")
 		}
 	}
@@ -236,11 +236,11 @@ func validSessions(in []SessionInput) ([]models.TrainingSession, error) {
 		if x.EndsAt.Sub(x.StartsAt) > 24*time.Hour {
 			return nil, apperr.Invalid(field+".endsAt", "一次课不能超过 24 小时")
 		}
-		place, err := service.CleanText(field+".place", x.Place, 0, 200)
+		place, err := core.CleanText(field+".place", x.Place, 0, 200)
 		if err != nil {
 			return nil, err
 		}
-		link, err := service.CleanURL(field+".onlineUrl", x.OnlineURL)
+		link, err := core.CleanURL(field+".onlineUrl", x.OnlineURL)
 		if err != nil {
 			return nil, err
 		}
@@ -274,16 +274,16 @@ func maxTime(a, b time.Time) time.Time {
 // in the caller's scope; it returns that union. A class outside the scope is
 // FORBIDDEN whether or not it exists. lockedRead makes the read current on
 // MySQL (after seats.Lock).
-func (s *Service) classInScope(tx *gorm.DB, sc *service.Scope, id int64, c *models.TrainingClass, lockedRead bool) (*models.Union, error) {
-	return service.OfferingInScope(tx, sc, id, c, func(c *models.TrainingClass) int64 { return c.UnionID }, errClassNotFound, lockedRead)
+func (s *Service) classInScope(tx *gorm.DB, sc *core.Scope, id int64, c *models.TrainingClass, lockedRead bool) (*models.Union, error) {
+	return core.OfferingInScope(tx, sc, id, c, func(c *models.TrainingClass) int64 { return c.UnionID }, errClassNotFound, lockedRead)
 }
 
 // lockClass takes class id's seat lock (changes to its seats and bookings
 // queue behind it), then loads it current into c and checks the scope.
-func (s *Service) lockClass(tx *gorm.DB, sc *service.Scope, id int64, c *models.TrainingClass) (*models.Union, error) {
+func (s *Service) lockClass(tx *gorm.DB, sc *core.Scope, id int64, c *models.TrainingClass) (*models.Union, error) {
 	if ok, err := seats.Lock(tx, trainingSeats, id); err != nil || !ok {
 		if err == nil {
-			err = service.OutOfScope(sc, errClassNotFound)
+			err = core.OutOfScope(sc, errClassNotFound)
 		}
 		return nil, err
 	}
@@ -306,7 +306,7 @@ func (s *Service) CloseTrainingClass(ctx context.Context, id int64) (*models.Tra
 // with the reason, which members see. Idempotent.
 // Codes: VALIDATION_FAILED (reason), FORBIDDEN, CONFLICT.
 func (s *Service) CancelTrainingClass(ctx context.Context, id int64, reason string) (*models.TrainingClass, error) {
-	reason, err := service.CleanText("reason", reason, 2, 150)
+	reason, err := core.CleanText("reason", reason, 2, 150)
 	if err != nil {
 		return nil, err
 	}
@@ -324,7 +324,7 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 			return err
 		}
 		now := s.Clock().Now()
-		moved, err := service.StatusMove{Model: &models.TrainingClass{}, ID: c.ID, From: c.Status, To: to, Now: now, Noun: "课程",
+		moved, err := core.StatusMove{Model: &models.TrainingClass{}, ID: c.ID, From: c.Status, To: to, Now: now, Noun: "课程",
 			Prepare: func(updates map[string]any) error {
 				s.classes.Forget(c.ID)
 				if to != models.OfferingCancelled {
@@ -355,7 +355,7 @@ func (s *Service) moveClass(ctx context.Context, id int64, to models.OfferingSta
 // most one active booking per class; a retry returns it unchanged.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE (with the reason), FULL.
 func (s *Service) BookClass(ctx context.Context, classID int64) (*models.TrainingBooking, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +364,7 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 		return nil, err
 	}
 	now := s.Clock().Now()
-	return service.SeatRush[models.TrainingBooking]{
+	return core.SeatRush[models.TrainingBooking]{
 		Spec: trainingSeats, PoolID: classID,
 		Open: seats.Open{
 			SQL:  "status = ? AND booking_opens_at <= ? AND booking_closes_at > ?",
@@ -384,15 +384,15 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 		Hold: func(g seats.Grant) *models.TrainingBooking {
 			active := true
 			return &models.TrainingBooking{ClassID: classID, MemberID: p.ID, Status: models.BookingStatus(g.Status),
-				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: service.NewCode(20), CreatedAt: now, UpdatedAt: now}
+				Active: &active, WaitSeq: g.WaitSeq, CheckinCode: core.NewCode(20), CreatedAt: now, UpdatedAt: now}
 		},
-	}.Take(ctx, s.Service)
+	}.Take(ctx, s.Core)
 }
 
 // freshBookingCheck is the booking rule on a fresh read of the class and
 // of the member's booking. It returns the member's active booking when this
 // is a retry, else the refusal, else the class, open for them.
-func (s *Service) freshBookingCheck(ctx context.Context, v *service.Viewer, classID int64, now time.Time) (*models.TrainingClass, *models.TrainingBooking, error) {
+func (s *Service) freshBookingCheck(ctx context.Context, v *core.Viewer, classID int64, now time.Time) (*models.TrainingClass, *models.TrainingBooking, error) {
 	var row struct {
 		models.TrainingClass `gorm:"embedded"`
 		MyBookingID          *int64
@@ -422,7 +422,7 @@ func (s *Service) freshBookingCheck(ctx context.Context, v *service.Viewer, clas
 // canBook is the booking rule: the class is visible to the member, open,
 // within its window, and the member is eligible and not barred by the
 // no-show rule. Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE.
-func (s *Service) canBook(v *service.Viewer, c *models.TrainingClass, now time.Time) error {
+func (s *Service) canBook(v *core.Viewer, c *models.TrainingClass, now time.Time) error {
 	if !c.IsVisibleToMembers() || !v.OnChain(c.UnionID) {
 		return errClassNotFound
 	}
@@ -454,7 +454,7 @@ func (s *Service) canBook(v *service.Viewer, c *models.TrainingClass, now time.T
 // Idempotent: cancelling a cancelled booking returns it.
 // Codes: NOT_FOUND, WINDOW_CLOSED (past the cancel deadline).
 func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.TrainingBooking, error) {
-	return service.SeatCancel[*models.TrainingBooking]{
+	return core.SeatCancel[*models.TrainingBooking]{
 		Spec: trainingSeats, Id: bookingID, NotFound: errBookingNotFound, Ended: "课程已结束，不能取消",
 		Pool:   func(b *models.TrainingBooking) int64 { return b.ClassID },
 		Owner:  func(b *models.TrainingBooking) int64 { return b.MemberID },
@@ -469,7 +469,7 @@ func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.T
 			}
 			return nil
 		},
-	}.Run(ctx, s.Service, &models.TrainingBooking{})
+	}.Run(ctx, s.Core, &models.TrainingBooking{})
 }
 
 // CheckInBooking marks the booking with this code ATTENDED. The code may be
@@ -477,7 +477,7 @@ func (s *Service) CancelBooking(ctx context.Context, bookingID int64) (*models.T
 // check-in window (checkInOpen). Idempotent. Codes: NOT_FOUND, FORBIDDEN,
 // VALIDATION_FAILED (the booking holds no seat), WINDOW_CLOSED.
 func (s *Service) CheckInBooking(ctx context.Context, code string) (*models.TrainingBooking, error) {
-	code = service.NormalizeCode(code, "unionhall:checkin:")
+	code = core.NormalizeCode(code, "unionhall:checkin:")
 	if len(code) != 20 {
 		return nil, apperr.Invalid("code", "签到码应为 20 位")
 	}
@@ -532,7 +532,7 @@ func (s *Service) setAttendance(ctx context.Context, find func(*gorm.DB, *models
 			return nil // a retry
 		case models.BookingConfirmed, models.BookingAttended, models.BookingNoShow:
 		default:
-			return apperr.Invalid("code", "该预约没有获得名额（"+service.BookingLabel(b.Status)+"），不能签到")
+			return apperr.Invalid("code", "该预约没有获得名额（"+core.BookingLabel(b.Status)+"），不能签到")
 		}
 		if to == models.BookingAttended {
 			if err := s.classCheckInOpen(tx, &c, now, byCode); err != nil {
@@ -576,20 +576,20 @@ func (s *Service) classCheckInOpen(tx *gorm.DB, c *models.TrainingClass, now tim
 	if err := tx.Where("class_id = ?", c.ID).Order("starts_at, seq").Find(&sessions).Error; err != nil {
 		return err
 	}
-	spans := make([]service.Span, len(sessions))
+	spans := make([]core.Span, len(sessions))
 	for i, se := range sessions {
-		spans[i] = service.Span{Start: se.StartsAt, End: se.EndsAt}
+		spans[i] = core.Span{Start: se.StartsAt, End: se.EndsAt}
 	}
 	if len(spans) == 0 { // sessions are required; the class's span then
-		spans = []service.Span{{Start: c.StartsAt, End: c.EndsAt}}
+		spans = []core.Span{{Start: c.StartsAt, End: c.EndsAt}}
 	}
 	if !byCode {
-		if from, _ := service.CheckInWindow(spans[0].Start, spans[0].End); now.Before(from) {
-			return service.CheckInOpen(now, spans[0].Start, spans[0].End)
+		if from, _ := core.CheckInWindow(spans[0].Start, spans[0].End); now.Before(from) {
+			return core.CheckInOpen(now, spans[0].Start, spans[0].End)
 		}
 		return nil
 	}
-	return service.CheckInOpenAny(now, spans)
+	return core.CheckInOpenAny(now, spans)
 }
 
 // SweepNoShows turns the confirmed, unattended bookings of classes that have
@@ -716,7 +716,7 @@ type ClassFilter struct {
 }
 
 // ClassCursor is a class's cursor in a list.
-func ClassCursor(c *models.TrainingClass) any { return service.CursorKey{T: c.StartsAt, I: c.ID} }
+func ClassCursor(c *models.TrainingClass) any { return core.CursorKey{T: c.StartsAt, I: c.ID} }
 
 // ListTrainingClasses lists classes soonest first. Members see published and
 // closed classes of the unions on their chain (their union up to the root);
@@ -727,7 +727,7 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 	if _, err := auth.Require(ctx); err != nil {
 		return empty, err
 	}
-	pa, err := page.Parse[service.CursorKey](first, after)
+	pa, err := page.Parse[core.CursorKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -762,7 +762,7 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 // subtree (FORBIDDEN otherwise).
 func (s *Service) GetTrainingClass(ctx context.Context, id int64) (*models.TrainingClass, error) {
 	var c models.TrainingClass
-	if err := service.GetOffering(ctx, s.Service, id, &c, func(c *models.TrainingClass) int64 { return c.UnionID },
+	if err := core.GetOffering(ctx, s.Core, id, &c, func(c *models.TrainingClass) int64 { return c.UnionID },
 		func(c *models.TrainingClass) bool { return !c.IsVisibleToMembers() }, errClassNotFound); err != nil {
 		return nil, err
 	}
@@ -841,13 +841,13 @@ func (s *Service) TrainingClassStats(ctx context.Context, c *models.TrainingClas
 }
 
 // MyBookings lists the calling member's bookings, newest first.
-func (s *Service) MyBookings(ctx context.Context, f service.BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
-	return service.MyHolds[*models.TrainingBooking](ctx, s.Service, f, first, after)
+func (s *Service) MyBookings(ctx context.Context, f core.BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
+	return core.MyHolds[*models.TrainingBooking](ctx, s.Core, f, first, after)
 }
 
 // ClassBookings lists a class's bookings in booking order for admins of its
 // scope. The read of members' data is audited. Codes: FORBIDDEN.
-func (s *Service) ClassBookings(ctx context.Context, classID int64, f service.BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
+func (s *Service) ClassBookings(ctx context.Context, classID int64, f core.BookingFilter, first *int, after *string) (page.Page[*models.TrainingBooking], error) {
 	var empty page.Page[*models.TrainingBooking]
 	pa, err := page.Parse[page.IDKey](first, after)
 	if err != nil {
@@ -867,7 +867,7 @@ func (s *Service) ClassBookings(ctx context.Context, classID int64, f service.Bo
 		if f.Status != nil {
 			q = q.Where("status = ?", *f.Status)
 		}
-		if got, err = service.ByIDPage[*models.TrainingBooking](q, pa, false); err != nil {
+		if got, err = core.ByIDPage[*models.TrainingBooking](q, pa, false); err != nil {
 			return err
 		}
 		return s.Audit(ctx, tx, sc.Admin.ID, "TRAINING_BOOKINGS_LIST", "training_class", &c.ID, &c.UnionID,
@@ -948,5 +948,5 @@ func (s *Service) ClassesByIDs(ctx context.Context, ids []int64) ([]*models.Trai
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return service.ByIDs(ids, rows, func(c *models.TrainingClass) int64 { return c.ID }), nil
+	return core.ByIDs(ids, rows, func(c *models.TrainingClass) int64 { return c.ID }), nil
 }

@@ -6,25 +6,25 @@ package vouchers
 import (
 	"time"
 
+	"unionhall/internal/core"
 	"unionhall/internal/ratelimit"
-	"unionhall/internal/service"
 	"unionhall/models"
 )
 
 // Service is the vouchers module over the shared core.
 type Service struct {
-	*service.Service
-	batches *service.OfferingCache[models.VoucherBatch]
+	*core.Core
+	batches *core.OfferingCache[models.VoucherBatch]
 	// redeemerFailures: 10 wrong codes, then one more every 6 s: typos
 	// pass, guessing a 100-bit code does not.
 	redeemerFailures *ratelimit.Keyed
 }
 
 // New builds the module on core.
-func New(core *service.Service) *Service {
+func New(c *core.Core) *Service {
 	return &Service{
-		Service:          core,
-		batches:          service.NewOfferingCache(core.DB(), func(b models.VoucherBatch) int64 { return b.ID }),
+		Core:             c,
+		batches:          core.NewOfferingCache(c.DB(), func(b models.VoucherBatch) int64 { return b.ID }),
 		redeemerFailures: ratelimit.New(6*time.Second, 10),
 	}
 }

@@ -15,9 +15,9 @@ import (
 	"unionhall/internal/apperr"
 	"unionhall/internal/auth"
 	"unionhall/internal/clock"
+	"unionhall/internal/core"
 	"unionhall/internal/page"
 	"unionhall/internal/seats"
-	"unionhall/internal/service"
 	"unionhall/internal/store"
 	"unionhall/models"
 )
@@ -46,17 +46,17 @@ type VoucherBatchInput struct {
 	ValidFrom      *time.Time
 	ValidUntil     *time.Time
 	ValidDays      *int
-	Eligibility    *service.EligibilityInput
+	Eligibility    *core.EligibilityInput
 }
 
 // CreateVoucherBatch stores a new batch as a DRAFT in a union of the
 // caller's scope. Codes: VALIDATION_FAILED (with field), FORBIDDEN.
 func (s *Service) CreateVoucherBatch(ctx context.Context, in VoucherBatchInput) (*models.VoucherBatch, error) {
-	title, err := service.CleanText("title", in.Title, 2, 100)
+	title, err := core.CleanText("title", in.Title, 2, 100)
 	if err != nil {
 		return nil, err
 	}
-	desc, err := service.CleanText("description", in.Description, 0, 5000)
+	desc, err := core.CleanText("description", in.Description, 0, 5000)
 	if err != nil {
 		return nil, err
 	}
@@ -142,8 +142,8 @@ func validBatch(b *models.VoucherBatch, group string, now time.Time) error {
 // batchInScope loads batch id into b and checks its union is in the
 // caller's scope. FORBIDDEN whether or not it exists (super admins see
 // NOT_FOUND).
-func (s *Service) batchInScope(tx *gorm.DB, sc *service.Scope, id int64, b *models.VoucherBatch) (*models.Union, error) {
-	return service.OfferingInScope(tx, sc, id, b, func(b *models.VoucherBatch) int64 { return b.UnionID }, errBatchNotFound, false)
+func (s *Service) batchInScope(tx *gorm.DB, sc *core.Scope, id int64, b *models.VoucherBatch) (*models.Union, error) {
+	return core.OfferingInScope(tx, sc, id, b, func(b *models.VoucherBatch) int64 { return b.UnionID }, errBatchNotFound, false)
 }
 
 // PublishVoucherBatch opens a draft batch to members. Idempotent.
@@ -168,7 +168,7 @@ func (s *Service) moveBatch(ctx context.Context, id int64, to models.OfferingSta
 		if _, err := s.batchInScope(tx, sc, id, &b); err != nil {
 			return err
 		}
-		moved, err := service.StatusMove{Model: &models.VoucherBatch{}, ID: b.ID, From: b.Status, To: to, Now: s.Clock().Now(), Noun: "礼券",
+		moved, err := core.StatusMove{Model: &models.VoucherBatch{}, ID: b.ID, From: b.Status, To: to, Now: s.Clock().Now(), Noun: "礼券",
 
 			Allowed: func(from, to models.OfferingStatus) bool {
 				return from.CanTransition(to) && to != models.OfferingCancelled
@@ -193,7 +193,7 @@ func (s *Service) moveBatch(ctx context.Context, id int64, to models.OfferingSta
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE, LIMIT_REACHED, FULL,
 // VALIDATION_FAILED (requestId).
 func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID string) (*models.Voucher, error) {
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -269,17 +269,17 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 		from, until := b.ValidityFor(now)
 		active := true
 		v = models.Voucher{BatchID: b.ID, MemberID: p.ID, ClaimSeq: seq, RequestID: reqID, ExclusiveGroup: b.ExclusiveGroup,
-			Code: service.NewCode(20), Status: models.VoucherClaimed, Active: &active, ValidFrom: from, ValidUntil: until,
+			Code: core.NewCode(20), Status: models.VoucherClaimed, Active: &active, ValidFrom: from, ValidUntil: until,
 			CreatedAt: now, UpdatedAt: now}
 		if err := tx.Create(&v).Error; err != nil {
 			if store.IsDuplicate(err) {
-				return service.ErrRaced
+				return core.ErrRaced
 			}
 			return err
 		}
 		return nil
 	})
-	if errors.Is(err, service.ErrRaced) {
+	if errors.Is(err, core.ErrRaced) {
 		return s.afterClaimRace(ctx, p.ID, batchID, seq, reqID)
 	}
 	if errors.Is(err, errStockOut) { // or closed a moment ago: say which
@@ -305,7 +305,7 @@ var errRefusedFast = errors.New("check fresh")
 // member holds when they may claim, fills v with their voucher when this is
 // a retry, or returns the refusal. Codes: NOT_FOUND, WINDOW_CLOSED,
 // NOT_ELIGIBLE, LIMIT_REACHED, FULL.
-func (s *Service) claimChecks(ctx context.Context, viewer *service.Viewer, batchID int64, reqID *string, now time.Time, v *models.Voucher) (*models.VoucherBatch, int, error) {
+func (s *Service) claimChecks(ctx context.Context, viewer *core.Viewer, batchID int64, reqID *string, now time.Time, v *models.Voucher) (*models.VoucherBatch, int, error) {
 	var row struct {
 		models.VoucherBatch `gorm:"embedded"`
 		Held                int
@@ -380,7 +380,7 @@ func (s *Service) groupHeld(tx *gorm.DB, memberID int64, group string, batchID i
 
 // canClaim is the claim rule shared by the claim and the browse reason.
 // Codes: NOT_FOUND, WINDOW_CLOSED, NOT_ELIGIBLE, FULL.
-func (s *Service) canClaim(v *service.Viewer, b *models.VoucherBatch, now time.Time) error {
+func (s *Service) canClaim(v *core.Viewer, b *models.VoucherBatch, now time.Time) error {
 	if b.Status == models.OfferingDraft || !v.OnChain(b.UnionID) {
 		return errBatchNotFound
 	}
@@ -444,7 +444,7 @@ func (s *Service) RedeemVoucher(ctx context.Context, code string) (*models.Vouch
 	if s.redeemerFailures.Exhausted(key) {
 		return nil, apperr.New(apperr.RateLimited, "核销失败次数过多，请稍后再试")
 	}
-	v, err := s.redeem(ctx, p, service.NormalizeCode(code, "unionhall:voucher:"))
+	v, err := s.redeem(ctx, p, core.NormalizeCode(code, "unionhall:voucher:"))
 	// Guessing shows as unknown codes and other batches' codes; a code of
 	// one's own batch that was used or expired is no guess.
 	if c := apperr.CodeOf(err); c == apperr.NotFound || c == apperr.Forbidden {
@@ -549,7 +549,7 @@ func (s *Service) mayRedeem(tx *gorm.DB, p *auth.Principal, batchID int64) error
 // and exclusive group. Idempotent.
 // Codes: VALIDATION_FAILED (reason, or already redeemed), FORBIDDEN, NOT_FOUND.
 func (s *Service) RevokeVoucher(ctx context.Context, voucherID int64, reason string) (*models.Voucher, error) {
-	reason, err := service.CleanText("reason", reason, 2, 200)
+	reason, err := core.CleanText("reason", reason, 2, 200)
 	if err != nil {
 		return nil, err
 	}
@@ -616,7 +616,7 @@ func (s *Service) SetRedeemerBatches(ctx context.Context, redeemerID int64, batc
 		}
 		if err := tx.Take(&a, redeemerID).Error; err != nil {
 			if store.IsNotFound(err) {
-				return service.ErrOutOfScope
+				return core.ErrOutOfScope
 			}
 			return err
 		}
@@ -625,7 +625,7 @@ func (s *Service) SetRedeemerBatches(ctx context.Context, redeemerID int64, batc
 			return err
 		}
 		if !sc.Covers(&u) {
-			return service.ErrOutOfScope
+			return core.ErrOutOfScope
 		}
 		if a.Role != models.RoleRedeemer {
 			return apperr.Invalid("redeemerId", "该账号不是核销员账号")
@@ -677,7 +677,7 @@ func (s *Service) ListVoucherBatches(ctx context.Context, f BatchFilter, first *
 	if err != nil {
 		return empty, err
 	}
-	pa, err := page.Parse[service.CursorKey](first, after)
+	pa, err := page.Parse[core.CursorKey](first, after)
 	if err != nil {
 		return empty, err
 	}
@@ -702,12 +702,12 @@ func (s *Service) ListVoucherBatches(ctx context.Context, f BatchFilter, first *
 }
 
 // BatchCursor is a batch's cursor in a list.
-func BatchCursor(b *models.VoucherBatch) any { return service.CursorKey{T: b.ClaimClosesAt, I: b.ID} }
+func BatchCursor(b *models.VoucherBatch) any { return core.CursorKey{T: b.ClaimClosesAt, I: b.ID} }
 
 // GetVoucherBatch returns a batch the caller may see (as GetTrainingClass).
 func (s *Service) GetVoucherBatch(ctx context.Context, id int64) (*models.VoucherBatch, error) {
 	var b models.VoucherBatch
-	if err := service.GetOffering(ctx, s.Service, id, &b, func(b *models.VoucherBatch) int64 { return b.UnionID },
+	if err := core.GetOffering(ctx, s.Core, id, &b, func(b *models.VoucherBatch) int64 { return b.UnionID },
 		func(b *models.VoucherBatch) bool { return b.Status == models.OfferingDraft }, errBatchNotFound); err != nil {
 		return nil, err
 	}
@@ -736,7 +736,7 @@ func statusWhere(q *gorm.DB, st *models.VoucherStatus, now time.Time) *gorm.DB {
 // MyVouchers lists the calling member's vouchers, newest first.
 func (s *Service) MyVouchers(ctx context.Context, f VoucherFilter, first *int, after *string) (page.Page[*models.Voucher], error) {
 	var empty page.Page[*models.Voucher]
-	p, err := service.MemberPrincipal(ctx)
+	p, err := core.MemberPrincipal(ctx)
 	if err != nil {
 		return empty, err
 	}
@@ -745,7 +745,7 @@ func (s *Service) MyVouchers(ctx context.Context, f VoucherFilter, first *int, a
 		return empty, err
 	}
 	q := statusWhere(s.Q(ctx).Where("member_id = ?", p.ID), f.Status, s.Clock().Now())
-	return service.ByIDPage[*models.Voucher](q, pa, true)
+	return core.ByIDPage[*models.Voucher](q, pa, true)
 }
 
 // BatchVouchers lists a batch's vouchers in claim order for admins of its
@@ -767,7 +767,7 @@ func (s *Service) BatchVouchers(ctx context.Context, batchID int64, f VoucherFil
 			return err
 		}
 		q := statusWhere(tx.Where("batch_id = ?", b.ID), f.Status, s.Clock().Now())
-		if got, err = service.ByIDPage[*models.Voucher](q, pa, false); err != nil {
+		if got, err = core.ByIDPage[*models.Voucher](q, pa, false); err != nil {
 			return err
 		}
 		return s.Audit(ctx, tx, sc.Admin.ID, "VOUCHERS_LIST", "voucher_batch", &b.ID, &b.UnionID, fmt.Sprintf("rows=%d", len(got.Items)))
@@ -809,7 +809,7 @@ func (s *Service) VoucherStatsFor(ctx context.Context, batchID, unionID *int64) 
 		if err != nil {
 			return nil, err
 		}
-		batches = batches.Where("union_id IN (?)", service.SubtreeUnionIDs(db, root.Path))
+		batches = batches.Where("union_id IN (?)", core.SubtreeUnionIDs(db, root.Path))
 	}
 	var st VoucherStats
 	var agg struct {
@@ -872,7 +872,7 @@ func (s *Service) BatchesByIDs(ctx context.Context, ids []int64) ([]*models.Vouc
 	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
 		return nil, err
 	}
-	return service.ByIDs(ids, rows, func(b *models.VoucherBatch) int64 { return b.ID }), nil
+	return core.ByIDs(ids, rows, func(b *models.VoucherBatch) int64 { return b.ID }), nil
 }
 
 // MyVouchersByBatchIDs loads the calling member's vouchers of each batch,

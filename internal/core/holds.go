@@ -1,4 +1,4 @@
-package service
+package core
 
 import (
 	"context"
@@ -40,7 +40,7 @@ type SeatRush[H any] struct {
 // hold table's unique key allows one active hold. Every refusal is checked
 // against a fresh read before the member sees it, and a retry returns the
 // member's existing hold.
-func (r SeatRush[H]) Take(ctx context.Context, s *Service) (*H, error) {
+func (r SeatRush[H]) Take(ctx context.Context, s *Core) (*H, error) {
 	if err := r.Cached(); err != nil {
 		if mine, err := r.Fresh(); err != nil || mine != nil {
 			return mine, err
@@ -77,7 +77,7 @@ func (r SeatRush[H]) Take(ctx context.Context, s *Service) (*H, error) {
 
 // MyHolds lists the calling member's holds of one kind (class bookings,
 // event sign-ups), newest first.
-func MyHolds[T any](ctx context.Context, s *Service, f BookingFilter, first *int, after *string) (page.Page[T], error) {
+func MyHolds[T any](ctx context.Context, s *Core, f BookingFilter, first *int, after *string) (page.Page[T], error) {
 	var empty page.Page[T]
 	p, err := MemberPrincipal(ctx)
 	if err != nil {
@@ -131,7 +131,7 @@ type SeatCancel[H holdRow] struct {
 	Deadline func(tx *gorm.DB, h H, now time.Time) error
 }
 
-func (c SeatCancel[H]) Run(ctx context.Context, s *Service, h H) (H, error) {
+func (c SeatCancel[H]) Run(ctx context.Context, s *Core, h H) (H, error) {
 	pr, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err

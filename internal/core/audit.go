@@ -1,4 +1,4 @@
-package service
+package core
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 
 // audit records an admin's read or change of personal data inside the
 // transaction that did it. detail holds ids and counts, never personal data.
-func (s *Service) Audit(ctx context.Context, tx *gorm.DB, adminID int64, action, targetKind string, targetID, unionID *int64, detail string) error {
+func (s *Core) Audit(ctx context.Context, tx *gorm.DB, adminID int64, action, targetKind string, targetID, unionID *int64, detail string) error {
 	return tx.Create(&models.AuditLog{
 		AdminID: adminID, Action: action, TargetKind: targetKind, TargetID: targetID, UnionID: unionID,
 		Detail: detail, RequestID: obs.RequestID(ctx), CreatedAt: s.clock.Now(),
@@ -29,7 +29,7 @@ type AuditFilter struct {
 
 // ListAuditLogs pages through the audit log, newest first. Super admins only
 // (the resolver's role gate; checked here too).
-func (s *Service) ListAuditLogs(ctx context.Context, f AuditFilter, first *int, after *string) (page.Page[*models.AuditLog], error) {
+func (s *Core) ListAuditLogs(ctx context.Context, f AuditFilter, first *int, after *string) (page.Page[*models.AuditLog], error) {
 	var empty page.Page[*models.AuditLog]
 	sc, err := s.AdminScope(ctx, s.Q(ctx))
 	if err != nil {

@@ -1,4 +1,4 @@
-package service
+package core
 
 import (
 	"context"
@@ -118,7 +118,7 @@ func ExportTime(t *time.Time) string {
 
 // HoldsExport streams the holds (bookings, sign-ups) of one seat pool with
 // their members, in sign-up order.
-func (s *Service) HoldsExport(ctx context.Context, fileName, table, fk string, poolID int64, fullPhones bool) *Export {
+func (s *Core) HoldsExport(ctx context.Context, fileName, table, fk string, poolID int64, fullPhones bool) *Export {
 	header := []string{"序号", "姓名", "手机号", "身份证号", "就业形态", "所在工会", "状态", "报名时间", "签到时间", "取消原因"}
 	return &Export{
 		FileName: fileName,

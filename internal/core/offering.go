@@ -1,4 +1,4 @@
-package service
+package core
 
 import (
 	"context"
@@ -33,7 +33,7 @@ type EligibilityInput struct {
 // eligibility validates in for an offering published by pub. The subtree
 // defaults to the publisher's; a chosen union must lie inside it.
 // Codes: VALIDATION_FAILED (field eligibility.*).
-func (s *Service) Eligibility(tx *gorm.DB, sc *Scope, pub *models.Union, in *EligibilityInput) (models.Eligibility, error) {
+func (s *Core) Eligibility(tx *gorm.DB, sc *Scope, pub *models.Union, in *EligibilityInput) (models.Eligibility, error) {
 	e := models.Eligibility{EligPath: pub.Path}
 	if in == nil {
 		return e, nil
@@ -190,7 +190,7 @@ func OutOfScope(sc *Scope, notFound error) error {
 // (published or closed); for admins, everything of their subtree, or of
 // unionID's within it, in status when given. none reports a member with no
 // union, who sees nothing. Codes: FORBIDDEN, VALIDATION_FAILED.
-func (s *Service) VisibleOfferings(ctx context.Context, q *gorm.DB, unionID *int64, status *models.OfferingStatus) (_ *gorm.DB, none bool, _ error) {
+func (s *Core) VisibleOfferings(ctx context.Context, q *gorm.DB, unionID *int64, status *models.OfferingStatus) (_ *gorm.DB, none bool, _ error) {
 	if auth.PrincipalFrom(ctx).IsMember() {
 		v, err := s.Viewer(ctx)
 		if err != nil {
@@ -220,7 +220,7 @@ func (s *Service) VisibleOfferings(ctx context.Context, q *gorm.DB, unionID *int
 // getOffering loads offering id for the caller: for members one their chain
 // published and no draft (notFound otherwise); for admins one of their
 // subtree (FORBIDDEN otherwise).
-func GetOffering[T any](ctx context.Context, s *Service, id int64, dst *T, unionOf func(*T) int64, isDraft func(*T) bool, notFound *apperr.Error) error {
+func GetOffering[T any](ctx context.Context, s *Core, id int64, dst *T, unionOf func(*T) int64, isDraft func(*T) bool, notFound *apperr.Error) error {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package service
+package core
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func (v *Viewer) Ineligibility(e *models.Eligibility, now time.Time) string {
 }
 
 // loadViewer reads member id and their union's path in one statement.
-func (s *Service) loadViewer(db *gorm.DB, id int64) (*Viewer, error) {
+func (s *Core) loadViewer(db *gorm.DB, id int64) (*Viewer, error) {
 	var row struct {
 		models.Member `gorm:"embedded"`
 		UnionPath     *string
@@ -68,7 +68,7 @@ func WithRequestMemo(ctx context.Context) context.Context {
 
 // Viewer returns the calling member, loaded once per request.
 // Codes: UNAUTHENTICATED, FORBIDDEN (not a member).
-func (s *Service) Viewer(ctx context.Context) (*Viewer, error) {
+func (s *Core) Viewer(ctx context.Context) (*Viewer, error) {
 	p, err := MemberPrincipal(ctx)
 	if err != nil {
 		return nil, err

@@ -1,4 +1,4 @@
-package service
+package core
 
 import (
 	"bytes"
@@ -41,7 +41,7 @@ var typeExt = map[string]string{
 
 // SaveUpload checks and stores a file sent to POST /upload.
 // Codes: UNAUTHENTICATED, FORBIDDEN, VALIDATION_FAILED (purpose, type, size).
-func (s *Service) SaveUpload(ctx context.Context, purpose, fileName string, body io.Reader) (*models.UploadedFile, error) {
+func (s *Core) SaveUpload(ctx context.Context, purpose, fileName string, body io.Reader) (*models.UploadedFile, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -101,13 +101,13 @@ func (s *Service) SaveUpload(ctx context.Context, purpose, fileName string, body
 
 // ownUpload loads an upload the caller made for purpose.
 // Codes: VALIDATION_FAILED naming field (unknown, someone else's, wrong purpose).
-func (s *Service) OwnUpload(ctx context.Context, id, purpose, field string) (*models.UploadedFile, error) {
+func (s *Core) OwnUpload(ctx context.Context, id, purpose, field string) (*models.UploadedFile, error) {
 	return s.OwnUploadIn(ctx, s.Q(ctx), id, purpose, field)
 }
 
 // ownUploadIn is ownUpload reading through db (a transaction's: SQLite has
 // one connection, so a read beside an open transaction would wait on it).
-func (s *Service) OwnUploadIn(ctx context.Context, db *gorm.DB, id, purpose, field string) (*models.UploadedFile, error) {
+func (s *Core) OwnUploadIn(ctx context.Context, db *gorm.DB, id, purpose, field string) (*models.UploadedFile, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,7 @@
 // object and union scope itself, so a resolver, an HTTP export or a job that
 // calls it gets the same rules. Methods return *apperr.Error for anything the
 // client should see.
-package service
+package core
 
 import (
 	"context"
@@ -37,8 +37,8 @@ type Settings struct {
 	SessionCacheTTL time.Duration
 }
 
-// Service is every domain operation, sharing one set of dependencies.
-type Service struct {
+// Core is every domain operation, sharing one set of dependencies.
+type Core struct {
 	db       *store.DB
 	clock    clock.Clock
 	tokens   *auth.Tokens
@@ -61,45 +61,45 @@ type Deps struct {
 	Settings Settings
 }
 
-// New wires a Service.
-func New(d Deps) *Service {
+// New wires a Core.
+func New(d Deps) *Core {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
-	return &Service{
+	return &Core{
 		db: d.DB, clock: d.Clock, tokens: d.Tokens, wechat: d.WeChat, sealer: d.Sealer,
 		files: d.Files, log: d.Log, settings: d.Settings,
 	}
 }
 
 // DB exposes the database to the app layer (health checks, dataloaders).
-func (s *Service) DB() *store.DB { return s.db }
+func (s *Core) DB() *store.DB { return s.db }
 
 // Clock is the service's clock.
-func (s *Service) Clock() clock.Clock { return s.clock }
+func (s *Core) Clock() clock.Clock { return s.clock }
 
 // Settings are the tunables from configuration.
-func (s *Service) Settings() Settings { return s.settings }
+func (s *Core) Settings() Settings { return s.settings }
 
 // Tokens signs and verifies access tokens.
-func (s *Service) Tokens() *auth.Tokens { return s.tokens }
+func (s *Core) Tokens() *auth.Tokens { return s.tokens }
 
 // WeChat is the WeChat API client (code to session).
-func (s *Service) WeChat() wechat.Client { return s.wechat }
+func (s *Core) WeChat() wechat.Client { return s.wechat }
 
 // Files is where uploaded files are kept.
-func (s *Service) Files() upload.Storage { return s.files }
+func (s *Core) Files() upload.Storage { return s.files }
 
 // Log is the service's logger.
-func (s *Service) Log() *slog.Logger { return s.log }
+func (s *Core) Log() *slog.Logger { return s.log }
 
 // Sealer opens sealed personal data for the member themself.
-func (s *Service) Sealer() *pii.Sealer { return s.sealer }
+func (s *Core) Sealer() *pii.Sealer { return s.sealer }
 
 // tx runs fn in one transaction bound to ctx. A transaction MySQL picked
 // as a deadlock victim was rolled back whole, so it runs again (fn must not
 // keep state across tries).
-func (s *Service) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+func (s *Core) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	for try := 1; ; try++ {
 		err := s.db.WithContext(ctx).Transaction(fn)
 		if err == nil || try == 4 || !store.IsRetryable(err) || ctx.Err() != nil {
@@ -111,7 +111,7 @@ func (s *Service) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 
 // publicURL is the link to path (which starts with "/") as clients must
 // use it: absolute under the configured base, relative without one.
-func (s *Service) PublicURL(path string) string { return s.settings.PublicBaseURL + path }
+func (s *Core) PublicURL(path string) string { return s.settings.PublicBaseURL + path }
 
 // q is a plain session bound to ctx, for reads and single statements.
-func (s *Service) Q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+func (s *Core) Q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }

@@ -1,4 +1,4 @@
-package service
+package core
 
 import (
 	"context"
@@ -27,7 +27,7 @@ var ErrOutOfScope = apperr.New(apperr.Forbidden, "无权操作其他工会的数
 
 // adminScope loads the calling admin's scope. Codes: UNAUTHENTICATED,
 // FORBIDDEN (not an admin).
-func (s *Service) AdminScope(ctx context.Context, db *gorm.DB) (*Scope, error) {
+func (s *Core) AdminScope(ctx context.Context, db *gorm.DB) (*Scope, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
 		return nil, err
@@ -44,7 +44,7 @@ func (s *Service) AdminScope(ctx context.Context, db *gorm.DB) (*Scope, error) {
 
 // unionInScope loads union id and checks it lies in the scope.
 // Codes: NOT_FOUND (as field), FORBIDDEN.
-func (s *Service) UnionInScope(db *gorm.DB, sc *Scope, id int64, field string) (*models.Union, error) {
+func (s *Core) UnionInScope(db *gorm.DB, sc *Scope, id int64, field string) (*models.Union, error) {
 	var u models.Union
 	if err := db.Take(&u, id).Error; err != nil {
 		if store.IsNotFound(err) {
@@ -87,7 +87,7 @@ func UnderPath(column, path string) func(*gorm.DB) *gorm.DB {
 
 // unionOrRoot is the union an admin names (which must be in their scope),
 // or their own when they name none. Codes: FORBIDDEN, VALIDATION_FAILED.
-func (s *Service) UnionOrRoot(db *gorm.DB, sc *Scope, id *int64) (*models.Union, error) {
+func (s *Core) UnionOrRoot(db *gorm.DB, sc *Scope, id *int64) (*models.Union, error) {
 	if id == nil {
 		return sc.Root, nil
 	}
