@@ -11,7 +11,7 @@ import (
 	"unionhall/models"
 )
 
-// audit records an admin's read or change of personal data inside the
+// Audit records an admin's read or change of personal data inside the
 // transaction that did it. detail holds ids and counts, never personal data.
 func (s *Core) Audit(ctx context.Context, tx *gorm.DB, adminID int64, action, targetKind string, targetID, unionID *int64, detail string) error {
 	return tx.Create(&models.AuditLog{

@@ -9,7 +9,7 @@ import (
 	"unionhall/internal/store"
 )
 
-// offeringCache keeps offerings (classes, voucher batches) read on the rush
+// OfferingCache keeps offerings (classes, voucher batches) read on the rush
 // path for a moment, per instance. It only ever speeds up a decision the
 // database makes again (the seat UPDATE checks the offering is open), and a
 // refusal is re-read fresh, so a stale entry can delay a member by one
@@ -32,7 +32,7 @@ func NewOfferingCache[T any](db *store.DB, id func(T) int64) *OfferingCache[T] {
 	}, id)
 }
 
-// newCacheWith is an offering cache that loads with load (an offering
+// NewCacheWith is an offering cache that loads with load (an offering
 // with what its rush check needs besides its own row).
 func NewCacheWith[T any](load func(ctx context.Context, id int64) (T, error), id func(T) int64) *OfferingCache[T] {
 	return &OfferingCache[T]{lru: expirable.NewLRU[int64, T](10_000, nil, offeringTTL), load: load, id: id}

@@ -18,7 +18,7 @@ const (
 	checkInNoEndSpan = 4 * time.Hour
 )
 
-// checkInWindow is when a session from start to end (zero: none) takes
+// CheckInWindow is when a session from start to end (zero: none) takes
 // check-ins: [from, to).
 func CheckInWindow(start, end time.Time) (from, to time.Time) {
 	from = start.Add(-checkInLead)
@@ -28,7 +28,7 @@ func CheckInWindow(start, end time.Time) (from, to time.Time) {
 	return from, end
 }
 
-// checkInOpen is the one check-in window rule: nil when now is inside the
+// CheckInOpen is the one check-in window rule: nil when now is inside the
 // window of the session from start to end (zero end: none).
 // Codes: WINDOW_CLOSED (too early, saying from when; or over).
 func CheckInOpen(now, start, end time.Time) error {
@@ -43,10 +43,10 @@ func CheckInOpen(now, start, end time.Time) error {
 	return nil
 }
 
-// span is one session's start and end.
+// Span is one session's start and end.
 type Span struct{ Start, End time.Time }
 
-// checkInOpenAny is checkInOpen for an offering of several sessions (in
+// CheckInOpenAny is checkInOpen for an offering of several sessions (in
 // time order): open while any session's window is; otherwise the refusal
 // names the next session's window, or says the last one is over.
 func CheckInOpenAny(now time.Time, sessions []Span) error {

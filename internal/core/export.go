@@ -32,7 +32,7 @@ func xlsxCell(v any) any {
 	return v
 }
 
-// writeXLSX streams one sheet: the header, then whatever rows yields, with
+// WriteXLSX streams one sheet: the header, then whatever rows yields, with
 // excelize's stream writer (rows go to a temporary file, not memory).
 func WriteXLSX(w io.Writer, sheet string, header []string, rows func(emit func([]any) error) error) error {
 	f := excelize.NewFile()
@@ -72,7 +72,7 @@ func WriteXLSX(w io.Writer, sheet string, header []string, rows func(emit func([
 // ExportBatch is how many rows an export reads at a time.
 const ExportBatch = 500
 
-// inBatches reads rows in keyset batches (fetch returns those after the id
+// InBatches reads rows in keyset batches (fetch returns those after the id
 // given) and hands each to each, so an export of any length holds one
 // batch in memory.
 func InBatches[T any](fetch func(after int64) ([]T, error), id func(T) int64, each func(T) error) error {
@@ -94,7 +94,7 @@ func InBatches[T any](fetch func(after int64) ([]T, error), id func(T) int64, ea
 	}
 }
 
-// exportPhone masks a phone unless the admin asked for whole numbers.
+// ExportPhone masks a phone unless the admin asked for whole numbers.
 func ExportPhone(phone string, full bool) string {
 	if full {
 		return phone

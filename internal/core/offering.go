@@ -30,7 +30,7 @@ type EligibilityInput struct {
 	VerifiedOnly    bool
 }
 
-// eligibility validates in for an offering published by pub. The subtree
+// Eligibility validates in for an offering published by pub. The subtree
 // defaults to the publisher's; a chosen union must lie inside it.
 // Codes: VALIDATION_FAILED (field eligibility.*).
 func (s *Core) Eligibility(tx *gorm.DB, sc *Scope, pub *models.Union, in *EligibilityInput) (models.Eligibility, error) {
@@ -82,7 +82,7 @@ func (s *Core) Eligibility(tx *gorm.DB, sc *Scope, pub *models.Union, in *Eligib
 	return e, nil
 }
 
-// cleanURL accepts an empty string or an https link (the mini-program opens
+// CleanURL accepts an empty string or an https link (the mini-program opens
 // nothing else). Codes: VALIDATION_FAILED naming field.
 func CleanURL(field, s string) (string, error) {
 	s = strings.TrimSpace(s)
@@ -102,7 +102,7 @@ func CleanURL(field, s string) (string, error) {
 // codeAlphabet is Crockford's base32: no I, L, O or U to misread.
 const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// newCode returns n random characters of codeAlphabet (5 bits each).
+// NewCode returns n random characters of codeAlphabet (5 bits each).
 func NewCode(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -114,7 +114,7 @@ func NewCode(n int) string {
 	return string(b)
 }
 
-// normalizeCode reads a code a person typed or scanned, for every code
+// NormalizeCode reads a code a person typed or scanned, for every code
 // newCode makes (training, event and matchmaking check-in codes, voucher
 // codes, guardian invitations), so that case never matters anywhere:
 // surrounding whitespace and the QR payload's prefix (any of qrPrefixes, in
@@ -151,7 +151,7 @@ func Deref[T any](p *T) T {
 	return *p
 }
 
-// offeringInScope loads offering id into dst and checks that its publishing
+// OfferingInScope loads offering id into dst and checks that its publishing
 // union (unionOf) lies in the admin's scope; it returns that union. One
 // outside the scope is FORBIDDEN whether or not it exists (super admins,
 // whose scope is everything, get notFound). lockedRead makes the read
@@ -177,7 +177,7 @@ func OfferingInScope[T any](tx *gorm.DB, sc *Scope, id int64, dst *T, unionOf fu
 	return &u, nil
 }
 
-// outOfScope is the refusal for an offering the admin cannot reach.
+// OutOfScope is the refusal for an offering the admin cannot reach.
 func OutOfScope(sc *Scope, notFound error) error {
 	if sc.Admin.IsSuperAdmin() {
 		return notFound
@@ -185,7 +185,7 @@ func OutOfScope(sc *Scope, notFound error) error {
 	return ErrOutOfScope
 }
 
-// visibleOfferings narrows q (a query on an offering table) to what the
+// VisibleOfferings narrows q (a query on an offering table) to what the
 // caller may list: for members, what the unions on their chain published
 // (published or closed); for admins, everything of their subtree, or of
 // unionID's within it, in status when given. none reports a member with no
@@ -217,7 +217,7 @@ func (s *Core) VisibleOfferings(ctx context.Context, q *gorm.DB, unionID *int64,
 	return q, false, nil
 }
 
-// getOffering loads offering id for the caller: for members one their chain
+// GetOffering loads offering id for the caller: for members one their chain
 // published and no draft (notFound otherwise); for admins one of their
 // subtree (FORBIDDEN otherwise).
 func GetOffering[T any](ctx context.Context, s *Core, id int64, dst *T, unionOf func(*T) int64, isDraft func(*T) bool, notFound *apperr.Error) error {
@@ -246,7 +246,7 @@ func GetOffering[T any](ctx context.Context, s *Core, id int64, dst *T, unionOf 
 	return err
 }
 
-// statusLabel and actionLabel name an offering's status and the move to it
+// StatusLabel and actionLabel name an offering's status and the move to it
 // in the messages every module gives ("课程当前状态为已取消，不能发布").
 func StatusLabel(st models.OfferingStatus) string {
 	return map[models.OfferingStatus]string{models.OfferingDraft: "草稿", models.OfferingPublished: "已发布",
@@ -258,7 +258,7 @@ func ActionLabel(st models.OfferingStatus) string {
 		models.OfferingCancelled: "取消"}[st]
 }
 
-// saveVersioned writes an edit of the row id of model's table if it is
+// SaveVersioned writes an edit of the row id of model's table if it is
 // still at version, bumping the version: the one versioned-edit rule of
 // every offering (and anything else edited from a form). A row changed
 // since the admin loaded it is stale: CONFLICT, changing nothing. Extra
@@ -280,7 +280,7 @@ func SaveVersioned(tx *gorm.DB, model any, id int64, version int, now time.Time,
 	return nil
 }
 
-// withColumns adds more columns to cols (an offering's eligibility).
+// WithColumns adds more columns to cols (an offering's eligibility).
 func WithColumns(cols map[string]any, more map[string]any) map[string]any {
 	for k, v := range more {
 		cols[k] = v
@@ -288,7 +288,7 @@ func WithColumns(cols map[string]any, more map[string]any) map[string]any {
 	return cols
 }
 
-// statusMove is one status change of an offering (publish, close, cancel),
+// StatusMove is one status change of an offering (publish, close, cancel),
 // the lifecycle rule every module shares: the caller has locked the row
 // and read its status (From); a retry that finds it at To already changes
 // nothing; a move the lifecycle doesn't allow is CONFLICT naming both; the
@@ -308,7 +308,7 @@ type StatusMove struct {
 	Prepare func(updates map[string]any) error
 }
 
-// apply makes the move in tx; moved is false for a retry.
+// Apply makes the move in tx; moved is false for a retry.
 func (m StatusMove) Apply(tx *gorm.DB) (moved bool, err error) {
 	if m.From == m.To {
 		return false, nil

@@ -25,7 +25,7 @@ func (sc *Scope) CoversPath(path string) bool { return models.PathContains(sc.Ro
 
 var ErrOutOfScope = apperr.New(apperr.Forbidden, "无权操作其他工会的数据")
 
-// adminScope loads the calling admin's scope. Codes: UNAUTHENTICATED,
+// AdminScope loads the calling admin's scope. Codes: UNAUTHENTICATED,
 // FORBIDDEN (not an admin).
 func (s *Core) AdminScope(ctx context.Context, db *gorm.DB) (*Scope, error) {
 	p, err := auth.Require(ctx)
@@ -42,7 +42,7 @@ func (s *Core) AdminScope(ctx context.Context, db *gorm.DB) (*Scope, error) {
 	return &Scope{Admin: p, Root: &root}, nil
 }
 
-// unionInScope loads union id and checks it lies in the scope.
+// UnionInScope loads union id and checks it lies in the scope.
 // Codes: NOT_FOUND (as field), FORBIDDEN.
 func (s *Core) UnionInScope(db *gorm.DB, sc *Scope, id int64, field string) (*models.Union, error) {
 	var u models.Union
@@ -58,7 +58,7 @@ func (s *Core) UnionInScope(db *gorm.DB, sc *Scope, id int64, field string) (*mo
 	return &u, nil
 }
 
-// memberPrincipal returns the calling member. Codes: UNAUTHENTICATED, FORBIDDEN.
+// MemberPrincipal returns the calling member. Codes: UNAUTHENTICATED, FORBIDDEN.
 func MemberPrincipal(ctx context.Context) (*auth.Principal, error) {
 	p, err := auth.Require(ctx)
 	if err != nil {
@@ -70,13 +70,13 @@ func MemberPrincipal(ctx context.Context) (*auth.Principal, error) {
 	return p, nil
 }
 
-// subtreeUnionIDs is the sub-select of union ids under path, for IN (…).
+// SubtreeUnionIDs is the sub-select of union ids under path, for IN (…).
 func SubtreeUnionIDs(db *gorm.DB, path string) *gorm.DB {
 	return db.Session(&gorm.Session{NewDB: true}).Model(&models.Union{}).Select("id").
 		Scopes(UnderPath("path", path))
 }
 
-// underPath keeps the rows whose column (a union path, or a copy of one
+// UnderPath keeps the rows whose column (a union path, or a copy of one
 // such as subsidy_applications.union_path) lies in the subtree at path: a
 // range on the column's index, never LIKE. The one place the range is
 // written, but for the dashboard's raw SQL, which names it @lo/@hi.
@@ -85,7 +85,7 @@ func UnderPath(column, path string) func(*gorm.DB) *gorm.DB {
 	return func(db *gorm.DB) *gorm.DB { return db.Where(column+" >= ? AND "+column+" < ?", lo, hi) }
 }
 
-// unionOrRoot is the union an admin names (which must be in their scope),
+// UnionOrRoot is the union an admin names (which must be in their scope),
 // or their own when they name none. Codes: FORBIDDEN, VALIDATION_FAILED.
 func (s *Core) UnionOrRoot(db *gorm.DB, sc *Scope, id *int64) (*models.Union, error) {
 	if id == nil {

@@ -96,7 +96,7 @@ func (s *Core) Log() *slog.Logger { return s.log }
 // Sealer opens sealed personal data for the member themself.
 func (s *Core) Sealer() *pii.Sealer { return s.sealer }
 
-// tx runs fn in one transaction bound to ctx. A transaction MySQL picked
+// Tx runs fn in one transaction bound to ctx. A transaction MySQL picked
 // as a deadlock victim was rolled back whole, so it runs again (fn must not
 // keep state across tries).
 func (s *Core) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
@@ -109,7 +109,7 @@ func (s *Core) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	}
 }
 
-// publicURL is the link to path (which starts with "/") as clients must
+// PublicURL is the link to path (which starts with "/") as clients must
 // use it: absolute under the configured base, relative without one.
 func (s *Core) PublicURL(path string) string { return s.settings.PublicBaseURL + path }
 

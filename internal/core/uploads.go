@@ -99,13 +99,13 @@ func (s *Core) SaveUpload(ctx context.Context, purpose, fileName string, body io
 	return f, nil
 }
 
-// ownUpload loads an upload the caller made for purpose.
+// OwnUpload loads an upload the caller made for purpose.
 // Codes: VALIDATION_FAILED naming field (unknown, someone else's, wrong purpose).
 func (s *Core) OwnUpload(ctx context.Context, id, purpose, field string) (*models.UploadedFile, error) {
 	return s.OwnUploadIn(ctx, s.Q(ctx), id, purpose, field)
 }
 
-// ownUploadIn is ownUpload reading through db (a transaction's: SQLite has
+// OwnUploadIn is ownUpload reading through db (a transaction's: SQLite has
 // one connection, so a read beside an open transaction would wait on it).
 func (s *Core) OwnUploadIn(ctx context.Context, db *gorm.DB, id, purpose, field string) (*models.UploadedFile, error) {
 	p, err := auth.Require(ctx)

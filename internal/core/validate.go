@@ -9,7 +9,7 @@ import (
 	"unionhall/internal/apperr"
 )
 
-// cleanText trims s and checks its length in characters (not bytes) and that
+// CleanText trims s and checks its length in characters (not bytes) and that
 // it holds no control characters. Codes: VALIDATION_FAILED naming field.
 func CleanText(field, s string, min, max int) (string, error) {
 	s = strings.TrimSpace(s)
@@ -34,7 +34,7 @@ func CleanText(field, s string, min, max int) (string, error) {
 	return s, nil
 }
 
-// validRealName accepts Chinese names (with the middle dot of minority names)
+// ValidRealName accepts Chinese names (with the middle dot of minority names)
 // and Latin names, 2–30 characters.
 func ValidRealName(s string) bool {
 	n := utf8.RuneCountInString(s)
@@ -64,7 +64,7 @@ func ValidUsername(s string) bool {
 	return true
 }
 
-// escapeLike escapes LIKE wildcards in user input with '!', for use as
+// EscapeLike escapes LIKE wildcards in user input with '!', for use as
 // "LIKE ? ESCAPE '!'" ('!' because a backslash literal is spelled differently
 // in MySQL and SQLite).
 func EscapeLike(s string) string {

@@ -86,7 +86,7 @@ func (s *Core) Viewer(ctx context.Context) (*Viewer, error) {
 	return memo.v, memo.err
 }
 
-// rememberViewer keeps v as the request's viewer (when the request has a
+// RememberViewer keeps v as the request's viewer (when the request has a
 // memo), so the operation that follows need not load it again.
 func RememberViewer(ctx context.Context, v *Viewer) {
 	if memo, ok := ctx.Value(viewerMemoKey{}).(*viewerMemo); ok {

@@ -97,7 +97,7 @@ func (c *sessionCache) remember(p *auth.Principal, r sessionRead) {
 	c.lru.Add(p.SessionID, liveSession{kind: p.Kind, subject: p.ID, until: r.at.Add(c.ttl)})
 }
 
-// forget drops session id, just revoked.
+// Forget drops session id, just revoked.
 func (c *sessionCache) Forget(id int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
