@@ -61,6 +61,7 @@ func placements(t *testing.T, s *testutil.Server, id string) map[int64]placed {
 // itself when the window closes; running it again changes nothing; the
 // lottery is recomputed here from the seed and the sign-up list alone.
 func TestChildcareAllocationAtClose(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		for _, mode := range []string{"PRIORITY", "LOTTERY"} {
 			t.Run(mode, func(t *testing.T) {
@@ -199,6 +200,7 @@ func parentOf(t *testing.T, s *testutil.Server, signUpID int64) int64 {
 // Two instances on one database, admins and the periodic job on both, all
 // at the same moment: one run, one result, and every caller sees it.
 func TestChildcareAllocationOnTwoInstancesAtOnce(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s1 := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s1.DB)

@@ -41,6 +41,7 @@ func childrenOf(t testing.TB, s *testutil.Server, parents []testutil.Tokens, bir
 // 1,000 parents rush a first-come programme with 50 places and 20 waitlist
 // places, across two instances: never more admitted than places.
 func TestChildcareFirstComeRushNeverOverfills(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s1 := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s1.DB)

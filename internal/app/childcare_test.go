@@ -133,6 +133,7 @@ func count(t testing.TB, s *testutil.Server, table, where string, args ...any) i
 // waitlist promotion on withdrawal, attendance the parents see, statistics,
 // export, and who may see a child.
 func TestChildcareFirstComeEndToEnd(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -300,6 +301,7 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 // The owner invites a second guardian, who then sees and acts for the
 // child; the code works once; only the owner invites.
 func TestChildcareGuardians(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		ps := s.Members(3, "courier")
@@ -374,6 +376,7 @@ func TestChildcareGuardians(t *testing.T) {
 
 // Each bad input gets a coded error and changes nothing.
 func TestChildcareBadInputChangesNothing(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -471,6 +474,7 @@ func ptr[T any](v T) *T { return &v }
 // An admin edits a published programme: a stale version is CONFLICT, more
 // places admit from the waitlist at once, fewer than admitted is refused.
 func TestChildcareUpdateProgram(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access

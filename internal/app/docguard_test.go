@@ -29,6 +29,7 @@ func chain(n int) string {
 // TestGuardCountsExpansion: the guard's count is the expanded tree's, so
 // its limit means what it says.
 func TestGuardCountsExpansion(t *testing.T) {
+	t.Parallel()
 	g := newDocGuard(1<<20, 100, 100000)
 	for n, want := range map[int]int{0: 1, 1: 2, 10: 1024} {
 		doc, err := parser.ParseQuery(&ast.Source{Input: chain(n)})
@@ -50,6 +51,7 @@ func TestGuardCountsExpansion(t *testing.T) {
 // TestStatusForEveryCode: every code has a status, and only INTERNAL is a
 // server failure (a sold-out class must not page the engineer on call).
 func TestStatusForEveryCode(t *testing.T) {
+	t.Parallel()
 	for _, c := range apperr.Codes {
 		got := statusFor(apperr.New(c, "x"))
 		if c == apperr.Internal && got != http.StatusInternalServerError || c != apperr.Internal && (got < 400 || got >= 500) {
@@ -61,6 +63,7 @@ func TestStatusForEveryCode(t *testing.T) {
 // TestPlainHTTPErrorLogsCause: a 500 on /upload, /export or /files logs its
 // cause with the request id, and shows neither.
 func TestPlainHTTPErrorLogsCause(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	a := &App{Log: slog.New(slog.NewJSONHandler(&logs, nil))}
 	r := httptest.NewRequest("GET", "/export/vouchers", nil)

@@ -47,6 +47,7 @@ func signUpEvent(t *testing.T, s *testutil.Server, admin string, capacity, waitl
 }
 
 func TestEventSignUpRules(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -171,6 +172,7 @@ func TestEventSignUpRules(t *testing.T) {
 // 600 members through two instances race for 40 places and 20 waitlist
 // places: exactly 40 and 20, and the counters agree with the rows.
 func TestEventSignUpRushTwoInstances(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s.DB)
@@ -213,6 +215,7 @@ func TestEventSignUpRushTwoInstances(t *testing.T) {
 }
 
 func TestExportEventSignUps(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access

@@ -15,6 +15,7 @@ import (
 // written in batches: none is lost, none counted twice, and the post's
 // row is not written per read.
 func TestEventViewsAreBufferedAndFlushed(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s.DB)
@@ -79,6 +80,7 @@ func TestEventViewsAreBufferedAndFlushed(t *testing.T) {
 }
 
 func TestDashboardAndMyActivity(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		donghua := s.LoginAdmin("donghua_admin").Access

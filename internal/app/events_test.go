@@ -115,6 +115,7 @@ func contains(ids []string, id string) bool {
 }
 
 func TestEventsPublishAndFeed(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		donghua := s.LoginAdmin("donghua_admin").Access
@@ -247,6 +248,7 @@ func TestEventsPublishAndFeed(t *testing.T) {
 }
 
 func TestEventEditsAreVersioned(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -316,6 +318,7 @@ func TestEventEditsAreVersioned(t *testing.T) {
 // TestFeedPagination pages through a feed of many posts at several levels
 // and checks it is complete, in order, without repeats.
 func TestFeedPagination(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admins := []string{s.LoginAdmin("city_admin").Access, s.LoginAdmin("dongcheng_admin").Access,
@@ -347,6 +350,7 @@ func TestFeedPagination(t *testing.T) {
 // TestFeedStatementCount: a feed page with its unions and the member's
 // sign-ups costs the same few statements at any size and any depth.
 func TestFeedStatementCount(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admins := []string{s.LoginAdmin("city_admin").Access, s.LoginAdmin("donghua_admin").Access, s.LoginAdmin("courier_admin").Access}

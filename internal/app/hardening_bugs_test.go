@@ -63,6 +63,7 @@ func admittedRows(t testing.TB, s *testutil.Server, childID string) int64 {
 // stored; programmes apart in hours or days are fine; an admin cannot move a
 // programme onto an admitted child's other place.
 func TestChildcareOverlappingAdmissionRefused(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -143,6 +144,7 @@ func TestChildcareOverlappingAdmissionRefused(t *testing.T) {
 // programmes at once, across two instances: each child ends up admitted to
 // exactly one; every call for the other is refused with CONFLICT.
 func TestChildcareOverlapRaceAdmitsOnce(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s1 := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s1.DB)
@@ -221,6 +223,7 @@ func TestChildcareOverlapRaceAdmitsOnce(t *testing.T) {
 // in each, allocate at the same moment, many times over, on two instances:
 // each child is admitted by exactly one; the others reject it, naming it.
 func TestChildcareAllocationsRaceAdmitOnce(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s1 := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s1.DB)
@@ -311,6 +314,7 @@ func TestChildcareAllocationsRaceAdmitOnce(t *testing.T) {
 // overlapping programme: its sign-up is rejected naming that programme and
 // the places go to the next in order.
 func TestChildcareAllocationSkipsChildAdmittedElsewhere(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		for _, tc := range []struct {
 			mode               string
@@ -364,6 +368,7 @@ func TestChildcareAllocationSkipsChildAdmittedElsewhere(t *testing.T) {
 // waitlisted child admitted meanwhile to an overlapping programme, to the
 // next in the queue; the child passed over keeps its place.
 func TestChildcarePromotionSkipsChildAdmittedElsewhere(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -413,6 +418,7 @@ func TestChildcarePromotionSkipsChildAdmittedElsewhere(t *testing.T) {
 // withdraw at once on two instances. Each waiting child moves up in
 // exactly one; the seat it passes over goes to the next in that queue.
 func TestChildcarePromotionRaceAdmitsOnce(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s1 := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s1.DB)
@@ -492,6 +498,7 @@ func wantWindowClosed(t *testing.T, r *testutil.Response, says string) {
 // A training check-in is taken from two hours before the session until its
 // end: days early or after the end it is refused and changes nothing.
 func TestTrainingCheckInWindow(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -540,6 +547,7 @@ func TestTrainingCheckInWindow(t *testing.T) {
 // An inclusive-benefit event check-in: from two hours before the start to
 // the end.
 func TestEventCheckInWindow(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -568,6 +576,7 @@ func TestEventCheckInWindow(t *testing.T) {
 // A matchmaking check-in: the venue code in any case, from two hours before
 // the start to the end.
 func TestMatchCheckInWindowAndCase(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -610,6 +619,7 @@ func TestMatchCheckInWindowAndCase(t *testing.T) {
 // A child's check-in: on a day of the programme, from two hours before the
 // daily start to the daily end.
 func TestChildcareCheckInWindow(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -637,6 +647,7 @@ func TestChildcareCheckInWindow(t *testing.T) {
 // Codes people type fold case everywhere: a voucher code in mixed case, a
 // guardian invitation in lower case.
 func TestTypedCodesFoldCase(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -679,6 +690,7 @@ func TestTypedCodesFoldCase(t *testing.T) {
 // With PUBLIC_BASE_URL set, proof and photo links are absolute under it
 // (the mini-program's <image> needs that) and still serve the file.
 func TestFileLinksAreAbsolute(t *testing.T) {
+	t.Parallel()
 	const base = "https://hall.example.cn/api"
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d, func(c *config.Config) { c.PublicBaseURL = base })

@@ -31,6 +31,7 @@ func forge(method jwt.SigningMethod, key any, kid string, c jwt.Claims) string {
 }
 
 func TestJWTAttacks(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("city_admin")
@@ -91,6 +92,7 @@ func TestJWTAttacks(t *testing.T) {
 }
 
 func TestQueryLimits(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		city := s.LoginAdmin("city_admin")
@@ -145,6 +147,7 @@ func TestQueryLimits(t *testing.T) {
 }
 
 func TestProductionHidesSchema(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite, func(c *config.Config) { c.Env = "prod" })
 	if r := s.Do("", `{ __schema { types { name } } }`, nil); len(r.Errors) == 0 {
 		t.Fatal("introspection answered in prod")
@@ -164,6 +167,7 @@ func TestProductionHidesSchema(t *testing.T) {
 }
 
 func TestDatabaseDownGivesCodedErrors(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite)
 	m := s.LoginMember("pat")
 	s.App.DB.SQL.Close()

@@ -11,6 +11,7 @@ import (
 )
 
 func TestWeChatLogin(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		first := s.LoginMember("alice")
@@ -56,6 +57,7 @@ type refreshOut struct {
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		tok := s.LoginMember("erin")
@@ -95,6 +97,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestLogout(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("dongcheng_admin")
@@ -117,6 +120,7 @@ func TestLogout(t *testing.T) {
 }
 
 func TestAdminLogin(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		var out struct {
@@ -150,6 +154,7 @@ func TestAdminLogin(t *testing.T) {
 
 // Many first logins of one WeChat user at once make one member.
 func TestConcurrentFirstLogin(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		const n = 20

@@ -96,6 +96,7 @@ func singles(t testing.TB, s *testutil.Server, n int, unionKey string) []testuti
 // 1,000 singles (half of each gender) rush a first-come event of 30 men and
 // 20 women across two instances: each gender's quota holds exactly.
 func TestMatchQuotasHoldUnderRush(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		n := 1000
 		if d == store.SQLite {
@@ -167,6 +168,7 @@ func TestMatchQuotasHoldUnderRush(t *testing.T) {
 // Only singles of the event's age range sign up; the reason is shown; bad
 // profile input is refused with the field and changes nothing.
 func TestMatchEligibility(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -257,6 +259,7 @@ func TestMatchEligibility(t *testing.T) {
 // ADMIN review: sign-ups wait; a selection beyond a gender's quota is
 // refused whole; a stale edit is a CONFLICT.
 func TestMatchAdminSelection(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite)
 	admin := s.LoginAdmin("donghua_admin").Access
 	var created struct {
@@ -364,6 +367,7 @@ func myMatches(t *testing.T, s *testutil.Server, tok string) []matchContact {
 // and its pick window; contacts appear only after a mutual pick and only to
 // the pair; nobody learns who picked them; a block ends a match.
 func TestMatchPrivacyAndMutualPicks(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -538,6 +542,7 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 // instances: each pair is exactly one match; and one member picking more
 // than K at once keeps K.
 func TestMatchPicksRacingFromBothSides(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s1 := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s1.DB)
@@ -608,6 +613,7 @@ func dump(r *testutil.Response) string { return fmt.Sprintf("data=%s errors=%+v"
 // seats once (two instances at once), newcomers first, in an order anyone
 // recomputes from the seed revealed after the draw.
 func TestMatchLotteryAtClose(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s1 := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s1.DB)

@@ -47,6 +47,7 @@ func bindMember(t *testing.T, s *testutil.Server, login, name string, n int, uni
 }
 
 func TestBindProfile(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		id := pii.MakeIDNumber("110105", time.Date(1990, 3, 7, 0, 0, 0, 0, time.UTC), 123)
@@ -76,6 +77,7 @@ func TestBindProfile(t *testing.T) {
 }
 
 func TestBindProfileRejectsBadInputAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		tok := s.LoginMember("judy")
@@ -127,6 +129,7 @@ func containsHan(s string) bool {
 }
 
 func TestOneMemberPerIDNumber(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		bindMember(t, s, "kim", "金一", 11, "rider")
@@ -183,6 +186,7 @@ type membersOut struct {
 }
 
 func TestTenantIsolation(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		_, west := bindMember(t, s, "west", "西一", 21, "rider")   // 西城 → 西湖街道 → 骑手联合工会
@@ -249,6 +253,7 @@ func TestTenantIsolation(t *testing.T) {
 
 // A member can read only themself.
 func TestMemberCannotReadOthers(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		tok, _ := bindMember(t, s, "mallory", "马力", 31, "courier")
@@ -271,6 +276,7 @@ func TestMemberCannotReadOthers(t *testing.T) {
 }
 
 func TestReviewAndAudit(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		mtok, m := bindMember(t, s, "nina", "倪娜", 41, "shunda")
@@ -326,6 +332,7 @@ func TestReviewAndAudit(t *testing.T) {
 }
 
 func TestMembersPagination(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		city := s.LoginAdmin("city_admin")
@@ -394,6 +401,7 @@ func rosterXLSX(t *testing.T, rows [][]string) []byte {
 }
 
 func TestRosterImport(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		pendingTok, pending := bindMember(t, s, "olga", "欧佳", 51, "courier")

@@ -43,6 +43,7 @@ func fragmentChain(n int, leaf string, spread func(prev string) string) string {
 // expansion" is refused with a code, before validation or complexity walk
 // it. Without the guard the 40-level chain would not answer at all.
 func TestExponentialDocumentsRefused(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("city_admin")
@@ -84,6 +85,7 @@ func TestExponentialDocumentsRefused(t *testing.T) {
 // TestProductionLeaksNothing: with APP_ENV=prod, no error names what the
 // client did not already write: no suggestions, no types, no decoder text.
 func TestProductionLeaksNothing(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite, prod)
 	cases := map[string]string{
 		"unknown argument": `mutation { loginWithWeChat(inptu: {code: "x"}) { accessToken } }`,
@@ -114,6 +116,7 @@ func TestProductionLeaksNothing(t *testing.T) {
 // TestEveryTransportErrorIsCoded: whatever arrives at /graphql, the answer
 // is JSON with extensions.code and a message that repeats nothing sent.
 func TestEveryTransportErrorIsCoded(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite)
 	const secret = "SECRET-BODY-TEXT"
 	type req struct {
@@ -210,6 +213,7 @@ func getPersisted(t *testing.T, s *testutil.Server, hash, query string) *testuti
 // client sends the document once, the hash alone runs, by GET too; in
 // production a GET runs only that way.
 func TestPersistedQueries(t *testing.T) {
+	t.Parallel()
 	for _, env := range []string{"dev", "prod"} {
 		t.Run(env, func(t *testing.T) {
 			s := testutil.NewServer(t, store.SQLite, func(c *config.Config) { c.Env = env })
@@ -239,6 +243,7 @@ func TestPersistedQueries(t *testing.T) {
 // TestTrustedDocuments: with a list configured, only its documents run,
 // by hash or in full, and nothing can be registered.
 func TestTrustedDocuments(t *testing.T) {
+	t.Parallel()
 	const listed = `query Me { me { __typename } }`
 	path := filepath.Join(t.TempDir(), "documents.json")
 	list, _ := json.Marshal(map[string]string{sha(listed): listed})
@@ -268,6 +273,7 @@ func TestTrustedDocuments(t *testing.T) {
 // TestTrustedDocumentsListIsChecked: a list whose hash does not match its
 // document stops the server at start.
 func TestTrustedDocumentsListIsChecked(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "documents.json")
 	os.WriteFile(path, []byte(`{"`+strings.Repeat("a", 64)+`": "{ __typename }"}`), 0o600)
 	cfg := testConfig(t)
@@ -280,6 +286,7 @@ func TestTrustedDocumentsListIsChecked(t *testing.T) {
 // TestTricklingBodyIsCut: a client sending its body a byte at a time is
 // answered (or dropped) once the body deadline passes, not held.
 func TestTricklingBodyIsCut(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite, func(c *config.Config) { c.BodyReadTimeout = time.Second })
 	u, _ := url.Parse(s.URL)
 	conn, err := net.Dial("tcp", u.Host)
@@ -316,6 +323,7 @@ func TestTricklingBodyIsCut(t *testing.T) {
 // TestSecurityHeaders: every answer carries nosniff and friends, and no
 // answer may be cached (GraphQL answers carry tokens and personal data).
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite)
 	login, _ := json.Marshal(map[string]any{"query": `mutation($c: String!) { loginWithWeChat(input: {code: $c}) { accessToken } }`,
 		"variables": map[string]any{"c": s.NextCode("headers")}})
@@ -345,6 +353,7 @@ func TestSecurityHeaders(t *testing.T) {
 // TestMetricsListener: with METRICS_ADDR set, /metrics is not on the API
 // listener; in dev without it, it is (for a look from the laptop).
 func TestMetricsListener(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite, func(c *config.Config) { c.MetricsAddr = "127.0.0.1:0" })
 	if code, _ := s.Get("", "/metrics"); code != http.StatusNotFound {
 		t.Fatalf("/metrics on the API listener: %d", code)
@@ -364,6 +373,7 @@ func TestMetricsListener(t *testing.T) {
 
 // TestOneLoginPerRequest: aliased logins are refused whole: none runs.
 func TestOneLoginPerRequest(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		var b strings.Builder
@@ -390,6 +400,7 @@ func TestOneLoginPerRequest(t *testing.T) {
 
 // TestUploadFieldOrder: the purpose may come after the file.
 func TestUploadFieldOrder(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		m := s.LoginMember("order")

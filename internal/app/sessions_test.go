@@ -82,6 +82,7 @@ func sessionWant(t *testing.T, r *testutil.Response, code, what string) {
 // member or admin, from the very next request (it used to answer member
 // queries until it expired).
 func TestLogoutEndsQueriesAtOnce(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		m := s.LoginMember("sess-ivan")
@@ -107,6 +108,7 @@ func TestLogoutEndsQueriesAtOnce(t *testing.T) {
 // live for SessionCacheTTL, so a logout on another instance stops the access
 // token there within that time, on its own clock.
 func TestRevocationReachesOtherInstances(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s.DB) // its own fake clock, also at Epoch
@@ -139,6 +141,7 @@ func TestRevocationReachesOtherInstances(t *testing.T) {
 // the login once. An admin's check reads the account (every request), so
 // without the per-request memo each field would read it again.
 func TestSessionCheckedOncePerRequest(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		a := s.LoginAdmin("city_admin")
@@ -167,6 +170,7 @@ func refresh(t *testing.T, s *testutil.Server, token string) refreshOut {
 // within RefreshReuseGrace, gets the same new refresh token and the login
 // goes on; the retried pair is as good as the first.
 func TestRefreshRetryWithinGrace(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		m := s.LoginMember("sess-liam")
@@ -206,6 +210,7 @@ func TestRefreshRetryWithinGrace(t *testing.T) {
 // replay: the session and its successor are revoked, and its access tokens
 // stop at once.
 func TestRefreshRetryAfterGrace(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		m := s.LoginMember("sess-mia")
@@ -221,6 +226,7 @@ func TestRefreshRetryAfterGrace(t *testing.T) {
 // TestRefreshGrandparentReuse: within the grace, a token whose successor
 // was used too is two generations old: a replay, however recent.
 func TestRefreshGrandparentReuse(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		m := s.LoginMember("sess-noah")
@@ -237,6 +243,7 @@ func TestRefreshGrandparentReuse(t *testing.T) {
 // TestConcurrentRefreshOnePair: refreshes racing with one token all get the
 // one pair; never two live successors.
 func TestConcurrentRefreshOnePair(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		tok := s.LoginMember("sess-olga")
@@ -282,6 +289,7 @@ func TestConcurrentRefreshOnePair(t *testing.T) {
 // address is refused before it reaches WeChat, while another address logs
 // in; the addresses of one IPv6 /64 are one.
 func TestWeChatLoginLimitPerAddress(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d, trustRealIP)
 		const flooder = "203.0.113.7"
@@ -348,6 +356,7 @@ func TestWeChatLoginLimitPerAddress(t *testing.T) {
 // TestWeChatLoginLimitPerCode: one code failing again and again, from any
 // number of addresses, stops reaching WeChat.
 func TestWeChatLoginLimitPerCode(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d, trustRealIP)
 		calls := s.WeChat.Calls()
@@ -368,6 +377,7 @@ func TestWeChatLoginLimitPerCode(t *testing.T) {
 // TestAdminLoginLimitPerAddress: password guessing spread over usernames is
 // limited per address; another address logs in.
 func TestAdminLoginLimitPerAddress(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d, trustRealIP)
 		const guesser = "203.0.113.8"
@@ -402,6 +412,7 @@ func TestAdminLoginLimitPerAddress(t *testing.T) {
 // TestLoginsMatchExactly: a username or a code is taken as sent: a trailing
 // space or tab (or other case, on MySQL's collations) is not the account.
 func TestLoginsMatchExactly(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		for _, u := range []string{"city_admin ", "city_admin\t", " city_admin", "CITY_ADMIN", "city_admin\u00a0"} {

@@ -118,6 +118,7 @@ func grantedFen(t *testing.T, s *testutil.Server, program string) int64 {
 // split by the shares with the rounding fen going to the largest share, and
 // the trail, the stats and the payment list show it.
 func TestSubsidyReviewChainTrailAndSplit(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		program := subsidyProgram(t, s, 10_000_000)
@@ -239,6 +240,7 @@ func TestSubsidyReviewChainTrailAndSplit(t *testing.T) {
 // the programme's total is the budget to the fen. A later rejection frees
 // exactly one grant, which the next approval takes.
 func TestSubsidyConcurrentApprovalsNeverOverspend(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		const grant = 50_000
@@ -303,6 +305,7 @@ func TestSubsidyConcurrentApprovalsNeverOverspend(t *testing.T) {
 // times over: one decision lands, every other gets CONFLICT, and the trail
 // and the budget hold that one decision.
 func TestSubsidyConcurrentReviewsOneWins(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		program := subsidyProgram(t, s, 10_000_000)
@@ -350,6 +353,7 @@ func TestSubsidyConcurrentReviewsOneWins(t *testing.T) {
 // an admin outside the applicant's chain get neither the application nor
 // its links, nor can they attach the file elsewhere.
 func TestSubsidyProofsReadableOnlyByApplicantAndChain(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		program := subsidyProgram(t, s, 10_000_000)
@@ -411,6 +415,7 @@ func TestSubsidyProofsReadableOnlyByApplicantAndChain(t *testing.T) {
 // Bad files and bad input are refused with coded errors, and nothing is
 // stored.
 func TestSubsidyRefusesBadFilesAndInput(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		program := subsidyProgram(t, s, 10_000_000)
@@ -479,6 +484,7 @@ func errCode(out map[string]any) string {
 // A member withdraws before review and may apply again; once a reviewer
 // approved, withdrawing is refused.
 func TestSubsidyWithdrawBeforeReviewOnly(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		program := subsidyProgram(t, s, 10_000_000)
@@ -508,6 +514,7 @@ func TestSubsidyWithdrawBeforeReviewOnly(t *testing.T) {
 // subtree, filtered, in keyset pages, each read audited; an admin of
 // another subtree sees none of them.
 func TestSubsidyApplicationsQueuePagesFiltersAndAudits(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		program := subsidyProgram(t, s, 10_000_000)

@@ -82,6 +82,7 @@ func tally(outs []outcome) (map[string]int, []int) {
 
 // 2,000 distinct members race for 50 seats and 100 waitlist places.
 func TestBookingRushNeverOversells(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -102,6 +103,7 @@ func TestBookingRushNeverOversells(t *testing.T) {
 
 // One member's phone retries bookClass 20 times at once: one booking.
 func TestParallelRetriesMakeOneBooking(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -135,6 +137,7 @@ func TestParallelRetriesMakeOneBooking(t *testing.T) {
 // Bookings and cancellations interleave; every promotion keeps the
 // invariants, and in the end the seats are exactly the survivors.
 func TestInterleavedBookingsAndCancellations(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -191,6 +194,7 @@ func TestInterleavedBookingsAndCancellations(t *testing.T) {
 // Two server instances share one MariaDB: the seat rule is in the
 // database, so they still never oversell.
 func TestTwoInstancesNeverOversell(t *testing.T) {
+	t.Parallel()
 	testutil.MySQLOnly(t)
 	a := testutil.NewServer(t, store.MySQL)
 	b := testutil.NewServerOn(t, a.DB)
@@ -214,6 +218,7 @@ func TestTwoInstancesNeverOversell(t *testing.T) {
 // An admin cancels a class in the middle of the rush: no booking survives
 // the cancellation (the seat UPDATE itself checks the class is open).
 func TestCancelDuringRushLeavesNoBooking(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access

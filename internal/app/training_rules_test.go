@@ -19,6 +19,7 @@ import (
 )
 
 func TestEligibilityIsExplainedAndEnforced(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("dongcheng_admin").Access
@@ -74,6 +75,7 @@ func TestEligibilityIsExplainedAndEnforced(t *testing.T) {
 }
 
 func TestNoShowRuleBarsBooking(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d, func(c *config.Config) { c.NoShowLimit, c.NoShowBanDays = 2, 30 })
 		admin := s.LoginAdmin("donghua_admin")
@@ -145,6 +147,7 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 }
 
 func TestClassAdminRules(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -212,6 +215,7 @@ func TestClassAdminRules(t *testing.T) {
 }
 
 func TestCreateClassRejectsBadInputAndStoresNothing(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -255,6 +259,7 @@ func TestCreateClassRejectsBadInputAndStoresNothing(t *testing.T) {
 // The browse page of 20 classes with their union and the member's booking
 // costs a fixed number of SQL statements, whatever the page size.
 func TestBrowseStatementCount(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admins := map[string]string{"city": s.LoginAdmin("city_admin").Access, "donghua": s.LoginAdmin("donghua_admin").Access,
@@ -292,6 +297,7 @@ func TestBrowseStatementCount(t *testing.T) {
 }
 
 func TestExportClassBookings(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -343,6 +349,7 @@ func TestExportClassBookings(t *testing.T) {
 
 // The server's periodic job marks no-shows by itself.
 func TestJobsMarkNoShows(t *testing.T) {
+	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite)
 	admin := s.LoginAdmin("donghua_admin").Access
 	id := publishedClass(t, s, admin, classInput(5, 0, nil))

@@ -102,6 +102,7 @@ func wantCode(t *testing.T, r *testutil.Response, code string) {
 }
 
 func TestTrainingClassEndToEnd(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -217,6 +218,7 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 }
 
 func TestWaitlistPromotionAndCancellation(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -294,6 +296,7 @@ func TestWaitlistPromotionAndCancellation(t *testing.T) {
 }
 
 func TestBookingWindowsAndCancelDeadline(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access

@@ -24,6 +24,7 @@ func claimOutcome(s *testutil.Server, token, batchID string, requestID any) (id,
 
 // 5,000 members claim against a stock of 1,000 through two instances.
 func TestVoucherRushNeverOversells(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		a := testutil.NewServer(t, d)
 		b := testutil.NewServerOn(t, a.DB)
@@ -56,6 +57,7 @@ func TestVoucherRushNeverOversells(t *testing.T) {
 // A member fires claims for both batches of an exclusive group at once:
 // only one is granted. Repeated for many members.
 func TestExclusiveGroupUnderConcurrency(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		city := s.LoginAdmin("city_admin").Access
@@ -88,6 +90,7 @@ func TestExclusiveGroupUnderConcurrency(t *testing.T) {
 // without a request id collapse into one voucher, distinct taps into at most
 // the limit.
 func TestParallelClaimsRespectTheLimit(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -112,6 +115,7 @@ func TestParallelClaimsRespectTheLimit(t *testing.T) {
 
 // 50 parallel redemptions of one code: exactly one succeeds.
 func TestParallelRedemptionsRedeemOnce(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access

@@ -86,6 +86,7 @@ func redeemer(t *testing.T, s *testutil.Server, admin, name, unionKey string, ba
 var groupedCode = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}$`)
 
 func TestVoucherClaimAndRedeem(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -178,6 +179,7 @@ func TestVoucherClaimAndRedeem(t *testing.T) {
 }
 
 func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -243,6 +245,7 @@ func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
 }
 
 func TestVoucherLimitsAndExclusiveGroups(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		city := s.LoginAdmin("city_admin").Access
@@ -284,6 +287,7 @@ func TestVoucherLimitsAndExclusiveGroups(t *testing.T) {
 }
 
 func TestCreateBatchRejectsBadInput(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
@@ -315,6 +319,7 @@ func TestCreateBatchRejectsBadInput(t *testing.T) {
 }
 
 func TestExportVouchers(t *testing.T) {
+	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
