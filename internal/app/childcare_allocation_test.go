@@ -97,18 +97,18 @@ func TestChildcareAllocationAtClose(t *testing.T) {
 					if su.Status != "PENDING" || su.Priority != (i < 2 || i == 7) {
 						t.Fatalf("sign-up %d = %+v", i, su)
 					}
-					entries = append(entries, entry{mustID(t, su.ID), su.Priority})
-					signUpIDs[mustID(t, su.ID)] = p.Access
+					entries = append(entries, entry{testutil.MustID(t, su.ID), su.Priority})
+					signUpIDs[testutil.MustID(t, su.ID)] = p.Access
 					s.Clock.Advance(time.Minute) // sign-up times in this order
 				}
 
 				// The window closes; the periodic job allocates by itself.
-				s.Clock.Set(at(3, "18:01"))
+				s.Clock.Set(testutil.At(3, "18:01"))
 				ctx, cancel := context.WithCancel(t.Context())
 				done := make(chan struct{})
 				go func() { s.App.RunJobs(ctx, time.Hour); close(done) }()
 				deadline := time.Now().Add(10 * time.Second)
-				for count(t, s, "childcare_programs", "id = ? AND allocated_at IS NOT NULL", id) == 0 {
+				for s.Count("childcare_programs", "id = ? AND allocated_at IS NOT NULL", id) == 0 {
 					if time.Now().After(deadline) {
 						t.Fatal("the job did not allocate")
 					}
@@ -129,7 +129,7 @@ func TestChildcareAllocationAtClose(t *testing.T) {
 				if diff := cmp.Diff(first, placements(t, s, id)); diff != "" {
 					t.Fatalf("running again changed the result (-first +now):\n%s", diff)
 				}
-				if n := count(t, s, "allocation_runs", "kind = ? AND offering_id = ?", "childcare", id); n != 1 {
+				if n := s.Count("allocation_runs", "kind = ? AND offering_id = ?", "childcare", id); n != 1 {
 					t.Fatalf("%d allocation runs", n)
 				}
 
@@ -177,7 +177,7 @@ func TestChildcareAllocationAtClose(t *testing.T) {
 				// Sign-ups have ended; a withdrawal moves the head up.
 				late := s.Members(1, "courier")[0].Access
 				_, r := signUp(t, s, late, id, registerChild(t, s, late, childInput("晚来", "2018-03-01")))
-				wantCode(t, r, "WINDOW_CLOSED")
+				testutil.WantCode(t, r, "WINDOW_CLOSED")
 				firstTok := s.Reissue(testutil.Tokens{Access: signUpIDs[entries[0].id], ID: fmt.Sprint(parentOf(t, s, entries[0].id))}).Access
 				s.MustOK(firstTok, withdrawQ, map[string]any{"id": fmt.Sprint(entries[0].id)}, nil)
 				if now := placements(t, s, id)[entries[3].id]; now.Status != models.ChildSignUpAdmitted {
@@ -215,12 +215,12 @@ func TestChildcareAllocationOnTwoInstancesAtOnce(t *testing.T) {
 			child := registerChild(t, s1, p.Access, childInput("孩子"+string(rune(0x4e00+i)), "2017-05-05"))
 			mustSignUp(t, s1, p.Access, id, child)
 		}
-		s1.Clock.Set(at(3, "18:01"))
-		s2.Clock.Set(at(3, "18:01"))
+		s1.Clock.Set(testutil.At(3, "18:01"))
+		s2.Clock.Set(testutil.At(3, "18:01"))
 		admin = s1.LoginAdmin("donghua_admin").Access
 		servers := []*testutil.Server{s1, s2}
 		results := make([]string, 16)
-		race(16, 16, func(i int) {
+		testutil.Race(16, 16, func(i int) {
 			s := servers[i%2]
 			if i%4 == 3 { // the job on this instance
 				if _, err := s.App.Childcare.AllocateDueChildcare(t.Context()); err != nil {
@@ -265,19 +265,19 @@ func TestChildcareAllocationOnTwoInstancesAtOnce(t *testing.T) {
 		if p.AdmittedCount != 10 || p.WaitlistCount != 5 || p.Allocation.Admitted != 10 || p.Allocation.Rejected != 25 {
 			t.Fatalf("result = %+v", p)
 		}
-		if n := count(t, s1, "allocation_runs", "kind = ? AND offering_id = ?", "childcare", id); n != 1 {
+		if n := s1.Count("allocation_runs", "kind = ? AND offering_id = ?", "childcare", id); n != 1 {
 			t.Fatalf("%d allocation runs, want 1", n)
 		}
 		for status, want := range map[string]int64{"ADMITTED": 10, "WAITLISTED": 5, "REJECTED": 25, "PENDING": 0} {
-			if n := count(t, s1, "child_sign_ups", "program_id = ? AND status = ?", id, status); n != want {
+			if n := s1.Count("child_sign_ups", "program_id = ? AND status = ?", id, status); n != want {
 				t.Fatalf("%d %s, want %d", n, status, want)
 			}
 		}
 		// The ten priority (courier) children come first: all admitted.
-		if n := count(t, s1, "child_sign_ups", "program_id = ? AND status = ? AND priority_rank = 0", id, "ADMITTED"); n != 10 {
+		if n := s1.Count("child_sign_ups", "program_id = ? AND status = ? AND priority_rank = 0", id, "ADMITTED"); n != 10 {
 			t.Fatalf("%d priority children admitted, want 10", n)
 		}
-		if n := count(t, s1, "audit_logs", "action = ?", "CHILDCARE_ALLOCATE"); n > 1 {
+		if n := s1.Count("audit_logs", "action = ?", "CHILDCARE_ALLOCATE"); n > 1 {
 			t.Fatalf("%d allocation audit rows", n)
 		}
 	})

@@ -55,7 +55,7 @@ func BenchmarkChildcareAllocation(b *testing.B) {
 				fmt.Sscan(parents[i].ID, &member)
 				fmt.Sscan(children[i], &child)
 				signUps[i] = &models.ChildSignUp{ProgramID: progs[i/perProgramme].ID, ChildID: child, MemberID: member,
-					Status: models.ChildSignUpPending, Active: ptr(true), PriorityRank: min(i%4, 1),
+					Status: models.ChildSignUpPending, Active: testutil.Ptr(true), PriorityRank: min(i%4, 1),
 					CreatedAt: now.Add(time.Duration(i) * time.Second), UpdatedAt: now}
 			}
 			if err := s.DB.CreateInBatches(signUps, 500).Error; err != nil {
@@ -90,7 +90,7 @@ func BenchmarkChildcareAllocation(b *testing.B) {
 			}
 			b.StopTimer()
 			b.ReportMetric(float64(statements)/float64(b.N), "statements/op")
-			if got := count(b, s, "child_sign_ups", "status = ?", "ADMITTED"); got != programmes*40 {
+			if got := s.Count("child_sign_ups", "status = ?", "ADMITTED"); got != programmes*40 {
 				b.Fatalf("%d admitted, want %d", got, programmes*40)
 			}
 		})

@@ -52,7 +52,7 @@ func TestChildcareFirstComeRushNeverOverfills(t *testing.T) {
 		children := childrenOf(t, s1, parents, time.Date(2017, 4, 1, 0, 0, 0, 0, time.UTC))
 		servers := []*testutil.Server{s1, s2}
 		outcomes := make([]string, len(parents))
-		race(len(parents), 128, func(i int) {
+		testutil.Race(len(parents), 128, func(i int) {
 			r, err := servers[i%2].Try(parents[i].Access, signUpChildQ, map[string]any{"p": id, "c": children[i]})
 			switch {
 			case err != nil:
@@ -79,8 +79,8 @@ func TestChildcareFirstComeRushNeverOverfills(t *testing.T) {
 		if err := s1.DB.Take(&p, id).Error; err != nil {
 			t.Fatal(err)
 		}
-		admitted := count(t, s1, "child_sign_ups", "program_id = ? AND status = ?", id, "ADMITTED")
-		waiting := count(t, s1, "child_sign_ups", "program_id = ? AND status = ?", id, "WAITLISTED")
+		admitted := s1.Count("child_sign_ups", "program_id = ? AND status = ?", id, "ADMITTED")
+		waiting := s1.Count("child_sign_ups", "program_id = ? AND status = ?", id, "WAITLISTED")
 		if p.ConfirmedCount != 50 || p.WaitlistCount != 20 || admitted != 50 || waiting != 20 {
 			t.Fatalf("counters %d/%d, rows %d/%d, want 50/20", p.ConfirmedCount, p.WaitlistCount, admitted, waiting)
 		}

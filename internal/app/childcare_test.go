@@ -36,7 +36,7 @@ func programInput(mode string, capacity, waitlist int, extra map[string]any) map
 		"title": "暑期职工子女托管班", "description": "作业辅导、安全教育、手工与体育", "place": "东华街道职工服务中心",
 		"startsOn": "2026-07-01", "endsOn": "2026-07-31", "dailyStart": "08:00", "dailyEnd": "17:30",
 		"childMinAge": 6, "childMaxAge": 12, "capacity": capacity, "waitlistLimit": waitlist,
-		"signUpOpensAt": rfc(testutil.Epoch.Add(5 * time.Minute)), "signUpClosesAt": rfc(at(3, "18:00")),
+		"signUpOpensAt": testutil.RFC(testutil.Epoch.Add(5 * time.Minute)), "signUpClosesAt": testutil.RFC(testutil.At(3, "18:00")),
 		"admissionMode": mode, "requireEmergencyContact": true,
 	}
 	for k, v := range extra {
@@ -116,19 +116,6 @@ func getSignUp(t *testing.T, s *testutil.Server, tok, id string) childSignUp {
 	return out.ChildSignUp
 }
 
-func count(t testing.TB, s *testutil.Server, table, where string, args ...any) int64 {
-	t.Helper()
-	var n int64
-	q := s.DB.Table(table)
-	if where != "" {
-		q = q.Where(where, args...)
-	}
-	if err := q.Count(&n).Error; err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // A first-come programme from publication to the last pick-up: admission,
 // waitlist promotion on withdrawal, attendance the parents see, statistics,
 // export, and who may see a child.
@@ -168,7 +155,7 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 			t.Fatalf("ineligibility = %+v", n)
 		}
 		// Another parent's child is not theirs to ask about.
-		wantCode(t, s.Do(young, `query($c: ID!) { childcarePrograms { edges { node { ineligibleReason(childId: $c) } } } }`,
+		testutil.WantCode(t, s.Do(young, `query($c: ID!) { childcarePrograms { edges { node { ineligibleReason(childId: $c) } } } }`,
 			map[string]any{"c": childA}), "NOT_FOUND")
 
 		suA := mustSignUp(t, s, a, id, childA)
@@ -183,7 +170,7 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 			t.Fatalf("second sign-up = %+v", suB)
 		}
 		_, r := signUp(t, s, c, id, childC)
-		wantCode(t, r, "FULL")
+		testutil.WantCode(t, r, "FULL")
 
 		// A withdraws: B moves up at once.
 		var w struct {
@@ -201,7 +188,7 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 		s.Clock.Set(time.Date(2026, 7, 1, 0, 5, 0, 0, time.UTC))
 		admin = s.LoginAdmin("donghua_admin").Access
 		b = s.Reissue(parents[1]).Access
-		wantCode(t, s.Do(admin, checkInQ, map[string]any{"id": suA.ID}), "VALIDATION_FAILED") // withdrawn
+		testutil.WantCode(t, s.Do(admin, checkInQ, map[string]any{"id": suA.ID}), "VALIDATION_FAILED") // withdrawn
 		s.MustOK(admin, checkInQ, map[string]any{"id": suB.ID}, nil)
 		s.MustOK(admin, checkInQ, map[string]any{"id": suB.ID}, nil) // a retry
 		s.Clock.Advance(9 * time.Hour)
@@ -218,12 +205,12 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 		}
 
 		// The host's admins see the child (masked phone); the read is audited.
-		before := count(t, s, "audit_logs", "action = ?", "CHILDCARE_SIGNUP_READ")
+		before := s.Count("audit_logs", "action = ?", "CHILDCARE_SIGNUP_READ")
 		byAdmin := getSignUp(t, s, admin, suB.ID)
 		if byAdmin.Child.Name != "李小明" || byAdmin.Child.EmergencyContactPhone != "138****1111" {
 			t.Fatalf("admin view = %+v", byAdmin.Child)
 		}
-		if after := count(t, s, "audit_logs", "action = ?", "CHILDCARE_SIGNUP_READ"); after != before+1 {
+		if after := s.Count("audit_logs", "action = ?", "CHILDCARE_SIGNUP_READ"); after != before+1 {
 			t.Fatalf("audit rows %d → %d", before, after)
 		}
 		var signUps struct {
@@ -267,11 +254,11 @@ func TestChildcareFirstComeEndToEnd(t *testing.T) {
 
 		// Another union's admin, and another parent, see nothing.
 		other := s.LoginAdmin("rider_admin").Access
-		wantCode(t, s.Do(other, signUpQ, map[string]any{"id": suB.ID}), "FORBIDDEN")
-		wantCode(t, s.Do(other, `query($p: ID!) { childcareSignUps(programId: $p) { edges { node { id } } } }`, map[string]any{"p": id}), "FORBIDDEN")
-		wantCode(t, s.Do(other, checkInQ, map[string]any{"id": suB.ID}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(other, signUpQ, map[string]any{"id": suB.ID}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(other, `query($p: ID!) { childcareSignUps(programId: $p) { edges { node { id } } } }`, map[string]any{"p": id}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(other, checkInQ, map[string]any{"id": suB.ID}), "FORBIDDEN")
 		c = s.Reissue(parents[2]).Access
-		wantCode(t, s.Do(c, signUpQ, map[string]any{"id": suB.ID}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(c, signUpQ, map[string]any{"id": suB.ID}), "NOT_FOUND")
 		if st, _ := s.Get(other, "/export/childcare-sign-ups?programId="+id); st != http.StatusForbidden {
 			t.Fatalf("export by another union: %d", st)
 		}
@@ -327,11 +314,11 @@ func TestChildcareGuardians(t *testing.T) {
 		}
 		// The same child registered again: ask for an invitation instead.
 		r := s.Do(dad, registerChildQ, map[string]any{"in": in})
-		wantCode(t, r, "ALREADY_EXISTS")
+		testutil.WantCode(t, r, "ALREADY_EXISTS")
 
 		inviteQ := `mutation($c: ID!) { inviteGuardian(input: {childId: $c}) { invitation { code expiresAt } } }`
 		acceptQ := `mutation($code: String!) { acceptGuardianInvite(input: {code: $code}) { child { id myRole idNumber } } }`
-		wantCode(t, s.Do(stranger, inviteQ, map[string]any{"c": child.ID}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(stranger, inviteQ, map[string]any{"c": child.ID}), "NOT_FOUND")
 		var inv struct {
 			InviteGuardian struct{ Invitation struct{ Code string } }
 		}
@@ -347,8 +334,8 @@ func TestChildcareGuardians(t *testing.T) {
 			t.Fatalf("accepted = %+v", acc)
 		}
 		s.MustOK(dad, acceptQ, map[string]any{"code": code}, nil) // a retry
-		wantCode(t, s.Do(stranger, acceptQ, map[string]any{"code": code}), "NOT_FOUND")
-		wantCode(t, s.Do(dad, inviteQ, map[string]any{"c": child.ID}), "FORBIDDEN") // only the owner invites
+		testutil.WantCode(t, s.Do(stranger, acceptQ, map[string]any{"code": code}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(dad, inviteQ, map[string]any{"c": child.ID}), "FORBIDDEN") // only the owner invites
 		var mine struct {
 			MyChildren struct {
 				Edges []struct{ Node struct{ ID string } }
@@ -362,7 +349,7 @@ func TestChildcareGuardians(t *testing.T) {
 		if len(mine.MyChildren.Edges) != 0 {
 			t.Fatalf("a stranger's children = %+v", mine)
 		}
-		if n := count(t, s, "child_guardians", "child_id = ?", child.ID); n != 2 {
+		if n := s.Count("child_guardians", "child_id = ?", child.ID); n != 2 {
 			t.Fatalf("%d guardians, want 2", n)
 		}
 		// The second guardian may sign the child up and the first withdraw it.
@@ -370,7 +357,7 @@ func TestChildcareGuardians(t *testing.T) {
 		id := publishedProgram(t, s, admin, programInput("FIRST_COME", 5, 0, nil))
 		su := mustSignUp(t, s, dad, id, child.ID)
 		s.MustOK(mum, withdrawQ, map[string]any{"id": su.ID}, nil)
-		wantCode(t, s.Do(stranger, withdrawQ, map[string]any{"id": su.ID}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(stranger, withdrawQ, map[string]any{"id": su.ID}), "NOT_FOUND")
 	})
 }
 
@@ -391,7 +378,7 @@ func TestChildcareBadInputChangesNothing(t *testing.T) {
 		snapshot := func() map[string]int64 {
 			out := map[string]int64{}
 			for _, tb := range tables {
-				out[tb] = count(t, s, tb, "")
+				out[tb] = s.Count(tb, "")
 			}
 			var p models.ChildcareProgram
 			s.DB.Take(&p, id)
@@ -410,7 +397,7 @@ func TestChildcareBadInputChangesNothing(t *testing.T) {
 			{"half an emergency contact", parent, registerChildQ, map[string]any{"in": noNotes}, "VALIDATION_FAILED", "emergencyContactPhone"},
 			{"a bad ID number", parent, registerChildQ, map[string]any{"in": map[string]any{"name": "王大宝", "idNumber": "110105201803010025"}}, "VALIDATION_FAILED", "idNumber"},
 			{"a window in the past", admin, createProgramQ, map[string]any{"in": programInput("LOTTERY", 5, 0,
-				map[string]any{"signUpOpensAt": rfc(testutil.Epoch.Add(-48 * time.Hour)), "signUpClosesAt": rfc(testutil.Epoch.Add(-time.Hour))})}, "VALIDATION_FAILED", "signUpClosesAt"},
+				map[string]any{"signUpOpensAt": testutil.RFC(testutil.Epoch.Add(-48 * time.Hour)), "signUpClosesAt": testutil.RFC(testutil.Epoch.Add(-time.Hour))})}, "VALIDATION_FAILED", "signUpClosesAt"},
 			{"an age range of adults", admin, createProgramQ, map[string]any{"in": programInput("LOTTERY", 5, 0, map[string]any{"childMaxAge": 20})}, "VALIDATION_FAILED", "childMaxAge"},
 			{"hours backwards", admin, createProgramQ, map[string]any{"in": programInput("LOTTERY", 5, 0, map[string]any{"dailyEnd": "07:00"})}, "VALIDATION_FAILED", "dailyEnd"},
 			{"an unknown programme", parent, signUpChildQ, map[string]any{"p": "999999", "c": child}, "NOT_FOUND", ""},
@@ -440,14 +427,14 @@ func TestChildcareBadInputChangesNothing(t *testing.T) {
 		// The age rule, with its reason, on sign-up itself.
 		old := registerChild(t, s, parent, childInput("陈大大", "2012-06-01")) // 14 on the first day
 		_, r := signUp(t, s, parent, id, old)
-		wantCode(t, r, "NOT_ELIGIBLE")
+		testutil.WantCode(t, r, "NOT_ELIGIBLE")
 		if !strings.Contains(r.Errors[0].Message, "14 周岁") {
 			t.Fatalf("reason = %q", r.Errors[0].Message)
 		}
 		// One active sign-up per child per programme is a unique index, not
 		// only code.
-		dup := models.ChildSignUp{ProgramID: mustID(t, id), ChildID: mustID(t, child), MemberID: mustID(t, s.Members(1, "courier")[0].ID),
-			Status: models.ChildSignUpPending, Active: ptr(true), PriorityRank: 1, CreatedAt: s.Clock.Now(), UpdatedAt: s.Clock.Now()}
+		dup := models.ChildSignUp{ProgramID: testutil.MustID(t, id), ChildID: testutil.MustID(t, child), MemberID: testutil.MustID(t, s.Members(1, "courier")[0].ID),
+			Status: models.ChildSignUpPending, Active: testutil.Ptr(true), PriorityRank: 1, CreatedAt: s.Clock.Now(), UpdatedAt: s.Clock.Now()}
 		if err := s.DB.Create(&dup).Error; !store.IsDuplicate(err) {
 			t.Fatalf("second active sign-up of one child: %v", err)
 		}
@@ -459,17 +446,6 @@ func TestChildcareBadInputChangesNothing(t *testing.T) {
 		}
 	})
 }
-
-func mustID(t *testing.T, s string) int64 {
-	t.Helper()
-	var id int64
-	if _, err := fmt.Sscan(s, &id); err != nil {
-		t.Fatal(err)
-	}
-	return id
-}
-
-func ptr[T any](v T) *T { return &v }
 
 // An admin edits a published programme: a stale version is CONFLICT, more
 // places admit from the waitlist at once, fewer than admitted is refused.
@@ -502,7 +478,7 @@ func TestChildcareUpdateProgram(t *testing.T) {
 		if su := getSignUp(t, s, parents[1].Access, sus[1].ID); su.Status != "ADMITTED" || su.PromotedAt == nil {
 			t.Fatalf("the waitlist head = %+v", su)
 		}
-		wantCode(t, s.Do(admin, updateQ, map[string]any{"id": id, "v": 2, "c": 3}), "CONFLICT")
+		testutil.WantCode(t, s.Do(admin, updateQ, map[string]any{"id": id, "v": 2, "c": 3}), "CONFLICT")
 		r := s.Do(admin, updateQ, map[string]any{"id": id, "v": 3, "c": 1})
 		if r.Code() != "VALIDATION_FAILED" || r.Field() != "capacity" {
 			t.Fatalf("shrinking below the admitted: %+v", r.Errors)

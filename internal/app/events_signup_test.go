@@ -37,8 +37,8 @@ func signUpFor(t *testing.T, s *testutil.Server, token, postID string) (eventSig
 func signUpEvent(t *testing.T, s *testutil.Server, admin string, capacity, waitlist int, extra map[string]any) string {
 	t.Helper()
 	now := s.Clock.Now()
-	su := map[string]any{"capacity": capacity, "waitlistLimit": waitlist, "opensAt": rfc(now),
-		"closesAt": rfc(now.Add(48 * time.Hour)), "startsAt": rfc(now.Add(72 * time.Hour)), "endsAt": rfc(now.Add(75 * time.Hour)),
+	su := map[string]any{"capacity": capacity, "waitlistLimit": waitlist, "opensAt": testutil.RFC(now),
+		"closesAt": testutil.RFC(now.Add(48 * time.Hour)), "startsAt": testutil.RFC(now.Add(72 * time.Hour)), "endsAt": testutil.RFC(now.Add(75 * time.Hour)),
 		"place": "职工服务中心"}
 	for k, v := range extra {
 		su[k] = v
@@ -63,7 +63,7 @@ func TestEventSignUpRules(t *testing.T) {
 			w.WaitlistPosition == nil || *w.WaitlistPosition != 1 {
 			t.Fatalf("sign-ups: %+v %+v %+v %+v", a, again, b, w)
 		}
-		wantCode(t, full, "FULL")
+		testutil.WantCode(t, full, "FULL")
 		if a.CheckinCode == nil || len(*a.CheckinCode) != 20 {
 			t.Fatalf("check-in code %v", a.CheckinCode)
 		}
@@ -80,7 +80,7 @@ func TestEventSignUpRules(t *testing.T) {
 		t.Fatal("post missing from the feed")
 	found:
 		// Someone else cannot cancel it; cancelling promotes the waitlist.
-		wantCode(t, s.Do(m[1].Access, cancelSignUpQ, map[string]any{"id": a.ID}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(m[1].Access, cancelSignUpQ, map[string]any{"id": a.ID}), "NOT_FOUND")
 		s.MustOK(m[0].Access, cancelSignUpQ, map[string]any{"id": a.ID}, nil)
 		s.MustOK(m[0].Access, cancelSignUpQ, map[string]any{"id": a.ID}, nil) // idempotent
 		var mine struct {
@@ -101,12 +101,12 @@ func TestEventSignUpRules(t *testing.T) {
 		for i := range m {
 			m[i] = s.Reissue(m[i])
 		}
-		wantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, checkIn, map[string]any{"c": *b.CheckinPayload}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, checkIn, map[string]any{"c": *b.CheckinPayload}), "FORBIDDEN")
 		s.MustOK(admin, checkIn, map[string]any{"c": *b.CheckinPayload}, nil)
 		s.MustOK(admin, checkIn, map[string]any{"c": *b.CheckinCode}, nil) // idempotent
-		wantCode(t, s.Do(admin, checkIn, map[string]any{"c": "0000000000000000000Z"}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(admin, checkIn, map[string]any{"c": "0000000000000000000Z"}), "NOT_FOUND")
 		list := `query($id: ID!) { eventSignUps(postId: $id) { edges { node { id status member { id phone } checkinCode } } } }`
-		wantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, list, map[string]any{"id": id}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, list, map[string]any{"id": id}), "FORBIDDEN")
 		var rows struct {
 			EventSignUps struct {
 				Edges []struct {
@@ -136,17 +136,17 @@ func TestEventSignUpRules(t *testing.T) {
 		}
 		s.MustOK(m[3].Access, eventQ, map[string]any{"id": only}, &detail)
 		_, r := signUpFor(t, s, m[3].Access, only)
-		wantCode(t, r, "NOT_ELIGIBLE")
+		testutil.WantCode(t, r, "NOT_ELIGIBLE")
 		if detail.Event.IneligibleReason == nil || *detail.Event.IneligibleReason != r.Errors[0].Message {
 			t.Fatalf("ineligibleReason %v, error %q", detail.Event.IneligibleReason, r.Errors[0].Message)
 		}
 		plain := publishedEvent(t, s, admin, eventInput("无需报名的通知", nil))
 		_, r = signUpFor(t, s, m[3].Access, plain)
-		wantCode(t, r, "NOT_FOUND")
+		testutil.WantCode(t, r, "NOT_FOUND")
 		// Off the member's chain: not found, and nothing stored.
 		xihu := signUpEvent(t, s, s.LoginAdmin("xihu_admin").Access, 5, 0, nil)
 		_, r = signUpFor(t, s, m[3].Access, xihu)
-		wantCode(t, r, "NOT_FOUND")
+		testutil.WantCode(t, r, "NOT_FOUND")
 
 		// Calling the sign-up off cancels every place, with the reason.
 		cancelAll := `mutation($id: ID!) { cancelEventSignUps(input: {id: $id, reason: "场地临时关闭"}) { event { signUp { cancelled confirmedCount waitlistCount } } } }`
@@ -160,7 +160,7 @@ func TestEventSignUpRules(t *testing.T) {
 			t.Fatalf("after cancelEventSignUps: %+v", n)
 		}
 		_, r = signUpFor(t, s, m[3].Access, id)
-		wantCode(t, r, "WINDOW_CLOSED")
+		testutil.WantCode(t, r, "WINDOW_CLOSED")
 		var count int64
 		s.DB.Model(&models.EventSignUp{}).Where("post_id IN (SELECT id FROM event_posts WHERE title = ?)", "无需报名的通知").Count(&count)
 		if count != 0 {
@@ -182,7 +182,7 @@ func TestEventSignUpRushTwoInstances(t *testing.T) {
 		tokens := s.Members(600, "courier")
 		var mu sync.Mutex
 		n := map[string]int{}
-		race(len(tokens), 96, func(i int) {
+		testutil.Race(len(tokens), 96, func(i int) {
 			srv := []*testutil.Server{s, s2}[i%2]
 			r, err := srv.Try(tokens[i].Access, eventSignUpQ, map[string]any{"id": id})
 			mu.Lock()

@@ -41,7 +41,7 @@ func TestEventViewsAreBufferedAndFlushed(t *testing.T) {
 			}
 		}()
 		const reads = 400
-		race(reads, 32, func(i int) {
+		testutil.Race(reads, 32, func(i int) {
 			srv := []*testutil.Server{s, s2}[i%2]
 			r := srv.Do(members[i%len(members)].Access, `query($id: ID!) { event(id: $id) { id views } }`, map[string]any{"id": id})
 			if len(r.Errors) > 0 {
@@ -93,7 +93,7 @@ func TestDashboardAndMyActivity(t *testing.T) {
 		}
 		get := func(token string, union *string) figures {
 			var out struct{ Dashboard figures }
-			vars := map[string]any{"f": rfc(from), "t": rfc(s.Clock.Now().Add(time.Hour))}
+			vars := map[string]any{"f": testutil.RFC(from), "t": testutil.RFC(s.Clock.Now().Add(time.Hour))}
 			if union != nil {
 				vars["u"] = *union
 			}
@@ -144,9 +144,9 @@ func TestDashboardAndMyActivity(t *testing.T) {
 		if other.PostsPublished != 0 || other.EventSignUps != 0 || other.ClassBookings != 0 {
 			t.Fatalf("xihu dashboard %+v", other)
 		}
-		wantCode(t, s.Do(donghua, dash, map[string]any{"u": xihu, "f": rfc(from), "t": rfc(from.Add(time.Hour))}), "FORBIDDEN")
-		wantCode(t, s.Do(donghua, dash, map[string]any{"f": rfc(from), "t": rfc(from.Add(-time.Hour))}), "VALIDATION_FAILED")
-		wantCode(t, s.Do(m[0].Access, dash, map[string]any{"f": rfc(from), "t": rfc(from.Add(time.Hour))}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(donghua, dash, map[string]any{"u": xihu, "f": testutil.RFC(from), "t": testutil.RFC(from.Add(time.Hour))}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(donghua, dash, map[string]any{"f": testutil.RFC(from), "t": testutil.RFC(from.Add(-time.Hour))}), "VALIDATION_FAILED")
+		testutil.WantCode(t, s.Do(m[0].Access, dash, map[string]any{"f": testutil.RFC(from), "t": testutil.RFC(from.Add(time.Hour))}), "FORBIDDEN")
 
 		// myActivity: the voucher, the booking, the sign-up, newest first,
 		// one page at a time.

@@ -147,7 +147,7 @@ func TestEventsPublishAndFeed(t *testing.T) {
 		}
 
 		// A draft is invisible to members.
-		wantCode(t, s.Do(courier, eventQ, map[string]any{"id": id}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(courier, eventQ, map[string]any{"id": id}), "NOT_FOUND")
 		if contains(feedIDs(t, s, courier, 20, ""), id) {
 			t.Fatal("draft in the feed")
 		}
@@ -160,8 +160,8 @@ func TestEventsPublishAndFeed(t *testing.T) {
 		if contains(feedIDs(t, s, rider, 20, ""), id) {
 			t.Fatal("post leaked to another subtree's feed")
 		}
-		wantCode(t, s.Do(rider, eventQ, map[string]any{"id": id}), "NOT_FOUND")
-		wantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, eventQ, map[string]any{"id": id}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(rider, eventQ, map[string]any{"id": id}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, eventQ, map[string]any{"id": id}), "FORBIDDEN")
 		var asMember struct{ Event struct{ BodySource *string } }
 		s.MustOK(courier, eventQ, map[string]any{"id": id}, &asMember)
 		if asMember.Event.BodySource != nil {
@@ -194,7 +194,7 @@ func TestEventsPublishAndFeed(t *testing.T) {
 		}
 		// A target outside the publisher's subtree is refused and nothing is stored.
 		r := s.Do(donghua, createEventQ, map[string]any{"in": eventInput("越权发布", map[string]any{"targetUnionIds": []string{s.UnionID("rider")}})})
-		wantCode(t, r, "VALIDATION_FAILED")
+		testutil.WantCode(t, r, "VALIDATION_FAILED")
 		if r.Field() != "targetUnionIds" {
 			t.Fatalf("field %q", r.Field())
 		}
@@ -226,12 +226,12 @@ func TestEventsPublishAndFeed(t *testing.T) {
 
 		// A scheduled post appears at its time.
 		later := createEvent(t, s, donghua, eventInput("定时发布的活动", nil))
-		wantCode(t, s.Do(donghua, publishEventQ, map[string]any{"id": later, "at": rfc(s.Clock.Now().Add(-time.Hour))}), "VALIDATION_FAILED")
-		s.MustOK(donghua, publishEventQ, map[string]any{"id": later, "at": rfc(s.Clock.Now().Add(2 * time.Hour))}, nil)
+		testutil.WantCode(t, s.Do(donghua, publishEventQ, map[string]any{"id": later, "at": testutil.RFC(s.Clock.Now().Add(-time.Hour))}), "VALIDATION_FAILED")
+		s.MustOK(donghua, publishEventQ, map[string]any{"id": later, "at": testutil.RFC(s.Clock.Now().Add(2 * time.Hour))}, nil)
 		if contains(feedIDs(t, s, courier, 20, ""), later) {
 			t.Fatal("scheduled post shown before its time")
 		}
-		wantCode(t, s.Do(courier, eventQ, map[string]any{"id": later}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(courier, eventQ, map[string]any{"id": later}), "NOT_FOUND")
 		s.Clock.Advance(2*time.Hour + time.Second)
 		courier = s.Reissue(courierT).Access
 		if ids := feedIDs(t, s, courier, 20, ""); !contains(ids, later) || ids[1] != later {
@@ -268,7 +268,7 @@ func TestEventEditsAreVersioned(t *testing.T) {
 		}
 		// A second editor still on version 2 is refused, and changes nothing.
 		r := s.Do(admin, updateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "覆盖别人的修改"}})
-		wantCode(t, r, "CONFLICT")
+		testutil.WantCode(t, r, "CONFLICT")
 		var got struct{ Event struct{ Title string } }
 		s.MustOK(admin, `query($id: ID!) { event(id: $id) { title } }`, map[string]any{"id": id}, &got)
 		if got.Event.Title != "第一次修改" {
@@ -281,12 +281,12 @@ func TestEventEditsAreVersioned(t *testing.T) {
 		}{
 			{map[string]any{"title": "x"}, "title"},
 			{map[string]any{"coverUrl": "javascript:alert(1)"}, "coverUrl"},
-			{map[string]any{"signUp": map[string]any{"capacity": 0, "opensAt": rfc(s.Clock.Now()), "closesAt": rfc(s.Clock.Now().Add(time.Hour))}}, "signUp.capacity"},
-			{map[string]any{"signUp": map[string]any{"capacity": 5, "opensAt": rfc(s.Clock.Now().Add(-2 * time.Hour)), "closesAt": rfc(s.Clock.Now().Add(-time.Hour))}}, "signUp.closesAt"},
+			{map[string]any{"signUp": map[string]any{"capacity": 0, "opensAt": testutil.RFC(s.Clock.Now()), "closesAt": testutil.RFC(s.Clock.Now().Add(time.Hour))}}, "signUp.capacity"},
+			{map[string]any{"signUp": map[string]any{"capacity": 5, "opensAt": testutil.RFC(s.Clock.Now().Add(-2 * time.Hour)), "closesAt": testutil.RFC(s.Clock.Now().Add(-time.Hour))}}, "signUp.closesAt"},
 		} {
 			c.in["id"], c.in["version"] = id, 3
 			r := s.Do(admin, updateEventQ, map[string]any{"in": c.in})
-			wantCode(t, r, "VALIDATION_FAILED")
+			testutil.WantCode(t, r, "VALIDATION_FAILED")
 			if r.Field() != c.field {
 				t.Fatalf("field %q, want %q", r.Field(), c.field)
 			}
@@ -299,7 +299,7 @@ func TestEventEditsAreVersioned(t *testing.T) {
 		// Parallel edits from the same version: exactly one wins.
 		var mu sync.Mutex
 		wins := 0
-		race(10, 10, func(i int) {
+		testutil.Race(10, 10, func(i int) {
 			r := s.Do(admin, updateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 3, "title": fmt.Sprintf("并发修改 %d", i)}})
 			if len(r.Errors) == 0 {
 				mu.Lock()
@@ -342,8 +342,8 @@ func TestFeedPagination(t *testing.T) {
 				t.Fatalf("pages of %d give %v, want %v", size, paged, all)
 			}
 		}
-		wantCode(t, s.Do(member, feedQ, map[string]any{"first": 5, "after": "bm90LWEtY3Vyc29y"}), "VALIDATION_FAILED")
-		wantCode(t, s.Do(member, feedQ, map[string]any{"first": 1000}), "VALIDATION_FAILED")
+		testutil.WantCode(t, s.Do(member, feedQ, map[string]any{"first": 5, "after": "bm90LWEtY3Vyc29y"}), "VALIDATION_FAILED")
+		testutil.WantCode(t, s.Do(member, feedQ, map[string]any{"first": 1000}), "VALIDATION_FAILED")
 	})
 }
 
@@ -358,7 +358,7 @@ func TestFeedStatementCount(t *testing.T) {
 		var ids []string
 		for i := 0; i < 45; i++ {
 			in := eventInput(fmt.Sprintf("报名活动 %d", i), map[string]any{"signUp": map[string]any{"capacity": 10,
-				"opensAt": rfc(opens), "closesAt": rfc(opens.Add(48 * time.Hour))}})
+				"opensAt": testutil.RFC(opens), "closesAt": testutil.RFC(opens.Add(48 * time.Hour))}})
 			ids = append(ids, publishedEvent(t, s, admins[i%3], in))
 		}
 		m := s.Members(1, "courier")[0].Access

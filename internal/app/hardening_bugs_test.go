@@ -16,14 +16,6 @@ import (
 
 // localPath strips the server's public base from an absolute link (failing
 // when the link is not under it), for fetching it from the test server.
-func localPath(t *testing.T, s *testutil.Server, link string) string {
-	t.Helper()
-	base := s.App.Cfg.PublicBaseURL
-	if base == "" || !strings.HasPrefix(link, base+"/") {
-		t.Fatalf("link %q is not absolute under %q", link, base)
-	}
-	return strings.TrimPrefix(link, base)
-}
 
 const updateProgramQ = `mutation($in: UpdateChildcareProgramInput!) { updateChildcareProgram(input: $in) { childcareProgram { id version capacity } } }`
 
@@ -55,7 +47,7 @@ func secondTerm(mode string, capacity, waitlist int, extra map[string]any) map[s
 
 func admittedRows(t testing.TB, s *testutil.Server, childID string) int64 {
 	t.Helper()
-	return count(t, s, "child_sign_ups", "child_id = ? AND status = ?", childID, models.ChildSignUpAdmitted)
+	return s.Count("child_sign_ups", "child_id = ? AND status = ?", childID, models.ChildSignUpAdmitted)
 }
 
 // A parent signing a child up beside an admission whose days and daily
@@ -81,7 +73,7 @@ func TestChildcareOverlappingAdmissionRefused(t *testing.T) {
 			t.Fatalf("first sign-up = %+v", first)
 		}
 		_, r := signUp(t, s, parent.Access, second, child)
-		wantCode(t, r, "CONFLICT")
+		testutil.WantCode(t, r, "CONFLICT")
 		if msg := r.Errors[0].Message; !strings.Contains(msg, "「暑期托管班（一期）」") || !strings.Contains(msg, "重叠") {
 			t.Fatalf("the parent reads %q", msg)
 		}
@@ -89,7 +81,7 @@ func TestChildcareOverlappingAdmissionRefused(t *testing.T) {
 		if err := s.DB.Take(&p, second).Error; err != nil {
 			t.Fatal(err)
 		}
-		if n := count(t, s, "child_sign_ups", "program_id = ?", second); n != 0 || p.ConfirmedCount != 0 || p.WaitlistCount != 0 {
+		if n := s.Count("child_sign_ups", "program_id = ?", second); n != 0 || p.ConfirmedCount != 0 || p.WaitlistCount != 0 {
 			t.Fatalf("a refused sign-up left %d rows, counters %d/%d", n, p.ConfirmedCount, p.WaitlistCount)
 		}
 		// Same days, the next hours (12:00 end, 12:00 start); other days: no overlap.
@@ -106,7 +98,7 @@ func TestChildcareOverlappingAdmissionRefused(t *testing.T) {
 		// Moving August onto July would give the child two places at once.
 		r = s.Do(admin, updateProgramQ, map[string]any{"in": map[string]any{"id": august,
 			"version": programVersion(t, s, admin, august), "startsOn": "2026-07-20", "endsOn": "2026-08-20"}})
-		wantCode(t, r, "CONFLICT")
+		testutil.WantCode(t, r, "CONFLICT")
 		if !strings.Contains(r.Errors[0].Message, "重叠") {
 			t.Fatalf("the admin reads %q", r.Errors[0].Message)
 		}
@@ -119,7 +111,7 @@ func TestChildcareOverlappingAdmissionRefused(t *testing.T) {
 		// it is open to the child.
 		s.MustOK(parent.Access, withdrawQ, map[string]any{"id": first.ID}, nil)
 		_, r = signUp(t, s, parent.Access, second, child)
-		wantCode(t, r, "CONFLICT")
+		testutil.WantCode(t, r, "CONFLICT")
 		if !strings.Contains(r.Errors[0].Message, "「暑期午后兴趣班」") {
 			t.Fatalf("the parent reads %q", r.Errors[0].Message)
 		}
@@ -169,7 +161,7 @@ func TestChildcareOverlapRaceAdmitsOnce(t *testing.T) {
 		for c := range outcomes {
 			outcomes[c] = make([]outcome, tries)
 		}
-		race(nChildren*tries, 48, func(i int) { // a child's tries at once
+		testutil.Race(nChildren*tries, 48, func(i int) { // a child's tries at once
 			c, k := i/tries, i%tries
 			prog := k % 2
 			r, err := servers[(k/2)%2].Try(parents[c].Access, signUpChildQ, map[string]any{"p": progs[prog], "c": children[c]})
@@ -209,7 +201,7 @@ func TestChildcareOverlapRaceAdmitsOnce(t *testing.T) {
 			var p models.ChildcareProgram
 			s1.DB.Take(&p, id)
 			sum += p.ConfirmedCount
-			if n := count(t, s1, "child_sign_ups", "program_id = ? AND status = ?", id, models.ChildSignUpAdmitted); int(n) != p.ConfirmedCount {
+			if n := s1.Count("child_sign_ups", "program_id = ? AND status = ?", id, models.ChildSignUpAdmitted); int(n) != p.ConfirmedCount {
 				t.Fatalf("programme %s: %d admitted rows, counter %d", id, n, p.ConfirmedCount)
 			}
 		}
@@ -251,19 +243,19 @@ func TestChildcareAllocationsRaceAdmitOnce(t *testing.T) {
 		var rows []*models.ChildSignUp
 		for i := 1; i < n; i++ {
 			for _, p := range progs {
-				rows = append(rows, &models.ChildSignUp{ProgramID: mustID(t, p), ChildID: mustID(t, children[i]), MemberID: mustID(t, parents[i].ID),
+				rows = append(rows, &models.ChildSignUp{ProgramID: testutil.MustID(t, p), ChildID: testutil.MustID(t, children[i]), MemberID: testutil.MustID(t, parents[i].ID),
 					Status: models.ChildSignUpPending, Active: &active, PriorityRank: 1, CreatedAt: now, UpdatedAt: now})
 			}
 		}
 		if err := s1.DB.CreateInBatches(rows, 500).Error; err != nil {
 			t.Fatal(err)
 		}
-		s1.Clock.Set(at(3, "18:01"))
+		s1.Clock.Set(testutil.At(3, "18:01"))
 		s2.Clock.Set(s1.Clock.Now())
 		admins := []string{s1.LoginAdmin("donghua_admin").Access, s2.LoginAdmin("donghua_admin").Access}
 		servers := []*testutil.Server{s1, s2}
 		errs := make([]string, 4*nProgs)
-		race(len(errs), len(errs), func(i int) {
+		testutil.Race(len(errs), len(errs), func(i int) {
 			r, err := servers[i%2].Try(admins[i%2], runAllocQ, map[string]any{"id": progs[(i/2)%nProgs]})
 			switch {
 			case err != nil:
@@ -341,7 +333,7 @@ func TestChildcareAllocationSkipsChildAdmittedElsewhere(t *testing.T) {
 				if su := mustSignUp(t, s, parents[0].Access, elsewhere, children[0]); su.Status != "ADMITTED" {
 					t.Fatalf("first-come elsewhere = %+v", su)
 				}
-				s.Clock.Set(at(3, "18:01"))
+				s.Clock.Set(testutil.At(3, "18:01"))
 				admin = s.LoginAdmin("donghua_admin").Access
 				run := runAllocation(t, s, admin, id)
 				if run.Candidates != tc.kids || run.Admitted != 2 || run.Rejected != 1 || run.Waitlisted != tc.kids-3 {
@@ -449,7 +441,7 @@ func TestChildcarePromotionRaceAdmitsOnce(t *testing.T) {
 		}
 		servers := []*testutil.Server{s1, s2}
 		errs := make([]string, len(holders))
-		race(len(holders), len(holders), func(i int) {
+		testutil.Race(len(holders), len(holders), func(i int) {
 			r, err := servers[i%2].Try(holderTok[i], withdrawQ, map[string]any{"id": holders[i].ID})
 			switch {
 			case err != nil:
@@ -472,8 +464,8 @@ func TestChildcarePromotionRaceAdmitsOnce(t *testing.T) {
 		for _, id := range progs {
 			var p models.ChildcareProgram
 			s1.DB.Take(&p, id)
-			admitted := count(t, s1, "child_sign_ups", "program_id = ? AND status = ?", id, models.ChildSignUpAdmitted)
-			waiting := count(t, s1, "child_sign_ups", "program_id = ? AND status = ?", id, models.ChildSignUpWaitlisted)
+			admitted := s1.Count("child_sign_ups", "program_id = ? AND status = ?", id, models.ChildSignUpAdmitted)
+			waiting := s1.Count("child_sign_ups", "program_id = ? AND status = ?", id, models.ChildSignUpWaitlisted)
 			if int(admitted) != p.ConfirmedCount || int(waiting) != p.WaitlistCount || admitted+waiting != shared {
 				t.Fatalf("programme %s: rows %d/%d, counters %d/%d", id, admitted, waiting, p.ConfirmedCount, p.WaitlistCount)
 			}
@@ -489,7 +481,7 @@ const checkInBookingQ = `mutation($c: String!) { checkInBooking(input: {code: $c
 
 func wantWindowClosed(t *testing.T, r *testutil.Response, says string) {
 	t.Helper()
-	wantCode(t, r, "WINDOW_CLOSED")
+	testutil.WantCode(t, r, "WINDOW_CLOSED")
 	if !strings.Contains(r.Errors[0].Message, says) {
 		t.Fatalf("message %q, want it to say %q", r.Errors[0].Message, says)
 	}
@@ -502,7 +494,7 @@ func TestTrainingCheckInWindow(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(5, 0, nil)) // at(4) 09:00–11:30
+		id := publishedClass(t, s, admin, classInput(5, 0, nil)) // testutil.At(4) 09:00–11:30
 		m := s.Members(2, "courier")
 		early, late := mustBook(t, s, m[0].Access, id), mustBook(t, s, m[1].Access, id)
 		unchanged := func(b booking) {
@@ -518,12 +510,12 @@ func TestTrainingCheckInWindow(t *testing.T) {
 		wantWindowClosed(t, s.Do(admin, `mutation($id: ID!) { markAttendance(input: {bookingId: $id, attended: true}) { booking { status } } }`,
 			map[string]any{"id": early.ID}), "签到尚未开始")
 		unchanged(early)
-		s.Clock.Set(at(4, "06:59"))
+		s.Clock.Set(testutil.At(4, "06:59"))
 		admin = s.LoginAdmin("donghua_admin").Access
 		wantWindowClosed(t, s.Do(admin, checkInBookingQ, map[string]any{"c": *early.CheckinCode}), "07:00")
 		unchanged(early)
 
-		s.Clock.Set(at(4, "07:00"))
+		s.Clock.Set(testutil.At(4, "07:00"))
 		admin = s.LoginAdmin("donghua_admin").Access
 		var ci struct {
 			CheckInBooking struct{ Booking struct{ ID, Status string } }
@@ -533,7 +525,7 @@ func TestTrainingCheckInWindow(t *testing.T) {
 			t.Fatalf("check-in = %+v", ci)
 		}
 
-		s.Clock.Set(at(4, "11:30"))
+		s.Clock.Set(testutil.At(4, "11:30"))
 		admin = s.LoginAdmin("donghua_admin").Access
 		s.MustOK(admin, checkInBookingQ, map[string]any{"c": *early.CheckinCode}, nil) // a retry still answers
 		wantWindowClosed(t, s.Do(admin, checkInBookingQ, map[string]any{"c": *late.CheckinCode}), "签到已结束")
@@ -580,7 +572,7 @@ func TestMatchCheckInWindowAndCase(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		ev := publishedMatch(t, s, admin, matchInput("FIRST_COME", 5, 5, nil)) // at(2) 14:00–17:00
+		ev := publishedMatch(t, s, admin, matchInput("FIRST_COME", 5, 5, nil)) // testutil.At(2) 14:00–17:00
 		s.Clock.Set(testutil.Epoch.Add(time.Minute))
 		p := singles(t, s, 2, "courier")
 		for _, m := range p {
@@ -591,7 +583,7 @@ func TestMatchCheckInWindowAndCase(t *testing.T) {
 			t.Fatalf("code %q has no letters to fold", ev.Code)
 		}
 		relogin := func(hhmm string) {
-			s.Clock.Set(at(2, hhmm))
+			s.Clock.Set(testutil.At(2, hhmm))
 			for i := range p {
 				p[i] = s.Reissue(p[i])
 			}
@@ -610,7 +602,7 @@ func TestMatchCheckInWindowAndCase(t *testing.T) {
 		if wrong == lower {
 			wrong = lower[:len(lower)-1] + "y"
 		}
-		wantCode(t, s.Do(p[1].Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": wrong}), "VALIDATION_FAILED")
+		testutil.WantCode(t, s.Do(p[1].Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": wrong}), "VALIDATION_FAILED")
 		relogin("17:00")
 		wantWindowClosed(t, s.Do(p[1].Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": ev.Code}), "签到已结束")
 	})
@@ -638,7 +630,7 @@ func TestChildcareCheckInWindow(t *testing.T) {
 		s.MustOK(admin, checkInQ, map[string]any{"id": a.ID}, nil)
 		set(17, 30)
 		wantWindowClosed(t, s.Do(admin, checkInQ, map[string]any{"id": b.ID}), "签到已结束")
-		if n := count(t, s, "child_attendance", "program_id = ?", id); n != 1 {
+		if n := s.Count("child_attendance", "program_id = ?", id); n != 1 {
 			t.Fatalf("%d attendance rows, want 1", n)
 		}
 	})
@@ -718,7 +710,7 @@ func TestFileLinksAreAbsolute(t *testing.T) {
 		_, up := s.Upload(p[1].Access, "PHOTO", "me.png", proofPNG)
 		photoID, _ := up["id"].(string)
 		s.MustOK(p[1].Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小李", "photoFileId": photoID}}, nil)
-		s.Clock.Set(at(2, "15:00"))
+		s.Clock.Set(testutil.At(2, "15:00"))
 		for i := range p {
 			p[i] = s.Reissue(p[i])
 			s.MustOK(p[i].Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": ev.Code}, nil)

@@ -41,8 +41,8 @@ const (
 func matchInput(mode string, male, female int, extra map[string]any) map[string]any {
 	in := map[string]any{
 		"title": "七夕职工联谊会", "description": "破冰游戏、自由交流", "place": "东华街道职工之家",
-		"startsAt": rfc(at(2, "14:00")), "endsAt": rfc(at(2, "17:00")), "pickClosesAt": rfc(at(4, "20:00")),
-		"signUpOpensAt": rfc(testutil.Epoch), "signUpClosesAt": rfc(at(1, "18:00")),
+		"startsAt": testutil.RFC(testutil.At(2, "14:00")), "endsAt": testutil.RFC(testutil.At(2, "17:00")), "pickClosesAt": testutil.RFC(testutil.At(4, "20:00")),
+		"signUpOpensAt": testutil.RFC(testutil.Epoch), "signUpClosesAt": testutil.RFC(testutil.At(1, "18:00")),
 		"maleCapacity": male, "femaleCapacity": female, "minAge": 22, "maxAge": 40, "selectionMode": mode, "maxPicks": 2,
 	}
 	for k, v := range extra {
@@ -111,7 +111,7 @@ func TestMatchQuotasHoldUnderRush(t *testing.T) {
 		people := singles(t, s1, n, "courier")
 		servers := []*testutil.Server{s1, s2}
 		outcomes := make([]string, n)
-		race(n, 128, func(i int) {
+		testutil.Race(n, 128, func(i int) {
 			r, err := servers[i%2].Try(people[i].Access, signUpMatchQ, map[string]any{"e": ev.ID})
 			switch {
 			case err != nil:
@@ -182,7 +182,7 @@ func TestMatchEligibility(t *testing.T) {
 
 		r := s.Do(m.Access, signUpMatchQ, map[string]any{"e": ev.ID})
 		if r.Code() != "NOT_ELIGIBLE" || !strings.Contains(r.Errors[0].Message, "单身") {
-			t.Fatalf("not single: %s", dump(r))
+			t.Fatalf("not single: %s", testutil.Dump(r))
 		}
 		var dec struct {
 			DeclareSingle struct{ Profile struct{ Single bool } }
@@ -194,13 +194,13 @@ func TestMatchEligibility(t *testing.T) {
 		}
 		r = s.Do(old.Access, signUpMatchQ, map[string]any{"e": ev.ID})
 		if r.Code() != "NOT_ELIGIBLE" || !strings.Contains(r.Errors[0].Message, "年龄") {
-			t.Fatalf("too old: %s", dump(r))
+			t.Fatalf("too old: %s", testutil.Dump(r))
 		}
 
 		// Withdrawing the declaration: not single again; the trail keeps both.
 		s.MustOK(m.Access, declareQ, map[string]any{"single": false}, nil)
 		if r := s.Do(m.Access, signUpMatchQ, map[string]any{"e": ev.ID}); r.Code() != "NOT_ELIGIBLE" {
-			t.Fatalf("withdrawn declaration: %s", dump(r))
+			t.Fatalf("withdrawn declaration: %s", testutil.Dump(r))
 		}
 		s.MustOK(m.Access, declareQ, map[string]any{"single": true}, nil)
 		var trail int64
@@ -245,7 +245,7 @@ func TestMatchEligibility(t *testing.T) {
 		} {
 			r := s.Do(m.Access, profileQ, map[string]any{"in": bad.in})
 			if r.Code() != "VALIDATION_FAILED" || r.Field() != bad.field {
-				t.Errorf("%v: %s", bad.in, dump(r))
+				t.Errorf("%v: %s", bad.in, testutil.Dump(r))
 			}
 		}
 		var mine struct{ MyMatchProfile struct{ Nickname string } }
@@ -269,7 +269,7 @@ func TestMatchAdminSelection(t *testing.T) {
 	id := created.CreateMatchEvent.MatchEvent.ID
 	s.MustOK(admin, updateMatchQ, map[string]any{"in": map[string]any{"id": id, "version": 1, "title": "中秋联谊会"}}, nil)
 	if r := s.Do(admin, updateMatchQ, map[string]any{"in": map[string]any{"id": id, "version": 1, "title": "旧版本"}}); r.Code() != "CONFLICT" {
-		t.Fatalf("stale version: %s", dump(r))
+		t.Fatalf("stale version: %s", testutil.Dump(r))
 	}
 	s.MustOK(admin, publishMatchQ, map[string]any{"id": id}, nil)
 	s.Clock.Set(testutil.Epoch.Add(time.Minute))
@@ -298,10 +298,10 @@ func TestMatchAdminSelection(t *testing.T) {
 	}
 	if r := s.Do(s.LoginAdmin("xihu_admin").Access, `query($e: ID!) { matchSignUps(eventId: $e) { edges { node { id } } } }`,
 		map[string]any{"e": id}); r.Code() != "FORBIDDEN" {
-		t.Fatalf("another union's admin listed the sign-ups: %s", dump(r))
+		t.Fatalf("another union's admin listed the sign-ups: %s", testutil.Dump(r))
 	}
 	if r := s.Do(admin, selectMatchQ, map[string]any{"e": id, "ids": []string{ids[0], ids[1]}}); r.Code() != "FULL" {
-		t.Fatalf("two men for one seat: %s", dump(r))
+		t.Fatalf("two men for one seat: %s", testutil.Dump(r))
 	}
 	var sel struct {
 		SelectMatchParticipants struct{ SignUps []struct{ Status string } }
@@ -318,7 +318,7 @@ func TestMatchAdminSelection(t *testing.T) {
 		t.Errorf("stats after selection: %+v (the refused call must have kept nothing)", st)
 	}
 	if r := s.Do(s.LoginAdmin("xihu_admin").Access, matchStatsQ, map[string]any{"e": id}); r.Code() != "FORBIDDEN" {
-		t.Errorf("another union's admin read the stats: %s", dump(r))
+		t.Errorf("another union's admin read the stats: %s", testutil.Dump(r))
 	}
 
 	// The export: masked, audited, for the event's scope only.
@@ -386,9 +386,9 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 
 		// Before the event: nobody reads profiles.
 		if r := s.Do(a.Access, participantsQ, map[string]any{"e": ev.ID}); r.Code() != "FORBIDDEN" {
-			t.Fatalf("before check-in: %s", dump(r))
+			t.Fatalf("before check-in: %s", testutil.Dump(r))
 		}
-		s.Clock.Set(at(2, "13:30"))
+		s.Clock.Set(testutil.At(2, "13:30"))
 		relogin := func() {
 			for i := range p {
 				p[i] = s.Reissue(p[i])
@@ -398,17 +398,17 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		}
 		relogin()
 		if r := s.Do(a.Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": "WRONG000"}); r.Code() != "VALIDATION_FAILED" {
-			t.Fatalf("wrong code: %s", dump(r))
+			t.Fatalf("wrong code: %s", testutil.Dump(r))
 		}
 		for _, m := range []testutil.Tokens{a, b, c} {
 			s.MustOK(m.Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": ev.Code}, nil)
 		}
 		s.MustOK(p[2].Access, checkInMatchQ, map[string]any{"e": other.ID, "code": other.Code}, nil)
 		if r := s.Do(a.Access, participantsQ, map[string]any{"e": ev.ID}); r.Code() != "FORBIDDEN" {
-			t.Fatalf("checked in, before the start: %s", dump(r))
+			t.Fatalf("checked in, before the start: %s", testutil.Dump(r))
 		}
 
-		s.Clock.Set(at(2, "15:00"))
+		s.Clock.Set(testutil.At(2, "15:00"))
 		relogin()
 		for name, r := range map[string]*testutil.Response{
 			"signed up, not checked in": s.Do(p[1].Access, participantsQ, map[string]any{"e": ev.ID}),
@@ -420,7 +420,7 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 			"other admin, contacts":     s.Do(s.LoginAdmin("xihu_admin").Access, myMatchesQ, nil),
 		} {
 			if code := r.Code(); code != "FORBIDDEN" && code != "NOT_FOUND" {
-				t.Errorf("%s: %s", name, dump(r))
+				t.Errorf("%s: %s", name, testutil.Dump(r))
 			}
 		}
 		var seen struct {
@@ -453,7 +453,7 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		var link string
 		for _, x := range withPhoto.MatchEventParticipants {
 			if x.ID == b.ID && x.Profile.PhotoURL != nil {
-				link = localPath(t, s, *x.Profile.PhotoURL)
+				link = s.LocalPath(*x.Profile.PhotoURL)
 			}
 		}
 		if link == "" {
@@ -490,11 +490,11 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		// man is no participant a may pick).
 		s.MustOK(a.Access, pickQ, map[string]any{"e": ev.ID, "p": c.ID}, nil)
 		if r := s.Do(a.Access, pickQ, map[string]any{"e": ev.ID, "p": p[1].ID}); r.Code() != "NOT_FOUND" {
-			t.Errorf("picking someone not checked in: %s", dump(r))
+			t.Errorf("picking someone not checked in: %s", testutil.Dump(r))
 		}
 
 		// The pick window after the event: b picks back — a match.
-		s.Clock.Set(at(3, "10:00"))
+		s.Clock.Set(testutil.At(3, "10:00"))
 		relogin()
 		s.MustOK(b.Access, pickQ, map[string]any{"e": ev.ID, "p": a.ID}, nil)
 		ga, gb, gc := myMatches(t, s, a.Access), myMatches(t, s, b.Access), myMatches(t, s, c.Access)
@@ -516,7 +516,7 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		}
 		s.MustOK(c.Access, reportQ, map[string]any{"e": ev.ID, "p": a.ID, "r": "言语不当"}, nil)
 		if r := s.Do(c.Access, reportQ, map[string]any{"e": ev.ID, "p": a.ID, "r": "言语不当"}); r.Code() != "ALREADY_EXISTS" {
-			t.Errorf("second report: %s", dump(r))
+			t.Errorf("second report: %s", testutil.Dump(r))
 		}
 
 		// A block ends the match for both; withdrawing a pick works too.
@@ -527,13 +527,13 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		s.MustOK(a.Access, unpickQ, map[string]any{"e": ev.ID, "p": c.ID}, nil)
 
 		// After the pick window: profiles and picks close.
-		s.Clock.Set(at(4, "21:00"))
+		s.Clock.Set(testutil.At(4, "21:00"))
 		relogin()
 		if r := s.Do(a.Access, participantsQ, map[string]any{"e": ev.ID}); r.Code() != "FORBIDDEN" {
-			t.Errorf("after the pick window: %s", dump(r))
+			t.Errorf("after the pick window: %s", testutil.Dump(r))
 		}
 		if r := s.Do(a.Access, pickQ, map[string]any{"e": ev.ID, "p": c.ID}); r.Code() != "FORBIDDEN" {
-			t.Errorf("pick after the window: %s", dump(r))
+			t.Errorf("pick after the window: %s", testutil.Dump(r))
 		}
 	})
 }
@@ -553,7 +553,7 @@ func TestMatchPicksRacingFromBothSides(t *testing.T) {
 		for _, p := range people {
 			s1.MustOK(p.Access, signUpMatchQ, map[string]any{"e": ev.ID}, nil)
 		}
-		s1.Clock.Set(at(2, "15:30"))
+		s1.Clock.Set(testutil.At(2, "15:30"))
 		for i := range people {
 			people[i] = s1.Reissue(people[i])
 			s1.MustOK(people[i].Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": ev.Code}, nil)
@@ -571,7 +571,7 @@ func TestMatchPicksRacingFromBothSides(t *testing.T) {
 			calls = append(calls, call{19, 30 + k})
 		}
 		errs := make([]string, len(calls))
-		race(len(calls), 32, func(i int) {
+		testutil.Race(len(calls), 32, func(i int) {
 			c := calls[i]
 			r, err := servers[i%2].Try(people[c.from].Access, pickQ, map[string]any{"e": ev.ID, "p": people[c.to].ID})
 			switch {
@@ -607,7 +607,6 @@ func TestMatchPicksRacingFromBothSides(t *testing.T) {
 }
 
 // dump shows a response in a failure message.
-func dump(r *testutil.Response) string { return fmt.Sprintf("data=%s errors=%+v", r.Data, r.Errors) }
 
 // LOTTERY: sign-ups wait; at window close the job draws each gender's
 // seats once (two instances at once), newcomers first, in an order anyone
@@ -637,7 +636,7 @@ func TestMatchLotteryAtClose(t *testing.T) {
 			signUp[out.SignUpMatchEvent.SignUp.ID] = i
 		}
 
-		s1.Clock.Set(at(1, "18:01"))
+		s1.Clock.Set(testutil.At(1, "18:01"))
 		s2.Clock.Set(s1.Clock.Now())
 		done := make(chan int, 2)
 		for _, s := range []*testutil.Server{s1, s2} {
@@ -728,7 +727,7 @@ func TestMatchLotteryAtClose(t *testing.T) {
 			}
 		}
 		if r := s1.Do(s1.Members(1, "courier")[0].Access, signUpMatchQ, map[string]any{"e": ev.ID}); r.Code() != "WINDOW_CLOSED" {
-			t.Errorf("sign-up after the draw: %s", dump(r))
+			t.Errorf("sign-up after the draw: %s", testutil.Dump(r))
 		}
 	})
 }

@@ -252,7 +252,7 @@ func TestSubsidyConcurrentApprovalsNeverOverspend(t *testing.T) {
 		}
 		grassroots := s.LoginAdmin("courier_admin").Access
 		codes := make([]string, len(apps))
-		race(len(apps), 40, func(i int) {
+		testutil.Race(len(apps), 40, func(i int) {
 			r, err := review(s, grassroots, apps[i], "APPROVE", "")
 			switch {
 			case err != nil:
@@ -314,7 +314,7 @@ func TestSubsidyConcurrentReviewsOneWins(t *testing.T) {
 		reviewers := []string{s.LoginAdmin("courier_admin").Access, s.LoginAdmin("donghua_admin").Access}
 		decisions := []string{"APPROVE", "REJECT"}
 		codes := make([]string, 20)
-		race(len(codes), len(codes), func(i int) {
+		testutil.Race(len(codes), len(codes), func(i int) {
 			r, err := review(s, reviewers[i%2], a, decisions[i/2%2], "并发审核")
 			switch {
 			case err != nil:
@@ -369,13 +369,13 @@ func TestSubsidyProofsReadableOnlyByApplicantAndChain(t *testing.T) {
 		read := func(token string) *testutil.Response { return s.Do(token, subsidyAppQ, map[string]any{"id": id}) }
 		var mine struct{ SubsidyApplication subsidyApp }
 		read(owner.Access).Decode(t, &mine)
-		link := localPath(t, s, mine.SubsidyApplication.Proofs[0].URL)
+		link := s.LocalPath(mine.SubsidyApplication.Proofs[0].URL)
 		if st, body := s.Get("", link); st != 200 || !bytes.Equal(body, proofPNG) {
 			t.Fatalf("applicant's link: %d, %d bytes", st, len(body))
 		}
 		var chain struct{ SubsidyApplication subsidyApp }
 		read(s.LoginAdmin("dongcheng_admin").Access).Decode(t, &chain)
-		if st, _ := s.Get("", localPath(t, s, chain.SubsidyApplication.Proofs[0].URL)); st != 200 {
+		if st, _ := s.Get("", s.LocalPath(chain.SubsidyApplication.Proofs[0].URL)); st != 200 {
 			t.Fatalf("reviewer of the chain: %d", st)
 		}
 

@@ -12,26 +12,6 @@ import (
 	"unionhall/models"
 )
 
-// race runs f(i) for i in [0, n) on `workers` goroutines.
-func race(n, workers int, f func(i int)) {
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				f(i)
-			}
-		}()
-	}
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-}
-
 type outcome struct {
 	status, code string
 	position     int
@@ -42,7 +22,7 @@ type outcome struct {
 func rush(t *testing.T, servers []*testutil.Server, tokens []testutil.Tokens, id string) []outcome {
 	t.Helper()
 	out := make([]outcome, len(tokens))
-	race(len(tokens), 128, func(i int) {
+	testutil.Race(len(tokens), 128, func(i int) {
 		s := servers[i%len(servers)]
 		r, err := s.Try(tokens[i].Access, bookQ, map[string]any{"id": id})
 		if err != nil {
@@ -110,7 +90,7 @@ func TestParallelRetriesMakeOneBooking(t *testing.T) {
 		id := publishedClass(t, s, admin, classInput(10, 10, nil))
 		tok := s.Members(1, "courier")[0]
 		ids := make([]string, 20)
-		race(20, 20, func(i int) {
+		testutil.Race(20, 20, func(i int) {
 			r, err := s.Try(tok.Access, bookQ, map[string]any{"id": id})
 			if err != nil || len(r.Errors) > 0 {
 				ids[i] = fmt.Sprint("error ", err, r)
@@ -146,7 +126,7 @@ func TestInterleavedBookingsAndCancellations(t *testing.T) {
 		bookingOf := make([]string, len(tokens))
 		var mu sync.Mutex
 		cancelled := map[int]bool{}
-		race(len(tokens)*2, 64, func(k int) {
+		testutil.Race(len(tokens)*2, 64, func(k int) {
 			i := k / 2
 			if k%2 == 0 {
 				r, err := s.Try(tokens[i].Access, bookQ, map[string]any{"id": id})
@@ -224,7 +204,7 @@ func TestCancelDuringRushLeavesNoBooking(t *testing.T) {
 		admin := s.LoginAdmin("donghua_admin").Access
 		id := publishedClass(t, s, admin, classInput(300, 0, nil))
 		tokens := s.Members(300, "courier")
-		race(len(tokens)+1, 64, func(i int) {
+		testutil.Race(len(tokens)+1, 64, func(i int) {
 			if i == 100 {
 				s.MustOK(admin, `mutation($id: ID!) { cancelTrainingClass(input: {id: $id, reason: "场地临时停用"}) { trainingClass { id } } }`,
 					map[string]any{"id": id}, nil)

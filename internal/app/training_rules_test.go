@@ -60,16 +60,16 @@ func TestEligibilityIsExplainedAndEnforced(t *testing.T) {
 			if out.TrainingClass.IneligibleReason == nil || *out.TrainingClass.IneligibleReason != tc.reason {
 				t.Fatalf("%s: ineligibleReason = %v, want %q", tc.name, out.TrainingClass.IneligibleReason, tc.reason)
 			}
-			wantCode(t, r, "NOT_ELIGIBLE")
+			testutil.WantCode(t, r, "NOT_ELIGIBLE")
 			if r.Errors[0].Message != tc.reason {
 				t.Fatalf("%s: message %q, want %q", tc.name, r.Errors[0].Message, tc.reason)
 			}
 		}
 		// A member of another district does not see the class at all.
 		other := s.Members(1, "rider", func(_ int, m *models.Member) { m.Gender = models.GenderFemale })[0].Access
-		wantCode(t, s.Do(other, classQ, map[string]any{"id": id}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(other, classQ, map[string]any{"id": id}), "NOT_FOUND")
 		_, r := book(t, s, other, id)
-		wantCode(t, r, "NOT_FOUND")
+		testutil.WantCode(t, r, "NOT_FOUND")
 		assertSeatInvariants(t, s, id)
 	})
 }
@@ -91,12 +91,12 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 		// m[1] attends the first class; m[0] attends neither.
 		var b struct{ TrainingClass struct{ MyBooking booking } }
 		s.MustOK(m[1].Access, classQ, map[string]any{"id": ids[0]}, &b)
-		s.Clock.Set(at(4, "08:55"))
+		s.Clock.Set(testutil.At(4, "08:55"))
 		admin = s.LoginAdmin("donghua_admin")
 		s.MustOK(admin.Access, `mutation($id: ID!) { markAttendance(input: {bookingId: $id, attended: true}) { booking { status } } }`,
 			map[string]any{"id": b.TrainingClass.MyBooking.ID}, nil)
 
-		s.Clock.Set(at(5, "09:00")) // both classes are over
+		s.Clock.Set(testutil.At(5, "09:00")) // both classes are over
 		n, err := s.App.Training.SweepNoShows(t.Context())
 		if err != nil || n != 3 {
 			t.Fatalf("swept %d, %v; want 3 no-shows", n, err)
@@ -113,14 +113,14 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 		assertSeatInvariants(t, s, ids[0])
 		admin = s.LoginAdmin("donghua_admin")
 		next := publishedClass(t, s, admin.Access, classInput(5, 0, map[string]any{
-			"sessions":        []map[string]any{{"startsAt": rfc(at(20, "09:00")), "endsAt": rfc(at(20, "11:00")), "place": "301"}},
-			"bookingOpensAt":  rfc(at(5, "09:05")),
-			"bookingClosesAt": rfc(at(19, "18:00")),
-			"cancelDeadline":  rfc(at(19, "18:00")),
+			"sessions":        []map[string]any{{"startsAt": testutil.RFC(testutil.At(20, "09:00")), "endsAt": testutil.RFC(testutil.At(20, "11:00")), "place": "301"}},
+			"bookingOpensAt":  testutil.RFC(testutil.At(5, "09:05")),
+			"bookingClosesAt": testutil.RFC(testutil.At(19, "18:00")),
+			"cancelDeadline":  testutil.RFC(testutil.At(19, "18:00")),
 		}))
 		m = []testutil.Tokens{s.Reissue(m[0]), s.Reissue(m[1])}
 		_, r := book(t, s, m[0].Access, next)
-		wantCode(t, r, "NOT_ELIGIBLE")
+		testutil.WantCode(t, r, "NOT_ELIGIBLE")
 		if !strings.Contains(r.Errors[0].Message, "缺席培训达 2 次") {
 			t.Fatalf("reason = %q", r.Errors[0].Message)
 		}
@@ -134,13 +134,13 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 			t.Fatalf("stats = %v", st.TrainingClass.Stats)
 		}
 		// The bar ends 30 days after the last no-show (the second class's end).
-		s.Clock.Set(at(4, "11:31").Add(30 * 24 * time.Hour))
+		s.Clock.Set(testutil.At(4, "11:31").Add(30 * 24 * time.Hour))
 		admin = s.LoginAdmin("donghua_admin")
 		later := publishedClass(t, s, admin.Access, classInput(5, 0, map[string]any{
-			"sessions":        []map[string]any{{"startsAt": rfc(at(40, "09:00")), "endsAt": rfc(at(40, "11:00")), "place": "301"}},
-			"bookingOpensAt":  rfc(at(34, "12:00")),
-			"bookingClosesAt": rfc(at(39, "18:00")),
-			"cancelDeadline":  rfc(at(39, "18:00")),
+			"sessions":        []map[string]any{{"startsAt": testutil.RFC(testutil.At(40, "09:00")), "endsAt": testutil.RFC(testutil.At(40, "11:00")), "place": "301"}},
+			"bookingOpensAt":  testutil.RFC(testutil.At(34, "12:00")),
+			"bookingClosesAt": testutil.RFC(testutil.At(39, "18:00")),
+			"cancelDeadline":  testutil.RFC(testutil.At(39, "18:00")),
 		}))
 		mustBook(t, s, s.Reissue(m[0]).Access, later)
 	})
@@ -170,13 +170,13 @@ func TestClassAdminRules(t *testing.T) {
 			{`query($id: ID!) { trainingClass(id: $id) { id } }`, map[string]any{"id": id}},
 			{`mutation($id: ID!) { cancelTrainingClass(input: {id: $id, reason: "天气原因"}) { trainingClass { id } } }`, map[string]any{"id": id}},
 		} {
-			wantCode(t, s.Do(rider, q.q, q.vars), "FORBIDDEN")
+			testutil.WantCode(t, s.Do(rider, q.q, q.vars), "FORBIDDEN")
 		}
-		wantCode(t, s.Do(m[0].Access, update, map[string]any{"in": map[string]any{"id": id, "version": 2}}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(m[0].Access, update, map[string]any{"in": map[string]any{"id": id, "version": 2}}), "FORBIDDEN")
 
 		// Capacity never drops below the confirmed count.
 		r := s.Do(admin, update, map[string]any{"in": map[string]any{"id": id, "version": 2, "capacity": 2}})
-		wantCode(t, r, "VALIDATION_FAILED")
+		testutil.WantCode(t, r, "VALIDATION_FAILED")
 		if r.Field() != "capacity" {
 			t.Fatalf("field = %q", r.Field())
 		}
@@ -191,7 +191,7 @@ func TestClassAdminRules(t *testing.T) {
 			t.Fatalf("after growing capacity: %+v", got)
 		}
 		// A stale edit is refused.
-		wantCode(t, s.Do(admin, update, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "旧版本的修改"}}), "CONFLICT")
+		testutil.WantCode(t, s.Do(admin, update, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "旧版本的修改"}}), "CONFLICT")
 		assertSeatInvariants(t, s, id)
 
 		// Cancelling the class cancels every booking, with the reason.
@@ -209,7 +209,7 @@ func TestClassAdminRules(t *testing.T) {
 			t.Fatalf("member sees %+v", seen)
 		}
 		_, r = book(t, s, m[0].Access, id)
-		wantCode(t, r, "WINDOW_CLOSED")
+		testutil.WantCode(t, r, "WINDOW_CLOSED")
 		assertSeatInvariants(t, s, id)
 	})
 }
@@ -221,16 +221,16 @@ func TestCreateClassRejectsBadInputAndStoresNothing(t *testing.T) {
 		admin := s.LoginAdmin("donghua_admin").Access
 		var before int64
 		s.DB.Model(&models.TrainingClass{}).Count(&before)
-		past := rfc(testutil.Epoch.Add(-time.Hour))
+		past := testutil.RFC(testutil.Epoch.Add(-time.Hour))
 		for _, tc := range []struct {
 			name, field string
 			extra       map[string]any
 		}{
 			{"capacity", "capacity", map[string]any{"capacity": 0}},
-			{"window in the past", "bookingClosesAt", map[string]any{"bookingOpensAt": rfc(testutil.Epoch.Add(-2 * time.Hour)), "bookingClosesAt": past, "cancelDeadline": past}},
-			{"window reversed", "bookingClosesAt", map[string]any{"bookingOpensAt": rfc(at(2, "19:00"))}},
-			{"no place", "sessions.0.place", map[string]any{"sessions": []map[string]any{{"startsAt": rfc(at(4, "09:00")), "endsAt": rfc(at(4, "10:00"))}}}},
-			{"session ends first", "sessions.0.endsAt", map[string]any{"sessions": []map[string]any{{"startsAt": rfc(at(4, "09:00")), "endsAt": rfc(at(4, "08:00")), "place": "x"}}}},
+			{"window in the past", "bookingClosesAt", map[string]any{"bookingOpensAt": testutil.RFC(testutil.Epoch.Add(-2 * time.Hour)), "bookingClosesAt": past, "cancelDeadline": past}},
+			{"window reversed", "bookingClosesAt", map[string]any{"bookingOpensAt": testutil.RFC(testutil.At(2, "19:00"))}},
+			{"no place", "sessions.0.place", map[string]any{"sessions": []map[string]any{{"startsAt": testutil.RFC(testutil.At(4, "09:00")), "endsAt": testutil.RFC(testutil.At(4, "10:00"))}}}},
+			{"session ends first", "sessions.0.endsAt", map[string]any{"sessions": []map[string]any{{"startsAt": testutil.RFC(testutil.At(4, "09:00")), "endsAt": testutil.RFC(testutil.At(4, "08:00")), "place": "x"}}}},
 			{"no sessions", "sessions", map[string]any{"sessions": []map[string]any{}}},
 			{"title", "title", map[string]any{"title": " "}},
 			{"http link", "coverUrl", map[string]any{"coverUrl": "javascript:alert(1)"}},
@@ -249,10 +249,10 @@ func TestCreateClassRejectsBadInputAndStoresNothing(t *testing.T) {
 		}
 		// Unknown ids and garbage are coded errors, not crashes.
 		m := s.Members(1, "courier")[0].Access
-		wantCode(t, s.Do(m, bookQ, map[string]any{"id": "999999"}), "NOT_FOUND")
-		wantCode(t, s.Do(m, bookQ, map[string]any{"id": "abc"}), "VALIDATION_FAILED")
-		wantCode(t, s.Do(m, cancelQ, map[string]any{"id": "999999"}), "NOT_FOUND")
-		wantCode(t, s.Do("", bookQ, map[string]any{"id": "1"}), "UNAUTHENTICATED")
+		testutil.WantCode(t, s.Do(m, bookQ, map[string]any{"id": "999999"}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(m, bookQ, map[string]any{"id": "abc"}), "VALIDATION_FAILED")
+		testutil.WantCode(t, s.Do(m, cancelQ, map[string]any{"id": "999999"}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do("", bookQ, map[string]any{"id": "1"}), "UNAUTHENTICATED")
 	})
 }
 
@@ -354,7 +354,7 @@ func TestJobsMarkNoShows(t *testing.T) {
 	admin := s.LoginAdmin("donghua_admin").Access
 	id := publishedClass(t, s, admin, classInput(5, 0, nil))
 	mustBook(t, s, s.Members(1, "courier")[0].Access, id)
-	s.Clock.Set(at(5, "09:00"))
+	s.Clock.Set(testutil.At(5, "09:00"))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})
 	go func() { s.App.RunJobs(ctx, time.Hour); close(done) }()

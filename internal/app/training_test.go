@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"fmt"
 	"testing"
 	"time"
 
@@ -22,24 +21,16 @@ const (
 )
 
 // at is a time in China time on the test epoch's day offset by days.
-func at(days int, hhmm string) time.Time {
-	var h, m int
-	fmt.Sscanf(hhmm, "%d:%d", &h, &m)
-	d := testutil.Epoch.Add(time.Duration(days) * 24 * time.Hour).In(time.FixedZone("CST", 8*3600))
-	return time.Date(d.Year(), d.Month(), d.Day(), h, m, 0, 0, d.Location())
-}
-
-func rfc(t time.Time) string { return t.Format(time.RFC3339) }
 
 // classInput is a valid class: booking opens an hour from the epoch and
 // closes in two days; one session in four days.
 func classInput(capacity, waitlist int, extra map[string]any) map[string]any {
 	in := map[string]any{
 		"title": "电动自行车安全驾驶培训", "category": "SAFETY", "description": "交通法规与安全驾驶", "teacher": "王老师",
-		"sessions": []map[string]any{{"startsAt": rfc(at(4, "09:00")), "endsAt": rfc(at(4, "11:30")), "place": "职工服务中心 301"}},
+		"sessions": []map[string]any{{"startsAt": testutil.RFC(testutil.At(4, "09:00")), "endsAt": testutil.RFC(testutil.At(4, "11:30")), "place": "职工服务中心 301"}},
 		"capacity": capacity, "waitlistLimit": waitlist,
-		"bookingOpensAt": rfc(testutil.Epoch.Add(5 * time.Minute)), "bookingClosesAt": rfc(at(2, "18:00")),
-		"cancelDeadline": rfc(at(3, "12:00")),
+		"bookingOpensAt": testutil.RFC(testutil.Epoch.Add(5 * time.Minute)), "bookingClosesAt": testutil.RFC(testutil.At(2, "18:00")),
+		"cancelDeadline": testutil.RFC(testutil.At(3, "12:00")),
 	}
 	for k, v := range extra {
 		in[k] = v
@@ -94,13 +85,6 @@ func mustBook(t *testing.T, s *testutil.Server, token, classID string) booking {
 	return b
 }
 
-func wantCode(t *testing.T, r *testutil.Response, code string) {
-	t.Helper()
-	if r.Code() != code {
-		t.Fatalf("code = %q (%+v), want %s", r.Code(), r.Errors, code)
-	}
-}
-
 func TestTrainingClassEndToEnd(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
@@ -117,7 +101,7 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 		courier := courierTok.Access
 
 		// A draft is invisible to members.
-		wantCode(t, s.Do(courier, classQ, map[string]any{"id": id}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(courier, classQ, map[string]any{"id": id}), "NOT_FOUND")
 		var list struct {
 			TrainingClasses struct {
 				Edges []struct{ Node struct{ ID string } }
@@ -185,7 +169,7 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 
 		// Check-in by the QR payload (from two hours before the session),
 		// idempotent; stats count it.
-		s.Clock.Set(at(4, "08:30"))
+		s.Clock.Set(testutil.At(4, "08:30"))
 		admin = s.LoginAdmin("donghua_admin").Access
 		courier = s.Reissue(courierTok).Access
 		checkin := `mutation($c: String!) { checkInBooking(input: {code: $c}) { booking { id status checkedInAt } } }`
@@ -197,7 +181,7 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 		if ci.CheckInBooking.Booking.ID != b.ID || ci.CheckInBooking.Booking.Status != "ATTENDED" {
 			t.Fatalf("check-in = %+v", ci)
 		}
-		wantCode(t, s.Do(admin, checkin, map[string]any{"c": "0000000000AAAAAAAAAA"}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(admin, checkin, map[string]any{"c": "0000000000AAAAAAAAAA"}), "NOT_FOUND")
 		var stats struct {
 			TrainingClass struct{ Stats map[string]int }
 		}
@@ -231,7 +215,7 @@ func TestWaitlistPromotionAndCancellation(t *testing.T) {
 			t.Fatalf("bookings = %+v %+v %+v %+v", b0, b1, w2, w3)
 		}
 		_, r := book(t, s, m[4].Access, id)
-		wantCode(t, r, "FULL")
+		testutil.WantCode(t, r, "FULL")
 		// The full class explains itself to the one left out, not to those in.
 		var seen struct {
 			TrainingClass struct{ IneligibleReason *string }
@@ -267,7 +251,7 @@ func TestWaitlistPromotionAndCancellation(t *testing.T) {
 			t.Fatalf("second in line sees %+v", cls)
 		}
 		// Another member cannot cancel someone else's booking.
-		wantCode(t, s.Do(m[4].Access, cancelQ, map[string]any{"id": b1.ID}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(m[4].Access, cancelQ, map[string]any{"id": b1.ID}), "NOT_FOUND")
 		// The waitlisted member withdraws: the waitlist frees a place.
 		s.MustOK(m[3].Access, cancelQ, map[string]any{"id": w3.ID}, nil)
 		if b := mustBook(t, s, m[4].Access, id); b.Status != "WAITLISTED" || *b.WaitlistPosition != 1 {
@@ -309,18 +293,18 @@ func TestBookingWindowsAndCancelDeadline(t *testing.T) {
 		m := s.Members(2, "courier")
 
 		_, r := book(t, s, m[0].Access, id) // before the window opens
-		wantCode(t, r, "WINDOW_CLOSED")
+		testutil.WantCode(t, r, "WINDOW_CLOSED")
 		s.Clock.Set(testutil.Epoch.Add(6 * time.Minute))
 		b := mustBook(t, s, m[0].Access, id)
 
-		s.Clock.Set(at(2, "18:00")) // the window has just closed
+		s.Clock.Set(testutil.At(2, "18:00")) // the window has just closed
 		m = []testutil.Tokens{s.Reissue(m[0]), s.Reissue(m[1])}
 		_, r = book(t, s, m[1].Access, id)
-		wantCode(t, r, "WINDOW_CLOSED")
+		testutil.WantCode(t, r, "WINDOW_CLOSED")
 
-		s.Clock.Set(at(3, "12:00")) // the cancel deadline
+		s.Clock.Set(testutil.At(3, "12:00")) // the cancel deadline
 		m[0] = s.Reissue(m[0])
-		wantCode(t, s.Do(m[0].Access, cancelQ, map[string]any{"id": b.ID}), "WINDOW_CLOSED")
+		testutil.WantCode(t, s.Do(m[0].Access, cancelQ, map[string]any{"id": b.ID}), "WINDOW_CLOSED")
 		var cls struct{ TrainingClass struct{ ConfirmedCount int } }
 		s.MustOK(m[0].Access, classQ, map[string]any{"id": id}, &cls)
 		if cls.TrainingClass.ConfirmedCount != 1 {

@@ -33,7 +33,7 @@ func TestVoucherRushNeverOversells(t *testing.T) {
 		b.Clock.Set(a.Clock.Now())
 		tokens := a.Members(5000, "courier")
 		codes := make([]string, len(tokens))
-		race(len(tokens), 128, func(i int) {
+		testutil.Race(len(tokens), 128, func(i int) {
 			s := []*testutil.Server{a, b}[i%2]
 			_, codes[i] = claimOutcome(s, tokens[i].Access, id, nil)
 		})
@@ -64,7 +64,7 @@ func TestExclusiveGroupUnderConcurrency(t *testing.T) {
 		x := publishedBatch(t, s, city, batchInput(500, map[string]any{"title": "市级出行补贴", "exclusiveGroup": "g"}))
 		y := publishedBatch(t, s, city, batchInput(500, map[string]any{"title": "区级出行补贴", "exclusiveGroup": "g"}))
 		tokens := s.Members(60, "courier")
-		race(len(tokens)*4, 64, func(k int) {
+		testutil.Race(len(tokens)*4, 64, func(k int) {
 			claimOutcome(s, tokens[k/4].Access, []string{x, y}[k%2], nil)
 		})
 		var dup int64
@@ -96,9 +96,9 @@ func TestParallelClaimsRespectTheLimit(t *testing.T) {
 		admin := s.LoginAdmin("donghua_admin").Access
 		id := publishedBatch(t, s, admin, batchInput(100, map[string]any{"perMemberLimit": 3}))
 		m := s.Members(2, "courier")
-		race(20, 20, func(i int) { claimOutcome(s, m[0].Access, id, nil) })
+		testutil.Race(20, 20, func(i int) { claimOutcome(s, m[0].Access, id, nil) })
 		codes := make([]string, 20)
-		race(20, 20, func(i int) { _, codes[i] = claimOutcome(s, m[1].Access, id, fmt.Sprintf("tap-%d", i)) })
+		testutil.Race(20, 20, func(i int) { _, codes[i] = claimOutcome(s, m[1].Access, id, fmt.Sprintf("tap-%d", i)) })
 		count := func(member string) int64 {
 			var n int64
 			s.DB.Model(&models.Voucher{}).Where("batch_id = ? AND member_id = ?", id, member).Count(&n)
@@ -124,7 +124,7 @@ func TestParallelRedemptionsRedeemOnce(t *testing.T) {
 		r1 := redeemer(t, s, admin, "shop1", "donghua", id)
 		r2 := redeemer(t, s, admin, "shop2", "donghua", id)
 		codes := make([]string, 50)
-		race(50, 50, func(i int) {
+		testutil.Race(50, 50, func(i int) {
 			tok := []string{r1.Access, r2.Access, admin}[i%3]
 			r, err := s.Try(tok, redeemQ, map[string]any{"c": *v.Code})
 			switch {

@@ -29,7 +29,7 @@ const (
 func batchInput(stock int, extra map[string]any) map[string]any {
 	in := map[string]any{
 		"title": "暑期观影券", "kind": "MOVIE", "faceValueFen": 3500, "stock": stock,
-		"claimOpensAt": rfc(testutil.Epoch.Add(5 * time.Minute)), "claimClosesAt": rfc(at(7, "18:00")), "validDays": 30,
+		"claimOpensAt": testutil.RFC(testutil.Epoch.Add(5 * time.Minute)), "claimClosesAt": testutil.RFC(testutil.At(7, "18:00")), "validDays": 30,
 	}
 	for k, v := range extra {
 		in[k] = v
@@ -142,21 +142,21 @@ func TestVoucherClaimAndRedeem(t *testing.T) {
 			t.Fatalf("redeem = %+v", red)
 		}
 		r = s.Do(cinema.Access, redeemQ, map[string]any{"c": *v.QrPayload})
-		wantCode(t, r, "CONFLICT")
+		testutil.WantCode(t, r, "CONFLICT")
 		if !strings.Contains(r.Errors[0].Message, "cinema1影城核销") {
 			t.Fatalf("second redemption says %q", r.Errors[0].Message)
 		}
-		wantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": "0000-0000-0000-0000-0000"}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": "0000-0000-0000-0000-0000"}), "NOT_FOUND")
 
 		// Another batch's redeemer, and a redeemer doing admin work, are refused.
 		other := publishedBatch(t, s, admin, batchInput(5, map[string]any{"title": "蛋糕券", "kind": "CAKE", "unionId": s.UnionID("courier")}))
 		v2, _ := claim(t, s, m[1].Access, other, nil)
-		wantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": *v2.Code}), "FORBIDDEN")
-		wantCode(t, s.Do(cinema.Access, `{ voucherBatches { edges { node { id } } } }`, nil), "FORBIDDEN")
-		wantCode(t, s.Do(cinema.Access, createBatchQ, map[string]any{"in": batchInput(5, nil)}), "FORBIDDEN")
-		wantCode(t, s.Do(cinema.Access, `{ members { edges { node { id } } } }`, nil), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": *v2.Code}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(cinema.Access, `{ voucherBatches { edges { node { id } } } }`, nil), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(cinema.Access, createBatchQ, map[string]any{"in": batchInput(5, nil)}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(cinema.Access, `{ members { edges { node { id } } } }`, nil), "FORBIDDEN")
 		// An admin of another district may not redeem either.
-		wantCode(t, s.Do(s.LoginAdmin("rider_admin").Access, redeemQ, map[string]any{"c": *v2.Code}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(s.LoginAdmin("rider_admin").Access, redeemQ, map[string]any{"c": *v2.Code}), "FORBIDDEN")
 		// The batch's admin may.
 		s.MustOK(admin, redeemQ, map[string]any{"c": *v2.Code}, nil)
 
@@ -205,7 +205,7 @@ func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
 		if b.VoucherBatch.StockLeft != 2 {
 			t.Fatalf("stock after revoking = %d, want 2", b.VoucherBatch.StockLeft)
 		}
-		wantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": *v1.Code}), "CONFLICT")
+		testutil.WantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": *v1.Code}), "CONFLICT")
 		_, r := claim(t, s, m[1].Access, id, nil) // a revoked voucher still counts
 		if r.Code() != "" {
 			// With a limit of one, a claim returns the member's voucher.
@@ -217,7 +217,7 @@ func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
 		admin = s.LoginAdmin("donghua_admin").Access
 		cinema = redeemer(t, s, admin, "cinema3", "courier", id)
 		r = s.Do(cinema.Access, redeemQ, map[string]any{"c": *v0.Code})
-		wantCode(t, r, "WINDOW_CLOSED")
+		testutil.WantCode(t, r, "WINDOW_CLOSED")
 		var mine struct {
 			MyVouchers struct{ Edges []struct{ Node voucher } }
 		}
@@ -264,7 +264,7 @@ func TestVoucherLimitsAndExclusiveGroups(t *testing.T) {
 			t.Fatalf("claimReason = %v", b.VoucherBatch.ClaimReason)
 		}
 		_, r := claim(t, s, m, districtTravel, nil)
-		wantCode(t, r, "LIMIT_REACHED")
+		testutil.WantCode(t, r, "LIMIT_REACHED")
 
 		// Three per member with request ids; the same id is the same voucher.
 		a, _ := claim(t, s, m, phone, "tap-1")
@@ -274,15 +274,15 @@ func TestVoucherLimitsAndExclusiveGroups(t *testing.T) {
 		claim(t, s, m, phone, "tap-2")
 		claim(t, s, m, phone, "tap-3")
 		_, r = claim(t, s, m, phone, "tap-4")
-		wantCode(t, r, "LIMIT_REACHED")
+		testutil.WantCode(t, r, "LIMIT_REACHED")
 		var n int64
 		s.DB.Model(&models.Voucher{}).Where("batch_id = ?", phone).Count(&n)
 		if n != 3 {
 			t.Fatalf("%d phone vouchers, want 3", n)
 		}
-		wantCode(t, s.Do(m, claimQ, map[string]any{"id": phone, "r": "tap-1"}), "") // still the first
+		testutil.WantCode(t, s.Do(m, claimQ, map[string]any{"id": phone, "r": "tap-1"}), "") // still the first
 		_, r = claim(t, s, m, cityTravel, "tap-1")
-		wantCode(t, r, "VALIDATION_FAILED") // a request id is one claim
+		testutil.WantCode(t, r, "VALIDATION_FAILED") // a request id is one claim
 	})
 }
 
@@ -299,8 +299,8 @@ func TestCreateBatchRejectsBadInput(t *testing.T) {
 		}{
 			{"stock", "stock", map[string]any{"stock": 0}},
 			{"face value", "faceValueFen", map[string]any{"faceValueFen": -1}},
-			{"closed window", "claimClosesAt", map[string]any{"claimOpensAt": rfc(testutil.Epoch.Add(-48 * time.Hour)), "claimClosesAt": rfc(testutil.Epoch.Add(-time.Hour))}},
-			{"two validities", "validDays", map[string]any{"validFrom": rfc(at(1, "00:00")), "validUntil": rfc(at(30, "00:00"))}},
+			{"closed window", "claimClosesAt", map[string]any{"claimOpensAt": testutil.RFC(testutil.Epoch.Add(-48 * time.Hour)), "claimClosesAt": testutil.RFC(testutil.Epoch.Add(-time.Hour))}},
+			{"two validities", "validDays", map[string]any{"validFrom": testutil.RFC(testutil.At(1, "00:00")), "validUntil": testutil.RFC(testutil.At(30, "00:00"))}},
 			{"no validity", "validUntil", map[string]any{"validDays": nil}},
 			{"group with limit", "perMemberLimit", map[string]any{"exclusiveGroup": "g1", "perMemberLimit": 2}},
 			{"bad group", "exclusiveGroup", map[string]any{"exclusiveGroup": "组 1"}},

@@ -246,7 +246,7 @@ func GetOffering[T any](ctx context.Context, s *Core, id int64, dst *T, unionOf 
 	return err
 }
 
-// StatusLabel and actionLabel name an offering's status and the move to it
+// StatusLabel and ActionLabel name an offering's status and the move to it
 // in the messages every module gives ("课程当前状态为已取消，不能发布").
 func StatusLabel(st models.OfferingStatus) string {
 	return map[models.OfferingStatus]string{models.OfferingDraft: "草稿", models.OfferingPublished: "已发布",

@@ -309,6 +309,11 @@ func (s *Service) SubsidyIneligibility(ctx context.Context, p *models.SubsidyPro
 // the member's chain, a verified member, inside the window. (The degree
 // level, the enrolment year and earlier funding are checked on the
 // application.) Codes: NOT_FOUND, NOT_ELIGIBLE, WINDOW_CLOSED.
+//
+// Why not models.Eligibility: a subsidy is open to every verified member
+// under the programme's union; who gets how much turns on the student's
+// degree, year and earlier grants, facts of the application that the
+// shared columns (forms, gender, age of the member) do not describe.
 func (s *Service) subsidyEligible(v *core.Viewer, p *models.SubsidyProgram, now time.Time) error {
 	switch {
 	case p.Status == models.OfferingDraft || !v.OnChain(p.UnionID):
