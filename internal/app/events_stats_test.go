@@ -106,14 +106,14 @@ func TestDashboardAndMyActivity(t *testing.T) {
 		m := s.Members(2, "courier")
 		post := signUpEvent(t, s, donghua, 10, 0, nil)
 		classID := publishedClass(t, s, donghua, classInput(10, 0, nil))
-		batch := publishedBatch(t, s, donghua, batchInput(10, nil))
+		batch := s.PublishedBatch(donghua, testutil.BatchInput(10, nil))
 		m[0], m[1] = s.Reissue(m[0]), s.Reissue(m[1])
 		s.Clock.Advance(time.Second)
 		su, _ := signUpFor(t, s, m[0].Access, post)
 		s.Clock.Advance(time.Second)
 		mustBook(t, s, m[0].Access, classID)
 		s.Clock.Advance(time.Second)
-		v, _ := claim(t, s, m[0].Access, batch, nil)
+		v, _ := s.Claim(m[0].Access, batch, nil)
 		signUpFor(t, s, m[1].Access, post)
 		for i := 0; i < 3; i++ {
 			s.MustOK(m[1].Access, eventQ, map[string]any{"id": post}, nil)
@@ -123,7 +123,7 @@ func TestDashboardAndMyActivity(t *testing.T) {
 		m[0], m[1] = s.Reissue(m[0]), s.Reissue(m[1])
 		donghua = s.LoginAdmin("donghua_admin").Access
 		s.MustOK(donghua, `mutation($c: String!) { checkInEventSignUp(input: {code: $c}) { signUp { id } } }`, map[string]any{"c": *su.CheckinCode}, nil)
-		s.MustOK(donghua, redeemQ, map[string]any{"c": v.Code}, nil)
+		s.MustOK(donghua, testutil.RedeemQ, map[string]any{"c": v.Code}, nil)
 
 		got := get(donghua, nil)
 		want := base

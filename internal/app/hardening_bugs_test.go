@@ -643,9 +643,9 @@ func TestTypedCodesFoldCase(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		batch := publishedBatch(t, s, admin, batchInput(5, map[string]any{"unionId": s.UnionID("courier")}))
+		batch := s.PublishedBatch(admin, testutil.BatchInput(5, map[string]any{"unionId": s.UnionID("courier")}))
 		m := s.Members(2, "courier")
-		v, r := claim(t, s, m[0].Access, batch, nil)
+		v, r := s.Claim(m[0].Access, batch, nil)
 		if len(r.Errors) > 0 || v.Code == nil {
 			t.Fatalf("claim: %+v", r.Errors)
 		}
@@ -657,8 +657,10 @@ func TestTypedCodesFoldCase(t *testing.T) {
 				mixed.WriteRune(c)
 			}
 		}
-		var red struct{ RedeemVoucher struct{ Voucher voucher } }
-		s.MustOK(admin, redeemQ, map[string]any{"c": mixed.String()}, &red)
+		var red struct {
+			RedeemVoucher struct{ Voucher testutil.Voucher }
+		}
+		s.MustOK(admin, testutil.RedeemQ, map[string]any{"c": mixed.String()}, &red)
 		if red.RedeemVoucher.Voucher.Status != "REDEEMED" {
 			t.Fatalf("redeem %q = %+v", mixed.String(), red)
 		}

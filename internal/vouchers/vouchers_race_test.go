@@ -1,4 +1,4 @@
-package app_test
+package vouchers_test
 
 import (
 	"fmt"
@@ -10,14 +10,16 @@ import (
 )
 
 func claimOutcome(s *testutil.Server, token, batchID string, requestID any) (id, code string) {
-	r, err := s.Try(token, claimQ, map[string]any{"id": batchID, "r": requestID})
+	r, err := s.Try(token, testutil.ClaimQ, map[string]any{"id": batchID, "r": requestID})
 	if err != nil {
 		return "", "TRANSPORT"
 	}
 	if len(r.Errors) > 0 {
 		return "", r.Code()
 	}
-	var out struct{ ClaimVoucher struct{ Voucher voucher } }
+	var out struct {
+		ClaimVoucher struct{ Voucher testutil.Voucher }
+	}
 	r.Decode(s.TB(), &out)
 	return out.ClaimVoucher.Voucher.ID, ""
 }
@@ -29,7 +31,7 @@ func TestVoucherRushNeverOversells(t *testing.T) {
 		a := testutil.NewServer(t, d)
 		b := testutil.NewServerOn(t, a.DB)
 		admin := a.LoginAdmin("donghua_admin").Access
-		id := publishedBatch(t, a, admin, batchInput(1000, nil))
+		id := a.PublishedBatch(admin, testutil.BatchInput(1000, nil))
 		b.Clock.Set(a.Clock.Now())
 		tokens := a.Members(5000, "courier")
 		codes := make([]string, len(tokens))
@@ -61,8 +63,8 @@ func TestExclusiveGroupUnderConcurrency(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		city := s.LoginAdmin("city_admin").Access
-		x := publishedBatch(t, s, city, batchInput(500, map[string]any{"title": "市级出行补贴", "exclusiveGroup": "g"}))
-		y := publishedBatch(t, s, city, batchInput(500, map[string]any{"title": "区级出行补贴", "exclusiveGroup": "g"}))
+		x := s.PublishedBatch(city, testutil.BatchInput(500, map[string]any{"title": "市级出行补贴", "exclusiveGroup": "g"}))
+		y := s.PublishedBatch(city, testutil.BatchInput(500, map[string]any{"title": "区级出行补贴", "exclusiveGroup": "g"}))
 		tokens := s.Members(60, "courier")
 		testutil.Race(len(tokens)*4, 64, func(k int) {
 			claimOutcome(s, tokens[k/4].Access, []string{x, y}[k%2], nil)
@@ -94,7 +96,7 @@ func TestParallelClaimsRespectTheLimit(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedBatch(t, s, admin, batchInput(100, map[string]any{"perMemberLimit": 3}))
+		id := s.PublishedBatch(admin, testutil.BatchInput(100, map[string]any{"perMemberLimit": 3}))
 		m := s.Members(2, "courier")
 		testutil.Race(20, 20, func(i int) { claimOutcome(s, m[0].Access, id, nil) })
 		codes := make([]string, 20)
@@ -119,14 +121,14 @@ func TestParallelRedemptionsRedeemOnce(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedBatch(t, s, admin, batchInput(10, nil))
-		v, _ := claim(t, s, s.Members(1, "courier")[0].Access, id, nil)
-		r1 := redeemer(t, s, admin, "shop1", "donghua", id)
-		r2 := redeemer(t, s, admin, "shop2", "donghua", id)
+		id := s.PublishedBatch(admin, testutil.BatchInput(10, nil))
+		v, _ := s.Claim(s.Members(1, "courier")[0].Access, id, nil)
+		r1 := s.Redeemer(admin, "shop1", "donghua", id)
+		r2 := s.Redeemer(admin, "shop2", "donghua", id)
 		codes := make([]string, 50)
 		testutil.Race(50, 50, func(i int) {
 			tok := []string{r1.Access, r2.Access, admin}[i%3]
-			r, err := s.Try(tok, redeemQ, map[string]any{"c": *v.Code})
+			r, err := s.Try(tok, testutil.RedeemQ, map[string]any{"c": *v.Code})
 			switch {
 			case err != nil:
 				codes[i] = "TRANSPORT"

@@ -1,4 +1,4 @@
-package app_test
+package vouchers_test
 
 import (
 	"bytes"
@@ -16,73 +16,6 @@ import (
 	"unionhall/models"
 )
 
-const (
-	createBatchQ  = `mutation($in: CreateVoucherBatchInput!) { createVoucherBatch(input: $in) { voucherBatch { id status stock } } }`
-	publishBatchQ = `mutation($id: ID!) { publishVoucherBatch(input: {id: $id}) { voucherBatch { status } } }`
-	claimQ        = `mutation($id: ID!, $r: String) { claimVoucher(input: {batchId: $id, requestId: $r}) { voucher { id status code qrPayload validUntil } } }`
-	redeemQ       = `mutation($c: String!) { redeemVoucher(input: {code: $c}) { voucher { id status redeemedAt member { id } } } }`
-	batchQ        = `query($id: ID!) { voucherBatch(id: $id) { id stockLeft claimReason myVouchers { id status } } }`
-)
-
-// batchInput is a valid batch: claims open five minutes after the epoch
-// and close in a week; valid for thirty days after the claim.
-func batchInput(stock int, extra map[string]any) map[string]any {
-	in := map[string]any{
-		"title": "暑期观影券", "kind": "MOVIE", "faceValueFen": 3500, "stock": stock,
-		"claimOpensAt": testutil.RFC(testutil.Epoch.Add(5 * time.Minute)), "claimClosesAt": testutil.RFC(testutil.At(7, "18:00")), "validDays": 30,
-	}
-	for k, v := range extra {
-		in[k] = v
-	}
-	return in
-}
-
-func publishedBatch(t *testing.T, s *testutil.Server, admin string, in map[string]any) string {
-	t.Helper()
-	var out struct {
-		CreateVoucherBatch struct{ VoucherBatch struct{ ID, Status string } }
-	}
-	s.MustOK(admin, createBatchQ, map[string]any{"in": in}, &out)
-	id := out.CreateVoucherBatch.VoucherBatch.ID
-	s.MustOK(admin, publishBatchQ, map[string]any{"id": id}, nil)
-	if opens, _ := time.Parse(time.RFC3339, in["claimOpensAt"].(string)); s.Clock.Now().Before(opens) {
-		s.Clock.Set(opens.Add(time.Minute))
-	}
-	return id
-}
-
-type voucher struct {
-	ID, Status, ValidUntil string
-	Code, QrPayload        *string
-}
-
-func claim(t *testing.T, s *testutil.Server, token, batchID string, requestID any) (voucher, *testutil.Response) {
-	t.Helper()
-	r := s.Do(token, claimQ, map[string]any{"id": batchID, "r": requestID})
-	var out struct{ ClaimVoucher struct{ Voucher voucher } }
-	if len(r.Errors) == 0 {
-		r.Decode(t, &out)
-	}
-	return out.ClaimVoucher.Voucher, r
-}
-
-// redeemer creates a redeemer account under union key for the batches.
-func redeemer(t *testing.T, s *testutil.Server, admin, name, unionKey string, batches ...string) testutil.Tokens {
-	t.Helper()
-	var out struct {
-		CreateAdmin struct{ Admin struct{ ID string } }
-	}
-	s.MustOK(admin, `mutation($in: CreateAdminInput!) { createAdmin(input: $in) { admin { id } } }`, map[string]any{"in": map[string]any{
-		"username": name, "password": "redeemer-password-1", "displayName": name + "影城", "unionId": s.UnionID(unionKey), "role": "REDEEMER",
-	}}, &out)
-	s.MustOK(admin, `mutation($id: ID!, $b: [ID!]!) { setRedeemerBatches(input: {redeemerId: $id, batchIds: $b}) { redeemer { id role } } }`,
-		map[string]any{"id": out.CreateAdmin.Admin.ID, "b": batches}, nil)
-	var login struct{ LoginAdmin struct{ AccessToken string } }
-	s.MustOK("", `mutation($u: String!) { loginAdmin(input: {username: $u, password: "redeemer-password-1"}) { accessToken } }`,
-		map[string]any{"u": name}, &login)
-	return testutil.Tokens{Access: login.LoginAdmin.AccessToken, ID: out.CreateAdmin.Admin.ID}
-}
-
 var groupedCode = regexp.MustCompile(`^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){4}$`)
 
 func TestVoucherClaimAndRedeem(t *testing.T) {
@@ -90,36 +23,38 @@ func TestVoucherClaimAndRedeem(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedBatch(t, s, admin, batchInput(10, map[string]any{"unionId": s.UnionID("courier")}))
+		id := s.PublishedBatch(admin, testutil.BatchInput(10, map[string]any{"unionId": s.UnionID("courier")}))
 		m := s.Members(2, "courier")
 
 		var b struct {
 			VoucherBatch struct {
 				StockLeft   int
 				ClaimReason *string
-				MyVouchers  []voucher
+				MyVouchers  []testutil.Voucher
 			}
 		}
-		s.MustOK(m[0].Access, batchQ, map[string]any{"id": id}, &b)
+		s.MustOK(m[0].Access, testutil.BatchQ, map[string]any{"id": id}, &b)
 		if b.VoucherBatch.StockLeft != 10 || b.VoucherBatch.ClaimReason != nil || len(b.VoucherBatch.MyVouchers) != 0 {
 			t.Fatalf("batch before claiming = %+v", b)
 		}
-		v, r := claim(t, s, m[0].Access, id, nil)
+		v, r := s.Claim(m[0].Access, id, nil)
 		if len(r.Errors) > 0 || v.Status != "CLAIMED" || v.Code == nil || !groupedCode.MatchString(*v.Code) ||
 			*v.QrPayload != "unionhall:voucher:"+strings.ReplaceAll(*v.Code, "-", "") {
 			t.Fatalf("claim = %+v %+v", v, r.Errors)
 		}
-		if again, _ := claim(t, s, m[0].Access, id, nil); again.ID != v.ID {
+		if again, _ := s.Claim(m[0].Access, id, nil); again.ID != v.ID {
 			t.Fatalf("retry claimed %s, want %s", again.ID, v.ID)
 		}
-		s.MustOK(m[0].Access, batchQ, map[string]any{"id": id}, &b)
+		s.MustOK(m[0].Access, testutil.BatchQ, map[string]any{"id": id}, &b)
 		if b.VoucherBatch.StockLeft != 9 || b.VoucherBatch.ClaimReason == nil || *b.VoucherBatch.ClaimReason != "每人限领 1 张，您已领取" {
 			t.Fatalf("batch after claiming = %+v", b)
 		}
 
 		// The admin's list shows no code.
 		var list struct {
-			BatchVouchers struct{ Edges []struct{ Node voucher } }
+			BatchVouchers struct {
+				Edges []struct{ Node testutil.Voucher }
+			}
 		}
 		s.MustOK(admin, `query($id: ID!) { batchVouchers(batchId: $id) { edges { node { id status code } } } }`, map[string]any{"id": id}, &list)
 		if len(list.BatchVouchers.Edges) != 1 || list.BatchVouchers.Edges[0].Node.Code != nil {
@@ -127,7 +62,7 @@ func TestVoucherClaimAndRedeem(t *testing.T) {
 		}
 
 		// A redeemer of this batch redeems it once, typed in lower case.
-		cinema := redeemer(t, s, admin, "cinema1", "donghua", id)
+		cinema := s.Redeemer(admin, "cinema1", "donghua", id)
 		typed := strings.ToLower(*v.Code)
 		var red struct {
 			RedeemVoucher struct {
@@ -137,28 +72,28 @@ func TestVoucherClaimAndRedeem(t *testing.T) {
 				}
 			}
 		}
-		s.MustOK(cinema.Access, redeemQ, map[string]any{"c": typed}, &red)
+		s.MustOK(cinema.Access, testutil.RedeemQ, map[string]any{"c": typed}, &red)
 		if red.RedeemVoucher.Voucher.Status != "REDEEMED" || red.RedeemVoucher.Voucher.Member != nil {
 			t.Fatalf("redeem = %+v", red)
 		}
-		r = s.Do(cinema.Access, redeemQ, map[string]any{"c": *v.QrPayload})
+		r = s.Do(cinema.Access, testutil.RedeemQ, map[string]any{"c": *v.QrPayload})
 		testutil.WantCode(t, r, "CONFLICT")
 		if !strings.Contains(r.Errors[0].Message, "cinema1影城核销") {
 			t.Fatalf("second redemption says %q", r.Errors[0].Message)
 		}
-		testutil.WantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": "0000-0000-0000-0000-0000"}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(cinema.Access, testutil.RedeemQ, map[string]any{"c": "0000-0000-0000-0000-0000"}), "NOT_FOUND")
 
 		// Another batch's redeemer, and a redeemer doing admin work, are refused.
-		other := publishedBatch(t, s, admin, batchInput(5, map[string]any{"title": "蛋糕券", "kind": "CAKE", "unionId": s.UnionID("courier")}))
-		v2, _ := claim(t, s, m[1].Access, other, nil)
-		testutil.WantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": *v2.Code}), "FORBIDDEN")
+		other := s.PublishedBatch(admin, testutil.BatchInput(5, map[string]any{"title": "蛋糕券", "kind": "CAKE", "unionId": s.UnionID("courier")}))
+		v2, _ := s.Claim(m[1].Access, other, nil)
+		testutil.WantCode(t, s.Do(cinema.Access, testutil.RedeemQ, map[string]any{"c": *v2.Code}), "FORBIDDEN")
 		testutil.WantCode(t, s.Do(cinema.Access, `{ voucherBatches { edges { node { id } } } }`, nil), "FORBIDDEN")
-		testutil.WantCode(t, s.Do(cinema.Access, createBatchQ, map[string]any{"in": batchInput(5, nil)}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(cinema.Access, testutil.CreateBatchQ, map[string]any{"in": testutil.BatchInput(5, nil)}), "FORBIDDEN")
 		testutil.WantCode(t, s.Do(cinema.Access, `{ members { edges { node { id } } } }`, nil), "FORBIDDEN")
 		// An admin of another district may not redeem either.
-		testutil.WantCode(t, s.Do(s.LoginAdmin("rider_admin").Access, redeemQ, map[string]any{"c": *v2.Code}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(s.LoginAdmin("rider_admin").Access, testutil.RedeemQ, map[string]any{"c": *v2.Code}), "FORBIDDEN")
 		// The batch's admin may.
-		s.MustOK(admin, redeemQ, map[string]any{"c": *v2.Code}, nil)
+		s.MustOK(admin, testutil.RedeemQ, map[string]any{"c": *v2.Code}, nil)
 
 		var st struct {
 			VoucherStats map[string]int
@@ -169,7 +104,9 @@ func TestVoucherClaimAndRedeem(t *testing.T) {
 			t.Fatalf("stats (-want +got):\n%s", diff)
 		}
 		var mine struct {
-			MyVouchers struct{ Edges []struct{ Node voucher } }
+			MyVouchers struct {
+				Edges []struct{ Node testutil.Voucher }
+			}
 		}
 		s.MustOK(m[0].Access, `{ myVouchers(filter: {status: REDEEMED}) { edges { node { id status } } } }`, nil, &mine)
 		if len(mine.MyVouchers.Edges) != 1 || mine.MyVouchers.Edges[0].Node.ID != v.ID {
@@ -183,11 +120,11 @@ func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedBatch(t, s, admin, batchInput(3, map[string]any{"validDays": 1}))
+		id := s.PublishedBatch(admin, testutil.BatchInput(3, map[string]any{"validDays": 1}))
 		m := s.Members(2, "courier")
-		v0, _ := claim(t, s, m[0].Access, id, nil)
-		v1, _ := claim(t, s, m[1].Access, id, nil)
-		cinema := redeemer(t, s, admin, "cinema2", "courier", id)
+		v0, _ := s.Claim(m[0].Access, id, nil)
+		v1, _ := s.Claim(m[1].Access, id, nil)
+		cinema := s.Redeemer(admin, "cinema2", "courier", id)
 
 		// Revoke one: the stock returns, the member sees why, it can't be redeemed.
 		var rv struct {
@@ -201,12 +138,12 @@ func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
 			t.Fatalf("revoke = %+v", rv)
 		}
 		var b struct{ VoucherBatch struct{ StockLeft int } }
-		s.MustOK(m[0].Access, batchQ, map[string]any{"id": id}, &b)
+		s.MustOK(m[0].Access, testutil.BatchQ, map[string]any{"id": id}, &b)
 		if b.VoucherBatch.StockLeft != 2 {
 			t.Fatalf("stock after revoking = %d, want 2", b.VoucherBatch.StockLeft)
 		}
-		testutil.WantCode(t, s.Do(cinema.Access, redeemQ, map[string]any{"c": *v1.Code}), "CONFLICT")
-		_, r := claim(t, s, m[1].Access, id, nil) // a revoked voucher still counts
+		testutil.WantCode(t, s.Do(cinema.Access, testutil.RedeemQ, map[string]any{"c": *v1.Code}), "CONFLICT")
+		_, r := s.Claim(m[1].Access, id, nil) // a revoked voucher still counts
 		if r.Code() != "" {
 			// With a limit of one, a claim returns the member's voucher.
 			t.Fatalf("claim after revocation: %+v", r.Errors)
@@ -215,11 +152,13 @@ func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
 		// Two days on, the other has expired.
 		s.Clock.Advance(48 * time.Hour)
 		admin = s.LoginAdmin("donghua_admin").Access
-		cinema = redeemer(t, s, admin, "cinema3", "courier", id)
-		r = s.Do(cinema.Access, redeemQ, map[string]any{"c": *v0.Code})
+		cinema = s.Redeemer(admin, "cinema3", "courier", id)
+		r = s.Do(cinema.Access, testutil.RedeemQ, map[string]any{"c": *v0.Code})
 		testutil.WantCode(t, r, "WINDOW_CLOSED")
 		var mine struct {
-			MyVouchers struct{ Edges []struct{ Node voucher } }
+			MyVouchers struct {
+				Edges []struct{ Node testutil.Voucher }
+			}
 		}
 		tok := s.Reissue(m[0]).Access
 		s.MustOK(tok, `{ myVouchers(filter: {status: EXPIRED}) { edges { node { id status } } } }`, nil, &mine)
@@ -230,7 +169,7 @@ func TestVoucherExpiryRevocationAndRateLimit(t *testing.T) {
 		// Guessing codes is cut off.
 		limited := false
 		for i := 0; i < 15 && !limited; i++ {
-			r := s.Do(cinema.Access, redeemQ, map[string]any{"c": fmt.Sprintf("ZZZZ-ZZZZ-ZZZZ-ZZZZ-%04d", i)})
+			r := s.Do(cinema.Access, testutil.RedeemQ, map[string]any{"c": fmt.Sprintf("ZZZZ-ZZZZ-ZZZZ-ZZZZ-%04d", i)})
 			limited = r.Code() == "RATE_LIMITED"
 		}
 		if !limited {
@@ -250,38 +189,38 @@ func TestVoucherLimitsAndExclusiveGroups(t *testing.T) {
 		s := testutil.NewServer(t, d)
 		city := s.LoginAdmin("city_admin").Access
 		district := s.LoginAdmin("dongcheng_admin").Access
-		cityTravel := publishedBatch(t, s, city, batchInput(100, map[string]any{"title": "市级出行补贴", "kind": "TRAVEL_SUBSIDY", "faceValueFen": 20000, "exclusiveGroup": "travel-2026"}))
-		districtTravel := publishedBatch(t, s, district, batchInput(100, map[string]any{"title": "区级出行补贴", "kind": "TRAVEL_SUBSIDY", "faceValueFen": 15000, "exclusiveGroup": "travel-2026"}))
-		phone := publishedBatch(t, s, city, batchInput(100, map[string]any{"title": "话费券", "kind": "PHONE_CREDIT", "perMemberLimit": 3}))
+		cityTravel := s.PublishedBatch(city, testutil.BatchInput(100, map[string]any{"title": "市级出行补贴", "kind": "TRAVEL_SUBSIDY", "faceValueFen": 20000, "exclusiveGroup": "travel-2026"}))
+		districtTravel := s.PublishedBatch(district, testutil.BatchInput(100, map[string]any{"title": "区级出行补贴", "kind": "TRAVEL_SUBSIDY", "faceValueFen": 15000, "exclusiveGroup": "travel-2026"}))
+		phone := s.PublishedBatch(city, testutil.BatchInput(100, map[string]any{"title": "话费券", "kind": "PHONE_CREDIT", "perMemberLimit": 3}))
 		m := s.Members(1, "courier")[0].Access
 
-		if _, r := claim(t, s, m, cityTravel, nil); r.Code() != "" {
+		if _, r := s.Claim(m, cityTravel, nil); r.Code() != "" {
 			t.Fatalf("first travel claim: %+v", r.Errors)
 		}
 		var b struct{ VoucherBatch struct{ ClaimReason *string } }
-		s.MustOK(m, batchQ, map[string]any{"id": districtTravel}, &b)
+		s.MustOK(m, testutil.BatchQ, map[string]any{"id": districtTravel}, &b)
 		if b.VoucherBatch.ClaimReason == nil || *b.VoucherBatch.ClaimReason != "您已领取「市级出行补贴」，与本券只能二选一" {
 			t.Fatalf("claimReason = %v", b.VoucherBatch.ClaimReason)
 		}
-		_, r := claim(t, s, m, districtTravel, nil)
+		_, r := s.Claim(m, districtTravel, nil)
 		testutil.WantCode(t, r, "LIMIT_REACHED")
 
 		// Three per member with request ids; the same id is the same voucher.
-		a, _ := claim(t, s, m, phone, "tap-1")
-		if again, _ := claim(t, s, m, phone, "tap-1"); again.ID != a.ID {
+		a, _ := s.Claim(m, phone, "tap-1")
+		if again, _ := s.Claim(m, phone, "tap-1"); again.ID != a.ID {
 			t.Fatalf("same request id gave %s, want %s", again.ID, a.ID)
 		}
-		claim(t, s, m, phone, "tap-2")
-		claim(t, s, m, phone, "tap-3")
-		_, r = claim(t, s, m, phone, "tap-4")
+		s.Claim(m, phone, "tap-2")
+		s.Claim(m, phone, "tap-3")
+		_, r = s.Claim(m, phone, "tap-4")
 		testutil.WantCode(t, r, "LIMIT_REACHED")
 		var n int64
 		s.DB.Model(&models.Voucher{}).Where("batch_id = ?", phone).Count(&n)
 		if n != 3 {
 			t.Fatalf("%d phone vouchers, want 3", n)
 		}
-		testutil.WantCode(t, s.Do(m, claimQ, map[string]any{"id": phone, "r": "tap-1"}), "") // still the first
-		_, r = claim(t, s, m, cityTravel, "tap-1")
+		testutil.WantCode(t, s.Do(m, testutil.ClaimQ, map[string]any{"id": phone, "r": "tap-1"}), "") // still the first
+		_, r = s.Claim(m, cityTravel, "tap-1")
 		testutil.WantCode(t, r, "VALIDATION_FAILED") // a request id is one claim
 	})
 }
@@ -305,7 +244,7 @@ func TestCreateBatchRejectsBadInput(t *testing.T) {
 			{"group with limit", "perMemberLimit", map[string]any{"exclusiveGroup": "g1", "perMemberLimit": 2}},
 			{"bad group", "exclusiveGroup", map[string]any{"exclusiveGroup": "组 1"}},
 		} {
-			r := s.Do(admin, createBatchQ, map[string]any{"in": batchInput(10, tc.extra)})
+			r := s.Do(admin, testutil.CreateBatchQ, map[string]any{"in": testutil.BatchInput(10, tc.extra)})
 			if r.Code() != "VALIDATION_FAILED" || r.Field() != tc.field {
 				t.Errorf("%s: code %q field %q (%v), want VALIDATION_FAILED on %s", tc.name, r.Code(), r.Field(), r.Errors, tc.field)
 			}
@@ -323,11 +262,11 @@ func TestExportVouchers(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedBatch(t, s, admin, batchInput(5, nil))
+		id := s.PublishedBatch(admin, testutil.BatchInput(5, nil))
 		m := s.Members(2, "courier")
-		v, _ := claim(t, s, m[0].Access, id, nil)
-		claim(t, s, m[1].Access, id, nil)
-		s.MustOK(redeemer(t, s, admin, "cinema9", "courier", id).Access, redeemQ, map[string]any{"c": *v.Code}, nil)
+		v, _ := s.Claim(m[0].Access, id, nil)
+		s.Claim(m[1].Access, id, nil)
+		s.MustOK(s.Redeemer(admin, "cinema9", "courier", id).Access, testutil.RedeemQ, map[string]any{"c": *v.Code}, nil)
 
 		status, body := s.Get(admin, "/export/vouchers?batchId="+id)
 		if status != 200 {
