@@ -494,10 +494,10 @@ func TestTrainingCheckInWindow(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(5, 0, nil)) // testutil.At(4) 09:00–11:30
+		id := s.PublishedClass(admin, testutil.ClassInput(5, 0, nil)) // testutil.At(4) 09:00–11:30
 		m := s.Members(2, "courier")
-		early, late := mustBook(t, s, m[0].Access, id), mustBook(t, s, m[1].Access, id)
-		unchanged := func(b booking) {
+		early, late := s.MustBook(m[0].Access, id), s.MustBook(m[1].Access, id)
+		unchanged := func(b testutil.Booking) {
 			t.Helper()
 			var row models.TrainingBooking
 			s.DB.Take(&row, b.ID)

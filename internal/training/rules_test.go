@@ -1,4 +1,4 @@
-package app_test
+package training_test
 
 import (
 	"bytes"
@@ -23,7 +23,7 @@ func TestEligibilityIsExplainedAndEnforced(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("dongcheng_admin").Access
-		id := publishedClass(t, s, admin, classInput(10, 0, map[string]any{"eligibility": map[string]any{
+		id := s.PublishedClass(admin, testutil.ClassInput(10, 0, map[string]any{"eligibility": map[string]any{
 			"employmentForms": []string{"COURIER", "FOOD_DELIVERY"}, "gender": "FEMALE", "minAge": 20, "maxAge": 45, "verifiedOnly": true,
 		}}))
 		young := time.Date(2010, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -49,8 +49,8 @@ func TestEligibilityIsExplainedAndEnforced(t *testing.T) {
 			var out struct {
 				TrainingClass struct{ IneligibleReason *string }
 			}
-			s.MustOK(tok, classQ, map[string]any{"id": id}, &out)
-			_, r := book(t, s, tok, id)
+			s.MustOK(tok, testutil.ClassQ, map[string]any{"id": id}, &out)
+			_, r := s.Book(tok, id)
 			if tc.reason == "" {
 				if out.TrainingClass.IneligibleReason != nil || len(r.Errors) > 0 {
 					t.Fatalf("%s: reason %v, booking errors %+v", tc.name, out.TrainingClass.IneligibleReason, r.Errors)
@@ -67,8 +67,8 @@ func TestEligibilityIsExplainedAndEnforced(t *testing.T) {
 		}
 		// A member of another district does not see the class at all.
 		other := s.Members(1, "rider", func(_ int, m *models.Member) { m.Gender = models.GenderFemale })[0].Access
-		testutil.WantCode(t, s.Do(other, classQ, map[string]any{"id": id}), "NOT_FOUND")
-		_, r := book(t, s, other, id)
+		testutil.WantCode(t, s.Do(other, testutil.ClassQ, map[string]any{"id": id}), "NOT_FOUND")
+		_, r := s.Book(other, id)
 		testutil.WantCode(t, r, "NOT_FOUND")
 		assertSeatInvariants(t, s, id)
 	})
@@ -79,18 +79,20 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d, func(c *config.Config) { c.NoShowLimit, c.NoShowBanDays = 2, 30 })
 		admin := s.LoginAdmin("donghua_admin")
-		ids := []string{publishedClass(t, s, admin.Access, classInput(2, 1, nil)), publishedClass(t, s, admin.Access, classInput(5, 0, nil))}
+		ids := []string{s.PublishedClass(admin.Access, testutil.ClassInput(2, 1, nil)), s.PublishedClass(admin.Access, testutil.ClassInput(5, 0, nil))}
 		m := s.Members(3, "courier")
 		for _, id := range ids {
-			mustBook(t, s, m[0].Access, id)
-			mustBook(t, s, m[1].Access, id)
+			s.MustBook(m[0].Access, id)
+			s.MustBook(m[1].Access, id)
 		}
-		if w := mustBook(t, s, m[2].Access, ids[0]); w.Status != "WAITLISTED" {
+		if w := s.MustBook(m[2].Access, ids[0]); w.Status != "WAITLISTED" {
 			t.Fatalf("third booking = %+v", w)
 		}
 		// m[1] attends the first class; m[0] attends neither.
-		var b struct{ TrainingClass struct{ MyBooking booking } }
-		s.MustOK(m[1].Access, classQ, map[string]any{"id": ids[0]}, &b)
+		var b struct {
+			TrainingClass struct{ MyBooking testutil.Booking }
+		}
+		s.MustOK(m[1].Access, testutil.ClassQ, map[string]any{"id": ids[0]}, &b)
 		s.Clock.Set(testutil.At(4, "08:55"))
 		admin = s.LoginAdmin("donghua_admin")
 		s.MustOK(admin.Access, `mutation($id: ID!) { markAttendance(input: {bookingId: $id, attended: true}) { booking { status } } }`,
@@ -105,26 +107,28 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 			t.Fatalf("a second sweep marked %d", n)
 		}
 		// The ended class's waitlist is closed.
-		var w struct{ TrainingClass struct{ MyBooking booking } }
-		s.MustOK(s.Reissue(m[2]).Access, classQ, map[string]any{"id": ids[0]}, &w)
+		var w struct {
+			TrainingClass struct{ MyBooking testutil.Booking }
+		}
+		s.MustOK(s.Reissue(m[2]).Access, testutil.ClassQ, map[string]any{"id": ids[0]}, &w)
 		if w.TrainingClass.MyBooking.Status != "CANCELLED" || w.TrainingClass.MyBooking.CancelReason != "课程已结束，候补未获得名额" {
 			t.Fatalf("waitlisted booking after the class = %+v", w.TrainingClass.MyBooking)
 		}
 		assertSeatInvariants(t, s, ids[0])
 		admin = s.LoginAdmin("donghua_admin")
-		next := publishedClass(t, s, admin.Access, classInput(5, 0, map[string]any{
+		next := s.PublishedClass(admin.Access, testutil.ClassInput(5, 0, map[string]any{
 			"sessions":        []map[string]any{{"startsAt": testutil.RFC(testutil.At(20, "09:00")), "endsAt": testutil.RFC(testutil.At(20, "11:00")), "place": "301"}},
 			"bookingOpensAt":  testutil.RFC(testutil.At(5, "09:05")),
 			"bookingClosesAt": testutil.RFC(testutil.At(19, "18:00")),
 			"cancelDeadline":  testutil.RFC(testutil.At(19, "18:00")),
 		}))
 		m = []testutil.Tokens{s.Reissue(m[0]), s.Reissue(m[1])}
-		_, r := book(t, s, m[0].Access, next)
+		_, r := s.Book(m[0].Access, next)
 		testutil.WantCode(t, r, "NOT_ELIGIBLE")
 		if !strings.Contains(r.Errors[0].Message, "缺席培训达 2 次") {
 			t.Fatalf("reason = %q", r.Errors[0].Message)
 		}
-		mustBook(t, s, m[1].Access, next) // one no-show is under the limit
+		s.MustBook(m[1].Access, next) // one no-show is under the limit
 
 		var st struct {
 			TrainingClass struct{ Stats map[string]int }
@@ -136,13 +140,13 @@ func TestNoShowRuleBarsBooking(t *testing.T) {
 		// The bar ends 30 days after the last no-show (the second class's end).
 		s.Clock.Set(testutil.At(4, "11:31").Add(30 * 24 * time.Hour))
 		admin = s.LoginAdmin("donghua_admin")
-		later := publishedClass(t, s, admin.Access, classInput(5, 0, map[string]any{
+		later := s.PublishedClass(admin.Access, testutil.ClassInput(5, 0, map[string]any{
 			"sessions":        []map[string]any{{"startsAt": testutil.RFC(testutil.At(40, "09:00")), "endsAt": testutil.RFC(testutil.At(40, "11:00")), "place": "301"}},
 			"bookingOpensAt":  testutil.RFC(testutil.At(34, "12:00")),
 			"bookingClosesAt": testutil.RFC(testutil.At(39, "18:00")),
 			"cancelDeadline":  testutil.RFC(testutil.At(39, "18:00")),
 		}))
-		mustBook(t, s, s.Reissue(m[0]).Access, later)
+		s.MustBook(s.Reissue(m[0]).Access, later)
 	})
 }
 
@@ -151,10 +155,10 @@ func TestClassAdminRules(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(3, 5, nil))
+		id := s.PublishedClass(admin, testutil.ClassInput(3, 5, nil))
 		m := s.Members(6, "courier")
 		for _, tok := range m {
-			mustBook(t, s, tok.Access, id)
+			s.MustBook(tok.Access, id)
 		}
 		update := `mutation($in: UpdateTrainingClassInput!) { updateTrainingClass(input: $in) { trainingClass { version capacity confirmedCount waitlistCount } } }`
 
@@ -165,7 +169,7 @@ func TestClassAdminRules(t *testing.T) {
 			vars map[string]any
 		}{
 			{update, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "改标题"}}},
-			{publishQ, map[string]any{"id": id}},
+			{testutil.PublishClassQ, map[string]any{"id": id}},
 			{`query($id: ID!) { classBookings(classId: $id) { edges { node { id } } } }`, map[string]any{"id": id}},
 			{`query($id: ID!) { trainingClass(id: $id) { id } }`, map[string]any{"id": id}},
 			{`mutation($id: ID!) { cancelTrainingClass(input: {id: $id, reason: "天气原因"}) { trainingClass { id } } }`, map[string]any{"id": id}},
@@ -200,15 +204,15 @@ func TestClassAdminRules(t *testing.T) {
 		var seen struct {
 			TrainingClass struct {
 				Status, CancelReason string
-				MyBooking            booking
+				MyBooking            testutil.Booking
 			}
 		}
-		s.MustOK(m[5].Access, classQ, map[string]any{"id": id}, &seen)
+		s.MustOK(m[5].Access, testutil.ClassQ, map[string]any{"id": id}, &seen)
 		if seen.TrainingClass.Status != "CANCELLED" || seen.TrainingClass.MyBooking.Status != "CANCELLED" ||
 			seen.TrainingClass.MyBooking.CancelReason != "课程已取消：授课老师临时有事" {
 			t.Fatalf("member sees %+v", seen)
 		}
-		_, r = book(t, s, m[0].Access, id)
+		_, r = s.Book(m[0].Access, id)
 		testutil.WantCode(t, r, "WINDOW_CLOSED")
 		assertSeatInvariants(t, s, id)
 	})
@@ -237,7 +241,7 @@ func TestCreateClassRejectsBadInputAndStoresNothing(t *testing.T) {
 			{"ages", "eligibility.maxAge", map[string]any{"eligibility": map[string]any{"minAge": 50, "maxAge": 20}}},
 			{"union outside", "eligibility.unionId", map[string]any{"eligibility": map[string]any{"unionId": s.UnionID("rider")}}},
 		} {
-			r := s.Do(admin, createClassQ, map[string]any{"in": classInput(10, 0, tc.extra)})
+			r := s.Do(admin, testutil.CreateClassQ, map[string]any{"in": testutil.ClassInput(10, 0, tc.extra)})
 			if r.Code() != "VALIDATION_FAILED" || r.Field() != tc.field {
 				t.Errorf("%s: code %q field %q (%v), want VALIDATION_FAILED on %s", tc.name, r.Code(), r.Field(), r.Errors, tc.field)
 			}
@@ -249,10 +253,10 @@ func TestCreateClassRejectsBadInputAndStoresNothing(t *testing.T) {
 		}
 		// Unknown ids and garbage are coded errors, not crashes.
 		m := s.Members(1, "courier")[0].Access
-		testutil.WantCode(t, s.Do(m, bookQ, map[string]any{"id": "999999"}), "NOT_FOUND")
-		testutil.WantCode(t, s.Do(m, bookQ, map[string]any{"id": "abc"}), "VALIDATION_FAILED")
-		testutil.WantCode(t, s.Do(m, cancelQ, map[string]any{"id": "999999"}), "NOT_FOUND")
-		testutil.WantCode(t, s.Do("", bookQ, map[string]any{"id": "1"}), "UNAUTHENTICATED")
+		testutil.WantCode(t, s.Do(m, testutil.BookQ, map[string]any{"id": "999999"}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(m, testutil.BookQ, map[string]any{"id": "abc"}), "VALIDATION_FAILED")
+		testutil.WantCode(t, s.Do(m, testutil.CancelBookingQ, map[string]any{"id": "999999"}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do("", testutil.BookQ, map[string]any{"id": "1"}), "UNAUTHENTICATED")
 	})
 }
 
@@ -267,11 +271,11 @@ func TestBrowseStatementCount(t *testing.T) {
 		var ids []string
 		for i := 0; i < 24; i++ {
 			key := []string{"city", "donghua", "courier"}[i%3]
-			ids = append(ids, publishedClass(t, s, admins[key], classInput(5, 0, map[string]any{"title": fmt.Sprintf("课程 %d", i)})))
+			ids = append(ids, s.PublishedClass(admins[key], testutil.ClassInput(5, 0, map[string]any{"title": fmt.Sprintf("课程 %d", i)})))
 		}
 		m := s.Members(1, "courier")[0].Access
 		for _, id := range ids[:7] {
-			mustBook(t, s, m, id)
+			s.MustBook(m, id)
 		}
 		q := `query($n: Int!) { trainingClasses(first: $n) { edges { node { id title seatsLeft ineligibleReason
 			union { id name } myBooking { id status } } } pageInfo { hasNextPage endCursor } } }`
@@ -280,7 +284,9 @@ func TestBrowseStatementCount(t *testing.T) {
 			before := s.DB.Statements()
 			var out struct {
 				TrainingClasses struct {
-					Edges []struct{ Node struct{ MyBooking *booking } }
+					Edges []struct {
+						Node struct{ MyBooking *testutil.Booking }
+					}
 				}
 			}
 			s.MustOK(m, q, map[string]any{"n": size}, &out)
@@ -301,14 +307,14 @@ func TestExportClassBookings(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(5, 5, nil))
+		id := s.PublishedClass(admin, testutil.ClassInput(5, 5, nil))
 		formula := func(i int, m *models.Member) {
 			if i == 0 {
 				m.RealName = "=HYPERLINK(\"x\")" // must not become a formula in the sheet
 			}
 		}
 		for _, tok := range s.Members(3, "courier", formula) {
-			mustBook(t, s, tok.Access, id)
+			s.MustBook(tok.Access, id)
 		}
 		get := func(token, query string) (*http.Response, []byte) {
 			req, _ := http.NewRequest(http.MethodGet, s.URL+"/export/class-bookings?"+query, nil)
@@ -352,8 +358,8 @@ func TestJobsMarkNoShows(t *testing.T) {
 	t.Parallel()
 	s := testutil.NewServer(t, store.SQLite)
 	admin := s.LoginAdmin("donghua_admin").Access
-	id := publishedClass(t, s, admin, classInput(5, 0, nil))
-	mustBook(t, s, s.Members(1, "courier")[0].Access, id)
+	id := s.PublishedClass(admin, testutil.ClassInput(5, 0, nil))
+	s.MustBook(s.Members(1, "courier")[0].Access, id)
 	s.Clock.Set(testutil.At(5, "09:00"))
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan struct{})

@@ -1,4 +1,4 @@
-package app_test
+package training_test
 
 import (
 	"fmt"
@@ -24,7 +24,7 @@ func rush(t *testing.T, servers []*testutil.Server, tokens []testutil.Tokens, id
 	out := make([]outcome, len(tokens))
 	testutil.Race(len(tokens), 128, func(i int) {
 		s := servers[i%len(servers)]
-		r, err := s.Try(tokens[i].Access, bookQ, map[string]any{"id": id})
+		r, err := s.Try(tokens[i].Access, testutil.BookQ, map[string]any{"id": id})
 		if err != nil {
 			out[i] = outcome{code: "TRANSPORT " + err.Error()}
 			return
@@ -33,7 +33,9 @@ func rush(t *testing.T, servers []*testutil.Server, tokens []testutil.Tokens, id
 			out[i] = outcome{code: r.Code()}
 			return
 		}
-		var b struct{ BookClass struct{ Booking booking } }
+		var b struct {
+			BookClass struct{ Booking testutil.Booking }
+		}
 		r.Decode(t, &b)
 		out[i] = outcome{status: b.BookClass.Booking.Status}
 		if p := b.BookClass.Booking.WaitlistPosition; p != nil {
@@ -66,7 +68,7 @@ func TestBookingRushNeverOversells(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(50, 100, nil))
+		id := s.PublishedClass(admin, testutil.ClassInput(50, 100, nil))
 		tokens := s.Members(2000, "courier")
 		n, positions := tally(rush(t, []*testutil.Server{s}, tokens, id))
 		if n["CONFIRMED"] != 50 || n["WAITLISTED"] != 100 || n["FULL"] != 1850 || len(n) != 3 {
@@ -87,16 +89,18 @@ func TestParallelRetriesMakeOneBooking(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(10, 10, nil))
+		id := s.PublishedClass(admin, testutil.ClassInput(10, 10, nil))
 		tok := s.Members(1, "courier")[0]
 		ids := make([]string, 20)
 		testutil.Race(20, 20, func(i int) {
-			r, err := s.Try(tok.Access, bookQ, map[string]any{"id": id})
+			r, err := s.Try(tok.Access, testutil.BookQ, map[string]any{"id": id})
 			if err != nil || len(r.Errors) > 0 {
 				ids[i] = fmt.Sprint("error ", err, r)
 				return
 			}
-			var b struct{ BookClass struct{ Booking booking } }
+			var b struct {
+				BookClass struct{ Booking testutil.Booking }
+			}
 			r.Decode(t, &b)
 			ids[i] = b.BookClass.Booking.ID
 		})
@@ -121,7 +125,7 @@ func TestInterleavedBookingsAndCancellations(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(20, 30, nil))
+		id := s.PublishedClass(admin, testutil.ClassInput(20, 30, nil))
 		tokens := s.Members(120, "courier")
 		bookingOf := make([]string, len(tokens))
 		var mu sync.Mutex
@@ -129,9 +133,11 @@ func TestInterleavedBookingsAndCancellations(t *testing.T) {
 		testutil.Race(len(tokens)*2, 64, func(k int) {
 			i := k / 2
 			if k%2 == 0 {
-				r, err := s.Try(tokens[i].Access, bookQ, map[string]any{"id": id})
+				r, err := s.Try(tokens[i].Access, testutil.BookQ, map[string]any{"id": id})
 				if err == nil && len(r.Errors) == 0 {
-					var b struct{ BookClass struct{ Booking booking } }
+					var b struct {
+						BookClass struct{ Booking testutil.Booking }
+					}
 					r.Decode(t, &b)
 					mu.Lock()
 					bookingOf[i] = b.BookClass.Booking.ID
@@ -148,7 +154,7 @@ func TestInterleavedBookingsAndCancellations(t *testing.T) {
 				bid := bookingOf[i]
 				mu.Unlock()
 				if bid != "" {
-					r, err := s.Try(tokens[i].Access, cancelQ, map[string]any{"id": bid})
+					r, err := s.Try(tokens[i].Access, testutil.CancelBookingQ, map[string]any{"id": bid})
 					if err == nil && len(r.Errors) == 0 {
 						mu.Lock()
 						cancelled[i] = true
@@ -180,7 +186,7 @@ func TestTwoInstancesNeverOversell(t *testing.T) {
 	b := testutil.NewServerOn(t, a.DB)
 	b.Clock.Set(a.Clock.Now())
 	admin := a.LoginAdmin("donghua_admin").Access
-	id := publishedClass(t, a, admin, classInput(40, 20, nil))
+	id := a.PublishedClass(admin, testutil.ClassInput(40, 20, nil))
 	b.Clock.Set(a.Clock.Now())
 	tokens := a.Members(600, "courier")
 	n, positions := tally(rush(t, []*testutil.Server{a, b}, tokens, id))
@@ -202,7 +208,7 @@ func TestCancelDuringRushLeavesNoBooking(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(300, 0, nil))
+		id := s.PublishedClass(admin, testutil.ClassInput(300, 0, nil))
 		tokens := s.Members(300, "courier")
 		testutil.Race(len(tokens)+1, 64, func(i int) {
 			if i == 100 {
@@ -210,7 +216,7 @@ func TestCancelDuringRushLeavesNoBooking(t *testing.T) {
 					map[string]any{"id": id}, nil)
 				return
 			}
-			s.Try(tokens[i%len(tokens)].Access, bookQ, map[string]any{"id": id})
+			s.Try(tokens[i%len(tokens)].Access, testutil.BookQ, map[string]any{"id": id})
 		})
 		var active int64
 		s.DB.Model(&models.TrainingBooking{}).Where("class_id = ? AND active = 1", id).Count(&active)

@@ -1,4 +1,4 @@
-package app_test
+package training_test
 
 import (
 	"testing"
@@ -11,80 +11,6 @@ import (
 	"unionhall/models"
 )
 
-const (
-	createClassQ = `mutation($in: CreateTrainingClassInput!) { createTrainingClass(input: $in) { trainingClass { id status version capacity } } }`
-	publishQ     = `mutation($id: ID!) { publishTrainingClass(input: {id: $id}) { trainingClass { id status publishedAt } } }`
-	bookQ        = `mutation($id: ID!) { bookClass(input: {classId: $id}) { booking { id status waitlistPosition checkinCode checkinPayload promotedAt } } }`
-	cancelQ      = `mutation($id: ID!) { cancelBooking(input: {bookingId: $id}) { booking { id status cancelReason } } }`
-	classQ       = `query($id: ID!) { trainingClass(id: $id) { id status seatsLeft confirmedCount waitlistCount ineligibleReason cancelReason
-		myBooking { id status waitlistPosition cancelReason } sessions { place } union { id } } }`
-)
-
-// at is a time in China time on the test epoch's day offset by days.
-
-// classInput is a valid class: booking opens an hour from the epoch and
-// closes in two days; one session in four days.
-func classInput(capacity, waitlist int, extra map[string]any) map[string]any {
-	in := map[string]any{
-		"title": "电动自行车安全驾驶培训", "category": "SAFETY", "description": "交通法规与安全驾驶", "teacher": "王老师",
-		"sessions": []map[string]any{{"startsAt": testutil.RFC(testutil.At(4, "09:00")), "endsAt": testutil.RFC(testutil.At(4, "11:30")), "place": "职工服务中心 301"}},
-		"capacity": capacity, "waitlistLimit": waitlist,
-		"bookingOpensAt": testutil.RFC(testutil.Epoch.Add(5 * time.Minute)), "bookingClosesAt": testutil.RFC(testutil.At(2, "18:00")),
-		"cancelDeadline": testutil.RFC(testutil.At(3, "12:00")),
-	}
-	for k, v := range extra {
-		in[k] = v
-	}
-	return in
-}
-
-// publishedClass creates and publishes a class as admin and opens its
-// window by moving the clock past bookingOpensAt.
-func publishedClass(t *testing.T, s *testutil.Server, admin string, in map[string]any) string {
-	t.Helper()
-	var out struct {
-		CreateTrainingClass struct{ TrainingClass struct{ ID, Status string } }
-	}
-	s.MustOK(admin, createClassQ, map[string]any{"in": in}, &out)
-	id := out.CreateTrainingClass.TrainingClass.ID
-	if out.CreateTrainingClass.TrainingClass.Status != "DRAFT" {
-		t.Fatalf("new class status %s", out.CreateTrainingClass.TrainingClass.Status)
-	}
-	s.MustOK(admin, publishQ, map[string]any{"id": id}, nil)
-	if opens, _ := time.Parse(time.RFC3339, in["bookingOpensAt"].(string)); s.Clock.Now().Before(opens) {
-		s.Clock.Set(opens.Add(time.Minute))
-	}
-	return id
-}
-
-type booking struct {
-	ID, Status       string
-	WaitlistPosition *int
-	CheckinCode      *string
-	CheckinPayload   *string
-	PromotedAt       *string
-	CancelReason     string
-}
-
-func book(t *testing.T, s *testutil.Server, token, classID string) (booking, *testutil.Response) {
-	t.Helper()
-	r := s.Do(token, bookQ, map[string]any{"id": classID})
-	var out struct{ BookClass struct{ Booking booking } }
-	if len(r.Errors) == 0 {
-		r.Decode(t, &out)
-	}
-	return out.BookClass.Booking, r
-}
-
-func mustBook(t *testing.T, s *testutil.Server, token, classID string) booking {
-	t.Helper()
-	b, r := book(t, s, token, classID)
-	if len(r.Errors) > 0 {
-		t.Fatalf("bookClass: %+v", r.Errors)
-	}
-	return b
-}
-
 func TestTrainingClassEndToEnd(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
@@ -93,7 +19,7 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 		var created struct {
 			CreateTrainingClass struct{ TrainingClass struct{ ID string } }
 		}
-		s.MustOK(admin, createClassQ, map[string]any{"in": classInput(30, 5, nil)}, &created)
+		s.MustOK(admin, testutil.CreateClassQ, map[string]any{"in": testutil.ClassInput(30, 5, nil)}, &created)
 		id := created.CreateTrainingClass.TrainingClass.ID
 		member := s.LoginMember("ivan") // not bound yet
 		_ = member
@@ -101,7 +27,7 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 		courier := courierTok.Access
 
 		// A draft is invisible to members.
-		testutil.WantCode(t, s.Do(courier, classQ, map[string]any{"id": id}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(courier, testutil.ClassQ, map[string]any{"id": id}), "NOT_FOUND")
 		var list struct {
 			TrainingClasses struct {
 				Edges []struct{ Node struct{ ID string } }
@@ -119,31 +45,31 @@ func TestTrainingClassEndToEnd(t *testing.T) {
 		if listed() {
 			t.Fatalf("draft listed to a member: %+v", list)
 		}
-		s.MustOK(admin, publishQ, map[string]any{"id": id}, nil)
+		s.MustOK(admin, testutil.PublishClassQ, map[string]any{"id": id}, nil)
 		s.Clock.Advance(10 * time.Minute) // the window opens
 
 		s.MustOK(courier, `{ trainingClasses(filter: {upcoming: true, hasSeats: true, category: SAFETY}) { edges { node { id } } } }`, nil, &list)
 		if !listed() {
 			t.Fatalf("published class not listed: %+v", list)
 		}
-		b := mustBook(t, s, courier, id)
+		b := s.MustBook(courier, id)
 		if b.Status != "CONFIRMED" || b.CheckinCode == nil || len(*b.CheckinCode) != 20 ||
 			*b.CheckinPayload != "unionhall:checkin:"+*b.CheckinCode {
 			t.Fatalf("booking = %+v", b)
 		}
 		// A retry returns the same booking.
-		if again := mustBook(t, s, courier, id); again.ID != b.ID {
+		if again := s.MustBook(courier, id); again.ID != b.ID {
 			t.Fatalf("retry gave booking %s, want %s", again.ID, b.ID)
 		}
 		var cls struct {
 			TrainingClass struct {
 				SeatsLeft        int
 				IneligibleReason *string
-				MyBooking        *booking
+				MyBooking        *testutil.Booking
 				Sessions         []struct{ Place string }
 			}
 		}
-		s.MustOK(courier, classQ, map[string]any{"id": id}, &cls)
+		s.MustOK(courier, testutil.ClassQ, map[string]any{"id": id}, &cls)
 		if cls.TrainingClass.SeatsLeft != 29 || cls.TrainingClass.MyBooking == nil || cls.TrainingClass.MyBooking.ID != b.ID ||
 			cls.TrainingClass.IneligibleReason != nil || cls.TrainingClass.Sessions[0].Place != "职工服务中心 301" {
 			t.Fatalf("class seen by its booker = %+v", cls)
@@ -206,62 +132,64 @@ func TestWaitlistPromotionAndCancellation(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedClass(t, s, admin, classInput(2, 2, nil))
+		id := s.PublishedClass(admin, testutil.ClassInput(2, 2, nil))
 		m := s.Members(5, "courier")
-		b0, b1 := mustBook(t, s, m[0].Access, id), mustBook(t, s, m[1].Access, id)
-		w2, w3 := mustBook(t, s, m[2].Access, id), mustBook(t, s, m[3].Access, id)
+		b0, b1 := s.MustBook(m[0].Access, id), s.MustBook(m[1].Access, id)
+		w2, w3 := s.MustBook(m[2].Access, id), s.MustBook(m[3].Access, id)
 		if b0.Status != "CONFIRMED" || b1.Status != "CONFIRMED" || w2.Status != "WAITLISTED" || *w2.WaitlistPosition != 1 ||
 			w3.Status != "WAITLISTED" || *w3.WaitlistPosition != 2 {
 			t.Fatalf("bookings = %+v %+v %+v %+v", b0, b1, w2, w3)
 		}
-		_, r := book(t, s, m[4].Access, id)
+		_, r := s.Book(m[4].Access, id)
 		testutil.WantCode(t, r, "FULL")
 		// The full class explains itself to the one left out, not to those in.
 		var seen struct {
 			TrainingClass struct{ IneligibleReason *string }
 		}
-		s.MustOK(m[4].Access, classQ, map[string]any{"id": id}, &seen)
+		s.MustOK(m[4].Access, testutil.ClassQ, map[string]any{"id": id}, &seen)
 		if seen.TrainingClass.IneligibleReason == nil || *seen.TrainingClass.IneligibleReason != "名额已满，候补名单也已排满" {
 			t.Fatalf("left out sees reason %v", seen.TrainingClass.IneligibleReason)
 		}
-		s.MustOK(m[0].Access, classQ, map[string]any{"id": id}, &seen)
+		s.MustOK(m[0].Access, testutil.ClassQ, map[string]any{"id": id}, &seen)
 		if seen.TrainingClass.IneligibleReason != nil {
 			t.Fatalf("a booked member sees reason %q", *seen.TrainingClass.IneligibleReason)
 		}
 
 		// A confirmed member cancels: the head of the waitlist gets the seat.
-		var c struct{ CancelBooking struct{ Booking booking } }
-		s.MustOK(m[0].Access, cancelQ, map[string]any{"id": b0.ID}, &c)
+		var c struct {
+			CancelBooking struct{ Booking testutil.Booking }
+		}
+		s.MustOK(m[0].Access, testutil.CancelBookingQ, map[string]any{"id": b0.ID}, &c)
 		if c.CancelBooking.Booking.Status != "CANCELLED" || c.CancelBooking.Booking.CancelReason != "本人取消" {
 			t.Fatalf("cancel = %+v", c)
 		}
-		s.MustOK(m[0].Access, cancelQ, map[string]any{"id": b0.ID}, &c) // a retry is harmless
+		s.MustOK(m[0].Access, testutil.CancelBookingQ, map[string]any{"id": b0.ID}, &c) // a retry is harmless
 		var cls struct {
 			TrainingClass struct {
 				SeatsLeft, ConfirmedCount, WaitlistCount int
-				MyBooking                                booking
+				MyBooking                                testutil.Booking
 			}
 		}
-		s.MustOK(m[2].Access, classQ, map[string]any{"id": id}, &cls)
+		s.MustOK(m[2].Access, testutil.ClassQ, map[string]any{"id": id}, &cls)
 		if cls.TrainingClass.MyBooking.Status != "CONFIRMED" || cls.TrainingClass.ConfirmedCount != 2 || cls.TrainingClass.WaitlistCount != 1 {
 			t.Fatalf("after cancel, head of waitlist sees %+v", cls)
 		}
-		s.MustOK(m[3].Access, classQ, map[string]any{"id": id}, &cls)
+		s.MustOK(m[3].Access, testutil.ClassQ, map[string]any{"id": id}, &cls)
 		if cls.TrainingClass.MyBooking.Status != "WAITLISTED" || *cls.TrainingClass.MyBooking.WaitlistPosition != 1 {
 			t.Fatalf("second in line sees %+v", cls)
 		}
 		// Another member cannot cancel someone else's booking.
-		testutil.WantCode(t, s.Do(m[4].Access, cancelQ, map[string]any{"id": b1.ID}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(m[4].Access, testutil.CancelBookingQ, map[string]any{"id": b1.ID}), "NOT_FOUND")
 		// The waitlisted member withdraws: the waitlist frees a place.
-		s.MustOK(m[3].Access, cancelQ, map[string]any{"id": w3.ID}, nil)
-		if b := mustBook(t, s, m[4].Access, id); b.Status != "WAITLISTED" || *b.WaitlistPosition != 1 {
+		s.MustOK(m[3].Access, testutil.CancelBookingQ, map[string]any{"id": w3.ID}, nil)
+		if b := s.MustBook(m[4].Access, id); b.Status != "WAITLISTED" || *b.WaitlistPosition != 1 {
 			t.Fatalf("late booking = %+v", b)
 		}
 		// The member who cancelled may book again: at the back of the queue.
-		if b := mustBook(t, s, m[0].Access, id); b.Status != "WAITLISTED" || *b.WaitlistPosition != 2 || b.ID == b0.ID {
+		if b := s.MustBook(m[0].Access, id); b.Status != "WAITLISTED" || *b.WaitlistPosition != 2 || b.ID == b0.ID {
 			t.Fatalf("booking again = %+v", b)
 		}
-		_, r = book(t, s, m[1].Access, id) // holds a seat already: the same booking
+		_, r = s.Book(m[1].Access, id) // holds a seat already: the same booking
 		if r.Code() != "" {
 			t.Fatalf("rebooking a held seat: %+v", r.Errors)
 		}
@@ -287,26 +215,26 @@ func TestBookingWindowsAndCancelDeadline(t *testing.T) {
 		var out struct {
 			CreateTrainingClass struct{ TrainingClass struct{ ID string } }
 		}
-		s.MustOK(admin, createClassQ, map[string]any{"in": classInput(5, 0, nil)}, &out)
+		s.MustOK(admin, testutil.CreateClassQ, map[string]any{"in": testutil.ClassInput(5, 0, nil)}, &out)
 		id := out.CreateTrainingClass.TrainingClass.ID
-		s.MustOK(admin, publishQ, map[string]any{"id": id}, nil)
+		s.MustOK(admin, testutil.PublishClassQ, map[string]any{"id": id}, nil)
 		m := s.Members(2, "courier")
 
-		_, r := book(t, s, m[0].Access, id) // before the window opens
+		_, r := s.Book(m[0].Access, id) // before the window opens
 		testutil.WantCode(t, r, "WINDOW_CLOSED")
 		s.Clock.Set(testutil.Epoch.Add(6 * time.Minute))
-		b := mustBook(t, s, m[0].Access, id)
+		b := s.MustBook(m[0].Access, id)
 
 		s.Clock.Set(testutil.At(2, "18:00")) // the window has just closed
 		m = []testutil.Tokens{s.Reissue(m[0]), s.Reissue(m[1])}
-		_, r = book(t, s, m[1].Access, id)
+		_, r = s.Book(m[1].Access, id)
 		testutil.WantCode(t, r, "WINDOW_CLOSED")
 
 		s.Clock.Set(testutil.At(3, "12:00")) // the cancel deadline
 		m[0] = s.Reissue(m[0])
-		testutil.WantCode(t, s.Do(m[0].Access, cancelQ, map[string]any{"id": b.ID}), "WINDOW_CLOSED")
+		testutil.WantCode(t, s.Do(m[0].Access, testutil.CancelBookingQ, map[string]any{"id": b.ID}), "WINDOW_CLOSED")
 		var cls struct{ TrainingClass struct{ ConfirmedCount int } }
-		s.MustOK(m[0].Access, classQ, map[string]any{"id": id}, &cls)
+		s.MustOK(m[0].Access, testutil.ClassQ, map[string]any{"id": id}, &cls)
 		if cls.TrainingClass.ConfirmedCount != 1 {
 			t.Fatalf("a refused cancel changed the count: %+v", cls)
 		}
