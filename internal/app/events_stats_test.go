@@ -20,7 +20,7 @@ func TestEventViewsAreBufferedAndFlushed(t *testing.T) {
 		s := testutil.NewServer(t, d)
 		s2 := testutil.NewServerOn(t, s.DB)
 		s2.Clock.Set(s.Clock.Now())
-		id := publishedEvent(t, s, s.LoginAdmin("donghua_admin").Access, eventInput("热门活动", nil))
+		id := s.PublishedEvent(s.LoginAdmin("donghua_admin").Access, testutil.EventInput("热门活动", nil))
 		members := s.Members(20, "courier")
 		var flushed atomic.Int64
 		stop := make(chan struct{})
@@ -104,19 +104,19 @@ func TestDashboardAndMyActivity(t *testing.T) {
 
 		s.Clock.Advance(time.Minute)
 		m := s.Members(2, "courier")
-		post := signUpEvent(t, s, donghua, 10, 0, nil)
+		post := s.SignUpEvent(donghua, 10, 0, nil)
 		classID := s.PublishedClass(donghua, testutil.ClassInput(10, 0, nil))
 		batch := s.PublishedBatch(donghua, testutil.BatchInput(10, nil))
 		m[0], m[1] = s.Reissue(m[0]), s.Reissue(m[1])
 		s.Clock.Advance(time.Second)
-		su, _ := signUpFor(t, s, m[0].Access, post)
+		su, _ := s.SignUpFor(m[0].Access, post)
 		s.Clock.Advance(time.Second)
 		s.MustBook(m[0].Access, classID)
 		s.Clock.Advance(time.Second)
 		v, _ := s.Claim(m[0].Access, batch, nil)
-		signUpFor(t, s, m[1].Access, post)
+		s.SignUpFor(m[1].Access, post)
 		for i := 0; i < 3; i++ {
-			s.MustOK(m[1].Access, eventQ, map[string]any{"id": post}, nil)
+			s.MustOK(m[1].Access, testutil.EventQ, map[string]any{"id": post}, nil)
 		}
 		s.App.Events.FlushViews(context.Background())
 		s.Clock.Set(s.Clock.Now().Add(71 * time.Hour)) // the event's check-in opens two hours before its start

@@ -544,10 +544,10 @@ func TestEventCheckInWindow(t *testing.T) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
 		start := s.Clock.Now().Add(72 * time.Hour) // signUpEvent: 72 h to 75 h from now
-		id := signUpEvent(t, s, admin, 5, 0, nil)
+		id := s.SignUpEvent(admin, 5, 0, nil)
 		m := s.Members(2, "courier")
-		a, _ := signUpFor(t, s, m[0].Access, id)
-		b, _ := signUpFor(t, s, m[1].Access, id)
+		a, _ := s.SignUpFor(m[0].Access, id)
+		b, _ := s.SignUpFor(m[1].Access, id)
 		checkIn := `mutation($c: String!) { checkInEventSignUp(input: {code: $c}) { signUp { id status checkedInAt } } }`
 
 		wantWindowClosed(t, s.Do(admin, checkIn, map[string]any{"c": *a.CheckinPayload}), "签到尚未开始")

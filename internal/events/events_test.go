@@ -1,4 +1,4 @@
-package app_test
+package events_test
 
 import (
 	"fmt"
@@ -9,21 +9,6 @@ import (
 
 	"unionhall/internal/store"
 	"unionhall/internal/testutil"
-)
-
-const (
-	createEventQ  = `mutation($in: CreateEventInput!) { createEvent(input: $in) { event { id status version bodyHtml } } }`
-	updateEventQ  = `mutation($in: UpdateEventInput!) { updateEvent(input: $in) { event { id version title pinned } } }`
-	publishEventQ = `mutation($id: ID!, $at: Time) { publishEvent(input: {id: $id, publishAt: $at}) { event { id status publishAt } } }`
-	closeEventQ   = `mutation($id: ID!) { closeEvent(input: {id: $id}) { event { id status } } }`
-	eventQ        = `query($id: ID!) { event(id: $id) { id title bodyHtml bodySource views status pinned union { id }
-		targetUnions { id } ineligibleReason signUp { capacity confirmedCount waitlistCount placesLeft cancelled cancelReason }
-		mySignUp { id status } } }`
-	feedQ = `query($first: Int, $after: String, $cat: EventCategory) { events(first: $first, after: $after, filter: {category: $cat}) {
-		edges { cursor node { id title pinned category union { id name } mySignUp { id status } ineligibleReason } }
-		pageInfo { hasNextPage endCursor } } }`
-	eventSignUpQ  = `mutation($id: ID!) { signUpForEvent(input: {postId: $id}) { signUp { id status waitlistPosition checkinCode checkinPayload promotedAt } } }`
-	cancelSignUpQ = `mutation($id: ID!) { cancelEventSignUp(input: {signUpId: $id}) { signUp { id status cancelReason } } }`
 )
 
 type feedNode struct {
@@ -57,7 +42,7 @@ func feed(t *testing.T, s *testutil.Server, token string, first int, after *stri
 		vars["cat"] = cat
 	}
 	var out feedPage
-	s.MustOK(token, feedQ, vars, &out)
+	s.MustOK(token, testutil.FeedQ, vars, &out)
 	return out
 }
 
@@ -76,33 +61,6 @@ func feedIDs(t *testing.T, s *testutil.Server, token string, first int, cat stri
 		}
 		after = p.Events.PageInfo.EndCursor
 	}
-}
-
-func eventInput(title string, extra map[string]any) map[string]any {
-	in := map[string]any{"title": title, "category": "HEALTH_CHECK", "body": "## 体检须知\n\n请空腹前往。"}
-	for k, v := range extra {
-		in[k] = v
-	}
-	return in
-}
-
-func createEvent(t *testing.T, s *testutil.Server, admin string, in map[string]any) string {
-	t.Helper()
-	var out struct {
-		CreateEvent struct{ Event struct{ ID, Status string } }
-	}
-	s.MustOK(admin, createEventQ, map[string]any{"in": in}, &out)
-	if out.CreateEvent.Event.Status != "DRAFT" {
-		t.Fatalf("new post status %s", out.CreateEvent.Event.Status)
-	}
-	return out.CreateEvent.Event.ID
-}
-
-func publishedEvent(t *testing.T, s *testutil.Server, admin string, in map[string]any) string {
-	t.Helper()
-	id := createEvent(t, s, admin, in)
-	s.MustOK(admin, publishEventQ, map[string]any{"id": id}, nil)
-	return id
 }
 
 func contains(ids []string, id string) bool {
@@ -127,7 +85,7 @@ func TestEventsPublishAndFeed(t *testing.T) {
 
 		// The body is sanitised; the source is kept for the admin.
 		body := "# 标题\n\n<script>alert(1)</script>\n\n[链接](javascript:alert(2)) <img src=x onerror=alert(3)>"
-		id := createEvent(t, s, donghua, eventInput("东华街道免费体检", map[string]any{"body": body}))
+		id := s.CreateEvent(donghua, testutil.EventInput("东华街道免费体检", map[string]any{"body": body}))
 		var detail struct {
 			Event struct {
 				BodyHTML   string `json:"bodyHtml"`
@@ -136,7 +94,7 @@ func TestEventsPublishAndFeed(t *testing.T) {
 				Views      int
 			}
 		}
-		s.MustOK(donghua, eventQ, map[string]any{"id": id}, &detail)
+		s.MustOK(donghua, testutil.EventQ, map[string]any{"id": id}, &detail)
 		for _, bad := range []string{"script", "javascript", "onerror", "alert"} {
 			if strings.Contains(detail.Event.BodyHTML, bad) {
 				t.Fatalf("bodyHtml %q contains %q", detail.Event.BodyHTML, bad)
@@ -147,11 +105,11 @@ func TestEventsPublishAndFeed(t *testing.T) {
 		}
 
 		// A draft is invisible to members.
-		testutil.WantCode(t, s.Do(courier, eventQ, map[string]any{"id": id}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(courier, testutil.EventQ, map[string]any{"id": id}), "NOT_FOUND")
 		if contains(feedIDs(t, s, courier, 20, ""), id) {
 			t.Fatal("draft in the feed")
 		}
-		s.MustOK(donghua, publishEventQ, map[string]any{"id": id}, nil)
+		s.MustOK(donghua, testutil.PublishEventQ, map[string]any{"id": id}, nil)
 		// Members of the subtree see it; members elsewhere do not; an admin
 		// of another subtree is refused.
 		if !contains(feedIDs(t, s, courier, 20, ""), id) || !contains(feedIDs(t, s, shunda, 20, ""), id) {
@@ -160,10 +118,10 @@ func TestEventsPublishAndFeed(t *testing.T) {
 		if contains(feedIDs(t, s, rider, 20, ""), id) {
 			t.Fatal("post leaked to another subtree's feed")
 		}
-		testutil.WantCode(t, s.Do(rider, eventQ, map[string]any{"id": id}), "NOT_FOUND")
-		testutil.WantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, eventQ, map[string]any{"id": id}), "FORBIDDEN")
+		testutil.WantCode(t, s.Do(rider, testutil.EventQ, map[string]any{"id": id}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(s.LoginAdmin("xihu_admin").Access, testutil.EventQ, map[string]any{"id": id}), "FORBIDDEN")
 		var asMember struct{ Event struct{ BodySource *string } }
-		s.MustOK(courier, eventQ, map[string]any{"id": id}, &asMember)
+		s.MustOK(courier, testutil.EventQ, map[string]any{"id": id}, &asMember)
 		if asMember.Event.BodySource != nil {
 			t.Fatal("members see the body source")
 		}
@@ -187,13 +145,13 @@ func TestEventsPublishAndFeed(t *testing.T) {
 		}
 
 		// Chosen sub-unions: a district post for one grassroots union only.
-		only := publishedEvent(t, s, dongcheng, eventInput("快递员专场法律咨询", map[string]any{
+		only := s.PublishedEvent(dongcheng, testutil.EventInput("快递员专场法律咨询", map[string]any{
 			"category": "LEGAL_AID", "targetUnionIds": []string{s.UnionID("courier")}}))
 		if !contains(feedIDs(t, s, courier, 20, ""), only) || contains(feedIDs(t, s, shunda, 20, ""), only) {
 			t.Fatal("targeted post in the wrong feeds")
 		}
 		// A target outside the publisher's subtree is refused and nothing is stored.
-		r := s.Do(donghua, createEventQ, map[string]any{"in": eventInput("越权发布", map[string]any{"targetUnionIds": []string{s.UnionID("rider")}})})
+		r := s.Do(donghua, testutil.CreateEventQ, map[string]any{"in": testutil.EventInput("越权发布", map[string]any{"targetUnionIds": []string{s.UnionID("rider")}})})
 		testutil.WantCode(t, r, "VALIDATION_FAILED")
 		if r.Field() != "targetUnionIds" {
 			t.Fatalf("field %q", r.Field())
@@ -201,7 +159,7 @@ func TestEventsPublishAndFeed(t *testing.T) {
 
 		// Pinned first, then newest.
 		s.Clock.Advance(time.Minute)
-		newest := publishedEvent(t, s, donghua, eventInput("最新的活动", nil))
+		newest := s.PublishedEvent(donghua, testutil.EventInput("最新的活动", nil))
 		p := feed(t, s, courier, 20, nil, "")
 		edges := p.Events.Edges
 		if !edges[0].Node.Pinned || edges[1].Node.ID != newest {
@@ -225,13 +183,13 @@ func TestEventsPublishAndFeed(t *testing.T) {
 		}
 
 		// A scheduled post appears at its time.
-		later := createEvent(t, s, donghua, eventInput("定时发布的活动", nil))
-		testutil.WantCode(t, s.Do(donghua, publishEventQ, map[string]any{"id": later, "at": testutil.RFC(s.Clock.Now().Add(-time.Hour))}), "VALIDATION_FAILED")
-		s.MustOK(donghua, publishEventQ, map[string]any{"id": later, "at": testutil.RFC(s.Clock.Now().Add(2 * time.Hour))}, nil)
+		later := s.CreateEvent(donghua, testutil.EventInput("定时发布的活动", nil))
+		testutil.WantCode(t, s.Do(donghua, testutil.PublishEventQ, map[string]any{"id": later, "at": testutil.RFC(s.Clock.Now().Add(-time.Hour))}), "VALIDATION_FAILED")
+		s.MustOK(donghua, testutil.PublishEventQ, map[string]any{"id": later, "at": testutil.RFC(s.Clock.Now().Add(2 * time.Hour))}, nil)
 		if contains(feedIDs(t, s, courier, 20, ""), later) {
 			t.Fatal("scheduled post shown before its time")
 		}
-		testutil.WantCode(t, s.Do(courier, eventQ, map[string]any{"id": later}), "NOT_FOUND")
+		testutil.WantCode(t, s.Do(courier, testutil.EventQ, map[string]any{"id": later}), "NOT_FOUND")
 		s.Clock.Advance(2*time.Hour + time.Second)
 		courier = s.Reissue(courierT).Access
 		if ids := feedIDs(t, s, courier, 20, ""); !contains(ids, later) || ids[1] != later {
@@ -240,7 +198,7 @@ func TestEventsPublishAndFeed(t *testing.T) {
 
 		// Closing takes it out of the feed.
 		donghua = s.LoginAdmin("donghua_admin").Access
-		s.MustOK(donghua, closeEventQ, map[string]any{"id": later}, nil)
+		s.MustOK(donghua, testutil.CloseEventQ, map[string]any{"id": later}, nil)
 		if contains(feedIDs(t, s, courier, 20, ""), later) {
 			t.Fatal("closed post still in the feed")
 		}
@@ -252,7 +210,7 @@ func TestEventEditsAreVersioned(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := publishedEvent(t, s, admin, eventInput("原标题", nil))
+		id := s.PublishedEvent(admin, testutil.EventInput("原标题", nil))
 		var out struct {
 			UpdateEvent struct {
 				Event struct {
@@ -262,12 +220,12 @@ func TestEventEditsAreVersioned(t *testing.T) {
 				}
 			}
 		}
-		s.MustOK(admin, updateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "第一次修改", "pinned": true}}, &out)
+		s.MustOK(admin, testutil.UpdateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "第一次修改", "pinned": true}}, &out)
 		if out.UpdateEvent.Event.Version != 3 || !out.UpdateEvent.Event.Pinned {
 			t.Fatalf("after edit: %+v", out.UpdateEvent.Event)
 		}
 		// A second editor still on version 2 is refused, and changes nothing.
-		r := s.Do(admin, updateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "覆盖别人的修改"}})
+		r := s.Do(admin, testutil.UpdateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 2, "title": "覆盖别人的修改"}})
 		testutil.WantCode(t, r, "CONFLICT")
 		var got struct{ Event struct{ Title string } }
 		s.MustOK(admin, `query($id: ID!) { event(id: $id) { title } }`, map[string]any{"id": id}, &got)
@@ -285,7 +243,7 @@ func TestEventEditsAreVersioned(t *testing.T) {
 			{map[string]any{"signUp": map[string]any{"capacity": 5, "opensAt": testutil.RFC(s.Clock.Now().Add(-2 * time.Hour)), "closesAt": testutil.RFC(s.Clock.Now().Add(-time.Hour))}}, "signUp.closesAt"},
 		} {
 			c.in["id"], c.in["version"] = id, 3
-			r := s.Do(admin, updateEventQ, map[string]any{"in": c.in})
+			r := s.Do(admin, testutil.UpdateEventQ, map[string]any{"in": c.in})
 			testutil.WantCode(t, r, "VALIDATION_FAILED")
 			if r.Field() != c.field {
 				t.Fatalf("field %q, want %q", r.Field(), c.field)
@@ -300,7 +258,7 @@ func TestEventEditsAreVersioned(t *testing.T) {
 		var mu sync.Mutex
 		wins := 0
 		testutil.Race(10, 10, func(i int) {
-			r := s.Do(admin, updateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 3, "title": fmt.Sprintf("并发修改 %d", i)}})
+			r := s.Do(admin, testutil.UpdateEventQ, map[string]any{"in": map[string]any{"id": id, "version": 3, "title": fmt.Sprintf("并发修改 %d", i)}})
 			if len(r.Errors) == 0 {
 				mu.Lock()
 				wins++
@@ -326,8 +284,8 @@ func TestFeedPagination(t *testing.T) {
 		member := s.Members(1, "courier")[0].Access
 		before := len(feedIDs(t, s, member, 100, ""))
 		for i := 0; i < 30; i++ {
-			in := eventInput(fmt.Sprintf("活动 %02d", i), map[string]any{"pinned": i%10 == 0})
-			publishedEvent(t, s, admins[i%len(admins)], in)
+			in := testutil.EventInput(fmt.Sprintf("活动 %02d", i), map[string]any{"pinned": i%10 == 0})
+			s.PublishedEvent(admins[i%len(admins)], in)
 			if i%3 == 0 {
 				s.Clock.Advance(time.Second) // some posts share a second, some do not
 			}
@@ -342,8 +300,8 @@ func TestFeedPagination(t *testing.T) {
 				t.Fatalf("pages of %d give %v, want %v", size, paged, all)
 			}
 		}
-		testutil.WantCode(t, s.Do(member, feedQ, map[string]any{"first": 5, "after": "bm90LWEtY3Vyc29y"}), "VALIDATION_FAILED")
-		testutil.WantCode(t, s.Do(member, feedQ, map[string]any{"first": 1000}), "VALIDATION_FAILED")
+		testutil.WantCode(t, s.Do(member, testutil.FeedQ, map[string]any{"first": 5, "after": "bm90LWEtY3Vyc29y"}), "VALIDATION_FAILED")
+		testutil.WantCode(t, s.Do(member, testutil.FeedQ, map[string]any{"first": 1000}), "VALIDATION_FAILED")
 	})
 }
 
@@ -357,13 +315,13 @@ func TestFeedStatementCount(t *testing.T) {
 		opens := s.Clock.Now()
 		var ids []string
 		for i := 0; i < 45; i++ {
-			in := eventInput(fmt.Sprintf("报名活动 %d", i), map[string]any{"signUp": map[string]any{"capacity": 10,
+			in := testutil.EventInput(fmt.Sprintf("报名活动 %d", i), map[string]any{"signUp": map[string]any{"capacity": 10,
 				"opensAt": testutil.RFC(opens), "closesAt": testutil.RFC(opens.Add(48 * time.Hour))}})
-			ids = append(ids, publishedEvent(t, s, admins[i%3], in))
+			ids = append(ids, s.PublishedEvent(admins[i%3], in))
 		}
 		m := s.Members(1, "courier")[0].Access
 		for _, id := range ids[:9] {
-			s.MustOK(m, eventSignUpQ, map[string]any{"id": id}, nil)
+			s.MustOK(m, testutil.EventSignUpQ, map[string]any{"id": id}, nil)
 		}
 		counts := map[string]int64{}
 		var after *string

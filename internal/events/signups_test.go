@@ -1,4 +1,4 @@
-package app_test
+package events_test
 
 import (
 	"bytes"
@@ -14,51 +14,19 @@ import (
 	"unionhall/models"
 )
 
-type eventSignUp struct {
-	ID, Status       string
-	WaitlistPosition *int
-	CheckinCode      *string
-	CheckinPayload   *string
-	PromotedAt       *string
-	CancelReason     string
-}
-
-func signUpFor(t *testing.T, s *testutil.Server, token, postID string) (eventSignUp, *testutil.Response) {
-	t.Helper()
-	r := s.Do(token, eventSignUpQ, map[string]any{"id": postID})
-	var out struct{ SignUpForEvent struct{ SignUp eventSignUp } }
-	if len(r.Errors) == 0 {
-		r.Decode(t, &out)
-	}
-	return out.SignUpForEvent.SignUp, r
-}
-
-// signUpEvent is a published post of admin's union with a sign-up open now.
-func signUpEvent(t *testing.T, s *testutil.Server, admin string, capacity, waitlist int, extra map[string]any) string {
-	t.Helper()
-	now := s.Clock.Now()
-	su := map[string]any{"capacity": capacity, "waitlistLimit": waitlist, "opensAt": testutil.RFC(now),
-		"closesAt": testutil.RFC(now.Add(48 * time.Hour)), "startsAt": testutil.RFC(now.Add(72 * time.Hour)), "endsAt": testutil.RFC(now.Add(75 * time.Hour)),
-		"place": "职工服务中心"}
-	for k, v := range extra {
-		su[k] = v
-	}
-	return publishedEvent(t, s, admin, eventInput("免费体检报名", map[string]any{"signUp": su}))
-}
-
 func TestEventSignUpRules(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := signUpEvent(t, s, admin, 2, 1, nil)
+		id := s.SignUpEvent(admin, 2, 1, nil)
 		m := s.Members(4, "courier")
 
-		a, _ := signUpFor(t, s, m[0].Access, id)
-		again, _ := signUpFor(t, s, m[0].Access, id) // a retry
-		b, _ := signUpFor(t, s, m[1].Access, id)
-		w, _ := signUpFor(t, s, m[2].Access, id)
-		_, full := signUpFor(t, s, m[3].Access, id)
+		a, _ := s.SignUpFor(m[0].Access, id)
+		again, _ := s.SignUpFor(m[0].Access, id) // a retry
+		b, _ := s.SignUpFor(m[1].Access, id)
+		w, _ := s.SignUpFor(m[2].Access, id)
+		_, full := s.SignUpFor(m[3].Access, id)
 		if a.Status != "CONFIRMED" || again.ID != a.ID || b.Status != "CONFIRMED" || w.Status != "WAITLISTED" ||
 			w.WaitlistPosition == nil || *w.WaitlistPosition != 1 {
 			t.Fatalf("sign-ups: %+v %+v %+v %+v", a, again, b, w)
@@ -80,12 +48,12 @@ func TestEventSignUpRules(t *testing.T) {
 		t.Fatal("post missing from the feed")
 	found:
 		// Someone else cannot cancel it; cancelling promotes the waitlist.
-		testutil.WantCode(t, s.Do(m[1].Access, cancelSignUpQ, map[string]any{"id": a.ID}), "NOT_FOUND")
-		s.MustOK(m[0].Access, cancelSignUpQ, map[string]any{"id": a.ID}, nil)
-		s.MustOK(m[0].Access, cancelSignUpQ, map[string]any{"id": a.ID}, nil) // idempotent
+		testutil.WantCode(t, s.Do(m[1].Access, testutil.CancelEventSignUpQ, map[string]any{"id": a.ID}), "NOT_FOUND")
+		s.MustOK(m[0].Access, testutil.CancelEventSignUpQ, map[string]any{"id": a.ID}, nil)
+		s.MustOK(m[0].Access, testutil.CancelEventSignUpQ, map[string]any{"id": a.ID}, nil) // idempotent
 		var mine struct {
 			MySignUps struct {
-				Edges []struct{ Node eventSignUp }
+				Edges []struct{ Node testutil.EventSignUp }
 			}
 		}
 		s.MustOK(m[2].Access, `{ mySignUps { edges { node { id status promotedAt waitlistPosition } } } }`, nil, &mine)
@@ -130,22 +98,22 @@ func TestEventSignUpRules(t *testing.T) {
 		}
 
 		// Eligibility is explained; a post without sign-up refuses one.
-		only := signUpEvent(t, s, admin, 5, 0, map[string]any{"eligibility": map[string]any{"employmentForms": []string{"FOOD_DELIVERY"}}})
+		only := s.SignUpEvent(admin, 5, 0, map[string]any{"eligibility": map[string]any{"employmentForms": []string{"FOOD_DELIVERY"}}})
 		var detail struct {
 			Event struct{ IneligibleReason *string }
 		}
-		s.MustOK(m[3].Access, eventQ, map[string]any{"id": only}, &detail)
-		_, r := signUpFor(t, s, m[3].Access, only)
+		s.MustOK(m[3].Access, testutil.EventQ, map[string]any{"id": only}, &detail)
+		_, r := s.SignUpFor(m[3].Access, only)
 		testutil.WantCode(t, r, "NOT_ELIGIBLE")
 		if detail.Event.IneligibleReason == nil || *detail.Event.IneligibleReason != r.Errors[0].Message {
 			t.Fatalf("ineligibleReason %v, error %q", detail.Event.IneligibleReason, r.Errors[0].Message)
 		}
-		plain := publishedEvent(t, s, admin, eventInput("无需报名的通知", nil))
-		_, r = signUpFor(t, s, m[3].Access, plain)
+		plain := s.PublishedEvent(admin, testutil.EventInput("无需报名的通知", nil))
+		_, r = s.SignUpFor(m[3].Access, plain)
 		testutil.WantCode(t, r, "NOT_FOUND")
 		// Off the member's chain: not found, and nothing stored.
-		xihu := signUpEvent(t, s, s.LoginAdmin("xihu_admin").Access, 5, 0, nil)
-		_, r = signUpFor(t, s, m[3].Access, xihu)
+		xihu := s.SignUpEvent(s.LoginAdmin("xihu_admin").Access, 5, 0, nil)
+		_, r = s.SignUpFor(m[3].Access, xihu)
 		testutil.WantCode(t, r, "NOT_FOUND")
 
 		// Calling the sign-up off cancels every place, with the reason.
@@ -159,7 +127,7 @@ func TestEventSignUpRules(t *testing.T) {
 		if n := mine.MySignUps.Edges[0].Node; n.Status != "CANCELLED" || n.CancelReason != "报名已取消：场地临时关闭" {
 			t.Fatalf("after cancelEventSignUps: %+v", n)
 		}
-		_, r = signUpFor(t, s, m[3].Access, id)
+		_, r = s.SignUpFor(m[3].Access, id)
 		testutil.WantCode(t, r, "WINDOW_CLOSED")
 		var count int64
 		s.DB.Model(&models.EventSignUp{}).Where("post_id IN (SELECT id FROM event_posts WHERE title = ?)", "无需报名的通知").Count(&count)
@@ -178,13 +146,13 @@ func TestEventSignUpRushTwoInstances(t *testing.T) {
 		s2 := testutil.NewServerOn(t, s.DB)
 		s2.Clock.Set(s.Clock.Now())
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := signUpEvent(t, s, admin, 40, 20, nil)
+		id := s.SignUpEvent(admin, 40, 20, nil)
 		tokens := s.Members(600, "courier")
 		var mu sync.Mutex
 		n := map[string]int{}
 		testutil.Race(len(tokens), 96, func(i int) {
 			srv := []*testutil.Server{s, s2}[i%2]
-			r, err := srv.Try(tokens[i].Access, eventSignUpQ, map[string]any{"id": id})
+			r, err := srv.Try(tokens[i].Access, testutil.EventSignUpQ, map[string]any{"id": id})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -193,7 +161,9 @@ func TestEventSignUpRushTwoInstances(t *testing.T) {
 			case len(r.Errors) > 0:
 				n[r.Code()]++
 			default:
-				var out struct{ SignUpForEvent struct{ SignUp eventSignUp } }
+				var out struct {
+					SignUpForEvent struct{ SignUp testutil.EventSignUp }
+				}
 				r.Decode(t, &out)
 				n[out.SignUpForEvent.SignUp.Status]++
 			}
@@ -219,9 +189,9 @@ func TestExportEventSignUps(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		admin := s.LoginAdmin("donghua_admin").Access
-		id := signUpEvent(t, s, admin, 5, 0, nil)
+		id := s.SignUpEvent(admin, 5, 0, nil)
 		for _, tok := range s.Members(3, "courier") {
-			if _, r := signUpFor(t, s, tok.Access, id); len(r.Errors) > 0 {
+			if _, r := s.SignUpFor(tok.Access, id); len(r.Errors) > 0 {
 				t.Fatal(r.Errors)
 			}
 		}
