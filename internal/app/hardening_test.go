@@ -87,7 +87,7 @@ func TestJWTAttacks(t *testing.T) {
 			t.Fatalf("expired member token: %s", r.Code())
 		}
 		// A bad token does not block logging in.
-		s.MustOK("garbage", loginQ, map[string]any{"code": s.NextCode("oscar")}, nil)
+		s.MustOK("garbage", testutil.LoginMemberQ, map[string]any{"code": s.NextCode("oscar")}, nil)
 	})
 }
 

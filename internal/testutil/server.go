@@ -190,7 +190,8 @@ func (s *Server) MustOK(token, query string, vars map[string]any, v any) {
 	r.Decode(s.tb, v)
 }
 
-const loginMemberQ = `mutation($code: String!) { loginWithWeChat(input: {code: $code}) { accessToken refreshToken member { id } } }`
+// LoginMemberQ is the WeChat login document the fixtures use.
+const LoginMemberQ = `mutation($code: String!) { loginWithWeChat(input: {code: $code}) { accessToken refreshToken member { id } } }`
 
 // Tokens is what a login returns.
 type Tokens struct {
@@ -207,7 +208,7 @@ func (s *Server) LoginMember(name string) Tokens {
 			Member                    struct{ ID string }
 		} `json:"loginWithWeChat"`
 	}
-	s.MustOK("", loginMemberQ, map[string]any{"code": s.NextCode(name)}, &out)
+	s.MustOK("", LoginMemberQ, map[string]any{"code": s.NextCode(name)}, &out)
 	return Tokens{Access: out.Login.AccessToken, Refresh: out.Login.RefreshToken, ID: out.Login.Member.ID}
 }
 
