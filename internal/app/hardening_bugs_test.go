@@ -689,16 +689,16 @@ func TestFileLinksAreAbsolute(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d, func(c *config.Config) { c.PublicBaseURL = base })
 
-		program := subsidyProgram(t, s, 10_000_000)
+		program := s.SubsidyProgram(10_000_000)
 		owner := s.Members(1, "courier")[0]
-		app := applyFor(t, s, owner.Access, program, 100_000)
-		var mine struct{ SubsidyApplication subsidyApp }
-		s.MustOK(owner.Access, subsidyAppQ, map[string]any{"id": app.ID}, &mine)
+		app := s.ApplyFor(owner.Access, program, 100_000)
+		var mine struct{ SubsidyApplication testutil.SubsidyApp }
+		s.MustOK(owner.Access, testutil.SubsidyAppQ, map[string]any{"id": app.ID}, &mine)
 		proofURL := mine.SubsidyApplication.Proofs[0].URL
 		if !strings.HasPrefix(proofURL, base+"/files/proof/") {
 			t.Fatalf("proof link %q", proofURL)
 		}
-		if st, body := s.Get("", strings.TrimPrefix(proofURL, base)); st != 200 || !bytes.Equal(body, proofPNG) {
+		if st, body := s.Get("", strings.TrimPrefix(proofURL, base)); st != 200 || !bytes.Equal(body, testutil.ProofPNG) {
 			t.Fatalf("proof link: %d, %d bytes", st, len(body))
 		}
 
@@ -709,7 +709,7 @@ func TestFileLinksAreAbsolute(t *testing.T) {
 		for _, m := range p {
 			s.MustOK(m.Access, signUpMatchQ, map[string]any{"e": ev.ID}, nil)
 		}
-		_, up := s.Upload(p[1].Access, "PHOTO", "me.png", proofPNG)
+		_, up := s.Upload(p[1].Access, "PHOTO", "me.png", testutil.ProofPNG)
 		photoID, _ := up["id"].(string)
 		s.MustOK(p[1].Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小李", "photoFileId": photoID}}, nil)
 		s.Clock.Set(testutil.At(2, "15:00"))
@@ -732,7 +732,7 @@ func TestFileLinksAreAbsolute(t *testing.T) {
 		if !strings.HasPrefix(photoURL, base+"/files/photo/") {
 			t.Fatalf("photo link %q", photoURL)
 		}
-		if st, body := s.Get("", strings.TrimPrefix(photoURL, base)); st != 200 || !bytes.Equal(body, proofPNG) {
+		if st, body := s.Get("", strings.TrimPrefix(photoURL, base)); st != 200 || !bytes.Equal(body, testutil.ProofPNG) {
 			t.Fatalf("photo link: %d, %d bytes", st, len(body))
 		}
 	})

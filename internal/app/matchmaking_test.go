@@ -380,7 +380,7 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 			s.MustOK(m.Access, signUpMatchQ, map[string]any{"e": ev.ID}, nil)
 		}
 		s.MustOK(p[2].Access, signUpMatchQ, map[string]any{"e": other.ID}, nil)
-		_, up := s.Upload(b.Access, "PHOTO", "me.png", proofPNG)
+		_, up := s.Upload(b.Access, "PHOTO", "me.png", testutil.ProofPNG)
 		photoID, _ := up["id"].(string)
 		s.MustOK(b.Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小李", "intro": "喜欢爬山", "photoFileId": photoID}}, nil)
 
@@ -459,7 +459,7 @@ func TestMatchPrivacyAndMutualPicks(t *testing.T) {
 		if link == "" {
 			t.Fatalf("no photo link for b: %+v", withPhoto)
 		}
-		if status, body := s.Get("", link); status != 200 || !bytes.Equal(body, proofPNG) {
+		if status, body := s.Get("", link); status != 200 || !bytes.Equal(body, testutil.ProofPNG) {
 			t.Fatalf("photo link: %d, %d bytes", status, len(body))
 		}
 		for _, bad := range []string{"/files/photo/" + photoID, link[:len(link)-2] + "00", strings.Replace(link, "exp=", "exp=9", 1)} {

@@ -1,4 +1,4 @@
-package app_test
+package subsidies_test
 
 import (
 	"bytes"
@@ -17,87 +17,18 @@ import (
 )
 
 // A tiny valid PNG header is enough for the content sniffer.
-var proofPNG = append([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"), bytes.Repeat([]byte{0}, 64)...)
-
-const createSubsidyQ = `mutation($in: CreateSubsidyProgramInput!) { createSubsidyProgram(input: $in) { program { id version } } }`
-const publishSubsidyQ = `mutation($id: ID!) { publishSubsidyProgram(input: {id: $id}) { program { id status } } }`
-const applySubsidyQ = `mutation($in: ApplySubsidyInput!) { applySubsidy(input: $in) { application { id status stage version } } }`
-const reviewSubsidyQ = `mutation($id: ID!, $v: Int!, $d: ReviewDecision!, $c: String) {
-  reviewSubsidyApplication(input: {id: $id, version: $v, decision: $d, comment: $c}) {
-    application { id status stage version grantFen grants { level amountFen } } } }`
-const subsidyAppQ = `query($id: ID!) { subsidyApplication(id: $id) { id status stage version tuitionFen grantFen
-  proofs { id url expiresAt } reviews { stage decision comment reviewer } } }`
-
-type subsidyApp struct {
-	ID, Status, Stage string
-	Version           int
-	GrantFen          int64
-	Grants            []struct {
-		Level     string
-		AmountFen int64
-	}
-	Proofs []struct{ ID, URL string }
+func review(s *testutil.Server, token string, a testutil.SubsidyApp, decision, comment string) (*testutil.Response, error) {
+	return s.Try(token, testutil.ReviewSubsidyQ, map[string]any{"id": a.ID, "v": a.Version, "d": decision, "c": comment})
 }
 
-// subsidyProgram creates and publishes a city programme for 2026
-// (BACHELOR up to ¥5,000, MASTER up to ¥8,000; province/city/district
-// 33.33/33.33/33.34 %) open from an hour ago for 30 days, and returns its id.
-func subsidyProgram(t *testing.T, s *testutil.Server, budgetFen int64) string {
-	t.Helper()
-	admin := s.LoginAdmin("city_admin").Access
-	now := s.Clock.Now()
-	var out struct {
-		CreateSubsidyProgram struct{ Program struct{ ID string } }
-	}
-	s.MustOK(admin, createSubsidyQ, map[string]any{"in": map[string]any{
-		"title": "2026 年求学圆梦", "year": 2026, "budgetFen": budgetFen,
-		"levels": []map[string]any{{"level": "BACHELOR", "capFen": 500000}, {"level": "MASTER", "capFen": 800000}},
-		"fundingShares": []map[string]any{{"level": "PROVINCE", "basisPoints": 3333}, {"level": "CITY", "basisPoints": 3333},
-			{"level": "DISTRICT", "basisPoints": 3334}},
-		"opensAt": now.Add(-time.Hour).Format(time.RFC3339), "closesAt": now.Add(30 * 24 * time.Hour).Format(time.RFC3339),
-	}}, &out)
-	id := out.CreateSubsidyProgram.Program.ID
-	s.MustOK(admin, publishSubsidyQ, map[string]any{"id": id}, nil)
-	return id
-}
-
-// uploadProof uploads a PROOF file as the member and returns its id.
-func uploadProof(t *testing.T, s *testutil.Server, token string) string {
-	t.Helper()
-	status, out := s.Upload(token, "PROOF", "录取通知书.png", proofPNG)
-	if status != 200 {
-		t.Fatalf("upload: %d %v", status, out)
-	}
-	return out["id"].(string)
-}
-
-func applyInput(program, proof string, tuition int64) map[string]any {
-	return map[string]any{"programId": program, "school": "示范市开放大学", "major": "物流管理", "level": "BACHELOR",
-		"enrolledOn": "2026-03-01", "tuitionFen": tuition, "proofFileIds": []string{proof}}
-}
-
-// applyFor files an application as the member and returns it.
-func applyFor(t *testing.T, s *testutil.Server, token, program string, tuition int64) subsidyApp {
-	t.Helper()
-	var out struct {
-		ApplySubsidy struct{ Application subsidyApp }
-	}
-	s.MustOK(token, applySubsidyQ, map[string]any{"in": applyInput(program, uploadProof(t, s, token), tuition)}, &out)
-	return out.ApplySubsidy.Application
-}
-
-func review(s *testutil.Server, token string, a subsidyApp, decision, comment string) (*testutil.Response, error) {
-	return s.Try(token, reviewSubsidyQ, map[string]any{"id": a.ID, "v": a.Version, "d": decision, "c": comment})
-}
-
-func mustReview(t *testing.T, s *testutil.Server, token string, a subsidyApp, decision, comment string) subsidyApp {
+func mustReview(t *testing.T, s *testutil.Server, token string, a testutil.SubsidyApp, decision, comment string) testutil.SubsidyApp {
 	t.Helper()
 	r, err := review(s, token, a, decision, comment)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out struct {
-		ReviewSubsidyApplication struct{ Application subsidyApp }
+		ReviewSubsidyApplication struct{ Application testutil.SubsidyApp }
 	}
 	r.Decode(t, &out)
 	return out.ReviewSubsidyApplication.Application
@@ -121,17 +52,17 @@ func TestSubsidyReviewChainTrailAndSplit(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
-		program := subsidyProgram(t, s, 10_000_000)
+		program := s.SubsidyProgram(10_000_000)
 		member := s.Members(1, "courier")[0]
 		grassroots := s.LoginAdmin("courier_admin").Access
 		district := s.LoginAdmin("dongcheng_admin").Access
 		city := s.LoginAdmin("city_admin").Access
 
-		a := applyFor(t, s, member.Access, program, 123457)
+		a := s.ApplyFor(member.Access, program, 123457)
 		if a.Status != "SUBMITTED" || a.Stage != "GRASSROOTS" {
 			t.Fatalf("applied: %+v", a)
 		}
-		again := s.Do(member.Access, applySubsidyQ, map[string]any{"in": applyInput(program, uploadProof(t, s, member.Access), 100)})
+		again := s.Do(member.Access, testutil.ApplySubsidyQ, map[string]any{"in": testutil.ApplyInput(program, s.UploadProof(member.Access), 100)})
 		if again.Code() != "ALREADY_EXISTS" {
 			t.Fatalf("second application: %v, want ALREADY_EXISTS", again.Errors)
 		}
@@ -151,9 +82,9 @@ func TestSubsidyReviewChainTrailAndSplit(t *testing.T) {
 			t.Fatalf("after return: %+v, granted %d", a, grantedFen(t, s, program))
 		}
 		var re struct {
-			ResubmitSubsidyApplication struct{ Application subsidyApp }
+			ResubmitSubsidyApplication struct{ Application testutil.SubsidyApp }
 		}
-		in := applyInput(program, uploadProof(t, s, member.Access), 123457)
+		in := testutil.ApplyInput(program, s.UploadProof(member.Access), 123457)
 		delete(in, "programId")
 		in["id"], in["version"] = a.ID, a.Version
 		s.MustOK(member.Access, `mutation($in: ResubmitSubsidyApplicationInput!) { resubmitSubsidyApplication(input: $in) {
@@ -244,11 +175,11 @@ func TestSubsidyConcurrentApprovalsNeverOverspend(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
 		const grant = 50_000
-		program := subsidyProgram(t, s, 20*grant)
+		program := s.SubsidyProgram(20 * grant)
 		members := s.Members(40, "courier")
-		apps := make([]subsidyApp, len(members))
+		apps := make([]testutil.SubsidyApp, len(members))
 		for i, m := range members {
-			apps[i] = applyFor(t, s, m.Access, program, grant)
+			apps[i] = s.ApplyFor(m.Access, program, grant)
 		}
 		grassroots := s.LoginAdmin("courier_admin").Access
 		codes := make([]string, len(apps))
@@ -279,11 +210,11 @@ func TestSubsidyConcurrentApprovalsNeverOverspend(t *testing.T) {
 			t.Fatalf("applications hold %d, want %d", held, 20*grant)
 		}
 
-		var approved, refused subsidyApp
+		var approved, refused testutil.SubsidyApp
 		for i, c := range codes {
 			if c == "OK" && approved.ID == "" {
-				var out struct{ SubsidyApplication subsidyApp }
-				s.MustOK(grassroots, subsidyAppQ, map[string]any{"id": apps[i].ID}, &out)
+				var out struct{ SubsidyApplication testutil.SubsidyApp }
+				s.MustOK(grassroots, testutil.SubsidyAppQ, map[string]any{"id": apps[i].ID}, &out)
 				approved = out.SubsidyApplication
 			}
 			if c == "FULL" && refused.ID == "" {
@@ -308,8 +239,8 @@ func TestSubsidyConcurrentReviewsOneWins(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
-		program := subsidyProgram(t, s, 10_000_000)
-		a := applyFor(t, s, s.Members(1, "courier")[0].Access, program, 300_000)
+		program := s.SubsidyProgram(10_000_000)
+		a := s.ApplyFor(s.Members(1, "courier")[0].Access, program, 300_000)
 		// courier's own union and its street union both review as grassroots.
 		reviewers := []string{s.LoginAdmin("courier_admin").Access, s.LoginAdmin("donghua_admin").Access}
 		decisions := []string{"APPROVE", "REJECT"}
@@ -356,24 +287,26 @@ func TestSubsidyProofsReadableOnlyByApplicantAndChain(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
-		program := subsidyProgram(t, s, 10_000_000)
+		program := s.SubsidyProgram(10_000_000)
 		ms := s.Members(2, "courier")
 		owner, other := ms[0], ms[1]
-		proof := uploadProof(t, s, owner.Access)
+		proof := s.UploadProof(owner.Access)
 		var out struct {
-			ApplySubsidy struct{ Application subsidyApp }
+			ApplySubsidy struct{ Application testutil.SubsidyApp }
 		}
-		s.MustOK(owner.Access, applySubsidyQ, map[string]any{"in": applyInput(program, proof, 100_000)}, &out)
+		s.MustOK(owner.Access, testutil.ApplySubsidyQ, map[string]any{"in": testutil.ApplyInput(program, proof, 100_000)}, &out)
 		id := out.ApplySubsidy.Application.ID
 
-		read := func(token string) *testutil.Response { return s.Do(token, subsidyAppQ, map[string]any{"id": id}) }
-		var mine struct{ SubsidyApplication subsidyApp }
+		read := func(token string) *testutil.Response {
+			return s.Do(token, testutil.SubsidyAppQ, map[string]any{"id": id})
+		}
+		var mine struct{ SubsidyApplication testutil.SubsidyApp }
 		read(owner.Access).Decode(t, &mine)
 		link := s.LocalPath(mine.SubsidyApplication.Proofs[0].URL)
-		if st, body := s.Get("", link); st != 200 || !bytes.Equal(body, proofPNG) {
+		if st, body := s.Get("", link); st != 200 || !bytes.Equal(body, testutil.ProofPNG) {
 			t.Fatalf("applicant's link: %d, %d bytes", st, len(body))
 		}
-		var chain struct{ SubsidyApplication subsidyApp }
+		var chain struct{ SubsidyApplication testutil.SubsidyApp }
 		read(s.LoginAdmin("dongcheng_admin").Access).Decode(t, &chain)
 		if st, _ := s.Get("", s.LocalPath(chain.SubsidyApplication.Proofs[0].URL)); st != 200 {
 			t.Fatalf("reviewer of the chain: %d", st)
@@ -385,7 +318,7 @@ func TestSubsidyProofsReadableOnlyByApplicantAndChain(t *testing.T) {
 		if r := read(s.LoginAdmin("xicheng_admin").Access); r.Code() != "FORBIDDEN" {
 			t.Fatalf("an admin outside the chain reads the application: %v", r.Errors)
 		}
-		stolen := s.Do(other.Access, applySubsidyQ, map[string]any{"in": applyInput(program, proof, 100_000)})
+		stolen := s.Do(other.Access, testutil.ApplySubsidyQ, map[string]any{"in": testutil.ApplyInput(program, proof, 100_000)})
 		if stolen.Code() != "VALIDATION_FAILED" || stolen.Field() != "proofFileIds" {
 			t.Fatalf("another applicant attaches the file: %v", stolen.Errors)
 		}
@@ -418,7 +351,7 @@ func TestSubsidyRefusesBadFilesAndInput(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
-		program := subsidyProgram(t, s, 10_000_000)
+		program := s.SubsidyProgram(10_000_000)
 		member := s.Members(1, "courier")[0]
 		var filesBefore int64
 		s.DB.Model(&models.UploadedFile{}).Count(&filesBefore)
@@ -427,7 +360,7 @@ func TestSubsidyRefusesBadFilesAndInput(t *testing.T) {
 		if st, out := s.Upload(member.Access, "PROOF", "receipt.jpg", exe); st != 400 || errCode(out) != "VALIDATION_FAILED" {
 			t.Fatalf("an .exe renamed .jpg: %d %v", st, out)
 		}
-		big := append(append([]byte{}, proofPNG...), make([]byte, 50<<20)...)
+		big := append(append([]byte{}, testutil.ProofPNG...), make([]byte, 50<<20)...)
 		if st, out := s.Upload(member.Access, "PROOF", "big.png", big); st != 413 || errCode(out) != "VALIDATION_FAILED" {
 			t.Fatalf("a 50 MB file: %d %v", st, out)
 		}
@@ -437,7 +370,7 @@ func TestSubsidyRefusesBadFilesAndInput(t *testing.T) {
 			t.Fatalf("refused files stored: %d → %d", filesBefore, filesAfter)
 		}
 
-		proof := uploadProof(t, s, member.Access)
+		proof := s.UploadProof(member.Access)
 		for _, c := range []struct {
 			name        string
 			edit        func(in map[string]any)
@@ -450,20 +383,20 @@ func TestSubsidyRefusesBadFilesAndInput(t *testing.T) {
 			{"unknown proof", func(in map[string]any) { in["proofFileIds"] = []string{"nosuchfile00"} }, "VALIDATION_FAILED", "proofFileIds"},
 			{"enrolled last year", func(in map[string]any) { in["enrolledOn"] = "2025-09-01" }, "NOT_ELIGIBLE", ""},
 		} {
-			in := applyInput(program, proof, 100_000)
+			in := testutil.ApplyInput(program, proof, 100_000)
 			c.edit(in)
-			r := s.Do(member.Access, applySubsidyQ, map[string]any{"in": in})
+			r := s.Do(member.Access, testutil.ApplySubsidyQ, map[string]any{"in": in})
 			if r.Code() != c.code || r.Field() != c.field {
 				t.Errorf("%s: %v, want %s (%s)", c.name, r.Errors, c.code, c.field)
 			}
 		}
 		pending := s.Members(1, "courier", func(_ int, m *models.Member) { m.Status = models.MembershipPending })[0]
-		if r := s.Do(pending.Access, applySubsidyQ, map[string]any{"in": applyInput(program, uploadProof(t, s, pending.Access), 100_000)}); r.Code() != "NOT_ELIGIBLE" {
+		if r := s.Do(pending.Access, testutil.ApplySubsidyQ, map[string]any{"in": testutil.ApplyInput(program, s.UploadProof(pending.Access), 100_000)}); r.Code() != "NOT_ELIGIBLE" {
 			t.Errorf("unverified member: %v, want NOT_ELIGIBLE", r.Errors)
 		}
 		s.Clock.Advance(31 * 24 * time.Hour)
 		member = s.Reissue(member)
-		if r := s.Do(member.Access, applySubsidyQ, map[string]any{"in": applyInput(program, proof, 100_000)}); r.Code() != "WINDOW_CLOSED" {
+		if r := s.Do(member.Access, testutil.ApplySubsidyQ, map[string]any{"in": testutil.ApplyInput(program, proof, 100_000)}); r.Code() != "WINDOW_CLOSED" {
 			t.Errorf("window closed: %v, want WINDOW_CLOSED", r.Errors)
 		}
 		var apps, proofs int64
@@ -487,10 +420,10 @@ func TestSubsidyWithdrawBeforeReviewOnly(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
-		program := subsidyProgram(t, s, 10_000_000)
+		program := s.SubsidyProgram(10_000_000)
 		member := s.Members(1, "courier")[0]
 		withdrawQ := `mutation($id: ID!, $v: Int!) { withdrawSubsidyApplication(input: {id: $id, version: $v}) { application { status } } }`
-		a := applyFor(t, s, member.Access, program, 100_000)
+		a := s.ApplyFor(member.Access, program, 100_000)
 		var out struct {
 			WithdrawSubsidyApplication struct{ Application struct{ Status string } }
 		}
@@ -498,7 +431,7 @@ func TestSubsidyWithdrawBeforeReviewOnly(t *testing.T) {
 		if out.WithdrawSubsidyApplication.Application.Status != "WITHDRAWN" {
 			t.Fatalf("withdrawn: %+v", out)
 		}
-		b := applyFor(t, s, member.Access, program, 100_000)
+		b := s.ApplyFor(member.Access, program, 100_000)
 		b = mustReview(t, s, s.LoginAdmin("courier_admin").Access, b, "APPROVE", "")
 		if r := s.Do(member.Access, withdrawQ, map[string]any{"id": b.ID, "v": b.Version}); r.Code() != "CONFLICT" {
 			t.Fatalf("withdraw after approval: %v, want CONFLICT", r.Errors)
@@ -517,17 +450,17 @@ func TestSubsidyApplicationsQueuePagesFiltersAndAudits(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
-		program := subsidyProgram(t, s, 10_000_000)
+		program := s.SubsidyProgram(10_000_000)
 		grassroots := s.LoginAdmin("courier_admin").Access
 		var ids []string
 		for i, m := range s.Members(5, "courier") {
-			a := applyFor(t, s, m.Access, program, 100_000)
+			a := s.ApplyFor(m.Access, program, 100_000)
 			if i < 2 {
 				mustReview(t, s, grassroots, a, "APPROVE", "")
 			}
 			ids = append(ids, a.ID)
 		}
-		applyFor(t, s, s.Members(1, "rider")[0].Access, program, 100_000)
+		s.ApplyFor(s.Members(1, "rider")[0].Access, program, 100_000)
 
 		queueQ := `query($f: SubsidyApplicationFilter!, $after: String) { subsidyApplications(filter: $f, first: 2, after: $after) {
 		  edges { node { id stage member { phone } } } pageInfo { hasNextPage endCursor } } }`
