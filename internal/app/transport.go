@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
@@ -174,7 +173,3 @@ func decodeJSON(b []byte, into any) error {
 	}
 	return nil
 }
-
-// isGraphQLPath is how the security middleware knows a response may carry
-// tokens or personal data.
-func isGraphQLPath(p string) bool { return strings.HasPrefix(p, "/graphql") }
