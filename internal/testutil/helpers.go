@@ -1,6 +1,8 @@
 package testutil
 
 import (
+	"unionhall/internal/store"
+
 	"fmt"
 	"strings"
 	"sync"
@@ -87,4 +89,25 @@ func (s *Server) LocalPath(link string) string {
 		s.tb.Fatalf("link %q is not absolute under %q", link, base)
 	}
 	return strings.TrimPrefix(link, base)
+}
+
+// WantWindowClosed fails the test unless r was refused as WINDOW_CLOSED with
+// a message that says says.
+func WantWindowClosed(t testing.TB, r *Response, says string) {
+	t.Helper()
+	WantCode(t, r, "WINDOW_CLOSED")
+	if !strings.Contains(r.Errors[0].Message, says) {
+		t.Fatalf("message %q, want it to say %q", r.Errors[0].Message, says)
+	}
+}
+
+// RushSize is how many callers a rush sends on dialect d: the full number
+// on MariaDB, where row locks and real concurrency are what the rush
+// proves, and a fifth of it on SQLite, whose single writer serialises
+// every request and so proves only the bookkeeping.
+func RushSize(d store.Dialect, full int) int {
+	if d == store.MySQL {
+		return full
+	}
+	return full / 5
 }

@@ -1,4 +1,4 @@
-package app_test
+package childcare_test
 
 import (
 	"fmt"

@@ -1,4 +1,4 @@
-package app_test
+package matchmaking_test
 
 import (
 	"bytes"
