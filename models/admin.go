@@ -104,4 +104,8 @@ type UploadedFile struct {
 	Size        int64
 	SHA256      string `gorm:"column:sha256"`
 	CreatedAt   time.Time
+	// StoredAt is when the bytes were in the store; nil while they are
+	// written, or when the clean-up job is deleting them. Only a stored
+	// file can be attached or read.
+	StoredAt *time.Time
 }

@@ -39,7 +39,7 @@ func (r *matchEventResolver) MySignUp(ctx context.Context, obj *models.MatchEven
 }
 
 func (r *matchProfileCardResolver) PhotoURL(ctx context.Context, obj *models.MatchProfile) (*string, error) {
-	return r.Matchmaking.MatchPhotoURL(obj), nil
+	return r.Matchmaking.MatchPhotoURL(ctx, obj)
 }
 
 func (r *matchSignUpResolver) Event(ctx context.Context, obj *models.MatchSignUp) (*models.MatchEvent, error) {
@@ -123,7 +123,7 @@ func (r *myMatchProfileResolver) Single(ctx context.Context, obj *models.MatchPr
 }
 
 func (r *myMatchProfileResolver) PhotoURL(ctx context.Context, obj *models.MatchProfile) (*string, error) {
-	return r.Matchmaking.MatchPhotoURL(obj), nil
+	return r.Matchmaking.MatchPhotoURL(ctx, obj)
 }
 
 func (r *queryResolver) MatchEvents(ctx context.Context, unionID *int64, status *models.OfferingStatus, first *int, after *string) (*model.MatchEventConnection, error) {

@@ -49,6 +49,8 @@ type Options struct {
 	// DB, when set, is used instead of opening cfg.DatabaseURL (and is not
 	// closed by App.Close).
 	DB *store.DB
+	// Files, when set, is the file store instead of cfg's.
+	Files upload.Store
 }
 
 // App is an assembled server.
@@ -125,12 +127,25 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 			return nil, err
 		}
 	}
+	files := opts.Files
+	if files == nil {
+		if files, err = NewFileStore(cfg, cfg.FileStore, a.DB); err != nil {
+			if a.ownsDB {
+				a.DB.Close()
+			}
+			return nil, err
+		}
+	}
+	if files.Kind() == upload.KindDisk && !cfg.IsDev() {
+		a.Log.Warn("files are on this instance's disk: a second instance cannot read them unless DATA_DIR is a shared volume (FILE_STORE=s3 or db)")
+	}
 	a.Core = core.New(core.Deps{
 		DB: a.DB, Clock: a.Clock, Tokens: a.Tokens, WeChat: wc, Sealer: sealer,
-		Files: upload.Disk{Dir: filepath.Join(cfg.DataDir, "uploads")}, Log: a.Log,
+		Files: files, Log: a.Log,
 		Settings: core.Settings{RefreshTTL: cfg.RefreshTTL, MaxUploadBytes: cfg.MaxUploadBytes,
 			NoShowLimit: cfg.NoShowLimit, NoShowBanDays: cfg.NoShowBanDays, PublicBaseURL: cfg.PublicBaseURL,
-			RefreshReuseGrace: cfg.RefreshReuseGrace, SessionCacheTTL: cfg.SessionCacheTTL},
+			RefreshReuseGrace: cfg.RefreshReuseGrace, SessionCacheTTL: cfg.SessionCacheTTL,
+			UnusedUploadTTL: cfg.UnusedUploadTTL},
 	})
 	a.Training = training.New(a.Core)
 	a.Vouchers = vouchers.New(a.Core)
@@ -387,7 +402,12 @@ func (a *App) handleReady(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "database unreachable"})
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	if err := a.Core.FileStoreReady(ctx); err != nil {
+		a.Log.Warn("readiness: file store unreachable", "store", a.Core.FileStoreKind(), "error", err.Error())
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "file store unreachable", "fileStore": a.Core.FileStoreKind()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready", "fileStore": a.Core.FileStoreKind()})
 }
 
 // handleUpload takes one multipart file (field "file", as wx.uploadFile
@@ -490,4 +510,20 @@ func (a *App) uploadError(w http.ResponseWriter, r *http.Request, err error, rea
 	default:
 		a.writeError(w, r, err)
 	}
+}
+
+// NewFileStore is the file store of kind (disk, db, s3) as cfg describes
+// it: the server's own, or a migration's target.
+func NewFileStore(cfg config.Config, kind string, db *store.DB) (upload.Store, error) {
+	switch kind {
+	case upload.KindDisk:
+		return upload.Disk{Dir: filepath.Join(cfg.DataDir, "uploads")}, nil
+	case upload.KindDB:
+		return upload.Database{DB: db.SQL}, nil
+	case upload.KindS3:
+		return upload.NewS3(upload.S3Options{Endpoint: cfg.S3.Endpoint, PublicEndpoint: cfg.S3.PublicEndpoint,
+			Bucket: cfg.S3.Bucket, Region: cfg.S3.Region, AccessKey: cfg.S3.AccessKey, SecretKey: cfg.S3.SecretKey,
+			PathStyle: cfg.S3.PathStyle, Prefix: cfg.S3.Prefix})
+	}
+	return nil, fmt.Errorf("unknown file store %q (disk, db, s3)", kind)
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 
@@ -25,6 +26,9 @@ func forClient(ctx context.Context, log *slog.Logger, err error, where string) *
 	case ae.Err != nil:
 		obs.Log(ctx, log).ErrorContext(ctx, "internal error", "where", where, "error", ae.Err.Error())
 	} // an INTERNAL made without a cause was logged where it was made (a panic)
+	if ok && errors.Is(err, apperr.ErrUnavailable) && ae.Message != "" {
+		return apperr.New(apperr.Internal, ae.Message) // written for members: says what is down, nothing of the cause
+	}
 	return apperr.New(apperr.Internal, apperr.InternalMessage)
 }
 
@@ -66,6 +70,9 @@ func statusFor(err error) int {
 		return http.StatusTooManyRequests
 	case apperr.Conflict, apperr.AlreadyExists, apperr.WindowClosed, apperr.Full, apperr.LimitReached:
 		return http.StatusConflict
+	}
+	if errors.Is(err, apperr.ErrUnavailable) {
+		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
 }

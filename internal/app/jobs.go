@@ -12,10 +12,12 @@ const ViewFlushEvery = 2 * time.Second
 
 // RunJobs runs the periodic domain jobs until ctx ends: the training
 // no-show sweep, the childcare allocation and the matchmaking draw at window
-// close every
-// `every`, and the post-view flush. Every instance may run them; each job
+// close and the clean-up of unused and failed uploads every `every`, and
+// the post-view flush. Every instance may run them; each job
 // is made of conditional updates, claims under a unique key or additions of
-// its own counts, so instances running at once do the work once.
+// its own counts, so instances running at once do the work once; the file
+// clean-up, which deletes from the store, also holds a lease, so one
+// instance runs it at a time.
 func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 	go a.flushViewsLoop(ctx, ViewFlushEvery)
 	t := time.NewTicker(every)
@@ -44,6 +46,14 @@ func (a *App) RunJobs(ctx context.Context, every time.Duration) {
 			a.Log.Warn("matchmaking draw failed", "error", err.Error())
 		} else if n > 0 {
 			a.Log.Info("matchmaking draw", "events", n)
+		}
+		if n, err := a.Core.SweepFiles(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			a.Log.Warn("file clean-up failed", "error", err.Error())
+		} else if n > 0 {
+			a.Log.Info("file clean-up", "deleted", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -38,6 +38,17 @@ var Codes = []Code{Unauthenticated, Forbidden, NotFound, ValidationFailed, NotEl
 // InternalMessage is what a client sees for any error we did not mean to show.
 const InternalMessage = "系统繁忙，请稍后再试"
 
+// ErrUnavailable marks an INTERNAL error whose cause is a service the
+// product depends on being down (the file store): plain endpoints answer
+// it 503, so a load balancer and the client know to retry.
+var ErrUnavailable = errors.New("a dependency is unavailable")
+
+// Unavailable is the INTERNAL error for a dependency that is down, with a
+// message that says which, in words fit for a member.
+func Unavailable(cause error, msg string) *Error {
+	return Wrap(fmt.Errorf("%w: %w", ErrUnavailable, cause), Internal, msg)
+}
+
 // Error is an error meant for the client.
 type Error struct {
 	Code    Code

@@ -94,6 +94,28 @@ type Config struct {
 	// SessionCacheTTL is how long an instance trusts that a session is live
 	// before it asks the database again: a logout elsewhere takes at most this.
 	SessionCacheTTL time.Duration `env:"SESSION_CACHE_TTL" envDefault:"5s"`
+
+	// FileStore is where uploaded files' bytes live: disk (DATA_DIR/uploads,
+	// one instance or a shared volume), db (the database: every instance),
+	// or s3 (an S3-compatible object store: every instance, and clients load
+	// files from it directly).
+	FileStore string `env:"FILE_STORE" envDefault:"disk"`
+	S3        S3     `envPrefix:"S3_"`
+	// UnusedUploadTTL: an upload attached to nothing this long after it was
+	// made is deleted, row and bytes.
+	UnusedUploadTTL time.Duration `env:"UNUSED_UPLOAD_TTL" envDefault:"24h"`
+}
+
+// S3 configures FILE_STORE=s3 (see upload.S3Options).
+type S3 struct {
+	Endpoint       string `env:"ENDPOINT"`
+	PublicEndpoint string `env:"PUBLIC_ENDPOINT"`
+	Bucket         string `env:"BUCKET"`
+	Region         string `env:"REGION"`
+	AccessKey      string `env:"ACCESS_KEY"`
+	SecretKey      string `env:"SECRET_KEY"`
+	PathStyle      bool   `env:"PATH_STYLE"`
+	Prefix         string `env:"PREFIX"`
 }
 
 // Load parses the environment given as a lookup function (os.LookupEnv in
@@ -140,6 +162,8 @@ var knownVars = []string{
 	"BOOTSTRAP_ADMIN_PASSWORD", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "REQUEST_TIMEOUT",
 	"GRAPHQL_COMPLEXITY_LIMIT", "GRAPHQL_DEPTH_LIMIT", "DB_MAX_OPEN_CONNS", "SHUTDOWN_TIMEOUT",
 	"NO_SHOW_LIMIT", "NO_SHOW_BAN_DAYS", "PUBLIC_BASE_URL", "METRICS_ADDR", "CLIENT_IP_HEADER",
+	"FILE_STORE", "S3_ENDPOINT", "S3_PUBLIC_ENDPOINT", "S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY", "S3_SECRET_KEY",
+	"S3_PATH_STYLE", "S3_PREFIX", "UNUSED_UPLOAD_TTL",
 	"TRUSTED_DOCUMENTS", "HEADER_READ_TIMEOUT", "BODY_READ_TIMEOUT", "UPLOAD_READ_TIMEOUT",
 	"IDLE_TIMEOUT", "REFRESH_REUSE_GRACE", "SESSION_CACHE_TTL",
 }
@@ -198,6 +222,9 @@ func (c Config) Validate() error {
 	if err := c.validatePublicBaseURL(); err != nil {
 		return err
 	}
+	if err := c.validateFileStore(); err != nil {
+		return err
+	}
 	if c.IsDev() {
 		return nil
 	}
@@ -246,6 +273,32 @@ func (c Config) validatePublicBaseURL() error {
 		return fmt.Errorf("config: PUBLIC_BASE_URL %q must be scheme, host and optionally a path, nothing else", c.PublicBaseURL)
 	case !c.IsDev() && u.Scheme != "https":
 		return fmt.Errorf("config: PUBLIC_BASE_URL %q must be https in prod", c.PublicBaseURL)
+	}
+	return nil
+}
+
+// validateFileStore: a known kind; for s3 a bucket, keys and an endpoint,
+// and in prod links the mini-program can load (https).
+func (c Config) validateFileStore() error {
+	if c.UnusedUploadTTL < time.Hour {
+		return fmt.Errorf("config: UNUSED_UPLOAD_TTL %s is under an hour: a member filling in a form would lose their upload", c.UnusedUploadTTL)
+	}
+	switch c.FileStore {
+	case "disk", "db":
+		return nil
+	case "s3":
+	default:
+		return fmt.Errorf("config: FILE_STORE must be disk, db or s3, not %q", c.FileStore)
+	}
+	if c.S3.Endpoint == "" || c.S3.Bucket == "" || c.S3.AccessKey == "" || c.S3.SecretKey == "" {
+		return errors.New("config: FILE_STORE=s3 needs S3_ENDPOINT, S3_BUCKET, S3_ACCESS_KEY and S3_SECRET_KEY")
+	}
+	link := c.S3.PublicEndpoint
+	if link == "" {
+		link = c.S3.Endpoint
+	}
+	if !c.IsDev() && strings.HasPrefix(link, "http://") {
+		return fmt.Errorf("config: file links go to %q: the mini-program loads only https (set S3_PUBLIC_ENDPOINT)", link)
 	}
 	return nil
 }

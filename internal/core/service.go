@@ -35,6 +35,9 @@ type Settings struct {
 	// SessionCacheTTL is how long this instance trusts that a session it
 	// read was live (see sessionCache). Zero: it always asks the database.
 	SessionCacheTTL time.Duration
+	// UnusedUploadTTL: an upload attached to nothing this long is deleted
+	// (see SweepFiles). Zero: a day.
+	UnusedUploadTTL time.Duration
 }
 
 // Core is every domain operation, sharing one set of dependencies.
@@ -44,9 +47,13 @@ type Core struct {
 	tokens   *auth.Tokens
 	wechat   wechat.Client
 	sealer   *pii.Sealer
-	files    upload.Storage
+	files    upload.Store
 	log      *slog.Logger
 	settings Settings
+	// fileUses are the columns that attach an upload to something (see
+	// UsesFiles); an upload no column names is unused.
+	fileUses []fileUse
+	instance string
 }
 
 // Deps are what New needs.
@@ -56,7 +63,7 @@ type Deps struct {
 	Tokens   *auth.Tokens
 	WeChat   wechat.Client
 	Sealer   *pii.Sealer
-	Files    upload.Storage
+	Files    upload.Store
 	Log      *slog.Logger
 	Settings Settings
 }
@@ -68,7 +75,7 @@ func New(d Deps) *Core {
 	}
 	return &Core{
 		db: d.DB, clock: d.Clock, tokens: d.Tokens, wechat: d.WeChat, sealer: d.Sealer,
-		files: d.Files, log: d.Log, settings: d.Settings,
+		files: d.Files, log: d.Log, settings: d.Settings, instance: NewCode(12),
 	}
 }
 
@@ -88,7 +95,7 @@ func (s *Core) Tokens() *auth.Tokens { return s.tokens }
 func (s *Core) WeChat() wechat.Client { return s.wechat }
 
 // Files is where uploaded files are kept.
-func (s *Core) Files() upload.Storage { return s.files }
+func (s *Core) Files() upload.Store { return s.files }
 
 // Log is the service's logger.
 func (s *Core) Log() *slog.Logger { return s.log }

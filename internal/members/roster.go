@@ -155,7 +155,7 @@ type rosterLine struct {
 // readRoster reads name and ID-number columns, found by their headers
 // (姓名, 身份证…) or else the first two columns.
 func (s *Service) readRoster(ctx context.Context, f *models.UploadedFile) ([]rosterLine, error) {
-	rc, err := s.Files().Open(ctx, f.ID)
+	rc, err := s.OpenFile(ctx, f)
 	if err != nil {
 		return nil, err
 	}

@@ -10,4 +10,7 @@ import "unionhall/internal/core"
 type Service struct{ *core.Core }
 
 // New builds the module on core.
-func New(c *core.Core) *Service { return &Service{Core: c} }
+func New(c *core.Core) *Service {
+	c.UsesFiles("subsidy_proofs", "file_id") // its uploads are in use while attached
+	return &Service{Core: c}
+}

@@ -5,7 +5,6 @@ import (
 	"crypto/hmac"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -21,7 +20,8 @@ import (
 // may see the application (the applicant, admins whose scope covers the
 // applicant's union) gets a link signed for that file with a short expiry,
 // and GET /files/proof/{id} serves only a link whose signature and expiry
-// hold. The signature is the sealer's keyed hash, so it cannot be forged
+// hold (with object storage the link is the store's own, presigned: see
+// core.FileLink). The signature is the sealer's keyed hash, so it cannot be forged
 // without the server's key, and a changed id or expiry breaks it.
 
 // ProofLinkTTL is how long a proof link works.
@@ -52,11 +52,13 @@ func (s *Service) SubsidyProofLinks(ctx context.Context, a *models.SubsidyApplic
 	if err != nil {
 		return nil, err
 	}
-	exp := s.Clock().Now().Add(ProofLinkTTL).Truncate(time.Second)
 	out := make([]*ProofLink, len(files))
 	for i, f := range files {
-		out[i] = &ProofLink{File: f, ExpiresAt: exp, URL: s.PublicURL(ProofPath + url.PathEscape(f.ID) + "?" + url.Values{
-			"exp": {strconv.FormatInt(exp.Unix(), 10)}, "sig": {s.proofSignature(f.ID, exp.Unix())}}.Encode())}
+		u, exp, err := s.FileLink(ctx, f, ProofPath, ProofLinkTTL, s.proofSignature)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = &ProofLink{File: f, ExpiresAt: exp, URL: u}
 	}
 	return out, nil
 }
@@ -103,13 +105,13 @@ func (s *Service) OpenProof(ctx context.Context, fileID, exp, sig string) (*mode
 		return nil, nil, core.ErrSignedLink
 	}
 	var f models.UploadedFile
-	err = s.Q(ctx).Where("id = ? AND purpose = ?", fileID, core.PurposeProof).
+	err = s.Q(ctx).Where("id = ? AND purpose = ? AND stored_at IS NOT NULL", fileID, core.PurposeProof).
 		Where("EXISTS (?)", s.Q(ctx).Session(&gorm.Session{NewDB: true}).Model(&models.SubsidyProof{}).
 			Select("1").Where("file_id = ?", fileID)).Take(&f).Error
 	if err != nil {
 		return nil, nil, apperr.New(apperr.NotFound, "文件不存在")
 	}
-	r, err := s.Files().Open(ctx, f.ID)
+	r, err := s.OpenFile(ctx, &f)
 	if err != nil {
 		return nil, nil, err
 	}
