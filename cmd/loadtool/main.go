@@ -41,6 +41,8 @@ type config struct {
 
 	feedMembers, feedPosts, feedSample, rounds, deep int
 	baselineURL                                      string
+
+	files, fileSize int
 }
 
 func main() {
@@ -64,17 +66,26 @@ func main() {
 	flag.BoolVar(&cfg.interp, "interpolate", true, "interpolate SQL arguments client-side (one round trip a statement), as the server's store does;"+
 		" false: prepare, execute and close every statement")
 	flag.StringVar(&cfg.scenario, "scenario", "booking", "booking (bookClass on one hot class) | claim (claimVoucher on one hot batch; -capacity is the stock)"+
-		" | feed (the events feed on 1.5M members and 200k posts; -members is the requests per phase)")
+		" | feed (the events feed on 1.5M members and 200k posts; -members is the requests per phase)"+
+		" | upload (-files uploads of -file-size bytes through POST /upload, -c at a time)")
 	flag.IntVar(&cfg.feedMembers, "feed-members", 1_500_000, "feed: members to seed")
 	flag.IntVar(&cfg.feedPosts, "feed-posts", 200_000, "feed: posts to seed")
 	flag.IntVar(&cfg.feedSample, "feed-sample", 2000, "feed: members logged in to read (spread over the unions)")
 	flag.IntVar(&cfg.rounds, "rounds", 2, "feed: graphql/sql rounds, alternating")
 	flag.IntVar(&cfg.deep, "deep", 10_000, "feed: also compare page 1 with the page this many rows deep (0: skip)")
 	flag.StringVar(&cfg.baselineURL, "baseline-url", "http://127.0.0.1:18081", "feed: where the plain net/http baseline listens")
+	flag.IntVar(&cfg.files, "files", 200, "upload: how many files")
+	flag.IntVar(&cfg.fileSize, "file-size", 2<<20, "upload: bytes per file")
 	serveBase := flag.String("serve-feed-baseline", "", "internal: run the feed baseline server on this address")
 	flag.Parse()
 	if *serveBase != "" {
 		log.Fatal(serveFeedBaseline(*serveBase, cfg.dsn, cfg.sqlMaxOpen))
+	}
+	if cfg.scenario == "upload" {
+		if err := runUpload(cfg); err != nil {
+			log.Fatal(err)
+		}
+		return
 	}
 	if cfg.scenario == "feed" {
 		if err := runFeed(cfg); err != nil {

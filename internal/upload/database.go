@@ -2,10 +2,14 @@ package upload
 
 import (
 	"context"
+	"time"
+
 	"database/sql"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // ChunkSize is the size of one file_chunks row: small enough for MySQL's
@@ -24,8 +28,38 @@ type Database struct{ DB *sql.DB }
 func (Database) Kind() string { return KindDB }
 
 // Put writes the chunks in one transaction: a reader sees all or none.
-func (d Database) Put(ctx context.Context, key string, r io.Reader, size int64, _ Meta) (err error) {
+// A deadlock (InnoDB locks the index gaps the chunks go into) is retried
+// when r can be rewound, as an upload's spool file can.
+func (d Database) Put(ctx context.Context, key string, r io.Reader, size int64, m Meta) error {
 	if err := checkKey(key); err != nil {
+		return err
+	}
+	seeker, rewind := r.(io.Seeker)
+	var start int64
+	if rewind {
+		var err error
+		if start, err = seeker.Seek(0, io.SeekCurrent); err != nil {
+			rewind = false
+		}
+	}
+	for attempt := 1; ; attempt++ {
+		err := d.put(ctx, key, r, size)
+		var me *mysql.MySQLError
+		if err == nil || !rewind || attempt == 5 || !errors.As(err, &me) || (me.Number != 1213 && me.Number != 1205) {
+			return err
+		}
+		if _, err := seeker.Seek(start, io.SeekStart); err != nil {
+			return err
+		}
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+}
+
+func (d Database) put(ctx context.Context, key string, r io.Reader, size int64) (err error) {
+	// A new upload's key has no chunks: not deleting then keeps the
+	// transaction off the gap locks a DELETE of nothing takes.
+	var existing int
+	if err := d.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM file_chunks WHERE file_id = ?", key).Scan(&existing); err != nil {
 		return err
 	}
 	tx, err := d.DB.BeginTx(ctx, nil)
@@ -37,8 +71,10 @@ func (d Database) Put(ctx context.Context, key string, r io.Reader, size int64, 
 			tx.Rollback()
 		}
 	}()
-	if _, err := tx.ExecContext(ctx, "DELETE FROM file_chunks WHERE file_id = ?", key); err != nil {
-		return err
+	if existing > 0 {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM file_chunks WHERE file_id = ?", key); err != nil {
+			return err
+		}
 	}
 	buf := make([]byte, ChunkSize)
 	var total int64
