@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func load(env map[string]string) (Config, error) {
@@ -101,5 +102,40 @@ func TestPublicBaseURL(t *testing.T) {
 		if _, err := load(with(bad)); err == nil || !strings.Contains(err.Error(), "PUBLIC_BASE_URL") {
 			t.Errorf("prod PUBLIC_BASE_URL %q: %v", bad, err)
 		}
+	}
+}
+
+func TestFileStore(t *testing.T) {
+	if c, err := load(nil); err != nil || c.FileStore != "disk" || c.UnusedUploadTTL != 24*time.Hour {
+		t.Fatalf("dev default = %q %s, %v", c.FileStore, c.UnusedUploadTTL, err)
+	}
+	s3 := map[string]string{"FILE_STORE": "s3", "S3_ENDPOINT": "http://127.0.0.1:9000", "S3_BUCKET": "b",
+		"S3_ACCESS_KEY": "k", "S3_SECRET_KEY": "s", "S3_PATH_STYLE": "true", "S3_PREFIX": "uh/"}
+	c, err := load(s3)
+	if err != nil || c.S3.Endpoint != "http://127.0.0.1:9000" || !c.S3.PathStyle || c.S3.Prefix != "uh/" {
+		t.Fatalf("s3 = %+v, %v", c.S3, err)
+	}
+	for name, env := range map[string]map[string]string{
+		"unknown kind":   {"FILE_STORE": "nfs"},
+		"s3 without key": {"FILE_STORE": "s3", "S3_ENDPOINT": "https://oss", "S3_BUCKET": "b"},
+		"short ttl":      {"UNUSED_UPLOAD_TTL": "10m"},
+	} {
+		if _, err := load(env); err == nil {
+			t.Errorf("%s: accepted %v", name, env)
+		}
+	}
+	prod := map[string]string{
+		"APP_ENV": "prod", "DATABASE_URL": "u:p@tcp(db:3306)/x", "JWT_KEYS": "k1:" + strings.Repeat("s", 40),
+		"PII_KEY": strings.Repeat("ab", 32), "PII_HASH_KEY": strings.Repeat("cd", 32), "WECHAT_APPID": "wx1", "WECHAT_SECRET": "secret",
+	}
+	for k, v := range s3 {
+		prod[k] = v
+	}
+	if _, err := load(prod); err == nil || !strings.Contains(err.Error(), "https") {
+		t.Fatalf("prod with http links: %v, want refused", err)
+	}
+	prod["S3_PUBLIC_ENDPOINT"] = "https://files.example.cn"
+	if _, err := load(prod); err != nil {
+		t.Fatalf("prod with an https public endpoint: %v", err)
 	}
 }
