@@ -22,6 +22,8 @@ import (
 type SeatRush[H any] struct {
 	Spec   seats.Spec
 	PoolID int64
+	// Member is who asks (one active hold per member per pool).
+	Member int64
 	// open is the offering's own "open now" condition, checked by the seat
 	// UPDATE itself.
 	Open seats.Open
@@ -35,17 +37,48 @@ type SeatRush[H any] struct {
 	Hold func(seats.Grant) *H
 }
 
-// Take runs r. Nothing on the fast path can oversell or double-book: the
-// conditional UPDATE grants a seat only while the offering is open, and the
-// hold table's unique key allows one active hold. Every refusal is checked
-// against a fresh read before the member sees it, and a retry returns the
-// member's existing hold.
+// Take runs r. Nothing on the fast path can oversell or double-book: a
+// seat is granted only by a conditional UPDATE while the offering is open,
+// and the hold table's unique key allows one active hold. Every refusal is
+// checked against a fresh read before the member sees it, and a retry
+// returns the member's existing hold. Under a rush, requests for one pool
+// on this instance share one transaction (see coalesce.go).
 func (r SeatRush[H]) Take(ctx context.Context, s *Core) (*H, error) {
 	if err := r.Cached(); err != nil {
 		if mine, err := r.Fresh(); err != nil || mine != nil {
 			return mine, err
 		}
 	}
+	out := s.coalesce(ctx, r.Spec, r.PoolID, r.Open, &grantReq{
+		member: r.Member,
+		hold:   func(g seats.Grant) any { return r.Hold(g) },
+		insert: func(tx *gorm.DB, h any) error { return tx.Create(h.(*H)).Error },
+		alone: func(ctx context.Context) (any, error) {
+			h, err := r.alone(ctx, s)
+			if h == nil {
+				return nil, err
+			}
+			return h, err
+		},
+		done: make(chan grantOutcome, 1),
+	})
+	if out.err != nil && !errors.Is(out.err, ErrRaced) && !apperr.Is(out.err, apperr.Full) {
+		return nil, out.err
+	}
+	if out.hold != nil && out.err == nil {
+		return out.hold.(*H), nil
+	}
+	// A retry, or the offering filled or closed a moment ago: say which.
+	mine, ferr := r.Fresh()
+	if ferr != nil || mine != nil {
+		return mine, ferr
+	}
+	return nil, seats.ErrFull
+}
+
+// alone is one grant in a transaction of its own: the path of a request
+// that meets no other for its pool.
+func (r SeatRush[H]) alone(ctx context.Context, s *Core) (*H, error) {
 	var h *H
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		grant, err := seats.Take(tx, r.Spec, r.PoolID, r.Open)
@@ -61,14 +94,6 @@ func (r SeatRush[H]) Take(ctx context.Context, s *Core) (*H, error) {
 		}
 		return nil
 	})
-	if errors.Is(err, ErrRaced) || apperr.Is(err, apperr.Full) {
-		// A retry, or the offering filled or closed a moment ago: say which.
-		mine, ferr := r.Fresh()
-		if ferr != nil || mine != nil {
-			return mine, ferr
-		}
-		return nil, seats.ErrFull
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,8 @@ package core
 import (
 	"context"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -54,6 +56,11 @@ type Core struct {
 	// UsesFiles); an upload no column names is unused.
 	fileUses []fileUse
 	instance string
+	// grants queues grant requests per pool (see coalesce.go).
+	grants sync.Map
+	// GrantStats counts coalesced batches.
+	GrantStats GrantStats
+	grantHook  atomic.Pointer[func()]
 }
 
 // Deps are what New needs.

@@ -130,6 +130,69 @@ func Take(tx *gorm.DB, sp Spec, id int64, open Open) (Grant, error) {
 	return Grant{Status: sp.waitlisted(), WaitSeq: &c.WaitlistSeq, Position: c.WaitlistCount}, nil
 }
 
+// TakeMany grants up to n requests in pool id at once, in order, while open
+// holds: seats first, then places at the end of the waitlist. It returns
+// one Grant per request granted, the first len(grants) of the n; the rest
+// are FULL (or the pool is no longer open: the caller re-reads to say
+// which). One locking read and one UPDATE serve all n, so a rush of n
+// pays for the pool's row lock once (see core.SeatRush). The UPDATE is
+// conditional on the counters it read, so it cannot oversell even where
+// the read were not locking.
+func TakeMany(tx *gorm.DB, sp Spec, id int64, open Open, n int) ([]Grant, error) {
+	cond := ""
+	if open.SQL != "" {
+		cond = " AND (" + open.SQL + ")"
+	}
+	args := append([]any{id}, open.Args...)
+	var p []struct {
+		Capacity, WaitlistLimit, ConfirmedCount, WaitlistCount int
+		WaitlistSeq                                            int64
+	}
+	err := tx.Raw("SELECT capacity, waitlist_limit, confirmed_count, waitlist_count, waitlist_seq FROM "+sp.Pools+
+		" WHERE id = ?"+cond+forUpdate(tx), args...).Scan(&p).Error
+	if err != nil || len(p) == 0 {
+		return nil, err // not open: nothing granted
+	}
+	c := p[0]
+	seatsN := max(0, min(n, c.Capacity-c.ConfirmedCount))
+	waitN := max(0, min(n-seatsN, c.WaitlistLimit-c.WaitlistCount))
+	if seatsN+waitN == 0 {
+		return nil, nil
+	}
+	res := tx.Exec("UPDATE "+sp.Pools+" SET confirmed_count = confirmed_count + ?, waitlist_count = waitlist_count + ?, "+
+		"waitlist_seq = waitlist_seq + ? WHERE id = ? AND confirmed_count = ? AND waitlist_count = ? AND waitlist_seq = ?"+cond,
+		append([]any{seatsN, waitN, waitN, id, c.ConfirmedCount, c.WaitlistCount, c.WaitlistSeq}, open.Args...)...)
+	if res.Error != nil {
+		return nil, res.Error
+	}
+	if res.RowsAffected != 1 {
+		return nil, fmt.Errorf("seats: pool %s %d moved under its lock", sp.Pools, id)
+	}
+	grants := make([]Grant, 0, seatsN+waitN)
+	for i := 0; i < seatsN; i++ {
+		grants = append(grants, Grant{Status: sp.confirmed()})
+	}
+	for i := 1; i <= waitN; i++ {
+		seq := c.WaitlistSeq + int64(i)
+		grants = append(grants, Grant{Status: sp.waitlisted(), WaitSeq: &seq, Position: c.WaitlistCount + i})
+	}
+	return grants, nil
+}
+
+// Holding lists which of members hold an active place in pool id (for a
+// batch of grants to answer a retry with the hold it has). It does not
+// lock: a hold made after it meets the holds' unique key.
+func Holding(tx *gorm.DB, sp Spec, id int64, members []int64) (map[int64]bool, error) {
+	var ids []int64
+	err := tx.Raw("SELECT member_id FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND member_id IN ? AND active = ?",
+		id, members, true).Scan(&ids).Error
+	out := make(map[int64]bool, len(ids))
+	for _, m := range ids {
+		out[m] = true
+	}
+	return out, err
+}
+
 // Admit gives pool id one more seat while one is free, and never a place on
 // the waitlist: for modules where an admin, not the member, picks who gets a
 // seat (matchmaking's ADMIN review). The caller has locked the pool and moves

@@ -1,0 +1,213 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"gorm.io/gorm"
+
+	"unionhall/internal/seats"
+	"unionhall/internal/store"
+)
+
+// Coalesced grants. Under a rush every grant on one pool waits for the
+// pool's row lock, so the pool's throughput is the inverse of how long each
+// transaction holds it. Requests for a pool that arrive on this instance
+// while a grant transaction for it is in flight wait for it to end and then
+// go together in the next one: one locking read, one UPDATE of the
+// counters (seats.TakeMany), the holds inserted, one commit; each request
+// gets its own outcome. A request that finds no transaction in flight runs
+// alone at once, exactly as before (seats.Take), so an idle server adds no
+// wait. A batch holds at most MaxGrantBatch requests; a busy pool's queue
+// is drained by a goroutine of its own, so no request waits for more than
+// the transactions ahead of it.
+//
+// Every rule holds as in a lone grant: the counters move only by a
+// conditional UPDATE under the pool's lock; the holds' unique key still
+// allows one active hold per member, and a member who already holds one,
+// or appears twice in a batch, is answered with it (a fresh read); a pool
+// that closed grants nothing; if the batch's transaction fails, every
+// request in it gets the error and nothing of it is written.
+
+// MaxGrantBatch bounds one coalesced transaction.
+const MaxGrantBatch = 64
+
+// grantQueue is one pool's requests waiting for the transaction in flight.
+type grantQueue struct {
+	mu      sync.Mutex
+	running bool
+	waiting []*grantReq
+}
+
+// grantReq is one request in a queue. insert stores its hold in tx; alone
+// runs it by itself (the lone path); done receives its outcome.
+type grantReq struct {
+	member int64
+	hold   func(seats.Grant) any
+	insert func(tx *gorm.DB, hold any) error
+	alone  func(ctx context.Context) (any, error)
+	done   chan grantOutcome
+}
+
+type grantOutcome struct {
+	hold any   // nil with err == nil: ask the fresh read (full, closed, or a retry)
+	err  error // the transaction's error
+}
+
+// GrantStats counts coalesced grants, for the benchmarks' batch sizes.
+type GrantStats struct{ Batches, Requests atomic.Int64 }
+
+// errFallBack: a hold's insert met the unique key despite the check (a
+// hold written outside the pool's lock); the batch is undone and each
+// request runs alone.
+var errFallBack = errors.New("a batch hold raced")
+
+func (s *Core) grantQueue(key string) *grantQueue {
+	if q, ok := s.grants.Load(key); ok {
+		return q.(*grantQueue)
+	}
+	q, _ := s.grants.LoadOrStore(key, &grantQueue{})
+	return q.(*grantQueue)
+}
+
+// coalesce runs req on pool (sp, id) with the requests that join it.
+func (s *Core) coalesce(ctx context.Context, sp seats.Spec, id int64, open seats.Open, req *grantReq) grantOutcome {
+	q := s.grantQueue(sp.Pools + ":" + strconv.FormatInt(id, 10))
+	q.mu.Lock()
+	if !q.running {
+		q.running = true
+		q.mu.Unlock()
+		if hook := s.grantHook.Load(); hook != nil {
+			(*hook)()
+		}
+		h, err := req.alone(ctx)         // alone: no added wait
+		go s.drain(ctx, q, sp, id, open) // those who came meanwhile; this request answers now
+		return grantOutcome{hold: h, err: err}
+	}
+	q.waiting = append(q.waiting, req)
+	q.mu.Unlock()
+	select {
+	case out := <-req.done:
+		return out
+	case <-ctx.Done():
+		q.mu.Lock()
+		for i, r := range q.waiting {
+			if r == req { // not taken into a batch yet: leave
+				q.waiting = append(q.waiting[:i], q.waiting[i+1:]...)
+				q.mu.Unlock()
+				return grantOutcome{err: ctx.Err()}
+			}
+		}
+		q.mu.Unlock()
+		return <-req.done // its batch is running: its outcome comes
+	}
+}
+
+// drain runs the queue's waiting requests in batches until it is empty,
+// then marks the pool idle. It runs on a goroutine of its own, on a context
+// of its own (a batch belongs to all its requests).
+func (s *Core) drain(ctx context.Context, q *grantQueue, sp seats.Spec, id int64, open seats.Open) {
+	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	for {
+		q.mu.Lock()
+		n := min(len(q.waiting), MaxGrantBatch)
+		if n == 0 {
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
+		batch := append([]*grantReq(nil), q.waiting[:n]...)
+		q.waiting = q.waiting[n:]
+		q.mu.Unlock()
+		s.runBatch(bctx, batch, sp, id, open)
+	}
+}
+
+// runBatch grants batch in one transaction and answers every request.
+func (s *Core) runBatch(ctx context.Context, batch []*grantReq, sp seats.Spec, id int64, open seats.Open) {
+	if len(batch) == 1 {
+		h, err := batch[0].alone(ctx)
+		batch[0].done <- grantOutcome{hold: h, err: err}
+		return
+	}
+	s.GrantStats.Batches.Add(1)
+	s.GrantStats.Requests.Add(int64(len(batch)))
+	holds := make([]any, len(batch))
+	err := s.Tx(ctx, func(tx *gorm.DB) error {
+		clear(holds) // a deadlock retry starts over
+		members := make([]int64, len(batch))
+		for i, r := range batch {
+			members[i] = r.member
+		}
+		// Who holds already is read before the pool is locked (a hold made
+		// in between meets the unique key, and the batch falls back).
+		var takers []int
+		held, err := seats.Holding(tx, sp, id, members)
+		if err != nil {
+			return err
+		}
+		seen := make(map[int64]bool, len(batch))
+		for i, r := range batch {
+			if held[r.member] || seen[r.member] {
+				continue // a retry, or twice in the batch: the fresh read answers with the hold
+			}
+			seen[r.member] = true
+			takers = append(takers, i)
+		}
+		if len(takers) == 0 {
+			return nil
+		}
+		grants, err := seats.TakeMany(tx, sp, id, open, len(takers))
+		if err != nil {
+			return err
+		}
+		for k, g := range grants {
+			i := takers[k]
+			h := batch[i].hold(g)
+			if err := batch[i].insert(tx, h); err != nil {
+				if store.IsDuplicate(err) {
+					return errFallBack
+				}
+				return err
+			}
+			holds[i] = h
+		}
+		return nil
+	})
+	for i, r := range batch {
+		switch {
+		case errors.Is(err, errFallBack):
+			h, err := r.alone(ctx)
+			r.done <- grantOutcome{hold: h, err: err}
+		case err != nil:
+			r.done <- grantOutcome{err: err}
+		default:
+			r.done <- grantOutcome{hold: holds[i]}
+		}
+	}
+}
+
+// SetGrantHook makes every lone grant call f first (nil: none). Tests use
+// it to hold a grant in flight while others queue behind it, so a batch's
+// members and order are known.
+func (s *Core) SetGrantHook(f func()) {
+	if f == nil {
+		s.grantHook.Store(nil)
+		return
+	}
+	s.grantHook.Store(&f)
+}
+
+// GrantQueueLen is how many requests wait behind the grant in flight on
+// pool (pools, id), for tests.
+func (s *Core) GrantQueueLen(pools string, id int64) int {
+	q := s.grantQueue(pools + ":" + strconv.FormatInt(id, 10))
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.waiting)
+}
