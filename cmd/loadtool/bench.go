@@ -24,23 +24,26 @@ type attempt struct {
 
 // result is one phase (graphql or sql).
 type result struct {
-	Mode        string           `json:"mode"`
-	ClassID     int64            `json:"class_id"`
-	Requests    int              `json:"requests"`
-	WallSeconds float64          `json:"wall_s"`
-	Throughput  float64          `json:"rps"`
-	P50ms       float64          `json:"p50_ms"`
-	P90ms       float64          `json:"p90_ms"`
-	P99ms       float64          `json:"p99_ms"`
-	Maxms       float64          `json:"max_ms"`
-	Meanms      float64          `json:"mean_ms"`
-	Outcomes    map[string]int   `json:"outcomes"`
-	Errors      []string         `json:"error_samples,omitempty"`
-	Verify      verification     `json:"verify"`
-	CPU         cpuUse           `json:"cpu"`
-	DBStatus    map[string]int64 `json:"db_status_delta"`
-	RSSStartMB  float64          `json:"server_rss_start_mb,omitempty"`
-	RSSPeakMB   float64          `json:"server_rss_peak_mb,omitempty"`
+	Mode        string         `json:"mode"`
+	ClassID     int64          `json:"class_id"`
+	Requests    int            `json:"requests"`
+	WallSeconds float64        `json:"wall_s"`
+	Throughput  float64        `json:"rps"`
+	P50ms       float64        `json:"p50_ms"`
+	P90ms       float64        `json:"p90_ms"`
+	P99ms       float64        `json:"p99_ms"`
+	Maxms       float64        `json:"max_ms"`
+	Meanms      float64        `json:"mean_ms"`
+	Outcomes    map[string]int `json:"outcomes"`
+	Errors      []string       `json:"error_samples,omitempty"`
+	// Failed counts requests that got no clean answer (transport errors,
+	// HTTP errors, INTERNAL): a side with any has no ratio (see ratioOf).
+	Failed     int              `json:"failed"`
+	Verify     verification     `json:"verify"`
+	CPU        cpuUse           `json:"cpu"`
+	DBStatus   map[string]int64 `json:"db_status_delta"`
+	RSSStartMB float64          `json:"server_rss_start_mb,omitempty"`
+	RSSPeakMB  float64          `json:"server_rss_peak_mb,omitempty"`
 }
 
 type verification struct {
@@ -89,6 +92,9 @@ func summarise(mode string, atts []attempt, wall time.Duration) *result {
 		lat[i] = a.latency
 		sum += a.latency
 		r.Outcomes[a.outcome]++
+		if a.detail != "" {
+			r.Failed++
+		}
 		if a.detail != "" && !seen[a.outcome] && len(r.Errors) < 8 {
 			seen[a.outcome] = true
 			r.Errors = append(r.Errors, a.outcome+": "+a.detail)
@@ -236,4 +242,16 @@ func sqlAttempt(start time.Time, status string, err error) attempt {
 		a.outcome, a.detail = "OTHER", err.Error()
 	}
 	return a
+}
+
+// ratioOf is a's throughput over b's, or an error when either side had
+// failed requests or answered nothing: a ratio over errors (a baseline
+// answering 404 to everything, say) measures nothing.
+func ratioOf(a, b *result) (float64, error) {
+	for _, r := range []*result{a, b} {
+		if r.Failed > 0 || r.Throughput <= 0 {
+			return 0, fmt.Errorf("no ratio: the %s side had %d failed of %d requests (%v)", r.Mode, r.Failed, r.Requests, r.Errors)
+		}
+	}
+	return a.Throughput / b.Throughput, nil
 }

@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
@@ -133,7 +136,11 @@ func runFeed(cfg config) error {
 			}
 			*side.res = res
 		}
-		round.Ratio = round.GraphQL.Throughput / round.SQL.Throughput
+		ratio, err := ratioOf(round.GraphQL, round.SQL)
+		if err != nil {
+			return fmt.Errorf("round %d: %w", r+1, err)
+		}
+		round.Ratio = ratio
 		round.GraphQLStmts = float64(round.GraphQL.DBStatus["Questions"]) / float64(round.GraphQL.Requests)
 		round.SQLStmts = float64(round.SQL.DBStatus["Questions"]) / float64(round.SQL.Requests)
 		log.Printf("round %d: graphql %.0f req/s, sql %.0f req/s, ratio %.2f; statements/req %.2f vs %.2f", r+1,
@@ -247,23 +254,40 @@ func startBaseline(cfg config) (func(), error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := strings.TrimPrefix(strings.TrimPrefix(cfg.baselineURL, "http://"), "https://")
-	cmd := exec.Command(exe, "-serve-feed-baseline", addr, "-dsn", cfg.dsn, "-sql-max-open", fmt.Sprint(cfg.sqlMaxOpen))
+	u, err := url.Parse(cfg.baselineURL)
+	if err != nil || u.Host == "" {
+		return nil, fmt.Errorf("-baseline-url %q: want http://host:port", cfg.baselineURL)
+	}
+	// The child answers /healthz with its own pid, so a different server
+	// already on that port (which would answer 404 to /feed) is not taken
+	// for the baseline.
+	cmd := exec.Command(exe, "-serve-feed-baseline", u.Host, "-dsn", cfg.dsn, "-sql-max-open", fmt.Sprint(cfg.sqlMaxOpen))
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	stop := func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	stop := func() { _ = cmd.Process.Kill(); <-exited }
+	want := strconv.Itoa(cmd.Process.Pid)
 	for i := 0; i < 100; i++ {
-		if resp, err := http.Get(cfg.baselineURL + "/healthz"); err == nil {
+		select {
+		case err := <-exited:
+			return nil, fmt.Errorf("the baseline server exited: %v", err)
+		default:
+		}
+		if resp, err := http.Get(strings.TrimRight(cfg.baselineURL, "/") + "/healthz"); err == nil {
+			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			log.Printf("baseline server pid %d on %s", cmd.Process.Pid, cfg.baselineURL)
-			return stop, nil
+			if strings.TrimSpace(string(body)) == want {
+				log.Printf("baseline server pid %d on %s", cmd.Process.Pid, cfg.baselineURL)
+				return stop, nil
+			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	stop()
-	return nil, errors.New("the baseline server did not start")
+	return nil, fmt.Errorf("no baseline of ours answers on %s (another server on that port?)", cfg.baselineURL)
 }
 
 // serveFeedBaseline is the plain handler: it verifies the same JWT with
@@ -289,7 +313,7 @@ func serveFeedBaseline(addr, dsn string, maxOpen int) error {
 		return err
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, os.Getpid()) })
 	mux.HandleFunc("POST /feed", func(w http.ResponseWriter, r *http.Request) {
 		var req struct {
 			Variables struct{ After *string } `json:"variables"`

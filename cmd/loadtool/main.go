@@ -202,8 +202,9 @@ func run(cfg config, doGQL, doSQL bool) error {
 		}
 		rep.SQL = res
 	}
-	if rep.GraphQL != nil && rep.SQL != nil && rep.SQL.Throughput > 0 {
-		rep.Ratio = rep.GraphQL.Throughput / rep.SQL.Throughput
+	var noRatio error // reported after the table, which shows the errors
+	if rep.GraphQL != nil && rep.SQL != nil {
+		rep.Ratio, noRatio = ratioOf(rep.GraphQL, rep.SQL)
 	}
 	if rss != nil {
 		peak, hwm := rss.overall()
@@ -215,7 +216,7 @@ func run(cfg config, doGQL, doSQL bool) error {
 	if (rep.GraphQL != nil && rep.GraphQL.Verify.Oversold > 0) || (rep.SQL != nil && rep.SQL.Verify.Oversold > 0) {
 		return fmt.Errorf("OVERSOLD")
 	}
-	return nil
+	return noRatio
 }
 
 func jsonConfig(c config) map[string]any {
