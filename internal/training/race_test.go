@@ -64,16 +64,25 @@ func tally(outs []outcome) (map[string]int, []int) {
 	return n, positions
 }
 
-// 2,000 distinct members (400 on SQLite) race for 50 seats and 100
-// waitlist places.
+// 2,000 distinct members (400 on SQLite) race through two instances for
+// 50 seats and 100 waitlist places, with coalesced grants on (each
+// instance batches the requests that meet on it).
 func TestBookingRushNeverOversells(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		s := testutil.NewServer(t, d)
+		s2 := testutil.NewServerOn(t, s.DB)
 		admin := s.LoginAdmin("donghua_admin").Access
 		id := s.PublishedClass(admin, testutil.ClassInput(50, 100, nil))
+		s2.Clock.Set(s.Clock.Now())
 		tokens := s.Members(testutil.RushSize(d, 2000), "courier")
-		n, positions := tally(rush(t, []*testutil.Server{s}, tokens, id))
+		n, positions := tally(rush(t, []*testutil.Server{s, s2}, tokens, id))
+		for _, srv := range []*testutil.Server{s, s2} {
+			st := &srv.App.Core.GrantStats
+			if b := st.Batches.Load(); b > 0 {
+				t.Logf("%s: %d batches, %.1f requests each", d, b, float64(st.Requests.Load())/float64(b))
+			}
+		}
 		want := map[string]int{"CONFIRMED": 50, "WAITLISTED": 100, "FULL": len(tokens) - 150}
 		if diff := cmp.Diff(want, n); diff != "" {
 			t.Fatalf("outcomes (-want +got):\n%s", diff)
