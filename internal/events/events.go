@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -159,7 +160,7 @@ func (s *Service) UpdateEvent(ctx context.Context, id int64, version int, in Eve
 		if err != nil {
 			return err
 		}
-		s.posts.Forget(p.ID)
+		s.postChanged(p.ID)
 		if targets != nil {
 			if err := tx.Where("post_id = ?", p.ID).Delete(&models.EventTarget{}).Error; err != nil {
 				return err
@@ -425,7 +426,7 @@ func (s *Service) moveEvent(ctx context.Context, id int64, to models.OfferingSta
 		if err := syncTargets(tx, &p); err != nil {
 			return err
 		}
-		s.posts.Forget(id)
+		s.postChanged(id)
 		return tx.Take(&p, id).Error
 	})
 	if err != nil {
@@ -487,7 +488,7 @@ func (s *Service) CancelEventSignUps(ctx context.Context, id int64, reason strin
 		if err := s.Audit(ctx, tx, sc.Admin.ID, "EVENT_SIGNUPS_CANCEL", "event_post", &p.ID, &p.UnionID, reason); err != nil {
 			return err
 		}
-		s.posts.Forget(id)
+		s.postChanged(id)
 		return tx.Take(&p, id).Error
 	})
 	if err != nil {
@@ -570,16 +571,44 @@ func (s *Service) memberFeed(ctx context.Context, chain []int64, category *model
 	if len(chain) == 0 {
 		return page.Page[*models.EventPost]{}, nil
 	}
-	sql, args := FeedSQL(s.DB().Dialect == store.MySQL, chain, category, pa.HasKey, pa.Key.K, pa.Key.I, pa.Size+1, s.Clock().Now())
-	var rows []*models.EventPost
-	if err := s.Q(ctx).Raw(sql, args...).Scan(&rows).Error; err != nil {
-		return page.Page[*models.EventPost]{}, err
+	// Every member on one chain sees the same page at one moment, so the
+	// page is read once a second per chain, filter and cursor on this
+	// instance, and shared; what is the member's own (their sign-ups) is
+	// read per request by the resolvers. "Now" is taken to the second, so
+	// a page and its cache key agree on which posts have come out.
+	now := s.Clock().Now().Truncate(time.Second)
+	key := feedPageKey(chain, category, pa, now)
+	shared, ok := s.feedPages.Get(key)
+	if !ok {
+		sql, args := FeedSQL(s.DB().Dialect == store.MySQL, chain, category, pa.HasKey, pa.Key.K, pa.Key.I, pa.Size+1, now)
+		if err := s.Q(ctx).Raw(sql, args...).Scan(&shared).Error; err != nil {
+			return page.Page[*models.EventPost]{}, err
+		}
+		s.feedPages.Add(key, shared)
 	}
-	for _, p := range rows {
+	rows := make([]*models.EventPost, len(shared))
+	for i := range shared {
+		p := shared[i] // a copy: the views and the summary mark are this request's
 		p.Summary = true
+		rows[i] = &p
 	}
 	s.withViews(rows...)
 	return page.Trim(rows, pa.Size), nil
+}
+
+// feedPageKey names one feed page: the chain, the filter, the cursor, the
+// size and the second.
+func feedPageKey(chain []int64, category *models.EventCategory, pa page.Args[feedKey], now time.Time) string {
+	var b strings.Builder
+	for _, id := range chain {
+		b.WriteString(strconv.FormatInt(id, 10))
+		b.WriteByte(',')
+	}
+	if category != nil {
+		b.WriteString(string(*category))
+	}
+	fmt.Fprintf(&b, "|%t|%d|%d|%d|%d", pa.HasKey, pa.Key.K, pa.Key.I, pa.Size, now.Unix())
+	return b.String()
 }
 
 // feedColumns are a post's columns but its body: a feed page lists

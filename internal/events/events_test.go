@@ -2,10 +2,13 @@ package events_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"unionhall/internal/store"
 	"unionhall/internal/testutil"
@@ -361,6 +364,49 @@ func TestFeedStatementCount(t *testing.T) {
 		n := s.DB.Statements() - before
 		if len(admin.Events.Edges) != 40 || len(admin.Events.Edges[0].Node.TargetUnions) == 0 || n > 10 {
 			t.Fatalf("admin list of %d posts took %d statements", len(admin.Events.Edges), n)
+		}
+	})
+}
+
+// One feed page is read once a second per union chain on an instance and
+// shared: a second member of the chain costs no feed statement. An edit on
+// this instance shows at once; another instance shows it within a second.
+func TestFeedPageIsSharedPerChain(t *testing.T) {
+	t.Parallel()
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s := testutil.NewServer(t, d)
+		s2 := testutil.NewServerOn(t, s.DB)
+		s2.Clock.Set(s.Clock.Now())
+		admin := s.LoginAdmin("courier_admin").Access
+		first := s.PublishedEvent(admin, testutil.EventInput("第一场", nil))
+		m := s.Members(2, "courier")
+		ids := func(p feedPage) []string {
+			var out []string
+			for _, e := range p.Events.Edges {
+				out = append(out, e.Node.ID)
+			}
+			return out
+		}
+		before := s.DB.Statements()
+		a := feed(t, s, m[0].Access, 5, nil, "")
+		cold := s.DB.Statements() - before
+		before = s.DB.Statements()
+		b := feed(t, s, m[1].Access, 5, nil, "")
+		warm := s.DB.Statements() - before
+		if diff := cmp.Diff(ids(a), ids(b)); diff != "" {
+			t.Fatalf("two members of one chain (-first +second):\n%s", diff)
+		}
+		if warm >= cold {
+			t.Fatalf("statements: %d for the first reader, %d for the second; want fewer (the page shared)", cold, warm)
+		}
+		feed(t, s2, m[1].Access, 5, nil, "") // s2 has the page now too
+		second := s.PublishedEvent(admin, testutil.EventInput("第二场", nil))
+		if got := ids(feed(t, s, m[0].Access, 5, nil, "")); !slices.Contains(got, second) || !slices.Contains(got, first) {
+			t.Fatalf("after publishing on this instance the feed is %v, want %s and %s in it", got, second, first)
+		}
+		s2.Clock.Set(s2.Clock.Now().Add(time.Second))
+		if got := ids(feed(t, s2, m[1].Access, 5, nil, "")); !slices.Contains(got, second) {
+			t.Fatalf("another instance a second later shows %v, want %s in it", got, second)
 		}
 	})
 }
