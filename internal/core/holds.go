@@ -24,6 +24,8 @@ type SeatRush[H any] struct {
 	PoolID int64
 	// Member is who asks (one active hold per member per pool).
 	Member int64
+	// Full is the refusal when nothing is left (nil: seats.ErrFull).
+	Full error
 	// open is the offering's own "open now" condition, checked by the seat
 	// UPDATE itself.
 	Open seats.Open
@@ -72,6 +74,9 @@ func (r SeatRush[H]) Take(ctx context.Context, s *Core) (*H, error) {
 	mine, ferr := r.Fresh()
 	if ferr != nil || mine != nil {
 		return mine, ferr
+	}
+	if r.Full != nil {
+		return nil, r.Full
 	}
 	return nil, seats.ErrFull
 }

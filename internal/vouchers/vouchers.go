@@ -241,6 +241,11 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 			return nil, err
 		}
 	}
+	if b.PerMemberLimit == 1 && b.ExclusiveGroup == nil {
+		// One per member, nothing either-or: a claim is a seat like a
+		// booking, and goes through the shared rush, coalesced under load.
+		return s.rushClaim(ctx, viewer, b, reqID, now)
+	}
 	seq := held + 1
 	err = s.Tx(ctx, func(tx *gorm.DB) error {
 		if _, err := seats.Take(tx, voucherSeats, b.ID, seats.Open{
@@ -295,6 +300,43 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 		return nil, err
 	}
 	return &v, nil
+}
+
+// rushClaim claims one voucher of b, a batch of one per member with no
+// either-or group, through core.SeatRush: the stock is the pool's seats,
+// the unique key (batch, member, seq 1) the one-per-member rule.
+func (s *Service) rushClaim(ctx context.Context, viewer *core.Viewer, b *models.VoucherBatch, reqID *string, now time.Time) (*models.Voucher, error) {
+	memberID := viewer.Member.ID
+	return core.SeatRush[models.Voucher]{
+		Spec: voucherSeats, PoolID: b.ID, Member: memberID, Full: errStockOut,
+		Open: seats.Open{
+			SQL:  "status = ? AND claim_opens_at <= ? AND claim_closes_at > ?",
+			Args: []any{models.OfferingPublished, now, now},
+		},
+		Cached: func() error { return nil }, // checked by the caller
+		Fresh: func() (*models.Voucher, error) {
+			var v models.Voucher
+			if reqID != nil {
+				if err := s.Q(ctx).Where("member_id = ? AND request_id = ?", memberID, *reqID).Take(&v).Error; err == nil {
+					return &v, nil // this very request, answered before
+				}
+			}
+			if _, _, err := s.claimChecks(ctx, viewer, b.ID, reqID, now, &v); err != nil || v.ID != 0 {
+				if v.ID != 0 {
+					return &v, nil
+				}
+				return nil, err
+			}
+			return nil, nil
+		},
+		Hold: func(seats.Grant) *models.Voucher {
+			from, until := b.ValidityFor(now)
+			active := true
+			return &models.Voucher{BatchID: b.ID, MemberID: memberID, ClaimSeq: 1, RequestID: reqID,
+				Code: core.NewCode(20), Status: models.VoucherClaimed, Active: &active, ValidFrom: from, ValidUntil: until,
+				CreatedAt: now, UpdatedAt: now}
+		},
+	}.Take(ctx, s.Core)
 }
 
 // errRefusedFast sends a claim from the fast path to claimChecks.
