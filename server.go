@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -177,7 +178,7 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, stdout io.W
 	return nil
 }
 
-// serveMetrics gives /metrics a listener of its own (METRICS_ADDR): the
+// serveMetrics gives /metrics and /debug/pprof a listener of its own (METRICS_ADDR): the
 // numbers (operations, pools, Go internals) are for the operators' scraper,
 // not the internet. Prod's loopback default, if taken (two instances on
 // one host), is given up with a warning rather than refusing to serve.
@@ -195,7 +196,14 @@ func serveMetrics(cfg config.Config, a *app.App, log *slog.Logger) (*http.Server
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", a.Metrics)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 30 * time.Second}
+	// The profiler, for the engineer on call (curl -o cpu.out
+	// $METRICS_ADDR/debug/pprof/profile?seconds=20): only on this listener,
+	// never on the API port.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, WriteTimeout: 60 * time.Second}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("metrics listener stopped", "error", err.Error())
