@@ -33,33 +33,7 @@ func TestFileLinksAreAbsolute(t *testing.T) {
 			t.Fatalf("proof link: %d, %d bytes", st, len(body))
 		}
 
-		admin := s.LoginAdmin("donghua_admin").Access
-		ev := publishedMatch(t, s, admin, matchInput("FIRST_COME", 5, 5, nil))
-		s.Clock.Set(testutil.Epoch.Add(time.Minute))
-		p := singles(t, s, 2, "courier") // a man, a woman
-		for _, m := range p {
-			s.MustOK(m.Access, signUpMatchQ, map[string]any{"e": ev.ID}, nil)
-		}
-		_, up := s.Upload(p[1].Access, "PHOTO", "me.png", testutil.ProofPNG)
-		photoID, _ := up["id"].(string)
-		s.MustOK(p[1].Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小李", "photoFileId": photoID}}, nil)
-		s.Clock.Set(testutil.At(2, "15:00"))
-		for i := range p {
-			p[i] = s.Reissue(p[i])
-			s.MustOK(p[i].Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": ev.Code}, nil)
-		}
-		var seen struct {
-			MatchEventParticipants []struct {
-				Profile struct {
-					PhotoURL *string `json:"photoUrl"`
-				}
-			}
-		}
-		s.MustOK(p[0].Access, `query($e: ID!) { matchEventParticipants(eventId: $e) { id profile { photoUrl } } }`, map[string]any{"e": ev.ID}, &seen)
-		if len(seen.MatchEventParticipants) != 1 || seen.MatchEventParticipants[0].Profile.PhotoURL == nil {
-			t.Fatalf("participants = %+v", seen)
-		}
-		photoURL := *seen.MatchEventParticipants[0].Profile.PhotoURL
+		_, photoURL := photoSeenByParticipant(t, s, "me.png")
 		if !strings.HasPrefix(photoURL, base+"/files/photo/") {
 			t.Fatalf("photo link %q", photoURL)
 		}
@@ -77,33 +51,7 @@ func TestPhotoLinksFromObjectStorage(t *testing.T) {
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
 		fake := testutil.NewFakeS3(t)
 		s := testutil.NewServer(t, d, fake.Use("photos/"))
-		admin := s.LoginAdmin("donghua_admin").Access
-		ev := publishedMatch(t, s, admin, matchInput("FIRST_COME", 5, 5, nil))
-		s.Clock.Set(testutil.Epoch.Add(time.Minute))
-		p := singles(t, s, 2, "courier") // a man, a woman
-		for _, m := range p {
-			s.MustOK(m.Access, signUpMatchQ, map[string]any{"e": ev.ID}, nil)
-		}
-		_, up := s.Upload(p[1].Access, "PHOTO", "我.png", testutil.ProofPNG)
-		photoID, _ := up["id"].(string)
-		s.MustOK(p[1].Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小李", "photoFileId": photoID}}, nil)
-		s.Clock.Set(testutil.At(2, "15:00"))
-		for i := range p {
-			p[i] = s.Reissue(p[i])
-			s.MustOK(p[i].Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": ev.Code}, nil)
-		}
-		var seen struct {
-			MatchEventParticipants []struct {
-				Profile struct {
-					PhotoURL *string `json:"photoUrl"`
-				}
-			}
-		}
-		s.MustOK(p[0].Access, `query($e: ID!) { matchEventParticipants(eventId: $e) { id profile { photoUrl } } }`, map[string]any{"e": ev.ID}, &seen)
-		if len(seen.MatchEventParticipants) != 1 || seen.MatchEventParticipants[0].Profile.PhotoURL == nil {
-			t.Fatalf("participants = %+v", seen)
-		}
-		link := *seen.MatchEventParticipants[0].Profile.PhotoURL
+		photoID, link := photoSeenByParticipant(t, s, "我.png")
 		if !strings.HasPrefix(link, fake.URL+"/"+fake.Bucket+"/photos/"+photoID+"?") {
 			t.Fatalf("photo link %q is not the store's", link)
 		}
@@ -117,4 +65,38 @@ func TestPhotoLinksFromObjectStorage(t *testing.T) {
 			t.Fatalf("a photo link after 11 minutes answered %d, want 403", status)
 		}
 	})
+}
+
+// photoSeenByParticipant has a woman upload a photo named name onto her
+// profile for a first-come event, both singles check in during it, and
+// returns the photo's id and the link the man is shown.
+func photoSeenByParticipant(t *testing.T, s *testutil.Server, name string) (string, string) {
+	t.Helper()
+	admin := s.LoginAdmin("donghua_admin").Access
+	ev := publishedMatch(t, s, admin, matchInput("FIRST_COME", 5, 5, nil))
+	s.Clock.Set(testutil.Epoch.Add(time.Minute))
+	p := singles(t, s, 2, "courier") // a man, a woman
+	for _, m := range p {
+		s.MustOK(m.Access, signUpMatchQ, map[string]any{"e": ev.ID}, nil)
+	}
+	_, up := s.Upload(p[1].Access, "PHOTO", name, testutil.ProofPNG)
+	photoID, _ := up["id"].(string)
+	s.MustOK(p[1].Access, profileQ, map[string]any{"in": map[string]any{"nickname": "小李", "photoFileId": photoID}}, nil)
+	s.Clock.Set(testutil.At(2, "15:00"))
+	for i := range p {
+		p[i] = s.Reissue(p[i])
+		s.MustOK(p[i].Access, checkInMatchQ, map[string]any{"e": ev.ID, "code": ev.Code}, nil)
+	}
+	var seen struct {
+		MatchEventParticipants []struct {
+			Profile struct {
+				PhotoURL *string `json:"photoUrl"`
+			}
+		}
+	}
+	s.MustOK(p[0].Access, `query($e: ID!) { matchEventParticipants(eventId: $e) { id profile { photoUrl } } }`, map[string]any{"e": ev.ID}, &seen)
+	if len(seen.MatchEventParticipants) != 1 || seen.MatchEventParticipants[0].Profile.PhotoURL == nil {
+		t.Fatalf("participants = %+v", seen)
+	}
+	return photoID, *seen.MatchEventParticipants[0].Profile.PhotoURL
 }

@@ -118,6 +118,26 @@ func (q *queued) results() []booked {
 	return got
 }
 
+// classFor is a server with a published class of capacity and waitlist
+// places, an admin's token and n members.
+func classFor(t *testing.T, d store.Dialect, capacity, waitlist, n int) (*testutil.Server, string, string, []testutil.Tokens) {
+	t.Helper()
+	s := testutil.NewServer(t, d)
+	admin := s.LoginAdmin("donghua_admin").Access
+	id := s.PublishedClass(admin, testutil.ClassInput(capacity, waitlist, nil))
+	return s, admin, id, s.Members(n, "courier")
+}
+
+// queueAll holds m[0]'s booking in flight and queues the others behind it.
+func queueAll(t *testing.T, s *testutil.Server, id string, m []testutil.Tokens) *queued {
+	t.Helper()
+	q := holdFirstBooking(t, s, id, m[0])
+	for _, tok := range m[1:] {
+		q.send(tok, true)
+	}
+	return q
+}
+
 func shape(outs []booked) []booked {
 	out := make([]booked, len(outs))
 	for i, o := range outs {
@@ -131,14 +151,8 @@ func shape(outs []booked) []booked {
 func TestBatchCrossesCapacityInOrder(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
-		s := testutil.NewServer(t, d)
-		admin := s.LoginAdmin("donghua_admin").Access
-		id := s.PublishedClass(admin, testutil.ClassInput(3, 2, nil))
-		m := s.Members(6, "courier")
-		q := holdFirstBooking(t, s, id, m[0])
-		for _, tok := range m[1:] {
-			q.send(tok, true)
-		}
+		s, _, id, m := classFor(t, d, 3, 2, 6)
+		q := queueAll(t, s, id, m)
 		batches := s.App.Core.GrantStats.Batches.Load()
 		want := []booked{{Status: "CONFIRMED"}, {Status: "CONFIRMED"}, {Status: "CONFIRMED"},
 			{Status: "WAITLISTED", Position: 1}, {Status: "WAITLISTED", Position: 2}, {Code: "FULL"}}
@@ -157,10 +171,7 @@ func TestBatchCrossesCapacityInOrder(t *testing.T) {
 func TestBatchWithDuplicateAndRetry(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
-		s := testutil.NewServer(t, d)
-		admin := s.LoginAdmin("donghua_admin").Access
-		id := s.PublishedClass(admin, testutil.ClassInput(5, 0, nil))
-		m := s.Members(2, "courier")
+		s, _, id, m := classFor(t, d, 5, 0, 2)
 		q := holdFirstBooking(t, s, id, m[0])
 		q.send(m[1], true)
 		q.send(m[1], true) // the same phone, twice
@@ -186,10 +197,7 @@ func TestBatchWithDuplicateAndRetry(t *testing.T) {
 func TestBatchFailureWritesNothing(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
-		s := testutil.NewServer(t, d)
-		admin := s.LoginAdmin("donghua_admin").Access
-		id := s.PublishedClass(admin, testutil.ClassInput(5, 5, nil))
-		m := s.Members(4, "courier")
+		s, _, id, m := classFor(t, d, 5, 5, 4)
 		doomed := map[int64]bool{}
 		for _, tok := range m[2:] {
 			doomed[testutil.MustID(t, tok.ID)] = true
@@ -202,10 +210,7 @@ func TestBatchFailureWritesNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		q := holdFirstBooking(t, s, id, m[0])
-		for _, tok := range m[1:] {
-			q.send(tok, true)
-		}
+		q := queueAll(t, s, id, m)
 		want := []booked{{Status: "CONFIRMED"}, {Code: "INTERNAL"}, {Code: "INTERNAL"}, {Code: "INTERNAL"}}
 		if diff := cmp.Diff(want, shape(q.results())); diff != "" {
 			t.Fatalf("outcomes (-want +got):\n%s", diff)
@@ -222,14 +227,8 @@ func TestBatchFailureWritesNothing(t *testing.T) {
 func TestBatchOnAPoolClosedMeanwhile(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
-		s := testutil.NewServer(t, d)
-		admin := s.LoginAdmin("donghua_admin").Access
-		id := s.PublishedClass(admin, testutil.ClassInput(5, 5, nil))
-		m := s.Members(4, "courier")
-		q := holdFirstBooking(t, s, id, m[0])
-		for _, tok := range m[1:] {
-			q.send(tok, true)
-		}
+		s, admin, id, m := classFor(t, d, 5, 5, 4)
+		q := queueAll(t, s, id, m)
 		s.MustOK(admin, `mutation($id: ID!) { cancelTrainingClass(input: {id: $id, reason: "场地临时停用"}) { trainingClass { id } } }`,
 			map[string]any{"id": id}, nil)
 		got := q.results()
