@@ -76,7 +76,8 @@ func (s *Core) grantQueue(key string) *grantQueue {
 
 // coalesce runs req on pool (sp, id) with the requests that join it.
 func (s *Core) coalesce(ctx context.Context, sp seats.Spec, id int64, open seats.Open, req *grantReq) grantOutcome {
-	q := s.grantQueue(sp.Pools + ":" + strconv.FormatInt(id, 10))
+	key := sp.Pools + ":" + strconv.FormatInt(id, 10)
+	q := s.grantQueue(key)
 	q.mu.Lock()
 	if !q.running {
 		q.running = true
@@ -85,7 +86,7 @@ func (s *Core) coalesce(ctx context.Context, sp seats.Spec, id int64, open seats
 			(*hook)()
 		}
 		h, err := req.alone(ctx)         // alone: no added wait
-		go s.drain(ctx, q, sp, id, open) // those who came meanwhile; this request answers now
+		go s.drain(ctx, key, q, sp, id, open) // those who came meanwhile; this request answers now
 		return grantOutcome{hold: h, err: err}
 	}
 	q.waiting = append(q.waiting, req)
@@ -110,7 +111,7 @@ func (s *Core) coalesce(ctx context.Context, sp seats.Spec, id int64, open seats
 // drain runs the queue's waiting requests in batches until it is empty,
 // then marks the pool idle. It runs on a goroutine of its own, on a context
 // of its own (a batch belongs to all its requests).
-func (s *Core) drain(ctx context.Context, q *grantQueue, sp seats.Spec, id int64, open seats.Open) {
+func (s *Core) drain(ctx context.Context, key string, q *grantQueue, sp seats.Spec, id int64, open seats.Open) {
 	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
 	for {
@@ -119,6 +120,10 @@ func (s *Core) drain(ctx context.Context, q *grantQueue, sp seats.Spec, id int64
 		if n == 0 {
 			q.running = false
 			q.mu.Unlock()
+			// An idle pool's queue goes, so the map holds only pools in a
+			// rush. A request that already holds q still works: at worst
+			// two transactions of this instance queue on the pool's lock.
+			s.grants.CompareAndDelete(key, q)
 			return
 		}
 		batch := append([]*grantReq(nil), q.waiting[:n]...)
@@ -206,7 +211,11 @@ func (s *Core) SetGrantHook(f func()) {
 // GrantQueueLen is how many requests wait behind the grant in flight on
 // pool (pools, id), for tests.
 func (s *Core) GrantQueueLen(pools string, id int64) int {
-	q := s.grantQueue(pools + ":" + strconv.FormatInt(id, 10))
+	v, ok := s.grants.Load(pools + ":" + strconv.FormatInt(id, 10))
+	if !ok {
+		return 0
+	}
+	q := v.(*grantQueue)
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return len(q.waiting)
