@@ -85,7 +85,7 @@ func (s *Core) coalesce(ctx context.Context, sp seats.Spec, id int64, open seats
 		if hook := s.grantHook.Load(); hook != nil {
 			(*hook)()
 		}
-		h, err := req.alone(ctx)         // alone: no added wait
+		h, err := req.alone(ctx)              // alone: no added wait
 		go s.drain(ctx, key, q, sp, id, open) // those who came meanwhile; this request answers now
 		return grantOutcome{hold: h, err: err}
 	}
