@@ -8,6 +8,7 @@ package core
 import (
 	"context"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -114,14 +115,33 @@ func (s *Core) Sealer() *pii.Sealer { return s.sealer }
 // as a deadlock victim was rolled back whole, so it runs again (fn must not
 // keep state across tries).
 func (s *Core) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	wait := 2 * time.Millisecond
 	for try := 1; ; try++ {
 		err := s.db.WithContext(ctx).Transaction(fn)
-		if err == nil || try == 4 || !store.IsRetryable(err) || ctx.Err() != nil {
+		if err == nil || try == maxTxTries || !store.IsRetryable(err) || ctx.Err() != nil {
 			return err
 		}
-		time.Sleep(time.Duration(try*try) * time.Millisecond)
+		// Jittered exponential backoff: transactions that collided do not
+		// collide again in step, and a retry never outlives the request.
+		d := wait/2 + time.Duration(rand.Int64N(int64(wait)))
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < d {
+			return err
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+		wait = min(2*wait, 250*time.Millisecond)
 	}
 }
+
+// maxTxTries bounds a transaction's retries after deadlocks (and, on
+// Galera, certification conflicts, which it reports as deadlocks): about a
+// second of backoff in all.
+const maxTxTries = 8
 
 // PublicURL is the link to path (which starts with "/") as clients must
 // use it: absolute under the configured base, relative without one.
