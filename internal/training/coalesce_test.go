@@ -1,7 +1,11 @@
 package training_test
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -239,6 +243,54 @@ func TestBatchOnAPoolClosedMeanwhile(t *testing.T) {
 		}
 		if n := s.Count("training_bookings", "class_id = ?", id); n != 0 {
 			t.Fatalf("%d bookings on a cancelled class", n)
+		}
+		assertSeatInvariants(t, s, id)
+	})
+}
+
+// A phone that gives up while its booking waits in the queue (the request
+// is cancelled): it leaves the queue and books nothing, and the others in
+// the queue are unaffected.
+func TestQueuedBookingAbandoned(t *testing.T) {
+	t.Parallel()
+	testutil.Each(t, func(t *testing.T, d store.Dialect) {
+		s, _, id, m := classFor(t, d, 5, 0, 3)
+		q := holdFirstBooking(t, s, id, m[0])
+		q.send(m[1], true)
+		ctx, cancel := context.WithCancel(context.Background())
+		body, _ := json.Marshal(map[string]any{"query": testutil.BookQ, "variables": map[string]any{"id": id}})
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/graphql", bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+m[2].Access)
+		gone := make(chan error, 1)
+		go func() {
+			resp, err := s.HTTP.Do(req)
+			if err == nil {
+				resp.Body.Close()
+			}
+			gone <- err
+		}()
+		classID := testutil.MustID(t, id)
+		for deadline := time.Now().Add(10 * time.Second); s.App.Core.GrantQueueLen("training_classes", classID) < 2; {
+			if time.Now().After(deadline) {
+				t.Fatal("the third booking never queued")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+		<-gone
+		for deadline := time.Now().Add(10 * time.Second); s.App.Core.GrantQueueLen("training_classes", classID) != 1; {
+			if time.Now().After(deadline) {
+				t.Fatal("the abandoned booking stayed in the queue")
+			}
+			time.Sleep(time.Millisecond)
+		}
+		want := []booked{{Status: "CONFIRMED"}, {Status: "CONFIRMED"}}
+		if diff := cmp.Diff(want, shape(q.results())); diff != "" {
+			t.Fatalf("the others (-want +got):\n%s", diff)
+		}
+		if n := s.Count("training_bookings", "class_id = ? AND member_id = ?", id, m[2].ID); n != 0 {
+			t.Fatalf("the abandoned request booked %d", n)
 		}
 		assertSeatInvariants(t, s, id)
 	})
