@@ -71,7 +71,7 @@ func main() {
 	flag.IntVar(&cfg.feedMembers, "feed-members", 1_500_000, "feed: members to seed")
 	flag.IntVar(&cfg.feedPosts, "feed-posts", 200_000, "feed: posts to seed")
 	flag.IntVar(&cfg.feedSample, "feed-sample", 2000, "feed: members logged in to read (spread over the unions)")
-	flag.IntVar(&cfg.rounds, "rounds", 2, "feed: graphql/sql rounds, alternating")
+	flag.IntVar(&cfg.rounds, "rounds", 2, "graphql/sql rounds, alternating which goes first (booking and claim: each on a fresh class or batch)")
 	flag.IntVar(&cfg.deep, "deep", 10_000, "feed: also compare page 1 with the page this many rows deep (0: skip)")
 	flag.StringVar(&cfg.baselineURL, "baseline-url", "http://127.0.0.1:18081", "feed: where the plain net/http baseline listens")
 	flag.IntVar(&cfg.files, "files", 200, "upload: how many files")
@@ -180,30 +180,58 @@ func run(cfg config, doGQL, doSQL bool) error {
 	log.Printf("seeded %d members (union %d) in %v", len(seed.ids), seed.unionID, time.Since(t0).Round(time.Millisecond))
 
 	rep := report{Config: jsonConfig(cfg), DBVersion: version, Label: cfg.label}
-	if doGQL {
-		runGQL := runGraphQL
-		if cfg.scenario == "claim" {
-			runGQL = runGraphQLClaim
-		}
-		res, err := runGQL(ctx, db, cfg, seed, rss)
-		if err != nil {
-			return fmt.Errorf("graphql: %w", err)
-		}
-		rep.GraphQL = res
+	runGQL, runRaw := runGraphQL, runSQL
+	if cfg.scenario == "claim" {
+		runGQL, runRaw = runGraphQLClaim, runSQLClaim
 	}
-	if doSQL {
-		runRaw := runSQL
-		if cfg.scenario == "claim" {
-			runRaw = runSQLClaim
-		}
-		res, err := runRaw(ctx, db, cfg, seed, rss)
-		if err != nil {
-			return fmt.Errorf("sql: %w", err)
-		}
-		rep.SQL = res
-	}
+	// Rounds alternate which side goes first (graphql, sql; then sql,
+	// graphql; …), each on a fresh class or batch, so neither side always
+	// meets the warmer database.
 	var noRatio error // reported after the table, which shows the errors
-	if rep.GraphQL != nil && rep.SQL != nil {
+	for r := 0; r < max(1, cfg.rounds); r++ {
+		var round bookRound
+		sides := []func() error{
+			func() error {
+				if !doGQL {
+					return nil
+				}
+				res, err := runGQL(ctx, db, cfg, seed, rss)
+				if err != nil {
+					return fmt.Errorf("graphql: %w", err)
+				}
+				round.GraphQL, rep.GraphQL = res, res
+				return nil
+			},
+			func() error {
+				if !doSQL {
+					return nil
+				}
+				res, err := runRaw(ctx, db, cfg, seed, rss)
+				if err != nil {
+					return fmt.Errorf("sql: %w", err)
+				}
+				round.SQL, rep.SQL = res, res
+				return nil
+			},
+		}
+		if r%2 == 1 {
+			sides[0], sides[1] = sides[1], sides[0]
+		}
+		for _, side := range sides {
+			if err := side(); err != nil {
+				return err
+			}
+		}
+		if round.GraphQL != nil && round.SQL != nil {
+			var err error
+			if round.Ratio, err = ratioOf(round.GraphQL, round.SQL); err != nil && noRatio == nil {
+				noRatio = fmt.Errorf("round %d: %w", r+1, err)
+			}
+			log.Printf("round %d: graphql %.0f/s, sql %.0f/s, ratio %.2f", r+1, round.GraphQL.Throughput, round.SQL.Throughput, round.Ratio)
+		}
+		rep.Rounds = append(rep.Rounds, round)
+	}
+	if rep.GraphQL != nil && rep.SQL != nil && noRatio == nil {
 		rep.Ratio, noRatio = ratioOf(rep.GraphQL, rep.SQL)
 	}
 	if rss != nil {

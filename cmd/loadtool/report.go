@@ -13,7 +13,8 @@ type report struct {
 	DBVersion       string         `json:"db_version"`
 	GraphQL         *result        `json:"graphql,omitempty"`
 	SQL             *result        `json:"sql,omitempty"`
-	Ratio           float64        `json:"ratio_graphql_over_sql,omitempty"`
+	Ratio           float64        `json:"ratio_graphql_over_sql,omitempty"` // the last round's
+	Rounds          []bookRound    `json:"rounds,omitempty"`
 	ServerRSSPeakMB float64        `json:"server_rss_peak_mb,omitempty"`
 	ServerVmHWMMB   float64        `json:"server_vmhwm_mb,omitempty"`
 }
@@ -69,4 +70,11 @@ func printTable(w io.Writer, r *report) {
 		fmt.Fprintln(w, "\n!! "+strings.Join(warn, "\n!! "))
 	}
 	fmt.Fprintln(w)
+}
+
+// bookRound is one graphql/sql pair of a booking or claim run.
+type bookRound struct {
+	GraphQL *result `json:"graphql,omitempty"`
+	SQL     *result `json:"sql,omitempty"`
+	Ratio   float64 `json:"ratio_graphql_over_sql,omitempty"`
 }
