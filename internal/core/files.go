@@ -103,9 +103,11 @@ func (s *Core) SweepFiles(ctx context.Context) (int, error) {
 	}
 	deleted := 0
 	for {
+		// Only unattached rows: an attached one never loses its bytes, and
+		// a batch of rows that cannot go does not come back every round.
 		var ids []string
 		err := s.Q(ctx).Model(&models.UploadedFile{}).Where("stored_at IS NULL AND created_at < ?", now.Add(-PendingUploadGrace)).
-			Order("created_at").Limit(200).Pluck("id", &ids).Error
+			Scopes(s.unattached).Order("created_at").Limit(200).Pluck("id", &ids).Error
 		if err != nil || len(ids) == 0 {
 			return deleted, err
 		}

@@ -315,12 +315,10 @@ func (s *Service) rushClaim(ctx context.Context, viewer *core.Viewer, b *models.
 		},
 		Cached: func() error { return nil }, // checked by the caller
 		Fresh: func() (*models.Voucher, error) {
-			var v models.Voucher
-			if reqID != nil {
-				if err := s.Q(ctx).Where("member_id = ? AND request_id = ?", memberID, *reqID).Take(&v).Error; err == nil {
-					return &v, nil // this very request, answered before
-				}
+			if v, ok := s.byRequest(s.Q(ctx), memberID, reqID); ok {
+				return v, nil // this very request, answered before
 			}
+			var v models.Voucher
 			if _, _, err := s.claimChecks(ctx, viewer, b.ID, reqID, now, &v); err != nil || v.ID != 0 {
 				if v.ID != 0 {
 					return &v, nil
@@ -385,10 +383,8 @@ func (s *Service) claimChecks(ctx context.Context, viewer *core.Viewer, batchID 
 func (s *Service) afterClaimRace(ctx context.Context, memberID, batchID int64, seq int, reqID *string) (*models.Voucher, error) {
 	var v models.Voucher
 	q := s.Q(ctx)
-	if reqID != nil {
-		if err := q.Where("member_id = ? AND request_id = ?", memberID, *reqID).Take(&v).Error; err == nil {
-			return &v, nil
-		}
+	if mine, ok := s.byRequest(q, memberID, reqID); ok {
+		return mine, nil
 	}
 	if reqID == nil {
 		if err := q.Where("batch_id = ? AND member_id = ? AND claim_seq = ?", batchID, memberID, seq).Take(&v).Error; err == nil {
@@ -402,6 +398,19 @@ func (s *Service) afterClaimRace(ctx context.Context, memberID, batchID int64, s
 		}
 	}
 	return nil, apperr.New(apperr.Conflict, "领取的人太多了，请稍后重试")
+}
+
+// byRequest is the member's voucher claimed under request id reqID, if
+// any (a retry of that very request).
+func (s *Service) byRequest(q *gorm.DB, memberID int64, reqID *string) (*models.Voucher, bool) {
+	if reqID == nil {
+		return nil, false
+	}
+	var v models.Voucher
+	if err := q.Where("member_id = ? AND request_id = ?", memberID, *reqID).Take(&v).Error; err != nil {
+		return nil, false
+	}
+	return &v, true
 }
 
 // groupHeld refuses a claim when the member already holds a voucher of the
