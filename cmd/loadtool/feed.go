@@ -26,9 +26,11 @@ import (
 
 // The feed scenario: members read the first page of their feed (20 posts
 // with each post's union and the member's sign-up), through the GraphQL
-// server and through a plain net/http + database/sql handler running the
-// same SQL (the baseline, a child process of this tool), alternately, in
-// one run; then page 1 against a page 10,000 rows deep.
+// server, through a plain net/http + database/sql handler running the
+// same SQL (the baseline, a child process of this tool) and, with
+// -peer-dir, through a Node peer (Apollo Server, DataLoader, the same
+// SQL; another child), in rotating order, in one run; then page 1 against
+// a page 10,000 rows deep.
 
 const feedQ = `query($after: String) { events(first: 20, after: $after) { edges { cursor node { id title category coverUrl
   pinned publishAt views union { id name } mySignUp { id status } } } pageInfo { hasNextPage endCursor } } }`
@@ -42,6 +44,8 @@ type feedReport struct {
 	Depth     *feedDepth     `json:"depth,omitempty"`
 	RSSPeakMB float64        `json:"server_rss_peak_mb,omitempty"`
 	VmHWMMB   float64        `json:"server_vmhwm_mb,omitempty"`
+	PeerRSSMB float64        `json:"peer_rss_peak_mb,omitempty"`
+	PeerHWMMB float64        `json:"peer_vmhwm_mb,omitempty"`
 }
 
 type feedRound struct {
@@ -51,6 +55,19 @@ type feedRound struct {
 	// Statements per request, from MariaDB's Questions counter.
 	GraphQLStmts float64 `json:"graphql_stmts_per_req"`
 	SQLStmts     float64 `json:"sql_stmts_per_req"`
+	// The Node peer, with -peer-dir.
+	Peer      *result `json:"peer,omitempty"`
+	PeerRatio float64 `json:"ratio_graphql_over_peer,omitempty"`
+	PeerStmts float64 `json:"peer_stmts_per_req,omitempty"`
+}
+
+// feedSide is one way of serving the feed, in its first round's order:
+// graphql, sql, peer. rss is whose RSS its phases record (the baseline's
+// phases record the GraphQL server's, as they always have).
+type feedSide struct {
+	name string
+	cl   *gqlClient
+	rss  *rssSampler
 }
 
 type feedDepth struct {
@@ -69,7 +86,7 @@ func runFeed(cfg config) error {
 	}
 	defer db.Close()
 	rep := feedReport{Label: cfg.label, Config: map[string]any{"members": cfg.feedMembers, "posts": cfg.feedPosts,
-		"c": cfg.conc, "requests": cfg.members, "sample": cfg.feedSample, "rounds": cfg.rounds, "deep": cfg.deep}}
+		"c": cfg.conc, "requests": cfg.members, "sample": cfg.feedSample, "rounds": cfg.rounds, "deep": cfg.deep, "peer_dir": cfg.peerDir}}
 	_ = db.QueryRowContext(ctx, "SELECT VERSION()").Scan(&rep.DBVersion)
 	t0 := time.Now()
 	if _, err := seedFeed(ctx, db, cfg.feedMembers, cfg.feedPosts); err != nil {
@@ -96,6 +113,20 @@ func runFeed(cfg config) error {
 	defer stop()
 	base := newGQLClient(cfg.baselineURL, cfg.conc*2)
 	base.endpoint = strings.TrimRight(cfg.baselineURL, "/") + "/feed"
+	sides := []feedSide{{"graphql", c, rss}, {"sql", base, rss}}
+	var peerRSS *rssSampler
+	if cfg.peerDir != "" {
+		stopPeer, pid, err := startPeer(cfg)
+		if err != nil {
+			return err
+		}
+		defer stopPeer()
+		if peerRSS, err = startRSS(pid, 50*time.Millisecond); err != nil {
+			return fmt.Errorf("peer: %w", err)
+		}
+		defer peerRSS.stop()
+		sides = append(sides, feedSide{"peer", newGQLClient(cfg.peerURL, cfg.conc*2), peerRSS})
+	}
 
 	feedCall := func(cl *gqlClient, token string, after *string) attempt {
 		var out struct {
@@ -116,35 +147,38 @@ func runFeed(cfg config) error {
 		return gqlAttempt(t, status, err)
 	}
 	noCheck := func(context.Context, *sql.DB, int64, *result) error { return nil }
-	// Warm both sides (connection pools, buffer pool, caches).
-	for _, cl := range []*gqlClient{c, base} {
-		fire(len(tokens), cfg.conc, func(_, i int) attempt { return feedCall(cl, tokens[i], nil) })
+	// Warm every side (connection pools, buffer pool, caches).
+	for _, side := range sides {
+		fire(len(tokens), cfg.conc, func(_, i int) attempt { return feedCall(side.cl, tokens[i], nil) })
 	}
 	for r := 0; r < cfg.rounds; r++ {
-		var round feedRound
-		for _, side := range []struct {
-			name string
-			cl   *gqlClient
-			res  **result
-		}{{"graphql", c, &round.GraphQL}, {"sql", base, &round.SQL}} {
+		// Round r starts with side r mod n, so that no side always meets
+		// the machine first (or last) in a round.
+		res := make([]*result, len(sides))
+		for k := range sides {
+			i := (r + k) % len(sides)
 			time.Sleep(time.Second)
-			res, err := measure(ctx, db, cfg, rss, side.name, cfg.members, 0, func(i int) attempt {
-				return feedCall(side.cl, tokens[i%len(tokens)], nil)
+			res[i], err = measure(ctx, db, cfg, sides[i].rss, sides[i].name, cfg.members, 0, func(j int) attempt {
+				return feedCall(sides[i].cl, tokens[j%len(tokens)], nil)
 			}, noCheck)
 			if err != nil {
 				return err
 			}
-			*side.res = res
 		}
-		ratio, err := ratioOf(round.GraphQL, round.SQL)
-		if err != nil {
+		round := feedRound{GraphQL: res[0], SQL: res[1], GraphQLStmts: stmtsPerReq(res[0]), SQLStmts: stmtsPerReq(res[1])}
+		if round.Ratio, err = ratioOf(round.GraphQL, round.SQL); err != nil {
 			return fmt.Errorf("round %d: %w", r+1, err)
 		}
-		round.Ratio = ratio
-		round.GraphQLStmts = float64(round.GraphQL.DBStatus["Questions"]) / float64(round.GraphQL.Requests)
-		round.SQLStmts = float64(round.SQL.DBStatus["Questions"]) / float64(round.SQL.Requests)
-		log.Printf("round %d: graphql %.0f req/s, sql %.0f req/s, ratio %.2f; statements/req %.2f vs %.2f", r+1,
-			round.GraphQL.Throughput, round.SQL.Throughput, round.Ratio, round.GraphQLStmts, round.SQLStmts)
+		peer := ""
+		if len(res) > 2 {
+			round.Peer, round.PeerStmts = res[2], stmtsPerReq(res[2])
+			if round.PeerRatio, err = ratioOf(round.GraphQL, round.Peer); err != nil {
+				return fmt.Errorf("round %d: %w", r+1, err)
+			}
+			peer = fmt.Sprintf("; peer %.0f req/s, graphql/peer %.2f, %.2f statements/req", round.Peer.Throughput, round.PeerRatio, round.PeerStmts)
+		}
+		log.Printf("round %d: graphql %.0f req/s, sql %.0f req/s, ratio %.2f; statements/req %.2f vs %.2f%s", r+1,
+			round.GraphQL.Throughput, round.SQL.Throughput, round.Ratio, round.GraphQLStmts, round.SQLStmts, peer)
 		rep.Rounds = append(rep.Rounds, round)
 	}
 
@@ -212,6 +246,10 @@ func runFeed(cfg config) error {
 		peak, hwm := rss.overall()
 		rep.RSSPeakMB, rep.VmHWMMB = mb(peak), mb(hwm)
 	}
+	if peerRSS != nil {
+		peak, hwm := peerRSS.overall()
+		rep.PeerRSSMB, rep.PeerHWMMB = mb(peak), mb(hwm)
+	}
 	printFeedTable(&rep)
 	line, _ := json.Marshal(rep)
 	fmt.Println(string(line))
@@ -258,13 +296,39 @@ func startBaseline(cfg config) (func(), error) {
 	if err != nil || u.Host == "" {
 		return nil, fmt.Errorf("-baseline-url %q: want http://host:port", cfg.baselineURL)
 	}
-	// The child answers /healthz with its own pid, so a different server
-	// already on that port (which would answer 404 to /feed) is not taken
-	// for the baseline.
 	cmd := exec.Command(exe, "-serve-feed-baseline", u.Host, "-dsn", cfg.dsn, "-sql-max-open", fmt.Sprint(cfg.sqlMaxOpen))
+	return startChild("baseline", cmd, cfg.baselineURL)
+}
+
+// startPeer starts the Node peer in -peer-dir on the baseline's database,
+// pool size and token configuration, waits for it and returns its pid.
+func startPeer(cfg config) (func(), int, error) {
+	u, err := url.Parse(cfg.peerURL)
+	if err != nil || u.Host == "" {
+		return nil, 0, fmt.Errorf("-peer-url %q: want http://host:port", cfg.peerURL)
+	}
+	appCfg, err := feedAppConfig()
+	if err != nil {
+		return nil, 0, err
+	}
+	cmd := exec.Command("node", "index.js")
+	cmd.Dir = cfg.peerDir
+	cmd.Env = append(os.Environ(), "PEER_ADDR="+u.Host, "DATABASE_DSN="+cfg.dsn, fmt.Sprint("DB_MAX_OPEN_CONNS=", cfg.sqlMaxOpen),
+		"JWT_KEYS="+appCfg.JWTKeys, "JWT_ISSUER="+appCfg.JWTIssuer, "JWT_AUDIENCE="+appCfg.JWTAudience)
+	stop, err := startChild("peer", cmd, cfg.peerURL)
+	if err != nil {
+		return nil, 0, err
+	}
+	return stop, cmd.Process.Pid, nil
+}
+
+// startChild starts cmd, a server for this run, and waits until base
+// answers /healthz with the child's pid: a different server already on
+// that port (which would answer 404 to the feed) is not taken for it.
+func startChild(name string, cmd *exec.Cmd, base string) (func(), error) {
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Start(); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("start the %s server: %w", name, err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -273,21 +337,32 @@ func startBaseline(cfg config) (func(), error) {
 	for i := 0; i < 100; i++ {
 		select {
 		case err := <-exited:
-			return nil, fmt.Errorf("the baseline server exited: %v", err)
+			return nil, fmt.Errorf("the %s server exited: %v", name, err)
 		default:
 		}
-		if resp, err := http.Get(strings.TrimRight(cfg.baselineURL, "/") + "/healthz"); err == nil {
+		if resp, err := http.Get(strings.TrimRight(base, "/") + "/healthz"); err == nil {
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if strings.TrimSpace(string(body)) == want {
-				log.Printf("baseline server pid %d on %s", cmd.Process.Pid, cfg.baselineURL)
+				log.Printf("%s server pid %d on %s", name, cmd.Process.Pid, base)
 				return stop, nil
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	stop()
-	return nil, fmt.Errorf("no baseline of ours answers on %s (another server on that port?)", cfg.baselineURL)
+	return nil, fmt.Errorf("no %s server of ours answers on %s (another server on that port?)", name, base)
+}
+
+// feedAppConfig is the configuration the baseline and the peer verify
+// tokens with: the dev defaults under this tool's environment.
+func feedAppConfig() (appconfig.Config, error) {
+	return appconfig.Load(func(k string) (string, bool) {
+		if k == "APP_ENV" {
+			return "dev", true
+		}
+		return os.LookupEnv(k)
+	})
 }
 
 // serveFeedBaseline is the plain handler: it verifies the same JWT with
@@ -299,12 +374,7 @@ func serveFeedBaseline(addr, dsn string, maxOpen int) error {
 	if err != nil {
 		return err
 	}
-	appCfg, err := appconfig.Load(func(k string) (string, bool) {
-		if k == "APP_ENV" {
-			return "dev", true
-		}
-		return os.LookupEnv(k)
-	})
+	appCfg, err := feedAppConfig()
 	if err != nil {
 		return err
 	}
@@ -497,6 +567,8 @@ type key2 struct {
 	I int64 `json:"i"`
 }
 
+func stmtsPerReq(r *result) float64 { return float64(r.DBStatus["Questions"]) / float64(r.Requests) }
+
 func printFeedTable(r *feedReport) {
 	fmt.Printf("\nfeed: %v members, %v posts, c=%v, %v requests a phase, db %s (seed %.0f s)\n", r.Config["members"], r.Config["posts"],
 		r.Config["c"], r.Config["requests"], r.DBVersion, r.SeedS)
@@ -504,6 +576,10 @@ func printFeedTable(r *feedReport) {
 		fmt.Printf("round %d: graphql %.0f req/s (p50 %.1f p99 %.1f ms, %.2f stmts/req)  sql %.0f req/s (p50 %.1f p99 %.1f ms, %.2f stmts/req)  ratio %.2f  outcomes %s / %s\n",
 			i+1, x.GraphQL.Throughput, x.GraphQL.P50ms, x.GraphQL.P99ms, x.GraphQLStmts, x.SQL.Throughput, x.SQL.P50ms, x.SQL.P99ms,
 			x.SQLStmts, x.Ratio, fmtOutcomes(x.GraphQL.Outcomes), fmtOutcomes(x.SQL.Outcomes))
+		if p := x.Peer; p != nil {
+			fmt.Printf("         peer %.0f req/s (p50 %.1f p99 %.1f ms, %.2f stmts/req)  graphql/peer %.2f  outcomes %s\n",
+				p.Throughput, p.P50ms, p.P99ms, x.PeerStmts, x.PeerRatio, fmtOutcomes(p.Outcomes))
+		}
 	}
 	if d := r.Depth; d != nil {
 		fmt.Printf("depth: page 1 %.0f req/s mean %.2f ms; row %d %.0f req/s mean %.2f ms; deep/page1 latency ×%.2f\n",
@@ -511,5 +587,8 @@ func printFeedTable(r *feedReport) {
 	}
 	if r.RSSPeakMB > 0 {
 		fmt.Printf("server RSS peak %.0f MB (VmHWM %.0f MB)\n", r.RSSPeakMB, r.VmHWMMB)
+	}
+	if r.PeerRSSMB > 0 {
+		fmt.Printf("peer RSS peak %.0f MB (VmHWM %.0f MB)\n", r.PeerRSSMB, r.PeerHWMMB)
 	}
 }

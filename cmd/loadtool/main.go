@@ -40,7 +40,7 @@ type config struct {
 	scenario   string
 
 	feedMembers, feedPosts, feedSample, rounds, deep int
-	baselineURL                                      string
+	baselineURL, peerDir, peerURL                    string
 
 	files, fileSize int
 }
@@ -71,9 +71,11 @@ func main() {
 	flag.IntVar(&cfg.feedMembers, "feed-members", 1_500_000, "feed: members to seed")
 	flag.IntVar(&cfg.feedPosts, "feed-posts", 200_000, "feed: posts to seed")
 	flag.IntVar(&cfg.feedSample, "feed-sample", 2000, "feed: members logged in to read (spread over the unions)")
-	flag.IntVar(&cfg.rounds, "rounds", 2, "graphql/sql rounds, alternating which goes first (booking and claim: each on a fresh class or batch)")
+	flag.IntVar(&cfg.rounds, "rounds", 2, "graphql/sql(/peer) rounds, rotating which goes first (booking and claim: each on a fresh class or batch)")
 	flag.IntVar(&cfg.deep, "deep", 10_000, "feed: also compare page 1 with the page this many rows deep (0: skip)")
 	flag.StringVar(&cfg.baselineURL, "baseline-url", "http://127.0.0.1:18081", "feed: where the plain net/http baseline listens")
+	flag.StringVar(&cfg.peerDir, "peer-dir", "", "feed: also measure the Node peer in this directory (node index.js, e.g. cmd/loadtool/peers/apollo after npm ci; empty: no peer)")
+	flag.StringVar(&cfg.peerURL, "peer-url", "http://127.0.0.1:18082", "feed: where the Node peer listens")
 	flag.IntVar(&cfg.files, "files", 200, "upload: how many files")
 	flag.IntVar(&cfg.fileSize, "file-size", 2<<20, "upload: bytes per file")
 	serveBase := flag.String("serve-feed-baseline", "", "internal: run the feed baseline server on this address")

@@ -23,7 +23,7 @@ import (
 // programme (childcare_overlap.go).
 var childcareSeats = seats.Spec{Pools: "childcare_programs", Holds: "child_sign_ups", PoolFK: "program_id",
 	ConfirmedStatus: string(models.ChildSignUpAdmitted), WaitlistedStatus: string(models.ChildSignUpWaitlisted),
-	Promotable: childcarePromotable}
+	Promotable: childcarePromotable, HolderFK: "child_id"}
 
 var errProgramNotFound = apperr.New(apperr.NotFound, "托管项目不存在或已下架")
 

@@ -49,55 +49,76 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 	if err := s.Q(ctx).Take(&p, programID).Error; err != nil {
 		return nil, store.Translate(err, errProgramNotFound.Message, "")
 	}
-	if mine, err := s.activeSignUp(s.Q(ctx), p.ID, c.ID); err != nil || mine != nil {
-		return mine, err // a retry
-	}
 	now := s.Clock().Now()
-	if err := s.canSignUp(v, &p, &c, now); err != nil {
-		return nil, err
-	}
 	rank := 1
 	if slices.Contains(p.PriorityEmploymentForms(), v.Member.EmploymentForm) || (p.PriorityDoubleWorker && doubleWorker) {
 		rank = 0
 	}
-	var su models.ChildSignUp
-	err = s.Tx(ctx, func(tx *gorm.DB) error {
+	newSignUp := func(status models.ChildSignUpStatus, waitSeq *int64) *models.ChildSignUp {
 		active := true
-		su = models.ChildSignUp{ProgramID: p.ID, ChildID: c.ID, MemberID: v.Member.ID, Status: models.ChildSignUpPending,
-			Active: &active, PriorityRank: rank, DoubleWorker: doubleWorker, CreatedAt: now, UpdatedAt: now}
-		if p.AdmissionMode == models.AdmissionFirstCome {
-			grant, err := seats.Take(tx, childcareSeats, p.ID, seats.Open{
+		return &models.ChildSignUp{ProgramID: p.ID, ChildID: c.ID, MemberID: v.Member.ID, Status: status,
+			Active: &active, WaitSeq: waitSeq, PriorityRank: rank, DoubleWorker: doubleWorker, CreatedAt: now, UpdatedAt: now}
+	}
+	if p.AdmissionMode == models.AdmissionFirstCome {
+		// The shared seat rush (coalesced under load), with the child as
+		// the holder and the overlap rule under the programme's lock.
+		return core.SeatRush[models.ChildSignUp]{
+			Spec: childcareSeats, PoolID: p.ID, Holder: c.ID,
+			Open: seats.Open{
 				SQL:  "status = ? AND admission_mode = ? AND sign_up_opens_at <= ? AND sign_up_closes_at > ?",
 				Args: []any{models.OfferingPublished, models.AdmissionFirstCome, now, now},
-			})
-			if err != nil {
-				return err
-			}
-			su.Status, su.WaitSeq = models.ChildSignUpStatus(grant.Status), grant.WaitSeq
-		} else {
-			// The allocation takes this lock too, so a sign-up lands
-			// either before the run (and takes part) or after (refused).
-			if _, err := seats.Lock(tx, childcareSeats, p.ID); err != nil {
-				return err
-			}
+			},
+			Cached: func() error { return s.canSignUp(v, &p, &c, now) }, // p was read just now
+			Fresh: func() (*models.ChildSignUp, error) {
+				if mine, err := s.activeSignUp(s.Q(ctx), p.ID, c.ID); err != nil || mine != nil {
+					return mine, err // a retry
+				}
+				var cur models.ChildcareProgram
+				if err := s.Q(ctx).Take(&cur, p.ID).Error; err != nil {
+					return nil, store.Translate(err, errProgramNotFound.Message, "")
+				}
+				return nil, s.canSignUp(v, &cur, &c, now)
+			},
+			Check: func(tx *gorm.DB) error {
+				var cur models.ChildcareProgram
+				if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&cur, p.ID).Error; err != nil {
+					return err
+				}
+				return checkChildFree(tx, &cur, &c)
+			},
+			Hold: func(g seats.Grant) *models.ChildSignUp {
+				return newSignUp(models.ChildSignUpStatus(g.Status), g.WaitSeq)
+			},
+		}.Take(ctx, s.Core)
+	}
+	if mine, err := s.activeSignUp(s.Q(ctx), p.ID, c.ID); err != nil || mine != nil {
+		return mine, err // a retry
+	}
+	if err := s.canSignUp(v, &p, &c, now); err != nil {
+		return nil, err
+	}
+	su := newSignUp(models.ChildSignUpPending, nil)
+	err = s.Tx(ctx, func(tx *gorm.DB) error {
+		// The allocation takes this lock too, so a sign-up lands either
+		// before the run (and takes part) or after (refused).
+		if _, err := seats.Lock(tx, childcareSeats, p.ID); err != nil {
+			return err
 		}
-		// The programme as it is now (its row is locked: the seat or the
-		// lock above), then the child: one admitted place at any hour.
+		// The programme as it is now (its row is locked), then the child:
+		// one admitted place at any hour.
 		var cur models.ChildcareProgram
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&cur, p.ID).Error; err != nil {
 			return err
 		}
-		if p.AdmissionMode != models.AdmissionFirstCome {
-			if err := signUpWindow(&cur, now); err != nil {
-				return err
-			}
+		if err := signUpWindow(&cur, now); err != nil {
+			return err
 		}
 		if err := checkChildFree(tx, &cur, &c); err != nil {
 			return err
 		}
-		if err := tx.Create(&su).Error; err != nil {
+		if err := tx.Create(su).Error; err != nil {
 			if store.IsDuplicate(err) {
-				return core.ErrRaced // the child is signed up already; roll back our place
+				return core.ErrRaced // the child is signed up already
 			}
 			return err
 		}
@@ -110,19 +131,10 @@ func (s *Service) SignUpChild(ctx context.Context, programID, childID int64, dou
 		}
 		return nil, apperr.New(apperr.Conflict, "报名状态刚有变化，请刷新后重试")
 	}
-	if apperr.Is(err, apperr.Full) {
-		// Full, or closed a moment ago: say which, from a fresh read.
-		if ferr := s.Q(ctx).Take(&p, programID).Error; ferr != nil {
-			return nil, ferr
-		}
-		if werr := signUpWindow(&p, now); werr != nil {
-			return nil, werr
-		}
-	}
 	if err != nil {
 		return nil, err
 	}
-	return &su, nil
+	return su, nil
 }
 
 // activeSignUp is the child's active sign-up of the programme, or nil.

@@ -10,6 +10,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"unionhall/internal/apperr"
 	"unionhall/internal/seats"
 	"unionhall/internal/store"
 )
@@ -29,7 +30,9 @@ import (
 // Every rule holds as in a lone grant: the counters move only by a
 // conditional UPDATE under the pool's lock; the holds' unique key still
 // allows one active hold per member, and a member who already holds one,
-// or appears twice in a batch, is answered with it (a fresh read); a pool
+// or appears twice in a batch, is answered with it (a fresh read); an
+// offering's own rule under the pool's lock (SeatRush.Check) is asked of
+// each request, and one it refuses takes no seat and gets its refusal; a pool
 // that closed grants nothing; if the batch's transaction fails, every
 // request in it gets the error and nothing of it is written.
 
@@ -43,10 +46,12 @@ type grantQueue struct {
 	waiting []*grantReq
 }
 
-// grantReq is one request in a queue. insert stores its hold in tx; alone
-// runs it by itself (the lone path); done receives its outcome.
+// grantReq is one request in a queue. check (optional) is its own rule
+// under the pool's lock; insert stores its hold in tx; alone runs it by
+// itself (the lone path); done receives its outcome.
 type grantReq struct {
-	member int64
+	holder int64
+	check  func(tx *gorm.DB) error
 	hold   func(seats.Grant) any
 	insert func(tx *gorm.DB, hold any) error
 	alone  func(ctx context.Context) (any, error)
@@ -143,26 +148,57 @@ func (s *Core) runBatch(ctx context.Context, batch []*grantReq, sp seats.Spec, i
 	s.GrantStats.Batches.Add(1)
 	s.GrantStats.Requests.Add(int64(len(batch)))
 	holds := make([]any, len(batch))
+	refused := make([]error, len(batch)) // a request's own check said no
+	first := make([]int, len(batch))     // the first request of the same holder in the batch
 	err := s.Tx(ctx, func(tx *gorm.DB) error {
 		clear(holds) // a deadlock retry starts over
-		members := make([]int64, len(batch))
+		clear(refused)
+		holders := make([]int64, len(batch))
 		for i, r := range batch {
-			members[i] = r.member
+			holders[i] = r.holder
 		}
 		// Who holds already is read before the pool is locked (a hold made
 		// in between meets the unique key, and the batch falls back).
 		var takers []int
-		held, err := seats.Holding(tx, sp, id, members)
+		held, err := seats.Holding(tx, sp, id, holders)
 		if err != nil {
 			return err
 		}
-		seen := make(map[int64]bool, len(batch))
+		seen := make(map[int64]int, len(batch))
+		checks := false
 		for i, r := range batch {
-			if held[r.member] || seen[r.member] {
-				continue // a retry, or twice in the batch: the fresh read answers with the hold
+			first[i] = i
+			if j, ok := seen[r.holder]; ok {
+				first[i] = j // twice in the batch: answered as the first was
+				continue
 			}
-			seen[r.member] = true
+			seen[r.holder] = i
+			if held[r.holder] {
+				continue // a retry: the fresh read answers with the hold
+			}
 			takers = append(takers, i)
+			checks = checks || r.check != nil
+		}
+		if checks {
+			// Each request's own rule, under the pool's lock as on the
+			// lone path; one that refuses takes no seat.
+			if _, err := seats.Lock(tx, sp, id); err != nil {
+				return err
+			}
+			kept := takers[:0]
+			for _, i := range takers {
+				if c := batch[i].check; c != nil {
+					if err := c(tx); err != nil {
+						if apperr.CodeOf(err) == apperr.Internal {
+							return err // the database's, not a refusal: the batch fails
+						}
+						refused[i] = err
+						continue
+					}
+				}
+				kept = append(kept, i)
+			}
+			takers = kept
 		}
 		if len(takers) == 0 {
 			return nil
@@ -191,6 +227,8 @@ func (s *Core) runBatch(ctx context.Context, batch []*grantReq, sp seats.Spec, i
 			r.done <- grantOutcome{hold: h, err: err}
 		case err != nil:
 			r.done <- grantOutcome{err: err}
+		case refused[first[i]] != nil:
+			r.done <- grantOutcome{err: refused[first[i]]}
 		default:
 			r.done <- grantOutcome{hold: holds[i]}
 		}

@@ -22,8 +22,9 @@ import (
 type SeatRush[H any] struct {
 	Spec   seats.Spec
 	PoolID int64
-	// Member is who asks (one active hold per member per pool).
-	Member int64
+	// Holder is who takes the place: the member asking, or the Spec's
+	// HolderFK (one active hold each per pool).
+	Holder int64
 	// Full is the refusal when nothing is left (nil: seats.ErrFull).
 	Full error
 	// open is the offering's own "open now" condition, checked by the seat
@@ -35,6 +36,11 @@ type SeatRush[H any] struct {
 	// fresh applies the rule to a fresh read, returning the member's active
 	// hold when this is a retry.
 	Fresh func() (*H, error)
+	// Check, when set, is a rule of the offering that needs the pool
+	// locked and may refuse this request alone (childcare: the child is
+	// not admitted to an overlapping programme). It runs in the grant's
+	// transaction, after the pool's lock and before the seat is counted.
+	Check func(tx *gorm.DB) error
 	// hold is the row to insert for a grant.
 	Hold func(seats.Grant) *H
 }
@@ -52,7 +58,8 @@ func (r SeatRush[H]) Take(ctx context.Context, s *Core) (*H, error) {
 		}
 	}
 	out := s.coalesce(ctx, r.Spec, r.PoolID, r.Open, &grantReq{
-		member: r.Member,
+		holder: r.Holder,
+		check:  r.Check,
 		hold:   func(g seats.Grant) any { return r.Hold(g) },
 		insert: func(tx *gorm.DB, h any) error { return tx.Create(h.(*H)).Error },
 		alone: func(ctx context.Context) (any, error) {
@@ -89,6 +96,11 @@ func (r SeatRush[H]) alone(ctx context.Context, s *Core) (*H, error) {
 		grant, err := seats.Take(tx, r.Spec, r.PoolID, r.Open)
 		if err != nil {
 			return err
+		}
+		if r.Check != nil {
+			if err := r.Check(tx); err != nil {
+				return err // rolls the seat back
+			}
 		}
 		h = r.Hold(grant)
 		if err := tx.Create(h).Error; err != nil {

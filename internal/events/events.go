@@ -788,7 +788,7 @@ func (s *Service) SignUpForEvent(ctx context.Context, postID int64) (*models.Eve
 	}
 	now := s.Clock().Now()
 	return core.SeatRush[models.EventSignUp]{
-		Spec: eventSeats, PoolID: postID, Member: pr.ID,
+		Spec: eventSeats, PoolID: postID, Holder: pr.ID,
 		Open: seats.Open{
 			SQL: "status = ? AND has_sign_up = ? AND sign_up_cancelled = ? AND publish_at <= ?" +
 				" AND sign_up_opens_at <= ? AND sign_up_closes_at > ?",

@@ -583,7 +583,7 @@ func (s *Service) SignUpMatchEvent(ctx context.Context, eventID int64) (*models.
 	}
 	if e.SelectionMode == models.MatchFirstCome {
 		return core.SeatRush[models.MatchSignUp]{
-			Spec: matchSeats, PoolID: quota.ID, Member: v.Member.ID,
+			Spec: matchSeats, PoolID: quota.ID, Holder: v.Member.ID,
 			Open: seats.Open{
 				SQL:  "EXISTS (SELECT 1 FROM match_events me WHERE me.id = match_quotas.event_id AND me.status = ? AND me.sign_up_opens_at <= ? AND me.sign_up_closes_at > ?)",
 				Args: []any{models.OfferingPublished, now, now},

@@ -61,6 +61,16 @@ type Spec struct {
 	// (Childcare passes over a child admitted meanwhile to a programme
 	// that overlaps.) It runs in the caller's transaction.
 	Promotable func(tx *gorm.DB, holdIDs []int64) ([]int64, error)
+	// HolderFK is the holds' column naming who holds (one active hold
+	// each); empty means member_id. (Childcare's holder is the child.)
+	HolderFK string
+}
+
+func (sp Spec) holder() string {
+	if sp.HolderFK != "" {
+		return sp.HolderFK
+	}
+	return "member_id"
 }
 
 func (sp Spec) confirmed() string {
@@ -179,13 +189,14 @@ func TakeMany(tx *gorm.DB, sp Spec, id int64, open Open, n int) ([]Grant, error)
 	return grants, nil
 }
 
-// Holding lists which of members hold an active place in pool id (for a
-// batch of grants to answer a retry with the hold it has). It does not
-// lock: a hold made after it meets the holds' unique key.
-func Holding(tx *gorm.DB, sp Spec, id int64, members []int64) (map[int64]bool, error) {
+// Holding lists which of holders (members, or the Spec's HolderFK) hold an
+// active place in pool id (for a batch of grants to answer a retry with the
+// hold it has). It does not lock: a hold made after it meets the holds'
+// unique key.
+func Holding(tx *gorm.DB, sp Spec, id int64, holders []int64) (map[int64]bool, error) {
 	var ids []int64
-	err := tx.Raw("SELECT member_id FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND member_id IN ? AND active = ?",
-		id, members, true).Scan(&ids).Error
+	err := tx.Raw("SELECT "+sp.holder()+" FROM "+sp.Holds+" WHERE "+sp.PoolFK+" = ? AND "+sp.holder()+" IN ? AND active = ?",
+		id, holders, true).Scan(&ids).Error
 	out := make(map[int64]bool, len(ids))
 	for _, m := range ids {
 		out[m] = true

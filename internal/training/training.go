@@ -365,7 +365,7 @@ func (s *Service) BookClass(ctx context.Context, classID int64) (*models.Trainin
 	}
 	now := s.Clock().Now()
 	return core.SeatRush[models.TrainingBooking]{
-		Spec: trainingSeats, PoolID: classID, Member: p.ID,
+		Spec: trainingSeats, PoolID: classID, Holder: p.ID,
 		Open: seats.Open{
 			SQL:  "status = ? AND booking_opens_at <= ? AND booking_closes_at > ?",
 			Args: []any{models.OfferingPublished, now, now},

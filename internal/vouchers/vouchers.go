@@ -308,7 +308,7 @@ func (s *Service) ClaimVoucher(ctx context.Context, batchID int64, requestID str
 func (s *Service) rushClaim(ctx context.Context, viewer *core.Viewer, b *models.VoucherBatch, reqID *string, now time.Time) (*models.Voucher, error) {
 	memberID := viewer.Member.ID
 	return core.SeatRush[models.Voucher]{
-		Spec: voucherSeats, PoolID: b.ID, Member: memberID, Full: errStockOut,
+		Spec: voucherSeats, PoolID: b.ID, Holder: memberID, Full: errStockOut,
 		Open: seats.Open{
 			SQL:  "status = ? AND claim_opens_at <= ? AND claim_closes_at > ?",
 			Args: []any{models.OfferingPublished, now, now},
