@@ -20,7 +20,7 @@ import (
 // transaction holds it. Requests for a pool that arrive on this instance
 // while a grant transaction for it is in flight wait for it to end and then
 // go together in the next one: one locking read, one UPDATE of the
-// counters (seats.TakeMany), the holds inserted, one commit; each request
+// counters (seats.TakeMany), one INSERT of the holds, one commit; each request
 // gets its own outcome. A request that finds no transaction in flight runs
 // alone at once, exactly as before (seats.Take), so an idle server adds no
 // wait. A batch holds at most MaxGrantBatch requests; a busy pool's queue
@@ -47,15 +47,16 @@ type grantQueue struct {
 }
 
 // grantReq is one request in a queue. check (optional) is its own rule
-// under the pool's lock; insert stores its hold in tx; alone runs it by
+// under the pool's lock; insertAll stores a batch's holds (of one pool,
+// so of one type) in tx with one multi-row INSERT; alone runs it by
 // itself (the lone path); done receives its outcome.
 type grantReq struct {
-	holder int64
-	check  func(tx *gorm.DB) error
-	hold   func(seats.Grant) any
-	insert func(tx *gorm.DB, hold any) error
-	alone  func(ctx context.Context) (any, error)
-	done   chan grantOutcome
+	holder    int64
+	check     func(tx *gorm.DB) error
+	hold      func(seats.Grant) any
+	insertAll func(tx *gorm.DB, holds []any) error
+	alone     func(ctx context.Context) (any, error)
+	done      chan grantOutcome
 }
 
 type grantOutcome struct {
@@ -207,16 +208,22 @@ func (s *Core) runBatch(ctx context.Context, batch []*grantReq, sp seats.Spec, i
 		if err != nil {
 			return err
 		}
+		if len(grants) == 0 {
+			return nil // full, or closed: the fresh reads say which
+		}
+		rows := make([]any, len(grants))
 		for k, g := range grants {
 			i := takers[k]
-			h := batch[i].hold(g)
-			if err := batch[i].insert(tx, h); err != nil {
-				if store.IsDuplicate(err) {
-					return errFallBack
-				}
-				return err
+			holds[i] = batch[i].hold(g)
+			rows[k] = holds[i]
+		}
+		// One INSERT for the batch. The ids come back by RETURNING (MariaDB
+		// 10.5+, SQLite), not by counting on from the last insert id.
+		if err := batch[takers[0]].insertAll(tx, rows); err != nil {
+			if store.IsDuplicate(err) {
+				return errFallBack
 			}
-			holds[i] = h
+			return err
 		}
 		return nil
 	})

@@ -61,7 +61,21 @@ func (r SeatRush[H]) Take(ctx context.Context, s *Core) (*H, error) {
 		holder: r.Holder,
 		check:  r.Check,
 		hold:   func(g seats.Grant) any { return r.Hold(g) },
-		insert: func(tx *gorm.DB, h any) error { return tx.Create(h.(*H)).Error },
+		insertAll: func(tx *gorm.DB, hs []any) error {
+			rows := make([]*H, len(hs))
+			for i, h := range hs {
+				rows[i] = h.(*H)
+			}
+			if !store.ReturnsIDs(tx) {
+				for _, r := range rows { // one by one, each learning its own id
+					if err := tx.Create(r).Error; err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			return tx.Create(rows).Error
+		},
 		alone: func(ctx context.Context) (any, error) {
 			h, err := r.alone(ctx, s)
 			if h == nil {

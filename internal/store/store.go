@@ -235,6 +235,27 @@ func Translate(err error, notFound, duplicate string) error {
 	return err
 }
 
+// ReturnsIDs reports whether a multi-row INSERT through g learns each row's
+// id from the database (RETURNING: MariaDB 10.5 and later, SQLite) rather
+// than by counting on from the last insert id, which goes wrong wherever
+// ids are not consecutive (a Galera cluster's auto_increment_increment,
+// interleaved auto-increment locks).
+func ReturnsIDs(g *gorm.DB) bool {
+	d, ok := g.Dialector.(*mysql.Dialector)
+	if !ok {
+		return true
+	}
+	v, _, mariadb := strings.Cut(d.ServerVersion, "-MariaDB")
+	if !mariadb {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 10 || major == 10 && minor >= 5
+}
+
 // IsDuplicate reports whether err is a unique-index violation.
 func IsDuplicate(err error) bool { return errors.Is(err, gorm.ErrDuplicatedKey) }
 

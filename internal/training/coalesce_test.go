@@ -160,11 +160,19 @@ func TestBatchCrossesCapacityInOrder(t *testing.T) {
 		batches := s.App.Core.GrantStats.Batches.Load()
 		want := []booked{{Status: "CONFIRMED"}, {Status: "CONFIRMED"}, {Status: "CONFIRMED"},
 			{Status: "WAITLISTED", Position: 1}, {Status: "WAITLISTED", Position: 2}, {Code: "FULL"}}
-		if diff := cmp.Diff(want, shape(q.results())); diff != "" {
+		got := q.results()
+		if diff := cmp.Diff(want, shape(got)); diff != "" {
 			t.Fatalf("outcomes in order of arrival (-want +got):\n%s", diff)
 		}
 		if got := s.App.Core.GrantStats.Batches.Load() - batches; got != 1 {
 			t.Fatalf("%d batches, want the five queued bookings in one", got)
+		}
+		// The batch's one INSERT: each member was answered with their own row.
+		for i, o := range got[:5] {
+			var b models.TrainingBooking
+			if err := s.DB.Take(&b, o.ID).Error; err != nil || b.MemberID != testutil.MustID(t, m[i].ID) || string(b.Status) != o.Status {
+				t.Fatalf("member %d was answered with booking %s: %+v (%v)", i, o.ID, b, err)
+			}
 		}
 		assertSeatInvariants(t, s, id)
 	})
@@ -207,8 +215,18 @@ func TestBatchFailureWritesNothing(t *testing.T) {
 			doomed[testutil.MustID(t, tok.ID)] = true
 		}
 		err := s.DB.Callback().Create().Before("gorm:create").Register("test:fail_batch", func(db *gorm.DB) {
-			if b, ok := db.Statement.Dest.(*models.TrainingBooking); ok && doomed[b.MemberID] {
-				db.AddError(errors.New("the disk is full"))
+			var rows []*models.TrainingBooking // one, or a batch's in one INSERT
+			switch b := db.Statement.Dest.(type) {
+			case *models.TrainingBooking:
+				rows = append(rows, b)
+			case []*models.TrainingBooking:
+				rows = b
+			}
+			for _, b := range rows {
+				if doomed[b.MemberID] {
+					db.AddError(errors.New("the disk is full"))
+					return
+				}
 			}
 		})
 		if err != nil {
