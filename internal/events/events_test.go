@@ -309,7 +309,8 @@ func TestFeedPagination(t *testing.T) {
 }
 
 // TestFeedStatementCount: a feed page with its unions and the member's
-// sign-ups costs the same few statements at any size and any depth.
+// sign-ups costs the same few statements at any size and any depth (fewer
+// once the unions are in the instance's short cache).
 func TestFeedStatementCount(t *testing.T) {
 	t.Parallel()
 	testutil.Each(t, func(t *testing.T, d store.Dialect) {
@@ -344,8 +345,8 @@ func TestFeedStatementCount(t *testing.T) {
 			after = p.Events.PageInfo.EndCursor
 		}
 		for name, n := range counts {
-			if n > 4 || n != counts["page 1 of 5"] {
-				t.Fatalf("statements per feed page: %v (want at most 4, the same for every page)", counts)
+			if n > 4 || n > counts["page 1 of 5"] {
+				t.Fatalf("statements per feed page: %v (want at most 4, and no page more than the first)", counts)
 			}
 			_ = name
 		}

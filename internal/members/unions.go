@@ -64,19 +64,34 @@ func (s *Service) GetUnion(ctx context.Context, id int64) (*models.Union, error)
 }
 
 // UnionsByIDs loads unions for a dataloader, in the order of ids (nil for
-// missing ones).
+// missing ones), from the short cache where it has them. Each caller gets
+// its own copies.
 func (s *Service) UnionsByIDs(ctx context.Context, ids []int64) ([]*models.Union, error) {
+	out := make([]*models.Union, len(ids))
+	var missing []int64
+	for i, id := range ids {
+		if u, ok := s.unions.Get(id); ok {
+			out[i] = &u
+		} else {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
 	var rows []*models.Union
-	if err := s.Q(ctx).Where("id IN ?", ids).Find(&rows).Error; err != nil {
+	if err := s.Q(ctx).Where("id IN ?", missing).Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	byID := make(map[int64]*models.Union, len(rows))
 	for _, u := range rows {
 		byID[u.ID] = u
+		s.unions.Add(u.ID, *u)
 	}
-	out := make([]*models.Union, len(ids))
 	for i, id := range ids {
-		out[i] = byID[id]
+		if out[i] == nil {
+			out[i] = byID[id]
+		}
 	}
 	return out, nil
 }
