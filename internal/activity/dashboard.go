@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
+
 	"unionhall/internal/apperr"
 	"unionhall/models"
 )
@@ -52,7 +54,8 @@ func (s *Service) DashboardFor(ctx context.Context, unionID *int64, from, to tim
 	// by the path range of the union index.
 	const sub = "SELECT id FROM unions WHERE path >= @lo AND path < @hi"
 	var d Dashboard
-	err = db.Raw(`SELECT
+	err = s.ReadLagged(ctx, func(db *gorm.DB) error { // statistics: a replica's lag is fine
+		return db.Raw(`SELECT
   (SELECT COUNT(*) FROM event_posts WHERE union_id IN (`+sub+`) AND published_at >= @from AND published_at < @to) AS posts_published,
   (SELECT COALESCE(SUM(view_count), 0) FROM event_posts WHERE union_id IN (`+sub+`) AND published_at >= @from AND published_at < @to) AS post_views,
   (SELECT COUNT(*) FROM event_signups AS b JOIN event_posts AS p ON p.id = b.post_id
@@ -69,8 +72,9 @@ func (s *Service) DashboardFor(ctx context.Context, unionID *int64, from, to tim
      WHERE vb.union_id IN (`+sub+`) AND v.redeemed_at >= @from AND v.redeemed_at < @to) AS vouchers_redeemed,
   (SELECT COALESCE(SUM(vb.face_value_fen), 0) FROM vouchers AS v JOIN voucher_batches AS vb ON vb.id = v.batch_id
      WHERE vb.union_id IN (`+sub+`) AND v.redeemed_at >= @from AND v.redeemed_at < @to) AS redeemed_fen`,
-		map[string]any{"lo": lo, "hi": hi, "from": from.UTC(), "to": to.UTC(), "noShow": models.BookingNoShow}).
-		Scan(&d).Error
+			map[string]any{"lo": lo, "hi": hi, "from": from.UTC(), "to": to.UTC(), "noShow": models.BookingNoShow}).
+			Scan(&d).Error
+	})
 	if err != nil {
 		return nil, err
 	}

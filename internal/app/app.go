@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.DB = opts.DB
 	} else {
 		a.DB, err = store.Open(store.Options{URL: cfg.DatabaseURL, MaxOpenConns: cfg.DBMaxOpenConns,
-			DefaultSQLitePath: filepath.Join(cfg.DataDir, "unionhall.db")})
+			DefaultSQLitePath: filepath.Join(cfg.DataDir, "unionhall.db"), ReplicaURLs: cfg.DatabaseReplicaURLs, Logger: a.Log})
 		if err != nil {
 			return nil, err
 		}

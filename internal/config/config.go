@@ -56,6 +56,9 @@ type Config struct {
 	ComplexityLimit int           `env:"GRAPHQL_COMPLEXITY_LIMIT" envDefault:"2500"`
 	DepthLimit      int           `env:"GRAPHQL_DEPTH_LIMIT" envDefault:"10"`
 	DBMaxOpenConns  int           `env:"DB_MAX_OPEN_CONNS" envDefault:"30"`
+	// DatabaseReplicaURLs are read replicas (MySQL DSNs, comma-separated)
+	// for the reads that tolerate lag: the feed, lists, statistics, exports.
+	DatabaseReplicaURLs []string `env:"DATABASE_REPLICA_URLS" envSeparator:","`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 
 	// NoShowLimit no-shows within 90 days bar a member from booking for
@@ -160,7 +163,7 @@ var knownVars = []string{
 	"ACCESS_TOKEN_TTL", "REFRESH_TOKEN_TTL", "PII_KEY", "PII_HASH_KEY", "WECHAT_APPID",
 	"WECHAT_SECRET", "WECHAT_API_BASE", "SEED_DEMO", "BOOTSTRAP_ADMIN_USERNAME",
 	"BOOTSTRAP_ADMIN_PASSWORD", "MAX_BODY_BYTES", "MAX_UPLOAD_BYTES", "REQUEST_TIMEOUT",
-	"GRAPHQL_COMPLEXITY_LIMIT", "GRAPHQL_DEPTH_LIMIT", "DB_MAX_OPEN_CONNS", "SHUTDOWN_TIMEOUT",
+	"GRAPHQL_COMPLEXITY_LIMIT", "GRAPHQL_DEPTH_LIMIT", "DB_MAX_OPEN_CONNS", "DATABASE_REPLICA_URLS", "SHUTDOWN_TIMEOUT",
 	"NO_SHOW_LIMIT", "NO_SHOW_BAN_DAYS", "PUBLIC_BASE_URL", "METRICS_ADDR", "CLIENT_IP_HEADER",
 	"FILE_STORE", "S3_ENDPOINT", "S3_PUBLIC_ENDPOINT", "S3_BUCKET", "S3_REGION", "S3_ACCESS_KEY", "S3_SECRET_KEY",
 	"S3_PATH_STYLE", "S3_PREFIX", "UNUSED_UPLOAD_TTL",

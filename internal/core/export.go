@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/xuri/excelize/v2"
+	"gorm.io/gorm"
 
 	"unionhall/internal/clock"
 	"unionhall/internal/pii"
@@ -137,10 +138,13 @@ func (s *Core) HoldsExport(ctx context.Context, fileName, table, fk string, pool
 				n := 0
 				return InBatches(func(after int64) ([]row, error) {
 					var rows []row
-					return rows, s.Q(ctx).Table(table+" AS b").
-						Select("b.id, b.status, b.created_at, b.checked_in_at, b.cancel_reason, m.real_name, m.phone, m.id_mask, m.employment_form, u.name AS union_name").
-						Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Where("b."+fk+" = ? AND b.id > ?", poolID, after).Order("b.id").Limit(ExportBatch).Scan(&rows).Error
+					err := s.ReadLagged(ctx, func(q *gorm.DB) error { // an export: a replica's lag is fine
+						return q.Table(table+" AS b").
+							Select("b.id, b.status, b.created_at, b.checked_in_at, b.cancel_reason, m.real_name, m.phone, m.id_mask, m.employment_form, u.name AS union_name").
+							Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
+							Where("b."+fk+" = ? AND b.id > ?", poolID, after).Order("b.id").Limit(ExportBatch).Scan(&rows).Error
+					})
+					return rows, err
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
 					return emit([]any{n, r.RealName, ExportPhone(r.Phone, fullPhones), r.IDMask, r.EmploymentForm.Label(),

@@ -149,3 +149,12 @@ func (s *Core) PublicURL(path string) string { return s.settings.PublicBaseURL +
 
 // q is a plain session bound to ctx, for reads and single statements.
 func (s *Core) Q(ctx context.Context) *gorm.DB { return s.db.WithContext(ctx) }
+
+// ReadLagged runs fn, a read that tolerates a replica's lag of a few
+// seconds, on a read replica where there is one (store.DB.ReadLagged):
+// the feed, offering lists, statistics, exports. Anything that must see
+// the caller's own latest write (sessions, the re-check before a
+// mutation, a member's own records) reads through Q, the primary.
+func (s *Core) ReadLagged(ctx context.Context, fn func(q *gorm.DB) error) error {
+	return s.db.ReadLagged(ctx, fn)
+}

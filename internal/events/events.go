@@ -581,7 +581,8 @@ func (s *Service) memberFeed(ctx context.Context, chain []int64, category *model
 	shared, ok := s.feedPages.Get(key)
 	if !ok {
 		sql, args := FeedSQL(s.DB().Dialect == store.MySQL, chain, category, pa.HasKey, pa.Key.K, pa.Key.I, pa.Size+1, now)
-		if err := s.Q(ctx).Raw(sql, args...).Scan(&shared).Error; err != nil {
+		err := s.ReadLagged(ctx, func(q *gorm.DB) error { return q.Raw(sql, args...).Scan(&shared).Error })
+		if err != nil {
 			return page.Page[*models.EventPost]{}, err
 		}
 		s.feedPages.Add(key, shared)

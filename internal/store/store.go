@@ -46,6 +46,10 @@ type Options struct {
 	DefaultSQLitePath string
 	MaxOpenConns      int
 	Logger            *slog.Logger
+	// ReplicaURLs are MySQL DSNs of read replicas (or of Galera nodes to
+	// read from without waiting for the cluster), for the reads that
+	// tolerate lag (DB.ReadLagged). Empty: every read goes to URL.
+	ReplicaURLs []string
 }
 
 // DB is the opened database.
@@ -55,6 +59,12 @@ type DB struct {
 	Dialect Dialect
 
 	statements *atomic.Int64
+	replicas   []*replica
+	next       atomic.Uint32
+	log        *slog.Logger
+	// Galera is whether URL is a node of a Galera cluster; its connections
+	// then read causally (wsrep_sync_wait), see Open.
+	Galera bool
 }
 
 // Statements is how many SQL statements (not counting BEGIN and COMMIT)
@@ -144,7 +154,127 @@ func Open(opts Options) (*DB, error) {
 	if err := countStatements(g, total); err != nil {
 		return nil, err
 	}
-	return &DB{DB: g, SQL: sqlDB, Dialect: dialect, statements: total}, nil
+	db := &DB{DB: g, SQL: sqlDB, Dialect: dialect, statements: total, log: opts.Logger}
+	if dialect == MySQL {
+		if db.Galera, err = causalOnGalera(db, dsn, cfg, opts); err != nil {
+			sqlDB.Close()
+			return nil, err
+		}
+	}
+	for _, u := range opts.ReplicaURLs {
+		if strings.TrimSpace(u) == "" {
+			continue
+		}
+		r, err := Open(Options{URL: u, MaxOpenConns: opts.MaxOpenConns, Logger: opts.Logger})
+		if err != nil || r.Dialect != MySQL {
+			db.Close()
+			if err == nil {
+				err = errors.New("store: a replica must be a MySQL DSN")
+			}
+			return nil, fmt.Errorf("store: replica: %w", err)
+		}
+		r.statements = total // one count for the whole database
+		db.replicas = append(db.replicas, &replica{db: r})
+	}
+	return db, nil
+}
+
+// causalOnGalera makes db's connections read causally when the server is
+// a Galera node: a read on one node waits until the node has applied every
+// write the cluster had committed when the read began (wsrep_sync_wait=1),
+// so a session created through one node is valid at once through another,
+// and the re-check before a mutation sees the caller's own last write. A
+// DSN that sets wsrep_sync_wait itself keeps its value.
+func causalOnGalera(db *DB, dsn string, cfg *gorm.Config, opts Options) (bool, error) {
+	var on []string
+	if err := db.Raw("SELECT @@GLOBAL.wsrep_on").Scan(&on).Error; err != nil || len(on) == 0 || (on[0] != "1" && on[0] != "ON") {
+		return false, nil // not Galera (or not MariaDB: the variable is unknown)
+	}
+	dc, err := mysqldrv.ParseDSN(dsn)
+	if err != nil {
+		return false, err
+	}
+	if _, set := dc.Params["wsrep_sync_wait"]; set {
+		return true, nil
+	}
+	dc.Params["wsrep_sync_wait"] = "1"
+	g, err := gorm.Open(mysql.New(mysql.Config{DSN: dc.FormatDSN()}), cfg)
+	if err != nil {
+		return false, fmt.Errorf("store: reopen with causal reads: %w", err)
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return false, err
+	}
+	old := db.SQL
+	n := opts.MaxOpenConns
+	if n <= 0 {
+		n = 30
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxLifetime(3 * time.Minute)
+	sqlDB.SetConnMaxIdleTime(time.Minute)
+	if err := countStatements(g, db.statements); err != nil {
+		return false, err
+	}
+	db.DB, db.SQL = g, sqlDB
+	old.Close()
+	return true, nil
+}
+
+// replica is one read replica and when it may be tried again after a
+// failure.
+type replica struct {
+	db        *DB
+	downUntil atomic.Int64 // unix nanoseconds
+}
+
+// replicaPause is how long a replica that failed is left out.
+const replicaPause = 5 * time.Second
+
+// ReadLagged runs fn, a read that tolerates a replica's lag (the feed,
+// offering lists, statistics, exports), on a replica, the next in turn of
+// those not left out; on the primary when there is none. A replica that
+// fails to answer (down, unreachable, not replicating the table yet) is
+// left out for a few seconds and fn runs again on the primary, so a
+// replica going away costs a read nothing but time.
+func (db *DB) ReadLagged(ctx context.Context, fn func(q *gorm.DB) error) error {
+	now := time.Now().UnixNano()
+	for range db.replicas {
+		r := db.replicas[int(db.next.Add(1))%len(db.replicas)]
+		if r.downUntil.Load() > now {
+			continue
+		}
+		err := fn(r.db.WithContext(ctx))
+		if err == nil || !replicaFault(ctx, err) {
+			return err
+		}
+		r.downUntil.Store(time.Now().Add(replicaPause).UnixNano())
+		if db.log != nil {
+			db.log.Warn("read replica left out", "for", replicaPause.String(), "err", err.Error())
+		}
+		break
+	}
+	return fn(db.WithContext(ctx))
+}
+
+// Replicas is how many read replicas db has.
+func (db *DB) Replicas() int { return len(db.replicas) }
+
+// replicaFault tells a replica's failure (the read may go to the primary)
+// from the request's own end or a refusal of its input.
+func replicaFault(ctx context.Context, err error) bool {
+	if ctx.Err() != nil || errors.Is(err, gorm.ErrRecordNotFound) {
+		return false
+	}
+	var me *mysqldrv.MySQLError
+	if errors.As(err, &me) {
+		// 1146: the table is not there yet (a replica still catching up
+		// with a migration); 1047/1053/1927: the server is going away.
+		return me.Number == 1146 || me.Number == 1047 || me.Number == 1053 || me.Number == 1927
+	}
+	return true // the connection: refused, reset, timed out
 }
 
 func parseURL(opts Options) (Dialect, string, error) {
@@ -218,7 +348,12 @@ func (db *DB) Migrate(ctx context.Context) error {
 func MigrationsFS(d Dialect) (fs.FS, error) { return fs.Sub(migrations, "migrations/"+string(d)) }
 
 // Close closes the pool.
-func (db *DB) Close() error { return db.SQL.Close() }
+func (db *DB) Close() error {
+	for _, r := range db.replicas {
+		r.db.Close()
+	}
+	return db.SQL.Close()
+}
 
 // Translate turns a database error into an application error. Duplicate
 // keys become ALREADY_EXISTS with msg, missing rows NOT_FOUND; anything else

@@ -734,24 +734,27 @@ func (s *Service) ListTrainingClasses(ctx context.Context, f ClassFilter, first 
 	if f.Category != nil && !f.Category.IsValid() {
 		return empty, apperr.Invalid("category", "课程类别不正确")
 	}
-	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.TrainingClass{}), f.UnionID, f.Status)
-	if err != nil || none {
-		return empty, err
-	}
-	if f.Category != nil {
-		q = q.Where("category = ?", *f.Category)
-	}
-	if f.Upcoming {
-		q = q.Where("starts_at > ?", s.Clock().Now())
-	}
-	if f.HasSeats {
-		q = q.Where("confirmed_count < capacity")
-	}
-	if pa.HasKey {
-		q = q.Where("starts_at > ? OR (starts_at = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
-	}
 	var rows []*models.TrainingClass
-	if err := q.Order("starts_at, id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
+	err = s.ReadLagged(ctx, func(db *gorm.DB) error { // a list: a replica's lag is fine
+		q, none, err := s.VisibleOfferings(ctx, db.Model(&models.TrainingClass{}), f.UnionID, f.Status)
+		if err != nil || none {
+			return err
+		}
+		if f.Category != nil {
+			q = q.Where("category = ?", *f.Category)
+		}
+		if f.Upcoming {
+			q = q.Where("starts_at > ?", s.Clock().Now())
+		}
+		if f.HasSeats {
+			q = q.Where("confirmed_count < capacity")
+		}
+		if pa.HasKey {
+			q = q.Where("starts_at > ? OR (starts_at = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
+		}
+		return q.Order("starts_at, id").Limit(pa.Size + 1).Find(&rows).Error
+	})
+	if err != nil {
 		return empty, err
 	}
 	return page.Trim(rows, pa.Size), nil
