@@ -118,8 +118,7 @@ func (s *Core) coalesce(ctx context.Context, sp seats.Spec, id int64, open seats
 // then marks the pool idle. It runs on a goroutine of its own, on a context
 // of its own (a batch belongs to all its requests).
 func (s *Core) drain(ctx context.Context, key string, q *grantQueue, sp seats.Spec, id int64, open seats.Open) {
-	bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
-	defer cancel()
+	base := context.WithoutCancel(ctx)
 	for {
 		q.mu.Lock()
 		n := min(len(q.waiting), MaxGrantBatch)
@@ -135,7 +134,11 @@ func (s *Core) drain(ctx context.Context, key string, q *grantQueue, sp seats.Sp
 		batch := append([]*grantReq(nil), q.waiting[:n]...)
 		q.waiting = q.waiting[n:]
 		q.mu.Unlock()
+		// Each batch has its own deadline: a long rush keeps this
+		// goroutine draining for longer than any one request may take.
+		bctx, cancel := context.WithTimeout(base, 15*time.Second)
 		s.runBatch(bctx, batch, sp, id, open)
+		cancel()
 	}
 }
 

@@ -295,8 +295,8 @@ func TestBrowseStatementCount(t *testing.T) {
 				t.Fatalf("page of %d has %d classes", size, len(out.TrainingClasses.Edges))
 			}
 		}
-		if counts[20] > 4 || counts[20] != counts[5] {
-			t.Fatalf("statements per browse: %v (want at most 4, the same for every page size)", counts)
+		if counts[5] > 4 || counts[20] > counts[5] { // the second page finds the unions in the short cache
+			t.Fatalf("statements per browse: %v (want at most 4, and no more for a larger page)", counts)
 		}
 		t.Logf("statements per browse page: %v", counts)
 	})
