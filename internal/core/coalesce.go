@@ -220,8 +220,8 @@ func (s *Core) runBatch(ctx context.Context, batch []*grantReq, sp seats.Spec, i
 			holds[i] = batch[i].hold(g)
 			rows[k] = holds[i]
 		}
-		// One INSERT for the batch. The ids come back by RETURNING (MariaDB
-		// 10.5+, SQLite), not by counting on from the last insert id.
+		// One INSERT for the batch where the ids come back row for row
+		// (store.ReturnsIDs), else one per hold.
 		if err := batch[takers[0]].insertAll(tx, rows); err != nil {
 			if store.IsDuplicate(err) {
 				return errFallBack

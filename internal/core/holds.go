@@ -67,7 +67,7 @@ func (r SeatRush[H]) Take(ctx context.Context, s *Core) (*H, error) {
 				rows[i] = h.(*H)
 			}
 			if !store.ReturnsIDs(tx) {
-				for _, r := range rows { // one by one, each learning its own id
+				for _, r := range rows { // one by one, each learning its own id (SQLite, MySQL)
 					if err := tx.Create(r).Error; err != nil {
 						return err
 					}

@@ -3,6 +3,7 @@ package store
 import (
 	"testing"
 
+	"github.com/glebarez/sqlite"
 	"gorm.io/driver/mysql"
 	"gorm.io/gorm"
 )
@@ -21,5 +22,8 @@ func TestReturnsIDs(t *testing.T) {
 		if got := ReturnsIDs(g); got != want {
 			t.Errorf("ReturnsIDs(%s) = %v, want %v", version, got, want)
 		}
+	}
+	if ReturnsIDs(&gorm.DB{Config: &gorm.Config{Dialector: sqlite.Open("x")}}) {
+		t.Error("SQLite: want one INSERT per hold")
 	}
 }
