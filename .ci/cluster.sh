@@ -45,15 +45,22 @@ free_port() { # a port nothing listens on, from $1 up
 
 root=$(mktemp -d /tmp/unionhall-cluster.XXXXXX)
 echo "$root" >"${CLUSTER_DIR_FILE:-/dev/null}"
+# The servers run as mysql (the package's user): a Galera joiner's rsync
+# daemon started by root would drop to nobody and could not write the
+# data directory.
+runas=mysql
+id "$runas" >/dev/null 2>&1 || runas=root
+chmod 755 "$root"
 
 # common are the settings every server here runs with: small, and durable
 # enough for tests.
-common=(--no-defaults --user=root --bind-address=127.0.0.1 --innodb-buffer-pool-size=128M
+common=(--no-defaults --user="$runas" --bind-address=127.0.0.1 --innodb-buffer-pool-size=128M
   --max-connections=300 --innodb-flush-log-at-trx-commit=2 --skip-name-resolve)
 
 init() { # dir
   mkdir -p "$1"
-  mariadb-install-db --no-defaults --datadir="$1/data" --user=root --auth-root-authentication-method=normal \
+  chown "$runas" "$1"
+  mariadb-install-db --no-defaults --datadir="$1/data" --user="$runas" --auth-root-authentication-method=normal \
     --skip-test-db >"$1/install.log" 2>&1
 }
 

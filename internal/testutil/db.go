@@ -69,9 +69,17 @@ func OpenDB(tb testing.TB, d store.Dialect) *store.DB {
 
 func createMySQLDatabase(tb testing.TB) string {
 	tb.Helper()
-	cfg, err := mysql.ParseDSN(os.Getenv("TEST_MYSQL_DSN"))
+	return CreateDatabase(tb, os.Getenv("TEST_MYSQL_DSN"))
+}
+
+// CreateDatabase creates a database of a unique name on the server of
+// serverDSN (a MySQL DSN without a database), dropped when the test ends,
+// and returns the DSN of it.
+func CreateDatabase(tb testing.TB, serverDSN string) string {
+	tb.Helper()
+	cfg, err := mysql.ParseDSN(serverDSN)
 	if err != nil {
-		tb.Fatalf("TEST_MYSQL_DSN: %v", err)
+		tb.Fatalf("server DSN: %v", err)
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
@@ -97,4 +105,37 @@ func createMySQLDatabase(tb testing.TB) string {
 	})
 	cfg.DBName = name
 	return cfg.FormatDSN()
+}
+
+// OnServer is dsn's database on the server of serverDSN: the same
+// database through another node of a cluster, or on a replica.
+func OnServer(tb testing.TB, dsn, serverDSN string) string {
+	tb.Helper()
+	db, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := mysql.ParseDSN(serverDSN)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.DBName = db.DBName
+	return cfg.FormatDSN()
+}
+
+// OpenURL opens the MySQL database at url, reading lagged reads from
+// replicas, migrated when migrate, closed when the test ends.
+func OpenURL(tb testing.TB, url string, migrate bool, replicas ...string) *store.DB {
+	tb.Helper()
+	db, err := store.Open(store.Options{URL: url, MaxOpenConns: 40, ReplicaURLs: replicas})
+	if err != nil {
+		tb.Fatalf("open %s: %v", url, err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if migrate {
+		if err := db.Migrate(context.Background()); err != nil {
+			tb.Fatalf("migrate: %v", err)
+		}
+	}
+	return db
 }
