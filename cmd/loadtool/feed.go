@@ -112,7 +112,7 @@ func runFeed(cfg config) error {
 	}
 	defer stop()
 	base := newGQLClient(cfg.baselineURL, cfg.conc*2)
-	base.endpoint = strings.TrimRight(cfg.baselineURL, "/") + "/feed"
+	base.endpoints = []string{strings.TrimRight(cfg.baselineURL, "/") + "/feed"}
 	sides := []feedSide{{"graphql", c, rss}, {"sql", base, rss}}
 	var peerRSS *rssSampler
 	if cfg.peerDir != "" {

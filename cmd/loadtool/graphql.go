@@ -15,9 +15,12 @@ import (
 	"time"
 )
 
+// gqlClient posts to its endpoints in turn: one server, or several
+// instances of it (-url a,b: a rush through two instances).
 type gqlClient struct {
-	endpoint string
-	http     *http.Client
+	endpoints []string
+	next      atomic.Uint32
+	http      *http.Client
 }
 
 func newGQLClient(base string, conns int) *gqlClient {
@@ -30,7 +33,11 @@ func newGQLClient(base string, conns int) *gqlClient {
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 	}
-	return &gqlClient{endpoint: strings.TrimRight(base, "/") + "/graphql", http: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+	c := &gqlClient{http: &http.Client{Transport: tr, Timeout: 60 * time.Second}}
+	for _, b := range strings.Split(base, ",") {
+		c.endpoints = append(c.endpoints, strings.TrimRight(strings.TrimSpace(b), "/")+"/graphql")
+	}
+	return c
 }
 
 type gqlError struct {
@@ -57,7 +64,8 @@ func (e *callError) Error() string { return e.code + ": " + e.detail }
 // its extensions.code.
 func (c *gqlClient) do(ctx context.Context, token, query string, vars map[string]any, out any) error {
 	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.endpoint, bytes.NewReader(body))
+	endpoint := c.endpoints[int(c.next.Add(1))%len(c.endpoints)]
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ type config struct {
 func main() {
 	log.SetFlags(log.Ltime | log.Lmicroseconds)
 	var cfg config
-	flag.StringVar(&cfg.url, "url", "http://127.0.0.1:18080", "server base URL (POST <url>/graphql)")
+	flag.StringVar(&cfg.url, "url", "http://127.0.0.1:18080", "server base URL (POST <url>/graphql); several, comma-separated, take the requests in turn (instances of one deployment)")
 	flag.StringVar(&cfg.dsn, "dsn", "root@tcp(127.0.0.1:3306)/unionhall_bench", "MySQL DSN of the server's database (seeding, baseline, verification)")
 	flag.IntVar(&cfg.members, "members", 4000, "members to seed; each books once")
 	flag.IntVar(&cfg.conc, "c", 64, "concurrent bookings in flight")

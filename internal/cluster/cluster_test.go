@@ -180,7 +180,9 @@ func TestGaleraRushThroughTwoNodes(t *testing.T) {
 		case len(r.Errors) > 0:
 			outs[i] = outcome{code: r.Code()}
 		default:
-			var v struct{ ClaimVoucher struct{ Voucher testutil.Voucher } }
+			var v struct {
+				ClaimVoucher struct{ Voucher testutil.Voucher }
+			}
 			r.Decode(t, &v)
 			outs[i] = outcome{status: v.ClaimVoucher.Voucher.Status}
 			if c := v.ClaimVoucher.Voucher.Code; c != nil {
@@ -248,7 +250,9 @@ func replicated(t *testing.T, replica *store.DB, table, where string, args ...an
 func feedShows(t *testing.T, s *testutil.Server, member, post string) bool {
 	t.Helper()
 	var out struct {
-		Events struct{ Edges []struct{ Node struct{ ID string } } }
+		Events struct {
+			Edges []struct{ Node struct{ ID string } }
+		}
 	}
 	s.MustOK(member, testutil.FeedQ, map[string]any{"first": 20}, &out)
 	for _, e := range out.Events.Edges {

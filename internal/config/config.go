@@ -58,8 +58,8 @@ type Config struct {
 	DBMaxOpenConns  int           `env:"DB_MAX_OPEN_CONNS" envDefault:"30"`
 	// DatabaseReplicaURLs are read replicas (MySQL DSNs, comma-separated)
 	// for the reads that tolerate lag: the feed, lists, statistics, exports.
-	DatabaseReplicaURLs []string `env:"DATABASE_REPLICA_URLS" envSeparator:","`
-	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	DatabaseReplicaURLs []string      `env:"DATABASE_REPLICA_URLS" envSeparator:","`
+	ShutdownTimeout     time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
 
 	// NoShowLimit no-shows within 90 days bar a member from booking for
 	// NoShowBanDays days.
