@@ -213,6 +213,22 @@ func TestGaleraRushThroughTwoNodes(t *testing.T) {
 		st := &s.App.Core.GrantStats
 		t.Logf("batches %d, requests %d", st.Batches.Load(), st.Requests.Load())
 	}
+
+	// A retry through the other node, right after the first try committed
+	// through one, gets the voucher the first try made.
+	again := s1.PublishedBatch(admin, testutil.BatchInput(100, nil))
+	s2.Clock.Set(s1.Clock.Now())
+	for i, tok := range tokens[500:550] {
+		rid := fmt.Sprintf("retry-%d", i)
+		first, r := s1.Claim(tok.Access, again, rid)
+		if len(r.Errors) > 0 {
+			t.Fatalf("claim %d through node 1: %s", i, r.Code())
+		}
+		retry, r := s2.Claim(tok.Access, again, rid)
+		if len(r.Errors) > 0 || retry.ID != first.ID {
+			t.Fatalf("its retry through node 2 = %+v (%v), want voucher %s", retry, r.Errors, first.ID)
+		}
+	}
 }
 
 // questions is a server's count of client statements.
