@@ -52,7 +52,11 @@ func NewServer(tb testing.TB, d store.Dialect, opts ...Option) *Server {
 // sharing one database, say). Demo data is seeded only into an empty one.
 func NewServerOn(tb testing.TB, db *store.DB, opts ...Option) *Server {
 	tb.Helper()
-	env := map[string]string{"APP_ENV": "dev", "DATA_DIR": tb.TempDir()}
+	// REQUEST_TIMEOUT is longer than production's 15 s: under -race, with
+	// the suites of two packages sharing two cores, a request queued behind
+	// a rush of thousands can wait longer than that, and its deadline would
+	// fail it as INTERNAL. Tests of the deadline set their own.
+	env := map[string]string{"APP_ENV": "dev", "DATA_DIR": tb.TempDir(), "REQUEST_TIMEOUT": "60s"}
 	cfg, err := config.Load(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		tb.Fatal(err)
