@@ -391,18 +391,21 @@ func (s *Service) ListChildcarePrograms(ctx context.Context, f ProgramFilter, fi
 	if err != nil {
 		return empty, err
 	}
-	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.ChildcareProgram{}), f.UnionID, f.Status)
-	if err != nil || none {
-		return empty, err
-	}
-	if f.Upcoming {
-		q = q.Where("starts_on >= ?", chinaToday(s.Clock().Now()))
-	}
-	if pa.HasKey {
-		q = q.Where("starts_on > ? OR (starts_on = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
-	}
 	var rows []*models.ChildcareProgram
-	if err := q.Order("starts_on, id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
+	err = s.ReadLagged(ctx, func(db *gorm.DB) error { // a list: a replica's lag is fine
+		q, none, err := s.VisibleOfferings(ctx, db.Model(&models.ChildcareProgram{}), f.UnionID, f.Status)
+		if err != nil || none {
+			return err
+		}
+		if f.Upcoming {
+			q = q.Where("starts_on >= ?", chinaToday(s.Clock().Now()))
+		}
+		if pa.HasKey {
+			q = q.Where("starts_on > ? OR (starts_on = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
+		}
+		return q.Order("starts_on, id").Limit(pa.Size + 1).Find(&rows).Error
+	})
+	if err != nil {
 		return empty, err
 	}
 	return page.Trim(rows, pa.Size), nil

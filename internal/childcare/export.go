@@ -57,13 +57,16 @@ func (s *Service) ExportChildcareSignUps(ctx context.Context, programID int64, f
 				n := 0
 				return core.InBatches(func(after int64) ([]row, error) {
 					var rows []row
-					return rows, s.Q(ctx).Table("child_sign_ups AS su").
-						Select("su.id, su.status, su.priority_rank, su.double_worker, su.reject_reason, su.created_at, "+
-							"c.name AS child_name, c.gender, c.birth_date, c.school_grade, c.id_mask, c.allergies, c.health_notes, "+
-							"c.emergency_contact_name, c.emergency_contact_phone, m.real_name AS parent_name, m.phone, m.employment_form, "+
-							"(SELECT COUNT(*) FROM child_attendance AS a WHERE a.sign_up_id = su.id) AS days").
-						Joins("JOIN children AS c ON c.id = su.child_id").Joins("JOIN members AS m ON m.id = su.member_id").
-						Where("su.program_id = ? AND su.id > ?", p.ID, after).Order("su.id").Limit(core.ExportBatch).Scan(&rows).Error
+					err := s.ReadLagged(ctx, func(q *gorm.DB) error { // an export: a replica's lag is fine
+						return q.Table("child_sign_ups AS su").
+							Select("su.id, su.status, su.priority_rank, su.double_worker, su.reject_reason, su.created_at, "+
+								"c.name AS child_name, c.gender, c.birth_date, c.school_grade, c.id_mask, c.allergies, c.health_notes, "+
+								"c.emergency_contact_name, c.emergency_contact_phone, m.real_name AS parent_name, m.phone, m.employment_form, "+
+								"(SELECT COUNT(*) FROM child_attendance AS a WHERE a.sign_up_id = su.id) AS days").
+							Joins("JOIN children AS c ON c.id = su.child_id").Joins("JOIN members AS m ON m.id = su.member_id").
+							Where("su.program_id = ? AND su.id > ?", p.ID, after).Order("su.id").Limit(core.ExportBatch).Scan(&rows).Error
+					})
+					return rows, err
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
 					gender := "男"

@@ -549,14 +549,18 @@ func (s *Service) ListEvents(ctx context.Context, f EventFilter, first *int, aft
 	if err != nil {
 		return empty, err
 	}
-	q, _, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.EventPost{}), f.UnionID, f.Status)
-	if err != nil {
-		return empty, err
-	}
-	if f.Category != nil {
-		q = q.Where("category = ?", *f.Category)
-	}
-	out, err := core.ByIDPage[*models.EventPost](q, pa, true)
+	out := empty
+	err = s.ReadLagged(ctx, func(db *gorm.DB) error { // an admin's list: a replica's lag is fine
+		q, _, err := s.VisibleOfferings(ctx, db.Model(&models.EventPost{}), f.UnionID, f.Status)
+		if err != nil {
+			return err
+		}
+		if f.Category != nil {
+			q = q.Where("category = ?", *f.Category)
+		}
+		out, err = core.ByIDPage[*models.EventPost](q, pa, true)
+		return err
+	})
 	s.withViews(out.Items...)
 	return out, err
 }

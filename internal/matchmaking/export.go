@@ -47,10 +47,13 @@ func (s *Service) ExportMatchSignUps(ctx context.Context, eventID int64, fullPho
 				n := 0
 				return core.InBatches(func(after int64) ([]row, error) {
 					var rows []row
-					return rows, s.Q(ctx).Table("match_sign_ups AS b").
-						Select("b.id, b.status, b.created_at, b.checked_in_at, m.real_name, m.phone, m.gender, u.name AS union_name").
-						Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Where("b.event_id = ? AND b.id > ?", e.ID, after).Order("b.id").Limit(core.ExportBatch).Scan(&rows).Error
+					err := s.ReadLagged(ctx, func(q *gorm.DB) error { // an export: a replica's lag is fine
+						return q.Table("match_sign_ups AS b").
+							Select("b.id, b.status, b.created_at, b.checked_in_at, m.real_name, m.phone, m.gender, u.name AS union_name").
+							Joins("JOIN members AS m ON m.id = b.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
+							Where("b.event_id = ? AND b.id > ?", e.ID, after).Order("b.id").Limit(core.ExportBatch).Scan(&rows).Error
+					})
+					return rows, err
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
 					return emit([]any{n, r.RealName, core.ExportPhone(r.Phone, fullPhones), core.GenderLabel(r.Gender), core.Deref(r.UnionName),

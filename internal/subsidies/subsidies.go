@@ -269,11 +269,16 @@ func (s *Service) ListSubsidyPrograms(ctx context.Context, unionID *int64, statu
 	if err != nil {
 		return empty, err
 	}
-	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.SubsidyProgram{}), unionID, status)
-	if err != nil || none {
-		return empty, err
-	}
-	return core.ByIDPage[*models.SubsidyProgram](q, pa, true)
+	out := empty
+	err = s.ReadLagged(ctx, func(db *gorm.DB) error { // a list: a replica's lag is fine
+		q, none, err := s.VisibleOfferings(ctx, db.Model(&models.SubsidyProgram{}), unionID, status)
+		if err != nil || none {
+			return err
+		}
+		out, err = core.ByIDPage[*models.SubsidyProgram](q, pa, true)
+		return err
+	})
+	return out, err
 }
 
 // SubsidyProgram loads one programme for the caller.

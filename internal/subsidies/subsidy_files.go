@@ -149,13 +149,15 @@ func (s *Service) ExportSubsidyPayments(ctx context.Context, programID int64, fu
 			}
 			return core.InBatches(func(after int64) ([]row, error) {
 				var rows []row
-				err := s.Q(ctx).Table("subsidy_applications").
-					Select("subsidy_applications.*, members.real_name, members.phone, unions.name AS union_name").
-					Joins("JOIN members ON members.id = subsidy_applications.member_id").
-					Joins("JOIN unions ON unions.id = subsidy_applications.union_id").
-					Where("subsidy_applications.program_id = ? AND subsidy_applications.status = ?", p.ID, models.SubsidyApproved).
-					Scopes(core.UnderPath("subsidy_applications.union_path", root.Path)).
-					Where("subsidy_applications.id > ?", after).Order("subsidy_applications.id").Limit(500).Find(&rows).Error
+				err := s.ReadLagged(ctx, func(q *gorm.DB) error { // an export: a replica's lag is fine
+					return q.Table("subsidy_applications").
+						Select("subsidy_applications.*, members.real_name, members.phone, unions.name AS union_name").
+						Joins("JOIN members ON members.id = subsidy_applications.member_id").
+						Joins("JOIN unions ON unions.id = subsidy_applications.union_id").
+						Where("subsidy_applications.program_id = ? AND subsidy_applications.status = ?", p.ID, models.SubsidyApproved).
+						Scopes(core.UnderPath("subsidy_applications.union_path", root.Path)).
+						Where("subsidy_applications.id > ?", after).Order("subsidy_applications.id").Limit(500).Find(&rows).Error
+				})
 				return rows, err
 			}, func(r row) int64 { return r.ID }, func(r row) error {
 				return emit([]any{r.ID, r.RealName, core.ExportPhone(r.Phone, fullPhones), r.UnionName, r.School, r.Major,

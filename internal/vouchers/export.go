@@ -43,11 +43,14 @@ func (s *Service) ExportVouchers(ctx context.Context, batchID int64, fullPhones 
 				n := 0
 				return core.InBatches(func(after int64) ([]row, error) {
 					var rows []row
-					return rows, s.Q(ctx).Table("vouchers").
-						Select("vouchers.*, m.real_name, m.phone, u.name AS union_name, a.display_name AS redeemer_name").
-						Joins("JOIN members AS m ON m.id = vouchers.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
-						Joins("LEFT JOIN admins AS a ON a.id = vouchers.redeemed_by").
-						Where("vouchers.batch_id = ? AND vouchers.id > ?", b.ID, after).Order("vouchers.id").Limit(core.ExportBatch).Scan(&rows).Error
+					err := s.ReadLagged(ctx, func(q *gorm.DB) error { // an export: a replica's lag is fine
+						return q.Table("vouchers").
+							Select("vouchers.*, m.real_name, m.phone, u.name AS union_name, a.display_name AS redeemer_name").
+							Joins("JOIN members AS m ON m.id = vouchers.member_id").Joins("LEFT JOIN unions AS u ON u.id = m.union_id").
+							Joins("LEFT JOIN admins AS a ON a.id = vouchers.redeemed_by").
+							Where("vouchers.batch_id = ? AND vouchers.id > ?", b.ID, after).Order("vouchers.id").Limit(core.ExportBatch).Scan(&rows).Error
+					})
+					return rows, err
 				}, func(r row) int64 { return r.ID }, func(r row) error {
 					n++
 					return emit([]any{n, r.RealName, core.ExportPhone(r.Phone, fullPhones), core.Deref(r.UnionName), voucherLabel(r.StatusAt(now)),

@@ -732,21 +732,24 @@ func (s *Service) ListVoucherBatches(ctx context.Context, f BatchFilter, first *
 	if err != nil {
 		return empty, err
 	}
-	q, none, err := s.VisibleOfferings(ctx, s.Q(ctx).Model(&models.VoucherBatch{}), f.UnionID, f.Status)
-	if err != nil || none {
-		return empty, err
-	}
-	if f.Claimable && p.IsMember() {
-		q = q.Where("status = ? AND claim_closes_at > ? AND confirmed_count < capacity", models.OfferingPublished, s.Clock().Now())
-	}
-	if f.Kind != nil {
-		q = q.Where("kind = ?", *f.Kind)
-	}
-	if pa.HasKey {
-		q = q.Where("claim_closes_at > ? OR (claim_closes_at = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
-	}
 	var rows []*models.VoucherBatch
-	if err := q.Order("claim_closes_at, id").Limit(pa.Size + 1).Find(&rows).Error; err != nil {
+	err = s.ReadLagged(ctx, func(db *gorm.DB) error { // a list: a replica's lag is fine
+		q, none, err := s.VisibleOfferings(ctx, db.Model(&models.VoucherBatch{}), f.UnionID, f.Status)
+		if err != nil || none {
+			return err
+		}
+		if f.Claimable && p.IsMember() {
+			q = q.Where("status = ? AND claim_closes_at > ? AND confirmed_count < capacity", models.OfferingPublished, s.Clock().Now())
+		}
+		if f.Kind != nil {
+			q = q.Where("kind = ?", *f.Kind)
+		}
+		if pa.HasKey {
+			q = q.Where("claim_closes_at > ? OR (claim_closes_at = ? AND id > ?)", pa.Key.T, pa.Key.T, pa.Key.I)
+		}
+		return q.Order("claim_closes_at, id").Limit(pa.Size + 1).Find(&rows).Error
+	})
+	if err != nil {
 		return empty, err
 	}
 	return page.Trim(rows, pa.Size), nil
