@@ -134,14 +134,7 @@ func Open(opts Options) (*DB, error) {
 	}
 	switch dialect {
 	case MySQL:
-		n := opts.MaxOpenConns
-		if n <= 0 {
-			n = 30
-		}
-		sqlDB.SetMaxOpenConns(n)
-		sqlDB.SetMaxIdleConns(n)
-		sqlDB.SetConnMaxLifetime(3 * time.Minute)
-		sqlDB.SetConnMaxIdleTime(time.Minute)
+		sizeMySQLPool(sqlDB, opts.MaxOpenConns)
 	case SQLite:
 		// SQLite has one writer. A single connection turns write contention
 		// into a queue in database/sql instead of busy-retries inside SQLite;
@@ -179,6 +172,18 @@ func Open(opts Options) (*DB, error) {
 	return db, nil
 }
 
+// sizeMySQLPool gives a MySQL pool n connections (0: 30), kept open, each
+// replaced after 3 minutes (so a proxy or a failed-over node is picked up).
+func sizeMySQLPool(sqlDB *sql.DB, n int) {
+	if n <= 0 {
+		n = 30
+	}
+	sqlDB.SetMaxOpenConns(n)
+	sqlDB.SetMaxIdleConns(n)
+	sqlDB.SetConnMaxLifetime(3 * time.Minute)
+	sqlDB.SetConnMaxIdleTime(time.Minute)
+}
+
 // causalOnGalera makes db's connections read causally when the server is
 // a Galera node: a read on one node waits until the node has applied every
 // write the cluster had committed when the read began (wsrep_sync_wait=1),
@@ -207,14 +212,7 @@ func causalOnGalera(db *DB, dsn string, cfg *gorm.Config, opts Options) (bool, e
 		return false, err
 	}
 	old := db.SQL
-	n := opts.MaxOpenConns
-	if n <= 0 {
-		n = 30
-	}
-	sqlDB.SetMaxOpenConns(n)
-	sqlDB.SetMaxIdleConns(n)
-	sqlDB.SetConnMaxLifetime(3 * time.Minute)
-	sqlDB.SetConnMaxIdleTime(time.Minute)
+	sizeMySQLPool(sqlDB, opts.MaxOpenConns)
 	if err := countStatements(g, db.statements); err != nil {
 		return false, err
 	}
