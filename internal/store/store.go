@@ -50,6 +50,11 @@ type Options struct {
 	// read from without waiting for the cluster), for the reads that
 	// tolerate lag (DB.ReadLagged). Empty: every read goes to URL.
 	ReplicaURLs []string
+
+	// replicaOf is set when Open opens one of ReplicaURLs: its statements
+	// count with the primary's, and it reads without waiting for a
+	// Galera cluster (lagged reads allow the lag).
+	replicaOf *atomic.Int64
 }
 
 // DB is the opened database.
@@ -143,12 +148,15 @@ func Open(opts Options) (*DB, error) {
 		sqlDB.SetMaxIdleConns(1)
 		sqlDB.SetConnMaxLifetime(0)
 	}
-	total := new(atomic.Int64)
+	total := opts.replicaOf
+	if total == nil {
+		total = new(atomic.Int64)
+	}
 	if err := countStatements(g, total); err != nil {
 		return nil, err
 	}
 	db := &DB{DB: g, SQL: sqlDB, Dialect: dialect, statements: total, log: opts.Logger}
-	if dialect == MySQL {
+	if dialect == MySQL && opts.replicaOf == nil {
 		if db.Galera, err = causalOnGalera(db, dsn, cfg, opts); err != nil {
 			sqlDB.Close()
 			return nil, err
@@ -158,7 +166,7 @@ func Open(opts Options) (*DB, error) {
 		if strings.TrimSpace(u) == "" {
 			continue
 		}
-		r, err := Open(Options{URL: u, MaxOpenConns: opts.MaxOpenConns, Logger: opts.Logger})
+		r, err := Open(Options{URL: u, MaxOpenConns: opts.MaxOpenConns, Logger: opts.Logger, replicaOf: total})
 		if err != nil || r.Dialect != MySQL {
 			db.Close()
 			if err == nil {
@@ -166,7 +174,6 @@ func Open(opts Options) (*DB, error) {
 			}
 			return nil, fmt.Errorf("store: replica: %w", err)
 		}
-		r.statements = total // one count for the whole database
 		db.replicas = append(db.replicas, &replica{db: r})
 	}
 	return db, nil
